@@ -1,0 +1,65 @@
+// Losses, mean-reduced over the batch as in PyTorch. forward() returns the loss and caches what
+// backward() needs; backward() returns dLoss/dPrediction in a buffer the loss owns.
+#pragma once
+#include <string>
+
+#include "core/tensor.h"
+
+namespace bionn {
+
+template <typename T>
+class Loss {
+ public:
+  virtual ~Loss() = default;
+  virtual std::string kind() const = 0;
+  // target: class indices stored as T with shape (N,) for classification losses; otherwise the
+  // prediction's shape.
+  virtual double forward(const Tensor<T>& pred, const Tensor<T>& target) = 0;
+  virtual const Tensor<T>& backward() = 0;
+  virtual bool is_classification() const { return false; }
+
+ protected:
+  Tensor<T> grad_;
+  void check_same_shape(const Tensor<T>& pred, const Tensor<T>& target) const;
+};
+
+// Fused log-softmax + negative log-likelihood on logits (N, C) and integer labels (N,).
+template <typename T>
+class CrossEntropyLoss : public Loss<T> {
+ public:
+  explicit CrossEntropyLoss(double label_smoothing = 0.0);
+  std::string kind() const override { return "CrossEntropy"; }
+  double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
+  const Tensor<T>& backward() override { return this->grad_; }
+  bool is_classification() const override { return true; }
+
+ private:
+  double smoothing_;
+};
+
+template <typename T>
+class MSELoss : public Loss<T> {
+ public:
+  std::string kind() const override { return "MSE"; }
+  double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
+  const Tensor<T>& backward() override { return this->grad_; }
+};
+
+template <typename T>
+class L1Loss : public Loss<T> {
+ public:
+  std::string kind() const override { return "L1"; }
+  double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
+  const Tensor<T>& backward() override { return this->grad_; }
+};
+
+// Sigmoid + binary cross-entropy on logits, stable for large |x|; targets in [0, 1].
+template <typename T>
+class BCEWithLogitsLoss : public Loss<T> {
+ public:
+  std::string kind() const override { return "BCEWithLogits"; }
+  double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
+  const Tensor<T>& backward() override { return this->grad_; }
+};
+
+}  // namespace bionn

@@ -1,0 +1,216 @@
+#include "core/optim.h"
+
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+namespace bionn {
+
+namespace {
+void validate(const GroupOptions& o, const std::string& who) {
+  auto bad = [&](const std::string& what) { throw std::invalid_argument(who + ": " + what); };
+  if (!(o.lr >= 0) || !std::isfinite(o.lr)) bad("lr must be finite and >= 0, got " + std::to_string(o.lr));
+  if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay)) bad("weight_decay must be finite and >= 0");
+  if (!(o.momentum >= 0 && o.momentum < 1)) bad("momentum must be in [0, 1), got " + std::to_string(o.momentum));
+  if (!(o.dampening >= 0 && o.dampening <= 1)) bad("dampening must be in [0, 1]");
+  if (o.nesterov && (o.momentum <= 0 || o.dampening != 0)) bad("nesterov needs momentum > 0 and dampening = 0");
+  if (!(o.beta1 >= 0 && o.beta1 < 1)) bad("betas[0] must be in [0, 1), got " + std::to_string(o.beta1));
+  if (!(o.beta2 >= 0 && o.beta2 < 1)) bad("betas[1] must be in [0, 1), got " + std::to_string(o.beta2));
+  if (!(o.alpha >= 0 && o.alpha <= 1)) bad("alpha must be in [0, 1]");
+  if (!(o.eps > 0) || !std::isfinite(o.eps)) bad("eps must be positive, got " + std::to_string(o.eps));
+}
+}  // namespace
+
+template <typename T>
+Optimizer<T>::Optimizer(std::vector<ParamGroup<T>> groups) : groups_(std::move(groups)) {
+  std::set<const Parameter<T>*> seen;
+  for (auto& g : groups_) {
+    for (auto* p : g.params) {
+      if (p == nullptr) throw std::invalid_argument("optimizer: null parameter");
+      if (!seen.insert(p).second)
+        throw std::invalid_argument("optimizer: parameter '" + p->name + "' appears in more than one group");
+    }
+    g.initial_lr = g.options.lr;
+  }
+  if (seen.empty()) throw std::invalid_argument("optimizer: got an empty parameter list");
+}
+
+template <typename T>
+void Optimizer<T>::allocate_state() {
+  state_.resize(groups_.size());
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    validate(groups_[gi].options, kind());
+    const int slots = state_slots(groups_[gi].options);
+    for (auto* p : groups_[gi].params) {
+      std::vector<Tensor<T>> st;
+      for (int s = 0; s < slots; ++s) st.emplace_back(p->value.shape(), T(0));
+      state_[gi].push_back(std::move(st));
+    }
+  }
+}
+
+template <typename T>
+void Optimizer<T>::step() {
+  ++steps_;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const GroupOptions& o = groups_[gi].options;
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+      Parameter<T>& p = *groups_[gi].params[pi];
+      if (!p.trainable) continue;
+      update(o, p, state_[gi][pi]);
+      p.apply_clamp();  // e.g. the focus aperture sigma stays in its allowed range
+    }
+  }
+}
+
+template <typename T>
+void Optimizer<T>::zero_grad() {
+  for (auto& g : groups_)
+    for (auto* p : g.params) p->grad.zero();
+}
+
+template <typename T>
+std::vector<Tensor<T>*> Optimizer<T>::state_tensors() {
+  std::vector<Tensor<T>*> out;
+  for (auto& g : state_)
+    for (auto& p : g)
+      for (auto& t : p) out.push_back(&t);
+  return out;
+}
+
+template <typename T>
+SGD<T>::SGD(std::vector<ParamGroup<T>> groups) : Optimizer<T>(std::move(groups)) {
+  this->allocate_state();
+}
+
+// torch.optim.SGD: d = g + wd p; buf = momentum buf + (1 - dampening) d (buf = d on the first step);
+// d = nesterov ? d + momentum buf : buf; p -= lr d.
+template <typename T>
+void SGD<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) {
+  T* w = p.value.data();
+  const T* g = p.grad.data();
+  const int64_t n = p.value.size();
+  const T lr = static_cast<T>(o.lr), wd = static_cast<T>(o.weight_decay), mom = static_cast<T>(o.momentum);
+  const T damp = static_cast<T>(1.0 - o.dampening);
+  const bool first = this->steps_ == 1;
+  T* buf = o.momentum != 0.0 ? state[0].data() : nullptr;
+  for (int64_t i = 0; i < n; ++i) {
+    T d = g[i] + wd * w[i];
+    if (buf) {
+      buf[i] = first ? d : mom * buf[i] + damp * d;
+      d = o.nesterov ? d + mom * buf[i] : buf[i];
+    }
+    w[i] -= lr * d;
+  }
+}
+
+template <typename T>
+Adam<T>::Adam(std::vector<ParamGroup<T>> groups) : Optimizer<T>(std::move(groups)) {
+  this->allocate_state();
+}
+
+// torch.optim.Adam / AdamW: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+template <typename T>
+void Adam<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) {
+  T* w = p.value.data();
+  const T* g = p.grad.data();
+  T* m = state[0].data();
+  T* v = state[1].data();
+  T* vmax = o.amsgrad ? state[2].data() : nullptr;
+  const int64_t n = p.value.size();
+  const double t = static_cast<double>(this->steps_);
+  const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
+  const T step_size = static_cast<T>(o.lr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+  const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2), eps = static_cast<T>(o.eps);
+  const T wd = static_cast<T>(o.weight_decay), lr = static_cast<T>(o.lr);
+  for (int64_t i = 0; i < n; ++i) {
+    T gi = g[i];
+    if (o.decoupled_weight_decay) {
+      w[i] *= T(1) - lr * wd;
+    } else {
+      gi += wd * w[i];
+    }
+    m[i] = b1 * m[i] + (T(1) - b1) * gi;
+    v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+    T vh = v[i];
+    if (vmax) {
+      vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
+      vh = vmax[i];
+    }
+    w[i] -= step_size * m[i] / (std::sqrt(vh) / bc2_sqrt + eps);
+  }
+}
+
+template <typename T>
+RMSprop<T>::RMSprop(std::vector<ParamGroup<T>> groups) : Optimizer<T>(std::move(groups)) {
+  this->allocate_state();
+}
+
+// torch.optim.RMSprop: sq = a sq + (1-a) g^2; avg = sqrt(sq - gavg^2 if centered) + eps;
+// with momentum: buf = mom buf + g / avg, p -= lr buf; else p -= lr g / avg.
+template <typename T>
+void RMSprop<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) {
+  T* w = p.value.data();
+  const T* g = p.grad.data();
+  T* sq = state[0].data();
+  T* buf = state[1].data();
+  T* gavg = state[2].data();
+  const int64_t n = p.value.size();
+  const T a = static_cast<T>(o.alpha), eps = static_cast<T>(o.eps), lr = static_cast<T>(o.lr);
+  const T wd = static_cast<T>(o.weight_decay), mom = static_cast<T>(o.momentum);
+  for (int64_t i = 0; i < n; ++i) {
+    const T gi = g[i] + wd * w[i];
+    sq[i] = a * sq[i] + (T(1) - a) * gi * gi;
+    T avg;
+    if (o.centered) {
+      gavg[i] = a * gavg[i] + (T(1) - a) * gi;
+      avg = std::sqrt(sq[i] - gavg[i] * gavg[i]) + eps;
+    } else {
+      avg = std::sqrt(sq[i]) + eps;
+    }
+    if (o.momentum > 0) {
+      buf[i] = mom * buf[i] + gi / avg;
+      w[i] -= lr * buf[i];
+    } else {
+      w[i] -= lr * gi / avg;
+    }
+  }
+}
+
+template <typename T>
+StepLR<T>::StepLR(std::shared_ptr<Optimizer<T>> opt, int64_t step_size, double gamma)
+    : LRScheduler<T>(std::move(opt)), step_size_(step_size), gamma_(gamma) {
+  if (step_size <= 0) throw std::invalid_argument("StepLR: step_size must be positive");
+  if (!(gamma > 0) || !std::isfinite(gamma)) throw std::invalid_argument("StepLR: gamma must be positive");
+}
+
+template <typename T>
+double StepLR<T>::factor(int64_t epoch) const {
+  return std::pow(gamma_, static_cast<double>(epoch / step_size_));
+}
+
+template <typename T>
+ExponentialLR<T>::ExponentialLR(std::shared_ptr<Optimizer<T>> opt, double gamma)
+    : LRScheduler<T>(std::move(opt)), gamma_(gamma) {
+  if (!(gamma > 0) || !std::isfinite(gamma)) throw std::invalid_argument("ExponentialLR: gamma must be positive");
+}
+
+template <typename T>
+double ExponentialLR<T>::factor(int64_t epoch) const {
+  return std::pow(gamma_, static_cast<double>(epoch));
+}
+
+#define BIONN_INSTANTIATE(T)          \
+  template class Optimizer<T>;        \
+  template class SGD<T>;              \
+  template class Adam<T>;             \
+  template class RMSprop<T>;          \
+  template class LRScheduler<T>;      \
+  template class StepLR<T>;           \
+  template class ExponentialLR<T>;
+BIONN_INSTANTIATE(float)
+BIONN_INSTANTIATE(double)
+#undef BIONN_INSTANTIATE
+
+}  // namespace bionn

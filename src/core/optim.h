@@ -1,0 +1,132 @@
+// Optimizers with PyTorch's update rules (so one step matches torch.optim to float precision),
+// parameter groups with their own hyper-parameters, and epoch-wise learning-rate schedulers.
+// State buffers are allocated once, at construction.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/parameter.h"
+
+namespace bionn {
+
+struct GroupOptions {
+  double lr = 0.01;
+  double weight_decay = 0.0;
+  // SGD
+  double momentum = 0.0;
+  double dampening = 0.0;
+  bool nesterov = false;
+  // Adam
+  double beta1 = 0.9, beta2 = 0.999;
+  bool amsgrad = false;
+  bool decoupled_weight_decay = false;  // AdamW
+  // RMSprop (alpha) and Adam/RMSprop (eps)
+  double alpha = 0.99;
+  double eps = 1e-8;
+  bool centered = false;
+};
+
+template <typename T>
+struct ParamGroup {
+  std::vector<Parameter<T>*> params;
+  GroupOptions options;
+  double initial_lr = 0.0;  // set at construction; schedulers scale from it
+};
+
+template <typename T>
+class Optimizer {
+ public:
+  explicit Optimizer(std::vector<ParamGroup<T>> groups);
+  virtual ~Optimizer() = default;
+  virtual std::string kind() const = 0;
+  // Applies one update from the accumulated gradients, then each parameter's clamp bounds.
+  void step();
+  void zero_grad();
+  std::vector<ParamGroup<T>>& groups() { return groups_; }
+  int64_t steps_taken() const { return steps_; }
+  // Per-parameter state tensors (momentum, moments), for saving and inspection.
+  std::vector<Tensor<T>*> state_tensors();
+
+ protected:
+  virtual void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) = 0;
+  virtual int state_slots(const GroupOptions& o) const = 0;
+  void allocate_state();
+  std::vector<ParamGroup<T>> groups_;
+  std::vector<std::vector<std::vector<Tensor<T>>>> state_;  // [group][param][slot]
+  int64_t steps_ = 0;
+};
+
+template <typename T>
+class SGD : public Optimizer<T> {
+ public:
+  explicit SGD(std::vector<ParamGroup<T>> groups);
+  std::string kind() const override { return "SGD"; }
+
+ protected:
+  void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) override;
+  int state_slots(const GroupOptions& o) const override { return o.momentum != 0.0 ? 1 : 0; }
+};
+
+template <typename T>
+class Adam : public Optimizer<T> {
+ public:
+  explicit Adam(std::vector<ParamGroup<T>> groups);
+  std::string kind() const override { return "Adam"; }
+
+ protected:
+  void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) override;
+  int state_slots(const GroupOptions& o) const override { return o.amsgrad ? 3 : 2; }
+};
+
+template <typename T>
+class RMSprop : public Optimizer<T> {
+ public:
+  explicit RMSprop(std::vector<ParamGroup<T>> groups);
+  std::string kind() const override { return "RMSprop"; }
+
+ protected:
+  void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) override;
+  int state_slots(const GroupOptions& o) const override { return 3; }
+};
+
+// Schedulers are stepped once per epoch (fit does it), and set each group's lr from its initial lr.
+template <typename T>
+class LRScheduler {
+ public:
+  explicit LRScheduler(std::shared_ptr<Optimizer<T>> opt) : opt_(std::move(opt)) {}
+  virtual ~LRScheduler() = default;
+  void step() {
+    ++epoch_;
+    for (auto& g : opt_->groups()) g.options.lr = g.initial_lr * factor(epoch_);
+  }
+  int64_t epoch() const { return epoch_; }
+  virtual double factor(int64_t epoch) const = 0;
+
+ protected:
+  std::shared_ptr<Optimizer<T>> opt_;
+  int64_t epoch_ = 0;
+};
+
+template <typename T>
+class StepLR : public LRScheduler<T> {
+ public:
+  StepLR(std::shared_ptr<Optimizer<T>> opt, int64_t step_size, double gamma);
+  double factor(int64_t epoch) const override;
+
+ private:
+  int64_t step_size_;
+  double gamma_;
+};
+
+template <typename T>
+class ExponentialLR : public LRScheduler<T> {
+ public:
+  ExponentialLR(std::shared_ptr<Optimizer<T>> opt, double gamma);
+  double factor(int64_t epoch) const override;
+
+ private:
+  double gamma_;
+};
+
+}  // namespace bionn

@@ -1,0 +1,81 @@
+// Sequential model: a chain of layers, one random engine, and the training loop in C++.
+// fit() gathers shuffled mini-batches into buffers it reuses, so steady-state training
+// allocates nothing; hooks let the caller watch progress, stop early, or interrupt.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/layer.h"
+#include "core/losses.h"
+#include "core/optim.h"
+
+namespace bionn {
+
+// A read-only view of caller-owned, contiguous data (e.g. a NumPy array), first axis = samples.
+template <typename T>
+struct DataView {
+  const T* data = nullptr;
+  Shape shape;
+  int64_t samples() const { return shape.ndim ? shape[0] : 0; }
+};
+
+struct FitOptions {
+  int epochs = 1;
+  int64_t batch_size = 32;
+  bool shuffle = true;
+  bool drop_last = false;
+  int64_t eval_batch_size = 1024;
+};
+
+using EpochRecord = std::map<std::string, double>;
+
+struct FitHooks {
+  // Called after every batch (epoch, batch index, batches per epoch, batch loss). May throw to stop
+  // (the Python binding raises KeyboardInterrupt from here when Ctrl-C is pressed).
+  std::function<void(int, int64_t, int64_t, double)> on_batch;
+  // Called after every epoch with its record; returning true stops training.
+  std::function<bool(const EpochRecord&)> on_epoch;
+};
+
+template <typename T>
+class Sequential {
+ public:
+  explicit Sequential(std::vector<LayerPtr<T>> layers, uint64_t seed);
+
+  const std::vector<LayerPtr<T>>& layers() const { return layers_; }
+  Rng& rng() { return rng_; }
+  void reseed(uint64_t seed) { rng_.seed_with(seed); }
+  // Re-draws every layer's parameters from the model's engine (fresh seed -> fresh init).
+  void reset_parameters();
+  std::vector<Parameter<T>*> parameters();
+
+  const Tensor<T>& forward(const Tensor<T>& x, bool training);
+  // Back-propagates grad_out through the last forward; returns dLoss/dInput.
+  const Tensor<T>& backward(const Tensor<T>& grad_out, bool need_input_grad = true);
+
+  std::vector<EpochRecord> fit(DataView<T> x, DataView<T> y, Loss<T>& loss, Optimizer<T>& opt,
+                               const FitOptions& options, const DataView<T>* val_x = nullptr,
+                               const DataView<T>* val_y = nullptr, LRScheduler<T>* scheduler = nullptr,
+                               const FitHooks& hooks = FitHooks());
+  // Mean loss (and accuracy for classification losses) in eval mode.
+  EpochRecord evaluate(DataView<T> x, DataView<T> y, Loss<T>& loss, int64_t batch_size);
+  Tensor<T> predict(DataView<T> x, int64_t batch_size);
+  // dLoss/dInput for a batch (mean-reduced loss), in eval mode unless training is true.
+  Tensor<T> input_gradient(DataView<T> x, DataView<T> y, Loss<T>& loss, bool training = false);
+  // One training step on a batch; returns the loss.
+  double train_step(const Tensor<T>& x, const Tensor<T>& y, Loss<T>& loss, Optimizer<T>& opt);
+
+ private:
+  void gather(DataView<T> src, const int64_t* idx, int64_t count, Tensor<T>& dst) const;
+  void check_pair(DataView<T> x, DataView<T> y, const char* what) const;
+
+  std::vector<LayerPtr<T>> layers_;
+  Rng rng_;
+  Tensor<T> batch_x_, batch_y_;
+  std::vector<int64_t> order_;
+};
+
+}  // namespace bionn

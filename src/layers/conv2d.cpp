@@ -1,0 +1,179 @@
+#include "layers/conv2d.h"
+
+#include <cstring>
+
+#include "core/eigen.h"
+#include "core/parallel.h"
+
+namespace bionn {
+
+template <typename T>
+Conv2d<T>::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w, int64_t stride,
+                  int64_t padding, bool bias, const std::string& init, Rng& rng)
+    : cin_(in_channels),
+      cout_(out_channels),
+      kh_(kernel_h),
+      kw_(kernel_w),
+      stride_(stride),
+      pad_(padding),
+      has_bias_(bias),
+      init_(parse_init(init)),
+      weight_("weight", "weight",
+              Shape{std::max<int64_t>(out_channels, 0), std::max<int64_t>(in_channels, 0),
+                    std::max<int64_t>(kernel_h, 0), std::max<int64_t>(kernel_w, 0)}),
+      bias_("bias", "bias", Shape{bias ? std::max<int64_t>(out_channels, 0) : 0}) {
+  if (in_channels <= 0) throw std::invalid_argument("Conv2d: in_channels must be positive");
+  if (out_channels <= 0) throw std::invalid_argument("Conv2d: out_channels must be positive");
+  if (kernel_h <= 0 || kernel_w <= 0) throw std::invalid_argument("Conv2d: kernel_size must be positive");
+  if (stride <= 0) throw std::invalid_argument("Conv2d: stride must be positive");
+  if (padding < 0) throw std::invalid_argument("Conv2d: padding must be >= 0");
+  reset_parameters(rng);
+}
+
+template <typename T>
+void Conv2d<T>::reset_parameters(Rng& rng) {
+  const int64_t receptive = kh_ * kw_;
+  init_weight(weight_.value, cin_ * receptive, cout_ * receptive, init_, rng);
+  if (has_bias_) init_bias(bias_.value, cin_ * receptive, init_, rng);
+}
+
+template <typename T>
+std::vector<Parameter<T>*> Conv2d<T>::parameters() {
+  if (has_bias_) return {&weight_, &bias_};
+  return {&weight_};
+}
+
+// col has K = cin*kh*kw rows and P = ho*wo columns; row (c, i, j) holds the input pixel that kernel
+// tap (i, j) of channel c sees at each output position (0 in the padding).
+template <typename T>
+void Conv2d<T>::im2col(const T* img, T* col) const {
+  for (int64_t c = 0; c < cin_; ++c)
+    for (int64_t i = 0; i < kh_; ++i)
+      for (int64_t j = 0; j < kw_; ++j) {
+        T* row = col + ((c * kh_ + i) * kw_ + j) * ho_ * wo_;
+        for (int64_t oy = 0; oy < ho_; ++oy) {
+          const int64_t y = oy * stride_ - pad_ + i;
+          T* dst = row + oy * wo_;
+          if (y < 0 || y >= h_) {
+            std::memset(dst, 0, sizeof(T) * static_cast<size_t>(wo_));
+            continue;
+          }
+          const T* src = img + (c * h_ + y) * w_;
+          for (int64_t ox = 0; ox < wo_; ++ox) {
+            const int64_t x = ox * stride_ - pad_ + j;
+            dst[ox] = (x >= 0 && x < w_) ? src[x] : T(0);
+          }
+        }
+      }
+}
+
+template <typename T>
+void Conv2d<T>::col2im(const T* col, T* img) const {
+  std::memset(img, 0, sizeof(T) * static_cast<size_t>(cin_ * h_ * w_));
+  for (int64_t c = 0; c < cin_; ++c)
+    for (int64_t i = 0; i < kh_; ++i)
+      for (int64_t j = 0; j < kw_; ++j) {
+        const T* row = col + ((c * kh_ + i) * kw_ + j) * ho_ * wo_;
+        for (int64_t oy = 0; oy < ho_; ++oy) {
+          const int64_t y = oy * stride_ - pad_ + i;
+          if (y < 0 || y >= h_) continue;
+          T* dst = img + (c * h_ + y) * w_;
+          const T* src = row + oy * wo_;
+          for (int64_t ox = 0; ox < wo_; ++ox) {
+            const int64_t x = ox * stride_ - pad_ + j;
+            if (x >= 0 && x < w_) dst[x] += src[ox];
+          }
+        }
+      }
+}
+
+template <typename T>
+const Tensor<T>& Conv2d<T>::forward(const Tensor<T>& x, bool, Rng&) {
+  this->require_ndim(x, 4, "(N, C, H, W)");
+  if (x.dim(1) != cin_)
+    throw std::invalid_argument("Conv2d: input has " + std::to_string(x.dim(1)) + " channels, expected " +
+                                std::to_string(cin_));
+  h_ = x.dim(2);
+  w_ = x.dim(3);
+  ho_ = (h_ + 2 * pad_ - kh_) / stride_ + 1;
+  wo_ = (w_ + 2 * pad_ - kw_) / stride_ + 1;
+  if (h_ + 2 * pad_ < kh_ || w_ + 2 * pad_ < kw_ || ho_ <= 0 || wo_ <= 0)
+    throw std::invalid_argument("Conv2d: input " + x.shape().str() + " is smaller than the kernel (" +
+                                std::to_string(kh_) + ", " + std::to_string(kw_) + ") after padding");
+  this->input_ = &x;
+  const int64_t n = x.batch(), K = cin_ * kh_ * kw_, P = ho_ * wo_;
+  this->output_.resize(Shape{n, cout_, ho_, wo_});
+  const int nt = max_threads();
+  if (static_cast<int>(col_.size()) < nt) col_.resize(static_cast<size_t>(nt));
+  CMapR<T> W(weight_.value.data(), cout_, K);
+  const T* in = x.data();
+  T* out = this->output_.data();
+#pragma omp parallel for schedule(static) if (n > 1)
+  for (int64_t s = 0; s < n; ++s) {
+    Tensor<T>& col = col_[static_cast<size_t>(thread_id())];
+    col.resize(Shape{K, P});
+    im2col(in + s * cin_ * h_ * w_, col.data());
+    MapR<T> Y(out + s * cout_ * P, cout_, P);
+    Y.noalias() = W * CMapR<T>(col.data(), K, P);
+    if (has_bias_) Y.colwise() += CVecMap<T>(bias_.value.data(), cout_);
+  }
+  return this->output_;
+}
+
+template <typename T>
+const Tensor<T>& Conv2d<T>::backward(const Tensor<T>& grad_out, bool need_input_grad) {
+  this->require_forward(grad_out, this->output_);
+  const Tensor<T>& x = *this->input_;
+  const int64_t n = x.batch(), K = cin_ * kh_ * kw_, P = ho_ * wo_;
+  const int nt = max_threads();
+  if (static_cast<int>(col_.size()) < nt) col_.resize(static_cast<size_t>(nt));
+  if (static_cast<int>(dweight_.size()) < nt) {
+    dweight_.resize(static_cast<size_t>(nt));
+    dbias_.resize(static_cast<size_t>(nt));
+  }
+  if (need_input_grad) this->grad_input_.resize(x.shape());
+  CMapR<T> W(weight_.value.data(), cout_, K);
+  const T* in = x.data();
+  const T* g = grad_out.data();
+  T* dx = need_input_grad ? this->grad_input_.data() : nullptr;
+  int used_threads = 1;
+#pragma omp parallel if (n > 1)
+  {
+    const int tid = thread_id();
+#pragma omp single
+    used_threads = num_threads_in_region();
+    Tensor<T>& col = col_[static_cast<size_t>(tid)];
+    Tensor<T>& dw = dweight_[static_cast<size_t>(tid)];
+    Tensor<T>& db = dbias_[static_cast<size_t>(tid)];
+    col.resize(Shape{K, P});
+    dw.resize(Shape{cout_, K});
+    dw.zero();
+    db.resize(Shape{cout_});
+    db.zero();
+    MapR<T> dW(dw.data(), cout_, K);
+#pragma omp for schedule(static)
+    for (int64_t s = 0; s < n; ++s) {
+      CMapR<T> G(g + s * cout_ * P, cout_, P);
+      im2col(in + s * cin_ * h_ * w_, col.data());
+      dW.noalias() += G * CMapR<T>(col.data(), K, P).transpose();
+      if (has_bias_) VecMap<T>(db.data(), cout_) += G.rowwise().sum();
+      if (dx) {
+        MapR<T> C(col.data(), K, P);
+        C.noalias() = W.transpose() * G;
+        col2im(col.data(), dx + s * cin_ * h_ * w_);
+      }
+    }
+  }
+  // Fixed-order reduction: identical results for a given thread count.
+  VecMap<T> dW(weight_.grad.data(), cout_ * K);
+  for (int t = 0; t < used_threads; ++t) {
+    dW += CVecMap<T>(dweight_[static_cast<size_t>(t)].data(), cout_ * K);
+    if (has_bias_) VecMap<T>(bias_.grad.data(), cout_) += CVecMap<T>(dbias_[static_cast<size_t>(t)].data(), cout_);
+  }
+  return this->grad_input_;
+}
+
+template class Conv2d<float>;
+template class Conv2d<double>;
+
+}  // namespace bionn
