@@ -1,1 +1,32 @@
+"""bionn: bio-inspired neural-network mechanisms with a fast C++ core.
+
+Submodules: :mod:`bionn.nn` (layers, Sequential), :mod:`bionn.losses`, :mod:`bionn.optim`,
+:mod:`bionn.callbacks`, :mod:`bionn.datasets`.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
 from . import _core
+from ._validation import check_int as _check_int
+
+
+def set_num_threads(n: int) -> None:
+    """Threads used by the C++ kernels and GEMM (OpenMP). Results are reproducible per thread count."""
+    _core.set_num_threads(_check_int(n, "n", minimum=1))
+
+
+def get_num_threads() -> int:
+    return int(_core.get_num_threads())
+
+
+def manual_seed(seed: int) -> None:
+    """Seeds the global generator that initialises layers built outside ``Sequential(seed=...)``
+    and draws the seeds of models built without one."""
+    _core.manual_seed(_check_int(seed, "seed", minimum=0))
+
+
+from . import callbacks, losses, nn, optim  # noqa: E402
+
+__all__ = ["nn", "optim", "losses", "callbacks", "set_num_threads", "get_num_threads", "manual_seed",
+           "__version__"]

@@ -1,0 +1,102 @@
+"""Input validation shared by the Python API.
+
+Every public entry point converts its arrays exactly once, here, to a C-contiguous array of the
+model's dtype, and rejects what the C++ core must never see (wrong dtype kinds, NaN/Inf, empty or
+oversized arrays) with an exception that names the argument.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional
+
+import numpy as np
+
+_REAL_KINDS = "biuf"  # bool, signed/unsigned integer, floating
+
+
+def as_array(
+    value: Any,
+    name: str,
+    dtype: np.dtype,
+    *,
+    min_ndim: int = 1,
+    max_ndim: int = 4,
+    allow_empty: bool = False,
+    finite: bool = True,
+) -> np.ndarray:
+    """Convert `value` to a C-contiguous array of `dtype`, validating it on the way."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype.kind not in _REAL_KINDS:
+        raise TypeError(f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}")
+    if not (min_ndim <= arr.ndim <= max_ndim):
+        raise ValueError(
+            f"{name} must have {min_ndim} to {max_ndim} dimensions, got {arr.ndim} (shape {arr.shape})")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    if finite and out.size and not np.isfinite(out).all():
+        bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
+    return out
+
+
+def as_labels(value: Any, name: str, n: int, dtype: np.dtype) -> np.ndarray:
+    """Integer class labels of shape (n,), stored in the model's float dtype for the core."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in _REAL_KINDS:
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n} samples")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all() or not np.all(arr == np.round(arr)):
+            raise ValueError(f"{name} must hold whole-number class labels")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} has a negative label ({arr.min()})")
+    if arr.size and arr.max() >= 2 ** 24:
+        raise ValueError(f"{name} has a label >= 2**24, which the core cannot represent exactly")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def check_int(value: Any, name: str, *, minimum: Optional[int] = None) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_float(value: Any, name: str, *, minimum: Optional[float] = None, maximum: Optional[float] = None,
+                min_inclusive: bool = True, max_inclusive: bool = True) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and (value < minimum or (not min_inclusive and value == minimum)):
+        op = ">=" if min_inclusive else ">"
+        raise ValueError(f"{name} must be {op} {minimum}, got {value}")
+    if maximum is not None and (value > maximum or (not max_inclusive and value == maximum)):
+        op = "<=" if max_inclusive else "<"
+        raise ValueError(f"{name} must be {op} {maximum}, got {value}")
+    return value
+
+
+def check_dtype(dtype: Any) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def suffix(dtype: np.dtype) -> str:
+    return "_f32" if np.dtype(dtype) == np.float32 else "_f64"

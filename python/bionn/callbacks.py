@@ -1,0 +1,240 @@
+"""Training callbacks for :meth:`bionn.nn.Sequential.fit` (Keras-style).
+
+A callback overrides any of ``on_train_begin()``, ``on_batch_end(epoch, batch, loss)``,
+``on_epoch_end(epoch, logs)`` and ``on_train_end()``. Returning ``True`` from ``on_batch_end`` or
+``on_epoch_end`` stops training; set ``self.stop_reason`` to say why. Per-batch hooks make the C++
+loop call back into Python, so they are only installed when some callback defines one.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+__all__ = ["Callback", "ProgressBar", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
+           "TerminateOnNaN", "CallbackList"]
+
+
+class Callback:
+    model: Any = None
+    stop_reason: Optional[str] = None
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def on_train_begin(self) -> None:
+        pass
+
+    def on_batch_end(self, epoch: int, batch: int, loss: float) -> Optional[bool]:
+        return None
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> Optional[bool]:
+        return None
+
+    def on_train_end(self) -> None:
+        pass
+
+
+def _defines(cb: Callback, name: str) -> bool:
+    return getattr(type(cb), name) is not getattr(Callback, name)
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar per epoch (``tqdm.auto``: renders in Jupyter) showing the running loss.
+
+    Falls back to one printed line per epoch when tqdm is not installed.
+    """
+
+    def __init__(self, epochs: int, batches: int, per_batch: bool = True) -> None:
+        self.epochs, self.batches, self.per_batch = epochs, batches, per_batch
+        self._bar: Any = None
+        self._loss_sum = 0.0
+        self._count = 0
+        try:
+            from tqdm.auto import tqdm
+
+            self._tqdm = tqdm
+        except ImportError:  # pragma: no cover - tqdm is in the test extra
+            self._tqdm = None
+
+    def _open(self, epoch: int) -> None:
+        if self._tqdm is not None:
+            self._bar = self._tqdm(total=self.batches, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch",
+                                   leave=True, dynamic_ncols=True)
+        self._loss_sum, self._count = 0.0, 0
+
+    def on_batch_end(self, epoch: int, batch: int, loss: float) -> None:
+        if not self.per_batch:
+            return None
+        if self._bar is None and batch == 0:
+            self._open(epoch)
+        self._loss_sum += loss
+        self._count += 1
+        if self._bar is not None:
+            self._bar.update(1)
+            if batch % 10 == 0 or batch == self.batches - 1:
+                self._bar.set_postfix(loss=f"{self._loss_sum / self._count:.4f}", refresh=False)
+        return None
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
+        shown = {k: f"{v:.4f}" for k, v in logs.items() if k not in ("epoch", "lr")}
+        if self._bar is not None:
+            self._bar.set_postfix(shown, refresh=True)
+            self._bar.close()
+            self._bar = None
+        else:
+            print(f"epoch {epoch + 1}/{self.epochs} " + " ".join(f"{k}={v}" for k, v in shown.items()),
+                  file=sys.stderr)
+        return None
+
+    def on_train_end(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class EarlyStopping(Callback):
+    """Stops when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Parameters
+    ----------
+    monitor : str
+        A key of the epoch logs, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+    mode : {"auto", "min", "max"}
+        "auto" maximises keys containing "acc", minimises the rest.
+    restore_best_weights : bool
+        Put back the parameters of the best epoch when stopping.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
+                 restore_best_weights: bool = False) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        self.monitor, self.patience, self.min_delta = monitor, int(patience), abs(float(min_delta))
+        self.maximise = mode == "max" or (mode == "auto" and "acc" in monitor)
+        self.restore_best_weights = restore_best_weights
+        self.best: Optional[float] = None
+        self.best_epoch = -1
+        self.wait = 0
+        self._best_state: Optional[Dict[str, np.ndarray]] = None
+
+    def on_train_begin(self) -> None:
+        self.best, self.best_epoch, self.wait, self._best_state = None, -1, 0, None
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> bool:
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but the epoch logs have {sorted(logs)}; "
+                           "pass validation_data to fit for val_* metrics")
+        value = logs[self.monitor]
+        better = self.best is None or (value > self.best + self.min_delta if self.maximise
+                                       else value < self.best - self.min_delta)
+        if better:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self._best_state = self.model.state_dict()
+            return False
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stop_reason = (f"early stopping: {self.monitor} did not improve for {self.patience} epoch(s) "
+                                f"after epoch {self.best_epoch + 1} ({self.best:.6g})")
+            if self.restore_best_weights and self._best_state is not None:
+                self.model.load_state_dict(self._best_state)
+            return True
+        return False
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (atomically) after each epoch, or only when ``monitor`` improves.
+
+    ``filepath`` may contain ``{epoch}`` and any log key, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.npz"``.
+    """
+
+    def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto") -> None:
+        self.filepath, self.monitor, self.save_best_only = os.fspath(filepath), monitor, save_best_only
+        self.maximise = mode == "max" or (mode == "auto" and "acc" in monitor)
+        self.best: Optional[float] = None
+        self.saved: List[str] = []
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
+        if self.save_best_only:
+            if self.monitor not in logs:
+                raise KeyError(f"ModelCheckpoint monitors {self.monitor!r}, not in the logs {sorted(logs)}")
+            value = logs[self.monitor]
+            if self.best is not None and not (value > self.best if self.maximise else value < self.best):
+                return None
+            self.best = value
+        path = self.filepath.format(epoch=epoch + 1, **{k: v for k, v in logs.items() if k != "epoch"})
+        self.model.save(path)
+        self.saved.append(path)
+        return None
+
+
+class LearningRateScheduler(Callback):
+    """Sets every group's lr to ``schedule(epoch, lr)`` at the start of each epoch (after epoch 0)."""
+
+    def __init__(self, optimizer: Any, schedule: Callable[[int, float], float]) -> None:
+        self.optimizer, self.schedule = optimizer, schedule
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(self.schedule(epoch + 1, group["lr"]))
+        return None
+
+
+class TerminateOnNaN(Callback):
+    """Stops training at the first batch whose loss is NaN or infinite, naming epoch and batch."""
+
+    def on_batch_end(self, epoch: int, batch: int, loss: float) -> bool:
+        if not math.isfinite(loss):
+            self.stop_reason = (f"training stopped: loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; "
+                                "lower the learning rate or check the inputs")
+            warnings.warn(self.stop_reason, RuntimeWarning, stacklevel=2)
+            return True
+        return False
+
+
+class CallbackList:
+    """Dispatches the hooks of several callbacks; used by ``fit``."""
+
+    def __init__(self, callbacks: Optional[Sequence[Callback]], model: Any, verbose: int = 0, epochs: int = 0,
+                 batches: int = 0) -> None:
+        cbs = list(callbacks or [])
+        for cb in cbs:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be bionn.callbacks.Callback objects, got {type(cb).__name__}")
+        if verbose:
+            cbs.append(ProgressBar(epochs, batches, per_batch=verbose == 1))
+        for cb in cbs:
+            cb.set_model(model)
+        self.callbacks = cbs
+        self.wants_batches = any(_defines(cb, "on_batch_end") for cb in cbs)
+        self.stop_reason: Optional[str] = None
+
+    def on_train_begin(self) -> None:
+        for cb in self.callbacks:
+            cb.on_train_begin()
+
+    def _collect(self, results: List[Any]) -> bool:
+        stop = False
+        for cb, res in zip(self.callbacks, results):
+            if res:
+                stop = True
+                self.stop_reason = self.stop_reason or cb.stop_reason or f"stopped by {type(cb).__name__}"
+        return stop
+
+    def on_batch_end(self, epoch: int, batch: int, loss: float) -> bool:
+        return self._collect([cb.on_batch_end(epoch, batch, loss) for cb in self.callbacks])
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> bool:
+        return self._collect([cb.on_epoch_end(epoch, logs) for cb in self.callbacks])
+
+    def on_train_end(self) -> None:
+        for cb in self.callbacks:
+            cb.on_train_end()

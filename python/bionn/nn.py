@@ -1,0 +1,803 @@
+"""Layers and the Sequential model.
+
+Every layer is a thin Python object around a C++ layer of the chosen dtype (float32 by default;
+float64 for gradient checks). Layers record the arguments they were built with, which is the
+JSON architecture written by :meth:`Sequential.save`.
+
+Example
+-------
+>>> from bionn import nn, optim, losses
+>>> model = nn.Sequential([nn.Dense(784, 800), nn.BatchNorm1d(800), nn.ReLU(), nn.Dropout(0.2),
+...                        nn.Dense(800, 10)], seed=0)
+>>> opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+>>> history = model.fit(X, y, loss=losses.CrossEntropy(), optimizer=opt, epochs=10,
+...                     batch_size=128, validation_data=(Xv, yv), verbose=1)   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections import OrderedDict
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, Union
+
+import numpy as np
+
+from . import _core
+from ._validation import as_array, as_labels, check_dtype, check_float, check_int, suffix
+
+__all__ = [
+    "Parameter", "Layer", "Dense", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "BatchNorm1d",
+    "BatchNorm2d", "Dropout", "Dropout2d", "Flatten", "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh",
+    "Softplus", "Sequential", "History", "load", "register_layer",
+]
+
+FORMAT_NAME = "bionn.Sequential"
+FORMAT_VERSION = 1
+_CONFIG_KEY = "__bionn_config__"
+
+
+class Parameter:
+    """A trainable tensor of a layer.
+
+    ``data`` and ``grad`` are NumPy views of the C++ storage (no copy): writing to them changes the
+    model. ``tag`` (``weight``, ``bias``, ``mu``, ...) is what optimizers group parameters by.
+    """
+
+    __slots__ = ("_p", "name", "layer")
+
+    def __init__(self, core_param: Any, name: str, layer: "Layer") -> None:
+        self._p = core_param
+        self.name = name
+        self.layer = layer
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._p.value
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self._p.grad
+
+    @property
+    def tag(self) -> str:
+        return self._p.tag
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        return tuple(self._p.value.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._p.value.dtype
+
+    @property
+    def trainable(self) -> bool:
+        return self._p.trainable
+
+    @trainable.setter
+    def trainable(self, flag: bool) -> None:
+        self._p.trainable = bool(flag)
+
+    @property
+    def clamp(self) -> Tuple[float, float]:
+        return (self._p.clamp_min, self._p.clamp_max)
+
+    def set_clamp(self, min: float = -np.inf, max: float = np.inf) -> None:
+        """Bounds applied after every optimizer step (e.g. keep an aperture positive)."""
+        if np.isnan(min) or np.isnan(max):
+            raise ValueError("set_clamp: bounds must not be NaN")
+        self._p.set_clamp(float(min), float(max))
+
+    def __repr__(self) -> str:
+        return f"Parameter(name={self.name!r}, tag={self.tag!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+_LAYER_REGISTRY: Dict[str, Type["Layer"]] = {}
+
+
+def register_layer(cls: Type["Layer"]) -> Type["Layer"]:
+    """Class decorator: makes a layer type loadable by :func:`load` (by its class name)."""
+    _LAYER_REGISTRY[cls.__name__] = cls
+    return cls
+
+
+class Layer:
+    """Base class. Subclasses build ``self._impl`` (a C++ layer) and record ``self._config``."""
+
+    _impl: Any
+    _config: Dict[str, Any]
+
+    def __init__(self, dtype: Any = np.float32) -> None:
+        self.dtype = check_dtype(dtype)
+        self._config = {}
+        self._params_cache: Optional[List[Parameter]] = None
+
+    def _core(self, name: str) -> Any:
+        return getattr(_core, name + suffix(self.dtype))
+
+    # -- introspection -------------------------------------------------------------------------
+    def config(self) -> Dict[str, Any]:
+        """Constructor arguments, JSON-serialisable (the saved architecture)."""
+        return dict(self._config, dtype=np.dtype(self.dtype).name)
+
+    def parameters(self) -> List[Parameter]:
+        if self._params_cache is None:
+            ps = []
+            for i in range(self._impl.num_parameters()):
+                p = self._impl.parameter(i)
+                ps.append(Parameter(p, p.name, self))
+            self._params_cache = ps
+        return list(self._params_cache)
+
+    def buffers(self) -> Dict[str, np.ndarray]:
+        """Non-trainable state (views), e.g. BatchNorm running statistics."""
+        return {n: self._impl.buffer(n) for n in self._impl.buffer_names()}
+
+    def reset_parameters(self) -> None:
+        """Re-draws the parameters from the global generator (see :func:`bionn.manual_seed`)."""
+        self._impl.reset_parameters()
+
+    # -- standalone use ------------------------------------------------------------------------
+    def forward(self, x: Any, training: bool = False) -> np.ndarray:
+        """Runs the layer on ``x`` (a batch); keeps what ``backward`` needs."""
+        return self._impl.forward(as_array(x, "x", self.dtype), bool(training))
+
+    __call__ = forward
+
+    def backward(self, grad_output: Any) -> np.ndarray:
+        """Accumulates parameter gradients for the last ``forward``; returns dLoss/dInput."""
+        return self._impl.backward(as_array(grad_output, "grad_output", self.dtype))
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad[...] = 0
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._config.items())
+        return f"{type(self).__name__}({args})"
+
+
+def _pair(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        return check_int(value[0], name, minimum=1), check_int(value[1], name, minimum=1)
+    v = check_int(value, name, minimum=1)
+    return v, v
+
+
+@register_layer
+class Dense(Layer):
+    """Fully connected layer ``y = x W^T + b`` with ``W`` of shape (out_features, in_features).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+    init : {"torch", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros"}
+        Weight initialiser; "torch" reproduces ``torch.nn.Linear``'s default.
+    dtype : float32 or float64
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "torch",
+                 dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        in_features = check_int(in_features, "in_features", minimum=1)
+        out_features = check_int(out_features, "out_features", minimum=1)
+        self._config = dict(in_features=in_features, out_features=out_features, bias=bool(bias), init=str(init))
+        self._impl = self._core("Dense")(in_features, out_features, bool(bias), str(init))
+
+
+@register_layer
+class Conv2d(Layer):
+    """2-D convolution over (N, C, H, W) inputs, PyTorch semantics (cross-correlation).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or (int, int)
+    stride : int
+    padding : int
+        Zero padding on each side.
+    bias : bool
+    init : str
+        As for :class:`Dense`.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, Sequence[int]],
+                 stride: int = 1, padding: int = 0, bias: bool = True, init: str = "torch",
+                 dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        in_channels = check_int(in_channels, "in_channels", minimum=1)
+        out_channels = check_int(out_channels, "out_channels", minimum=1)
+        kh, kw = _pair(kernel_size, "kernel_size")
+        stride = check_int(stride, "stride", minimum=1)
+        padding = check_int(padding, "padding", minimum=0)
+        self._config = dict(in_channels=in_channels, out_channels=out_channels, kernel_size=[kh, kw],
+                            stride=stride, padding=padding, bias=bool(bias), init=str(init))
+        self._impl = self._core("Conv2d")(in_channels, out_channels, kh, kw, stride, padding, bool(bias), str(init))
+
+
+@register_layer
+class MaxPool2d(Layer):
+    """Max pooling; ``stride`` defaults to ``kernel_size``. Ties: the first maximum gets the gradient."""
+
+    def __init__(self, kernel_size: int, stride: Optional[int] = None, padding: int = 0,
+                 dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+        stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
+        padding = check_int(padding, "padding", minimum=0)
+        self._config = dict(kernel_size=kernel_size, stride=stride, padding=padding)
+        self._impl = self._core("MaxPool2d")(kernel_size, stride, padding)
+
+
+@register_layer
+class AvgPool2d(Layer):
+    """Average pooling; padding counts as zeros in the average (``count_include_pad``, PyTorch's default)."""
+
+    def __init__(self, kernel_size: int, stride: Optional[int] = None, padding: int = 0,
+                 count_include_pad: bool = True, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+        stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
+        padding = check_int(padding, "padding", minimum=0)
+        self._config = dict(kernel_size=kernel_size, stride=stride, padding=padding,
+                            count_include_pad=bool(count_include_pad))
+        self._impl = self._core("AvgPool2d")(kernel_size, stride, padding, bool(count_include_pad))
+
+
+@register_layer
+class GlobalAvgPool2d(Layer):
+    """(N, C, H, W) -> (N, C): the mean over each feature map."""
+
+    def __init__(self, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        self._impl = self._core("GlobalAvgPool2d")()
+
+
+class _BatchNorm(Layer):
+    _spatial = False
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        num_features = check_int(num_features, "num_features", minimum=1)
+        eps = check_float(eps, "eps", minimum=0.0, min_inclusive=False)
+        momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)
+        self._config = dict(num_features=num_features, eps=eps, momentum=momentum, affine=bool(affine))
+        self._impl = self._core("BatchNorm")(num_features, self._spatial, eps, momentum, bool(affine))
+
+
+@register_layer
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L); running statistics as in PyTorch
+    (``running = (1 - momentum) running + momentum batch``, unbiased running variance)."""
+
+
+@register_layer
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) over N, H, W per channel."""
+
+    _spatial = True
+
+
+@register_layer
+class Dropout(Layer):
+    """Zeroes each element with probability ``p`` in training and scales the rest by 1/(1-p)."""
+
+    _channelwise = False
+
+    def __init__(self, p: float = 0.5, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        p = check_float(p, "p", minimum=0.0, maximum=1.0, max_inclusive=False)
+        self._config = dict(p=p)
+        self._impl = self._core("Dropout")(p, self._channelwise)
+
+
+@register_layer
+class Dropout2d(Dropout):
+    """Zeroes whole channels of (N, C, H, W) with probability ``p`` in training."""
+
+    _channelwise = True
+
+
+@register_layer
+class Flatten(Layer):
+    """(N, C, H, W) -> (N, C*H*W)."""
+
+    def __init__(self, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        self._impl = self._core("Flatten")()
+
+
+@register_layer
+class ReLU(Layer):
+    """max(0, x)."""
+
+    def __init__(self, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        self._impl = self._core("ReLU")()
+
+
+@register_layer
+class LeakyReLU(Layer):
+    """x for x > 0, negative_slope * x otherwise."""
+
+    def __init__(self, negative_slope: float = 0.01, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        negative_slope = check_float(negative_slope, "negative_slope")
+        self._config = dict(negative_slope=negative_slope)
+        self._impl = self._core("LeakyReLU")(negative_slope)
+
+
+@register_layer
+class ELU(Layer):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+
+    def __init__(self, alpha: float = 1.0, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        alpha = check_float(alpha, "alpha", minimum=0.0)
+        self._config = dict(alpha=alpha)
+        self._impl = self._core("ELU")(alpha)
+
+
+@register_layer
+class Sigmoid(Layer):
+    """1 / (1 + exp(-x))."""
+
+    def __init__(self, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        self._impl = self._core("Sigmoid")()
+
+
+@register_layer
+class Tanh(Layer):
+    """tanh(x)."""
+
+    def __init__(self, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        self._impl = self._core("Tanh")()
+
+
+@register_layer
+class Softplus(Layer):
+    """log(1 + exp(beta x)) / beta, linear where beta x > threshold (PyTorch's convention)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        beta = check_float(beta, "beta", minimum=0.0, min_inclusive=False)
+        threshold = check_float(threshold, "threshold", minimum=0.0, min_inclusive=False)
+        self._config = dict(beta=beta, threshold=threshold)
+        self._impl = self._core("Softplus")(beta, threshold)
+
+
+class History:
+    """Per-epoch metrics of :meth:`Sequential.fit`, Keras-style: ``history.history["val_loss"]``."""
+
+    def __init__(self) -> None:
+        self.history: Dict[str, List[float]] = {}
+        self.epoch: List[int] = []
+        self.stopped_early: bool = False
+        self.stop_reason: Optional[str] = None
+
+    def append(self, record: Dict[str, float]) -> None:
+        self.epoch.append(int(record.get("epoch", len(self.epoch) + 1)))
+        for key, value in record.items():
+            if key == "epoch":
+                continue
+            self.history.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key: str) -> List[float]:
+        return self.history[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.history
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def to_dataframe(self) -> Any:
+        """The history as a pandas DataFrame indexed by epoch (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.history, index=pd.Index(self.epoch, name="epoch"))
+
+    def __repr__(self) -> str:
+        last = {k: round(v[-1], 4) for k, v in self.history.items()}
+        return f"History(epochs={len(self)}, last={last})"
+
+
+class _StopTraining(Exception):
+    """Raised inside a fit hook to end training early (caught by Sequential.fit)."""
+
+
+class Sequential:
+    """A stack of layers trained by a C++ loop.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        All of one dtype.
+    seed : int, optional
+        Seeds the model's random engine (shuffling, dropout) and, when given, re-initialises every
+        parameter from it, so one seed fixes init, shuffling and dropout. When omitted, the layers
+        keep the parameters drawn at construction (from the generator :func:`bionn.manual_seed`
+        seeds) and the engine's seed is drawn from that generator too.
+    """
+
+    def __init__(self, layers: Sequence[Layer], seed: Optional[int] = None) -> None:
+        layers = list(layers)
+        if not layers:
+            raise ValueError("layers must contain at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] must be a bionn.nn.Layer, got {type(layer).__name__}")
+        dtypes = {np.dtype(l.dtype) for l in layers}
+        if len(dtypes) != 1:
+            raise TypeError(f"all layers must share one dtype, got {sorted(d.name for d in dtypes)}")
+        if len({id(l) for l in layers}) != len(layers):
+            raise ValueError("a layer instance appears twice in layers; create separate layers")
+        self.layers: List[Layer] = layers
+        self.dtype = dtypes.pop()
+        self.training = True
+        self.history: Optional[History] = None
+        if seed is None:
+            self.seed = int(_core.draw_seed())
+            self._impl = self._core_cls("Sequential")([l._impl for l in layers], self.seed)
+        else:
+            self.seed = check_int(seed, "seed", minimum=0)
+            self._impl = self._core_cls("Sequential")([l._impl for l in layers], self.seed)
+            self._impl.reset_parameters()
+
+    def _core_cls(self, name: str) -> Any:
+        return getattr(_core, name + suffix(self.dtype))
+
+    # -- structure -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        body = "".join(f"\n  ({i}): {l!r}" for i, l in enumerate(self.layers))
+        return f"Sequential({body}\n)"
+
+    def named_parameters(self) -> List[Tuple[str, Parameter]]:
+        """``("<layer index>.<name>", Parameter)`` pairs, e.g. ``("0.weight", ...)``."""
+        return [(f"{i}.{p.name}", p) for i, l in enumerate(self.layers) for p in l.parameters()]
+
+    def parameters(self, tags: Optional[Iterable[str]] = None, exclude_tags: Optional[Iterable[str]] = None,
+                   layers: Optional[Iterable[Union[int, type]]] = None) -> List[Parameter]:
+        """Parameters, optionally selected by tag and by layer (index or layer class).
+
+        ``model.parameters(tags=["mu", "sigma"])`` picks the focus parameters so an optimizer can
+        give them their own learning rate; ``exclude_tags`` picks the rest.
+        """
+        tag_set = None if tags is None else {tags} if isinstance(tags, str) else set(tags)
+        excl = set() if exclude_tags is None else {exclude_tags} if isinstance(exclude_tags, str) else set(exclude_tags)
+        chosen: Optional[List[Layer]] = None
+        if layers is not None:
+            chosen = []
+            for sel in layers:
+                if isinstance(sel, type):
+                    chosen.extend(l for l in self.layers if isinstance(l, sel))
+                else:
+                    chosen.append(self.layers[check_int(sel, "layers[i]")])
+        out = []
+        for layer in self.layers:
+            if chosen is not None and not any(layer is c for c in chosen):
+                continue
+            for p in layer.parameters():
+                if (tag_set is None or p.tag in tag_set) and p.tag not in excl:
+                    out.append(p)
+        return out
+
+    def num_parameters(self) -> int:
+        return int(sum(p.data.size for p in self.parameters()))
+
+    def train(self, mode: bool = True) -> "Sequential":
+        """Training mode for :meth:`forward` (dropout active, BatchNorm uses batch statistics)."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> "Sequential":
+        return self.train(False)
+
+    def reset_parameters(self, seed: Optional[int] = None) -> None:
+        """Re-draws all parameters from the model's engine (reseeded first if ``seed`` is given)."""
+        if seed is not None:
+            self.seed = check_int(seed, "seed", minimum=0)
+            self._impl.reseed(self.seed)
+        self._impl.reset_parameters()
+
+    # -- computation ---------------------------------------------------------------------------
+    def forward(self, x: Any, training: Optional[bool] = None) -> np.ndarray:
+        """Output for the batch ``x`` (train/eval mode from :meth:`train` unless given)."""
+        mode = self.training if training is None else bool(training)
+        return self._impl.forward(as_array(x, "x", self.dtype), mode)
+
+    __call__ = forward
+
+    def backward(self, grad_output: Any) -> np.ndarray:
+        """Back-propagates through the last :meth:`forward`; returns dLoss/dInput."""
+        return self._impl.backward(as_array(grad_output, "grad_output", self.dtype))
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad[...] = 0
+
+    def _targets(self, y: Any, n: int, loss: Any, name: str = "y") -> np.ndarray:
+        if loss.is_classification:
+            return as_labels(y, name, n, self.dtype)
+        arr = as_array(y, name, self.dtype)
+        if arr.shape[0] != n:
+            raise ValueError(f"{name} has {arr.shape[0]} samples but X has {n}")
+        if arr.ndim == 1:  # regression targets given as a vector: one output per sample
+            arr = arr.reshape(n, 1)
+        return arr
+
+    def _check_x(self, x: Any, name: str = "X") -> np.ndarray:
+        return as_array(x, name, self.dtype)
+
+    def predict(self, X: Any, batch_size: int = 1024) -> np.ndarray:
+        """Model output (eval mode) for every sample of ``X``, computed in batches."""
+        X = self._check_x(X)
+        return self._impl.predict(X, check_int(batch_size, "batch_size", minimum=1))
+
+    def evaluate(self, X: Any, y: Any, loss: Any, batch_size: int = 1024) -> Dict[str, float]:
+        """Mean loss (and accuracy for classification losses) in eval mode."""
+        X = self._check_x(X)
+        core_loss = _core_loss(loss, self.dtype)
+        y = self._targets(y, X.shape[0], loss)
+        return dict(self._impl.evaluate(X, y, core_loss, check_int(batch_size, "batch_size", minimum=1)))
+
+    def input_gradient(self, X: Any, y: Any, loss: Any, training: bool = False) -> np.ndarray:
+        """dLoss/dX for a batch (mean-reduced loss), in eval mode by default; parameter gradients
+        are left as they were. This is what gradient-based attacks need."""
+        X = self._check_x(X)
+        core_loss = _core_loss(loss, self.dtype)
+        y = self._targets(y, X.shape[0], loss)
+        return self._impl.input_gradient(X, y, core_loss, bool(training))
+
+    def train_step(self, X: Any, y: Any, loss: Any, optimizer: Any) -> float:
+        """One optimisation step on the batch ``(X, y)``; returns the batch loss."""
+        X = self._check_x(X)
+        core_loss = _core_loss(loss, self.dtype)
+        y = self._targets(y, X.shape[0], loss)
+        return float(self._impl.train_step(X, y, core_loss, _core_optimizer(optimizer, self.dtype)))
+
+    def fit(self, X: Any, y: Any, *, loss: Any, optimizer: Any, epochs: int = 1, batch_size: int = 32,
+            validation_data: Optional[Tuple[Any, Any]] = None, shuffle: bool = True, drop_last: bool = False,
+            scheduler: Any = None, callbacks: Optional[Sequence[Any]] = None, verbose: int = 0,
+            eval_batch_size: int = 1024) -> History:
+        """Trains the model; the loop runs in C++ with the GIL released.
+
+        Parameters
+        ----------
+        X, y : array-like
+            Inputs (N, ...) and targets: integer labels for classification losses, arrays of the
+            output's shape (or a vector for a single output) otherwise.
+        loss : bionn.losses.Loss
+        optimizer : bionn.optim.Optimizer
+        epochs, batch_size : int
+            Any batch size from 1 up; the last batch may be smaller unless ``drop_last``.
+        validation_data : (X_val, y_val), optional
+            Evaluated after every epoch (``val_loss``, ``val_accuracy``).
+        scheduler : bionn.optim scheduler, optional
+            Stepped after every epoch.
+        callbacks : sequence of bionn.callbacks.Callback, optional
+        verbose : int
+            0 silent, 1 a progress bar (tqdm) per epoch, 2 one line per epoch.
+
+        Returns
+        -------
+        History
+            Also kept as ``model.history``; Ctrl-C stops between batches, leaving the model usable
+            and the history of finished epochs in ``model.history``.
+        """
+        from .callbacks import CallbackList
+
+        X = self._check_x(X)
+        core_loss = _core_loss(loss, self.dtype)
+        y = self._targets(y, X.shape[0], loss)
+        epochs = check_int(epochs, "epochs", minimum=0)
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
+        verbose = check_int(verbose, "verbose", minimum=0)
+        val_x = val_y = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            val_x = self._check_x(validation_data[0], "validation_data[0]")
+            val_y = self._targets(validation_data[1], val_x.shape[0], loss, "validation_data[1]")
+            if val_x.shape[1:] != X.shape[1:]:
+                raise ValueError(f"validation_data[0] has sample shape {val_x.shape[1:]}, X has {X.shape[1:]}")
+        core_opt = _core_optimizer(optimizer, self.dtype)
+        core_sched = None
+        if scheduler is not None:
+            core_sched = getattr(scheduler, "_impl", None)
+            if core_sched is None or getattr(scheduler, "optimizer", None) is not optimizer:
+                raise ValueError("scheduler must be a bionn.optim scheduler built on this optimizer")
+        n = X.shape[0]
+        batches = (n // min(batch_size, n)) if drop_last else -(-n // min(batch_size, n))
+        history = History()
+        self.history = history
+        cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=epochs, batches=batches)
+        cbs.on_train_begin()
+
+        def on_epoch(record: Dict[str, float]) -> bool:
+            history.append(record)
+            return bool(cbs.on_epoch_end(int(record["epoch"]) - 1, dict(record)))
+
+        def on_batch(epoch: int, batch: int, nbatches: int, value: float) -> None:
+            if cbs.on_batch_end(epoch, batch, value):
+                raise _StopTraining()
+
+        self.training = True
+        try:
+            self._impl.fit(X, y, core_loss, core_opt, epochs, batch_size, shuffle=bool(shuffle),
+                           drop_last=bool(drop_last), eval_batch_size=eval_batch_size, val_x=val_x, val_y=val_y,
+                           scheduler=core_sched, on_batch=on_batch if cbs.wants_batches else None,
+                           on_epoch=on_epoch)
+        except _StopTraining:
+            history.stopped_early = True
+        finally:
+            cbs.on_train_end()
+        if cbs.stop_reason:
+            history.stopped_early = True
+            history.stop_reason = cbs.stop_reason
+        return history
+
+    # -- state -----------------------------------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of all parameters and buffers, keyed ``"<layer>.<name>"``."""
+        sd: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        for i, layer in enumerate(self.layers):
+            for p in layer.parameters():
+                sd[f"{i}.{p.name}"] = p.data.copy()
+            for name, buf in layer.buffers().items():
+                sd[f"{i}.{name}"] = buf.copy()
+        return sd
+
+    def load_state_dict(self, state: Dict[str, Any], strict: bool = True) -> None:
+        """Copies arrays into the parameters and buffers (shapes must match).
+
+        All arrays are checked before any is written, so a bad dict leaves the model unchanged.
+        """
+        targets: Dict[str, np.ndarray] = {}
+        for i, layer in enumerate(self.layers):
+            for p in layer.parameters():
+                targets[f"{i}.{p.name}"] = p.data
+            for name, buf in layer.buffers().items():
+                targets[f"{i}.{name}"] = buf
+        if strict:
+            missing = sorted(set(targets) - set(state))
+            unexpected = sorted(set(state) - set(targets))
+            if missing or unexpected:
+                raise ValueError(f"state dict mismatch: missing {missing}, unexpected {unexpected}")
+        staged = []
+        for key, dest in targets.items():
+            if key not in state:
+                continue
+            src = np.asarray(state[key])
+            if src.shape != dest.shape:
+                raise ValueError(f"state dict entry {key!r} has shape {src.shape}, expected {dest.shape}")
+            if src.dtype.kind not in "biuf":
+                raise TypeError(f"state dict entry {key!r} has non-numeric dtype {src.dtype}")
+            if not np.isfinite(src).all():
+                raise ValueError(f"state dict entry {key!r} contains NaN or Inf")
+            staged.append((dest, src))
+        for dest, src in staged:
+            dest[...] = src
+
+    def config(self) -> Dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "dtype": np.dtype(self.dtype).name,
+            "seed": self.seed,
+            "layers": [{"type": type(l).__name__, "config": l.config()} for l in self.layers],
+        }
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Writes ``path`` (.npz): parameters, buffers and the JSON architecture. No pickle.
+
+        The file is written to a temporary file beside it and renamed, so an interrupted save
+        never leaves a truncated model behind or destroys the previous file.
+        """
+        from . import __version__
+
+        path = os.fspath(path)
+        cfg = dict(self.config(), bionn_version=__version__)
+        arrays = dict(self.state_dict())
+        arrays[_CONFIG_KEY] = np.frombuffer(json.dumps(cfg).encode("utf-8"), dtype=np.uint8)
+        _atomic_savez(path, arrays)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> "Sequential":
+        return load(path)
+
+
+def _atomic_savez(path: str, arrays: Dict[str, np.ndarray]) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".bionn-", suffix=".npz.tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path: Union[str, os.PathLike]) -> Sequential:
+    """Loads a model written by :meth:`Sequential.save`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        The file is not a bionn model, is truncated or corrupt, or its arrays do not match its
+        architecture.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no model file at {path!r}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if _CONFIG_KEY not in archive.files:
+                raise ValueError(f"{path!r} is not a bionn model file (no {_CONFIG_KEY} entry)")
+            cfg = json.loads(bytes(archive[_CONFIG_KEY]).decode("utf-8"))
+            state = {k: archive[k] for k in archive.files if k != _CONFIG_KEY}
+    except ValueError as exc:
+        if "bionn model" in str(exc):
+            raise
+        raise ValueError(f"{path!r} is corrupt or not a bionn model file: {exc}") from None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path!r} is corrupt or truncated: {exc}") from None
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path!r} is not a bionn Sequential model file")
+    version = cfg.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"{path!r} has format version {version!r}; this bionn reads versions <= {FORMAT_VERSION}")
+    layers = []
+    try:
+        for i, spec in enumerate(cfg["layers"]):
+            layer_cls = _LAYER_REGISTRY.get(spec["type"])
+            if layer_cls is None:
+                raise ValueError(f"{path!r}: unknown layer type {spec['type']!r} at index {i}")
+            layers.append(layer_cls(**spec["config"]))
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path!r} has a malformed architecture: {exc}") from None
+    model = Sequential(layers, seed=None)
+    model.seed = int(cfg.get("seed", model.seed))
+    model._impl.reseed(model.seed)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def _core_loss(loss: Any, dtype: np.dtype) -> Any:
+    getter = getattr(loss, "_for_dtype", None)
+    if getter is None:
+        raise TypeError(f"loss must be a bionn.losses loss, got {type(loss).__name__}")
+    return getter(dtype)
+
+
+def _core_optimizer(optimizer: Any, dtype: np.dtype) -> Any:
+    impl = getattr(optimizer, "_impl", None)
+    if impl is None:
+        raise TypeError(f"optimizer must be a bionn.optim optimizer, got {type(optimizer).__name__}")
+    if np.dtype(optimizer.dtype) != np.dtype(dtype):
+        raise TypeError(f"optimizer is for {np.dtype(optimizer.dtype).name} parameters, model is {np.dtype(dtype).name}")
+    return impl
