@@ -1,5 +1,6 @@
 // Thin OpenMP wrappers so the core also builds without OpenMP (BIONN_OPENMP=OFF).
 #pragma once
+#include <cstdint>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -27,6 +28,23 @@ inline int num_threads_in_region() {
   return 1;
 #endif
 }
+// Splits [0, n) into one contiguous chunk per thread and calls f(start, count) on each; small
+// ranges run inline, where a parallel region would cost more than it saves.
+template <class F>
+void parallel_chunks(int64_t n, F&& f, int64_t serial_below = 1 << 15) {
+  const int nt = max_threads();
+  if (n < serial_below || nt == 1) {
+    if (n > 0) f(0, n);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = thread_id(), used = num_threads_in_region();
+    const int64_t a = n * t / used, b = n * (t + 1) / used;
+    if (b > a) f(a, b - a);
+  }
+}
+
 // Sets the threads used by our kernels and by Eigen's GEMM.
 void set_num_threads(int n);
 int get_num_threads();
