@@ -36,10 +36,11 @@ double CrossEntropyLoss<T>::forward(const Tensor<T>& pred, const Tensor<T>& targ
   double total = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     const double label_f = static_cast<double>(y[i]);
-    const int64_t label = static_cast<int64_t>(label_f);
-    if (!(label_f >= 0) || label >= c || static_cast<double>(label) != label_f)
+    // Range-check before converting: casting NaN, inf or a huge value to int64_t is undefined.
+    if (!(label_f >= 0 && label_f < static_cast<double>(c)) || std::floor(label_f) != label_f)
       throw std::invalid_argument("CrossEntropy: label " + std::to_string(label_f) + " at index " + std::to_string(i) +
                                   " is not an integer in [0, " + std::to_string(c) + ")");
+    const int64_t label = static_cast<int64_t>(label_f);
     const T* row = z + i * c;
     T* grow = g + i * c;
     // Subtracting the row max keeps exp() from overflowing: log-sum-exp is shift invariant.

@@ -51,6 +51,19 @@ void Optimizer<T>::allocate_state() {
 
 template <typename T>
 void Optimizer<T>::step() {
+  // Group options stay writable after construction (Python's group_options(i) returns them by
+  // reference), so re-validate them, and give every parameter the state slots its options now need
+  // (e.g. momentum switched on for SGD, amsgrad for Adam); otherwise update() would index past the
+  // end of a state vector sized at construction.
+  for (const auto& g : groups_) validate(g.options, kind());
+  if (state_.size() < groups_.size()) state_.resize(groups_.size());
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const size_t slots = static_cast<size_t>(state_slots(groups_[gi].options));
+    auto& group_state = state_[gi];
+    if (group_state.size() < groups_[gi].params.size()) group_state.resize(groups_[gi].params.size());
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi)
+      while (group_state[pi].size() < slots) group_state[pi].emplace_back(groups_[gi].params[pi]->value.shape(), T(0));
+  }
   ++steps_;
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     const GroupOptions& o = groups_[gi].options;

@@ -1,0 +1,442 @@
+#!/usr/bin/env python
+"""bionn vs PyTorch (CPU) training-speed benchmark.
+
+Runs every registered case with bionn and with PyTorch in ONE process, at the same thread count,
+with the same architecture, batch size, optimizer and dtype (float32), and reports the median
+wall time of each side and the ratio ``torch_s / bionn_s`` (> 1 means bionn is faster).
+
+    python benchmarks/run.py --threads 2 --json results.json --markdown results.md
+    python benchmarks/run.py --only small_cnn --repeats 5 --json /tmp/cnn.json
+    python benchmarks/run.py --list
+
+Adding a case: subclass :class:`Case`, give it a ``name``, implement ``setup()`` (build models and
+inputs, untimed), ``run_bionn()`` and ``run_torch()`` (one timed unit of work each), and decorate
+it with ``@register``. See benchmarks/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Type
+
+import numpy as np
+
+# bionn is imported before torch on purpose: both link an OpenMP runtime with the soname
+# libgomp.so.1, so the loader maps only the first one and both libraries share one thread pool.
+# Importing bionn first means bionn runs on the same runtime as in a bionn-only process.
+import bionn  # noqa: E402
+from bionn import losses as bl  # noqa: E402
+from bionn import nn as bnn  # noqa: E402
+from bionn import optim as bopt  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+    import torch.nn.functional as F  # noqa: E402
+except ImportError:  # pragma: no cover - the benchmark needs torch
+    sys.exit("benchmarks/run.py needs PyTorch (pip install 'bionn[bench]', i.e. torch==2.13.0 CPU)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Case registry
+# ---------------------------------------------------------------------------------------------
+class Case:
+    """One benchmark: the same unit of training work done by bionn and by PyTorch.
+
+    ``setup()`` builds the models, optimizers and (seeded) inputs; it is not timed and runs once,
+    after the thread count is set. ``run_bionn()`` / ``run_torch()`` each do one timed unit of work
+    (e.g. one training step, or one epoch) and may return anything (ignored).
+    """
+
+    name: str = ""
+    description: str = ""
+    default_repeats: int = 20
+    warmup: int = 3
+    seed: int = 0
+
+    def setup(self) -> None:
+        raise NotImplementedError
+
+    def run_bionn(self) -> object:
+        raise NotImplementedError
+
+    def run_torch(self) -> object:
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        """Drops references so the next case starts with free memory."""
+        self.__dict__.clear()
+
+
+CASES: Dict[str, Type[Case]] = {}
+
+
+def register(cls: Type[Case]) -> Type[Case]:
+    """Class decorator adding a case to the registry (run in registration order)."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    if cls.name in CASES:
+        raise ValueError(f"duplicate benchmark case name {cls.name!r}")
+    CASES[cls.name] = cls
+    return cls
+
+
+def _check_same_size(bionn_model: "bnn.Sequential", torch_model: "torch.nn.Module", case: str) -> None:
+    nb = bionn_model.num_parameters()
+    nt = sum(p.numel() for p in torch_model.parameters())
+    if nb != nt:
+        raise RuntimeError(f"{case}: bionn model has {nb} parameters, torch model has {nt}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------------------------
+@register
+class MlpBnDropout(Case):
+    name = "mlp_bn_dropout"
+    description = ("MLP 784-800-800-10, Dense->BN->ReLU->Dropout(0.2) per hidden layer; one train step "
+                   "(CE, SGD lr 0.1 momentum 0.9), batch 128")
+    default_repeats = 20
+
+    def setup(self) -> None:
+        rng = np.random.default_rng(self.seed)
+        n, d, h, c = 128, 784, 800, 10
+        self.x = rng.standard_normal((n, d)).astype(np.float32)
+        self.y = rng.integers(0, c, size=n).astype(np.int64)
+
+        self.bmodel = bnn.Sequential([
+            bnn.Dense(d, h), bnn.BatchNorm1d(h), bnn.ReLU(), bnn.Dropout(0.2),
+            bnn.Dense(h, h), bnn.BatchNorm1d(h), bnn.ReLU(), bnn.Dropout(0.2),
+            bnn.Dense(h, c),
+        ], seed=self.seed)
+        self.bloss = bl.CrossEntropy()
+        self.bopt = bopt.SGD(self.bmodel.parameters(), lr=0.1, momentum=0.9)
+
+        torch.manual_seed(self.seed)
+        self.tmodel = torch.nn.Sequential(
+            torch.nn.Linear(d, h), torch.nn.BatchNorm1d(h), torch.nn.ReLU(), torch.nn.Dropout(0.2),
+            torch.nn.Linear(h, h), torch.nn.BatchNorm1d(h), torch.nn.ReLU(), torch.nn.Dropout(0.2),
+            torch.nn.Linear(h, c),
+        ).train()
+        self.topt = torch.optim.SGD(self.tmodel.parameters(), lr=0.1, momentum=0.9)
+        self.tloss = torch.nn.CrossEntropyLoss()
+        self.tx = torch.from_numpy(self.x)
+        self.ty = torch.from_numpy(self.y)
+        _check_same_size(self.bmodel, self.tmodel, self.name)
+
+    def run_bionn(self) -> float:
+        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
+
+    def run_torch(self) -> float:
+        self.topt.zero_grad()
+        loss = self.tloss(self.tmodel(self.tx), self.ty)
+        loss.backward()
+        self.topt.step()
+        return loss.item()  # bionn's train_step returns the loss too
+
+
+@register
+class SmallCnn(Case):
+    name = "small_cnn"
+    description = ("Conv2d(1,12,5)->Sigmoid->Flatten->Linear(6912,120)->Linear(120,60)->Linear(60,10) on "
+                   "1x28x28; one train step (CE, SGD lr 0.01), batch 100")
+    default_repeats = 20
+
+    def setup(self) -> None:
+        rng = np.random.default_rng(self.seed)
+        n, c = 100, 10
+        self.x = rng.random((n, 1, 28, 28), dtype=np.float32)
+        self.y = rng.integers(0, c, size=n).astype(np.int64)
+
+        self.bmodel = bnn.Sequential([
+            bnn.Conv2d(1, 12, 5), bnn.Sigmoid(), bnn.Flatten(),
+            bnn.Dense(6912, 120), bnn.Dense(120, 60), bnn.Dense(60, c),
+        ], seed=self.seed)
+        self.bloss = bl.CrossEntropy()
+        self.bopt = bopt.SGD(self.bmodel.parameters(), lr=0.01)
+
+        torch.manual_seed(self.seed)
+        self.tmodel = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 12, 5), torch.nn.Sigmoid(), torch.nn.Flatten(),
+            torch.nn.Linear(6912, 120), torch.nn.Linear(120, 60), torch.nn.Linear(60, c),
+        ).train()
+        self.topt = torch.optim.SGD(self.tmodel.parameters(), lr=0.01)
+        self.tloss = torch.nn.CrossEntropyLoss()
+        self.tx = torch.from_numpy(self.x)
+        self.ty = torch.from_numpy(self.y)
+        _check_same_size(self.bmodel, self.tmodel, self.name)
+
+    def run_bionn(self) -> float:
+        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
+
+    def run_torch(self) -> float:
+        self.topt.zero_grad()
+        loss = self.tloss(self.tmodel(self.tx), self.ty)
+        loss.backward()
+        self.topt.step()
+        return loss.item()
+
+
+@register
+class MlpSoftplusBs1(Case):
+    name = "mlp_softplus_bs1"
+    description = ("MLP 1-10-10-10-10-10-1 with Softplus; one epoch of 194 samples at batch size 1 "
+                   "(MSE, Adam lr 1e-3, shuffled)")
+    default_repeats = 10
+    warmup = 2
+
+    def setup(self) -> None:
+        rng = np.random.default_rng(self.seed)
+        n = 194
+        self.x = rng.uniform(-3.0, 3.0, size=(n, 1)).astype(np.float32)
+        self.y = (np.sin(self.x) + 0.1 * rng.standard_normal((n, 1))).astype(np.float32)
+        widths = [1, 10, 10, 10, 10, 10, 1]
+
+        layers: List[bnn.Layer] = []
+        tlayers: List[torch.nn.Module] = []
+        for i in range(len(widths) - 1):
+            layers.append(bnn.Dense(widths[i], widths[i + 1]))
+            tlayers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+            if i < len(widths) - 2:
+                layers.append(bnn.Softplus())
+                tlayers.append(torch.nn.Softplus())
+        self.bmodel = bnn.Sequential(layers, seed=self.seed)
+        self.bloss = bl.MSE()
+        self.bopt = bopt.Adam(self.bmodel.parameters(), lr=1e-3)
+
+        torch.manual_seed(self.seed)
+        self.tmodel = torch.nn.Sequential(*tlayers).train()
+        self.topt = torch.optim.Adam(self.tmodel.parameters(), lr=1e-3)
+        self.tloss = torch.nn.MSELoss()
+        self.tx = torch.from_numpy(self.x)
+        self.ty = torch.from_numpy(self.y)
+        _check_same_size(self.bmodel, self.tmodel, self.name)
+
+    def run_bionn(self) -> object:
+        return self.bmodel.fit(self.x, self.y, loss=self.bloss, optimizer=self.bopt, epochs=1, batch_size=1,
+                               shuffle=True)
+
+    def run_torch(self) -> float:
+        # The idiomatic per-sample loop: shuffle, slice a pre-made tensor per step, and track the
+        # epoch loss (bionn's fit reports it too).
+        total = 0.0
+        for i in torch.randperm(self.tx.shape[0]).tolist():
+            xb, yb = self.tx[i:i + 1], self.ty[i:i + 1]
+            self.topt.zero_grad()
+            loss = self.tloss(self.tmodel(xb), yb)
+            loss.backward()
+            self.topt.step()
+            total += loss.item()
+        return total / self.tx.shape[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Runner
+# ---------------------------------------------------------------------------------------------
+def _time_once(fn: Callable[[], object]) -> float:
+    # As timeit does, keep the cyclic GC out of the measured region (it is collected in between).
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+    finally:
+        gc.enable()
+
+
+def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
+    case.setup()
+    try:
+        for _ in range(warmup):
+            case.run_bionn()
+            case.run_torch()
+        tb: List[float] = []
+        tt: List[float] = []
+        # Interleaved so both sides see the same machine conditions (load, frequency, caches).
+        for _ in range(repeats):
+            gc.collect()
+            tb.append(_time_once(case.run_bionn))
+            tt.append(_time_once(case.run_torch))
+    finally:
+        case.teardown()
+        gc.collect()
+    bionn_s = statistics.median(tb)
+    torch_s = statistics.median(tt)
+    return {
+        "name": case.name,
+        "bionn_s": bionn_s,
+        "torch_s": torch_s,
+        "ratio": torch_s / bionn_s,
+        "description": type(case).description,
+        "repeats": repeats,
+        "warmup": warmup,
+        # The minimum is the least disturbed sample: compare it with the median to judge noise.
+        "bionn_min_s": min(tb),
+        "torch_min_s": min(tt),
+        "ratio_of_min": min(tt) / min(tb),
+        "bionn_times_s": tb,
+        "torch_times_s": tt,
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _openmp_runtime() -> Optional[str]:
+    try:
+        with open("/proc/self/maps") as fh:
+            for line in fh:
+                if "libgomp" in line or "libiomp" in line or "libomp" in line:
+                    return line.split()[-1]
+    except OSError:
+        pass
+    return None
+
+
+def _loadavg() -> Optional[List[float]]:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+def _git_commit() -> Optional[str]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
+                             timeout=5)
+        if out.returncode == 0:
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return None
+
+
+def machine_info(threads: int) -> Dict[str, object]:
+    return {
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "bionn": bionn.__version__,
+    }
+
+
+def markdown_table(result: Dict[str, object]) -> str:
+    m = result["machine"]
+    lines = [
+        f"bionn {m['bionn']} vs torch {m['torch']} on {m['cpu']} ({m['cores']} cores), "
+        f"{m['threads']} thread(s), Python {m['python']}, NumPy {m['numpy']}.",
+        "Median wall time per unit of work, warm-up excluded; ratio = torch / bionn (> 1: bionn faster).",
+        "",
+        "| case | bionn (ms) | torch (ms) | ratio (torch/bionn) | ratio of minima | repeats |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for c in result["cases"]:
+        rmin = f"{c['ratio_of_min']:.2f}x" if "ratio_of_min" in c else ""
+        lines.append(f"| {c['name']} | {1e3 * c['bionn_s']:.3f} | {1e3 * c['torch_s']:.3f} | "
+                     f"{c['ratio']:.2f}x | {rmin} | {c.get('repeats', '')} |")
+    load = result.get("settings", {}).get("loadavg_before")
+    if load is not None and load[0] > m["cores"] * 0.25:
+        lines += ["", f"WARNING: 1-minute load average was {load[0]:.2f} at the start on {m['cores']} cores: "
+                      "other processes were competing for the CPU; timings are inflated and noisy."]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", nargs="+", metavar="NAME", help=f"cases to run (default all): {', '.join(CASES)}")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                   help="threads for both libraries (default: os.cpu_count())")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed repeats per case (default: each case's own, 10-20)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed warm-up runs per side (default: per case)")
+    p.add_argument("--json", metavar="FILE", help="write the results here (required unless --list)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the Markdown table here")
+    p.add_argument("--list", action="store_true", help="list the cases and exit")
+    args = p.parse_args(argv)
+    if args.list:
+        return args
+    if not args.json:
+        p.error("--json FILE is required")
+    if args.only:
+        unknown = [n for n in args.only if n not in CASES]
+        if unknown:
+            p.error(f"unknown case(s) {unknown}; known: {list(CASES)}")
+    if args.threads < 1:
+        p.error("--threads must be >= 1")
+    if args.repeats is not None and args.repeats < 1:
+        p.error("--repeats must be >= 1")
+    if args.warmup is not None and args.warmup < 0:
+        p.error("--warmup must be >= 0")
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for name, cls in CASES.items():
+            print(f"{name:20s} {cls.description}")
+        return 0
+    names = list(dict.fromkeys(args.only)) if args.only else list(CASES)
+
+    torch.set_num_threads(args.threads)
+    bionn.set_num_threads(args.threads)
+
+    result: Dict[str, object] = {"machine": machine_info(args.threads), "cases": []}
+    load_before = _loadavg()
+    if load_before is not None and load_before[0] > (os.cpu_count() or 1) * 0.25:
+        print(f"warning: load average {load_before[0]:.2f} on {os.cpu_count()} cores; other processes will "
+              "disturb the timings", file=sys.stderr)
+    t_start = time.perf_counter()
+    for name in names:
+        case = CASES[name]()
+        repeats = args.repeats if args.repeats is not None else case.default_repeats
+        warmup = args.warmup if args.warmup is not None else case.warmup
+        entry = run_case(case, repeats, warmup)
+        result["cases"].append(entry)
+        print(f"{name:20s} bionn {1e3 * entry['bionn_s']:9.3f} ms  torch {1e3 * entry['torch_s']:9.3f} ms  "
+              f"ratio {entry['ratio']:6.2f}x", file=sys.stderr, flush=True)
+    result["settings"] = {
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "openmp_runtime": _openmp_runtime(),
+        "bionn_threads": bionn.get_num_threads(),
+        "torch_threads": torch.get_num_threads(),
+        "git_commit": _git_commit(),
+        "platform": platform.platform(),
+        "wall_s": time.perf_counter() - t_start,
+        "loadavg_before": load_before,
+        "loadavg_after": _loadavg(),
+    }
+
+    with open(args.json, "w") as fh:
+        json.dump(result, fh, indent=2)
+        fh.write("\n")
+    table = markdown_table(result)
+    if args.markdown:
+        with open(args.markdown, "w") as fh:
+            fh.write(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

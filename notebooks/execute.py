@@ -1,0 +1,58 @@
+"""Re-run the notebooks for real (``QUICK = False``) and store their outputs in place.
+
+Usage (from the repository root, with ``pip install bionn[notebooks]``)::
+
+    python notebooks/execute.py                       # every notebook in notebooks/
+    python notebooks/execute.py notebooks/01_quickstart.ipynb
+    python notebooks/execute.py --quick               # quick mode, into a temporary dir (a smoke test)
+
+This is ``papermill NB NB -p QUICK False -k python3`` with two differences: the notebook is
+executed into a temporary file and only moved over the original when every cell succeeded, and
+stream outputs are coalesced (nbclient's ``coalesce_streams``: progress-bar redraws collapse into
+their final state), which keeps the committed notebooks small and readable.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def execute(path: Path, quick: bool, out_dir: Path) -> Path:
+    import papermill as pm
+
+    out = out_dir / f".{path.stem}.executing.ipynb"
+    try:
+        pm.execute_notebook(str(path), str(out), parameters={"QUICK": quick}, kernel_name="python3",
+                            cwd=str(path.parent), coalesce_streams=True, progress_bar=False)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
+    parser.add_argument("--quick", action="store_true", help="QUICK=True, outputs to a temporary dir only")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted(HERE.glob("*.ipynb"))
+    for path in paths:
+        start = time.perf_counter()
+        if args.quick:
+            with tempfile.TemporaryDirectory() as tmp:
+                execute(path, True, Path(tmp))
+        else:
+            out = execute(path, False, path.parent)
+            os.replace(out, path)
+        print(f"{path}: {'quick' if args.quick else 'full'} run took {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
