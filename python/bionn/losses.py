@@ -44,8 +44,11 @@ class Loss:
             t = as_labels(target, "target", p.shape[0], dtype)
         else:
             t = as_array(target, "target", dtype)
-        self._last = self._for_dtype(dtype)
-        return float(self._last.forward(p, t))
+        self._last = None  # a rejected call must not leave backward() returning a stale buffer
+        impl = self._for_dtype(dtype)
+        value = float(impl.forward(p, t))
+        self._last = impl
+        return value
 
     forward = __call__
 

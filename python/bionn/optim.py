@@ -52,15 +52,20 @@ class _GroupView(MutableMapping):
         if key not in self._keys:
             raise KeyError(f"{key!r} cannot be set on a {type(self._opt).__name__} parameter group")
         o = self._options()
+        fields = ("beta1", "beta2") if key == "betas" else (key,)
+        saved = [getattr(o, f) for f in fields]
         if key == "betas":
-            b1, b2 = _betas(value)
-            o.beta1, o.beta2 = b1, b2
+            o.beta1, o.beta2 = _betas(value)
         elif key in ("nesterov", "centered", "amsgrad"):
             setattr(o, key, bool(value))
-        elif key == "lr":
-            o.lr = check_float(value, "lr", minimum=0.0)
         else:
             setattr(o, key, check_float(value, key, minimum=0.0))
+        try:  # the C++ optimizer checks the same ranges as at construction
+            self._opt._impl.validate_options()
+        except ValueError:
+            for f, v in zip(fields, saved):
+                setattr(o, f, v)
+            raise
 
     def __delitem__(self, key: str) -> None:
         raise TypeError("parameter-group entries cannot be deleted")

@@ -51,6 +51,7 @@ void bind_all(py::module_& m) {
   py::class_<Optimizer<T>, std::shared_ptr<Optimizer<T>>>(m, named<T>("Optimizer").c_str())
       .def("step", &Optimizer<T>::step)
       .def("zero_grad", &Optimizer<T>::zero_grad)
+      .def("validate_options", &Optimizer<T>::validate_options)
       .def_property_readonly("kind", &Optimizer<T>::kind)
       .def_property_readonly("steps_taken", &Optimizer<T>::steps_taken)
       .def("num_groups", [](Optimizer<T>& o) { return o.groups().size(); })
@@ -88,10 +89,19 @@ void bind_all(py::module_& m) {
       .def("forward",
            [](S& s, const CArray<T>& x, bool training) {
              Tensor<T> t = to_tensor(x);
-             return to_numpy(s.forward(t, training));
+             const Tensor<T>* out;
+             {
+               py::gil_scoped_release release;
+               out = &s.forward_owned(std::move(t), training);
+             }
+             return to_numpy(*out);
            },
-           py::arg("x"), py::arg("training") = false, py::call_guard<py::gil_scoped_release>())
-      .def("backward", [](S& s, const CArray<T>& g) { return to_numpy(s.backward(to_tensor(g), true)); },
+           py::arg("x"), py::arg("training") = false)
+      .def("backward",
+           [](S& s, const CArray<T>& g) {
+             Tensor<T> grad = to_tensor(g);
+             return to_numpy(s.backward(grad, true));
+           },
            py::arg("grad_output"))
       .def("predict", [](S& s, const CArray<T>& x, int64_t bs) {
              auto v = to_view(x);

@@ -7,6 +7,7 @@
 namespace bionn {
 
 namespace {
+template <typename T>
 void validate(const GroupOptions& o, const std::string& who) {
   auto bad = [&](const std::string& what) { throw std::invalid_argument(who + ": " + what); };
   if (!(o.lr >= 0) || !std::isfinite(o.lr)) bad("lr must be finite and >= 0, got " + std::to_string(o.lr));
@@ -18,6 +19,10 @@ void validate(const GroupOptions& o, const std::string& who) {
   if (!(o.beta2 >= 0 && o.beta2 < 1)) bad("betas[1] must be in [0, 1), got " + std::to_string(o.beta2));
   if (!(o.alpha >= 0 && o.alpha <= 1)) bad("alpha must be in [0, 1]");
   if (!(o.eps > 0) || !std::isfinite(o.eps)) bad("eps must be positive, got " + std::to_string(o.eps));
+  // The update runs in T: a value that rounds to 0 or overflows there would yield NaN/inf.
+  if (!(static_cast<T>(o.eps) > 0)) bad("eps is too small to represent in the parameters' dtype");
+  if (!std::isfinite(static_cast<T>(o.lr))) bad("lr is too large to represent in the parameters' dtype");
+  if (!std::isfinite(static_cast<T>(o.weight_decay))) bad("weight_decay is too large for the parameters' dtype");
 }
 }  // namespace
 
@@ -39,7 +44,7 @@ template <typename T>
 void Optimizer<T>::allocate_state() {
   state_.resize(groups_.size());
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    validate(groups_[gi].options, kind());
+    validate<T>(groups_[gi].options, kind());
     const int slots = state_slots(groups_[gi].options);
     for (auto* p : groups_[gi].params) {
       std::vector<Tensor<T>> st;
@@ -50,12 +55,17 @@ void Optimizer<T>::allocate_state() {
 }
 
 template <typename T>
+void Optimizer<T>::validate_options() const {
+  for (const auto& g : groups_) validate<T>(g.options, kind());
+}
+
+template <typename T>
 void Optimizer<T>::step() {
   // Group options stay writable after construction (Python's group_options(i) returns them by
   // reference), so re-validate them, and give every parameter the state slots its options now need
   // (e.g. momentum switched on for SGD, amsgrad for Adam); otherwise update() would index past the
   // end of a state vector sized at construction.
-  for (const auto& g : groups_) validate(g.options, kind());
+  validate_options();
   if (state_.size() < groups_.size()) state_.resize(groups_.size());
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     const size_t slots = static_cast<size_t>(state_slots(groups_[gi].options));
@@ -135,7 +145,9 @@ void Adam<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<
   const double t = static_cast<double>(this->steps_);
   const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
   const T step_size = static_cast<T>(o.lr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+  // 1 - beta in double, then rounded: 1 - 0.999f is 6.7e-6 off in relative terms, torch is not.
   const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2), eps = static_cast<T>(o.eps);
+  const T one_minus_b1 = static_cast<T>(1.0 - o.beta1), one_minus_b2 = static_cast<T>(1.0 - o.beta2);
   const T wd = static_cast<T>(o.weight_decay), lr = static_cast<T>(o.lr);
   for (int64_t i = 0; i < n; ++i) {
     T gi = g[i];
@@ -144,8 +156,8 @@ void Adam<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<
     } else {
       gi += wd * w[i];
     }
-    m[i] = b1 * m[i] + (T(1) - b1) * gi;
-    v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+    m[i] = b1 * m[i] + one_minus_b1 * gi;
+    v[i] = b2 * v[i] + one_minus_b2 * gi * gi;
     T vh = v[i];
     if (vmax) {
       vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
@@ -171,13 +183,14 @@ void RMSprop<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tens
   T* gavg = state[2].data();
   const int64_t n = p.value.size();
   const T a = static_cast<T>(o.alpha), eps = static_cast<T>(o.eps), lr = static_cast<T>(o.lr);
+  const T one_minus_a = static_cast<T>(1.0 - o.alpha);
   const T wd = static_cast<T>(o.weight_decay), mom = static_cast<T>(o.momentum);
   for (int64_t i = 0; i < n; ++i) {
     const T gi = g[i] + wd * w[i];
-    sq[i] = a * sq[i] + (T(1) - a) * gi * gi;
+    sq[i] = a * sq[i] + one_minus_a * gi * gi;
     T avg;
     if (o.centered) {
-      gavg[i] = a * gavg[i] + (T(1) - a) * gi;
+      gavg[i] = a * gavg[i] + one_minus_a * gi;
       avg = std::sqrt(sq[i] - gavg[i] * gavg[i]) + eps;
     } else {
       avg = std::sqrt(sq[i]) + eps;

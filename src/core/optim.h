@@ -43,6 +43,8 @@ class Optimizer {
   // Applies one update from the accumulated gradients, then each parameter's clamp bounds.
   void step();
   void zero_grad();
+  // Throws std::invalid_argument if any group's options are out of range (step() checks too).
+  void validate_options() const;
   std::vector<ParamGroup<T>>& groups() { return groups_; }
   int64_t steps_taken() const { return steps_; }
   // Per-parameter state tensors (momentum, moments), for saving and inspection.

@@ -53,6 +53,11 @@ class Sequential {
   std::vector<Parameter<T>*> parameters();
 
   const Tensor<T>& forward(const Tensor<T>& x, bool training);
+  // Forward on an input the model keeps (for callers whose input would not outlive backward).
+  const Tensor<T>& forward_owned(Tensor<T>&& x, bool training) {
+    owned_input_ = std::move(x);
+    return forward(owned_input_, training);
+  }
   // Back-propagates grad_out through the last forward; returns dLoss/dInput.
   const Tensor<T>& backward(const Tensor<T>& grad_out, bool need_input_grad = true);
 
@@ -74,7 +79,7 @@ class Sequential {
 
   std::vector<LayerPtr<T>> layers_;
   Rng rng_;
-  Tensor<T> batch_x_, batch_y_;
+  Tensor<T> batch_x_, batch_y_, owned_input_;
   std::vector<int64_t> order_;
 };
 

@@ -20,6 +20,13 @@ struct Shape {
     if (d.size() > 4) throw std::invalid_argument("Shape: at most 4 dimensions are supported");
     for (int64_t v : d) dims[ndim++] = v;
   }
+  // Rejects shapes whose element count overflows int64 (numel() would wrap around).
+  void check_size() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; ++i)
+      if (__builtin_mul_overflow(n, dims[static_cast<size_t>(i)], &n))
+        throw std::invalid_argument("shape " + str() + " has too many elements");
+  }
   static Shape from_vector(const std::vector<int64_t>& d) {
     if (d.size() > 4 || d.empty())
       throw std::invalid_argument("Shape: expected 1 to 4 dimensions, got " + std::to_string(d.size()));
@@ -72,7 +79,10 @@ class Tensor {
  public:
   Tensor() = default;
   explicit Tensor(const Shape& s) { resize(s); }
-  Tensor(const Shape& s, T fill) : shape_(s), data_(static_cast<size_t>(s.numel()), fill) {}
+  Tensor(const Shape& s, T fill) : shape_(s) {
+    s.check_size();
+    data_.assign(static_cast<size_t>(s.numel()), fill);
+  }
 
   // Resizes without releasing capacity: a smaller last batch does not reallocate the next one.
   void resize(const Shape& s) {

@@ -15,6 +15,8 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+import bionn
+
 __all__ = ["numerical_gradient", "assert_close", "layer_gradients", "check_layer", "check_loss"]
 
 DEFAULT_EPS = 1e-6
@@ -83,15 +85,19 @@ def layer_gradients(layer: Any, x: np.ndarray, training: bool = True, seed: int 
     params = layer.parameters()
     analytic = {p.name: np.array(p.grad, dtype=np.float64) for p in params}
 
-    result = {
-        "output": out,
-        "weights": weights,
-        "input": (dx, numerical_gradient(loss, x, eps)),
-        "params": {},
-    }
-    for p in params:
-        assert p.data.dtype == np.float64, "gradient checks need a float64 layer"
-        result["params"][p.name] = (analytic[p.name], numerical_gradient(loss, p.data, eps))
+    result = {"output": out, "weights": weights, "params": {}}
+    # The numeric pass is thousands of tiny forwards: run it on one thread (OpenMP start-up and
+    # barriers dominate otherwise, badly so on a loaded machine). The analytic pass above used the
+    # default thread count.
+    threads = bionn.get_num_threads()
+    bionn.set_num_threads(1)
+    try:
+        result["input"] = (dx, numerical_gradient(loss, x, eps))
+        for p in params:
+            assert p.data.dtype == np.float64, "gradient checks need a float64 layer"
+            result["params"][p.name] = (analytic[p.name], numerical_gradient(loss, p.data, eps))
+    finally:
+        bionn.set_num_threads(threads)
     return result
 
 

@@ -798,11 +798,6 @@ def _sequential_forward_crashes():
     return _forward_probe_result[0].returncode != 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Sequential.forward segfaults: bind_training.cpp binds it with "
-                                       "py::call_guard<py::gil_scoped_release>, so to_numpy() builds the output "
-                                       "array without holding the GIL; and the input Tensor is a local of the "
-                                       "lambda, so the first layer's input_ dangles and Sequential.backward "
-                                       "reads freed memory")
 def test_sequential_forward_does_not_crash():
     crashed = _sequential_forward_crashes()
     proc = _forward_probe_result[0]
