@@ -71,6 +71,8 @@ void Optimizer<T>::step() {
     const size_t slots = static_cast<size_t>(state_slots(groups_[gi].options));
     auto& group_state = state_[gi];
     if (group_state.size() < groups_[gi].params.size()) group_state.resize(groups_[gi].params.size());
+    if (param_steps_.size() < groups_.size()) param_steps_.resize(groups_.size());
+    param_steps_[gi].resize(groups_[gi].params.size(), 0);
     for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi)
       while (group_state[pi].size() < slots) group_state[pi].emplace_back(groups_[gi].params[pi]->value.shape(), T(0));
   }
@@ -80,7 +82,7 @@ void Optimizer<T>::step() {
     for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
       Parameter<T>& p = *groups_[gi].params[pi];
       if (!p.trainable) continue;
-      update(o, p, state_[gi][pi]);
+      update(o, p, state_[gi][pi], ++param_steps_[gi][pi]);
       p.apply_clamp();  // e.g. the focus aperture sigma stays in its allowed range
     }
   }
@@ -109,13 +111,13 @@ SGD<T>::SGD(std::vector<ParamGroup<T>> groups) : Optimizer<T>(std::move(groups))
 // torch.optim.SGD: d = g + wd p; buf = momentum buf + (1 - dampening) d (buf = d on the first step);
 // d = nesterov ? d + momentum buf : buf; p -= lr d.
 template <typename T>
-void SGD<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) {
+void SGD<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state, int64_t t) {
   T* w = p.value.data();
   const T* g = p.grad.data();
   const int64_t n = p.value.size();
   const T lr = static_cast<T>(o.lr), wd = static_cast<T>(o.weight_decay), mom = static_cast<T>(o.momentum);
   const T damp = static_cast<T>(1.0 - o.dampening);
-  const bool first = this->steps_ == 1;
+  const bool first = t == 1;
   T* buf = o.momentum != 0.0 ? state[0].data() : nullptr;
   for (int64_t i = 0; i < n; ++i) {
     T d = g[i] + wd * w[i];
@@ -135,15 +137,14 @@ Adam<T>::Adam(std::vector<ParamGroup<T>> groups) : Optimizer<T>(std::move(groups
 // torch.optim.Adam / AdamW: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
 template <typename T>
-void Adam<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) {
+void Adam<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state, int64_t t) {
   T* w = p.value.data();
   const T* g = p.grad.data();
   T* m = state[0].data();
   T* v = state[1].data();
   T* vmax = o.amsgrad ? state[2].data() : nullptr;
   const int64_t n = p.value.size();
-  const double t = static_cast<double>(this->steps_);
-  const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
+  const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(t)), bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(t));
   const T step_size = static_cast<T>(o.lr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
   // 1 - beta in double, then rounded: 1 - 0.999f is 6.7e-6 off in relative terms, torch is not.
   const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2), eps = static_cast<T>(o.eps);
@@ -175,7 +176,7 @@ RMSprop<T>::RMSprop(std::vector<ParamGroup<T>> groups) : Optimizer<T>(std::move(
 // torch.optim.RMSprop: sq = a sq + (1-a) g^2; avg = sqrt(sq - gavg^2 if centered) + eps;
 // with momentum: buf = mom buf + g / avg, p -= lr buf; else p -= lr g / avg.
 template <typename T>
-void RMSprop<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) {
+void RMSprop<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state, int64_t t) {
   T* w = p.value.data();
   const T* g = p.grad.data();
   T* sq = state[0].data();

@@ -51,12 +51,15 @@ class Optimizer {
   std::vector<Tensor<T>*> state_tensors();
 
  protected:
-  virtual void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) = 0;
+  // t: how many updates this parameter has had, this one included (PyTorch counts per parameter,
+  // so one unfrozen later starts its bias correction / momentum afresh).
+  virtual void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state, int64_t t) = 0;
   virtual int state_slots(const GroupOptions& o) const = 0;
   void allocate_state();
   std::vector<ParamGroup<T>> groups_;
   std::vector<std::vector<std::vector<Tensor<T>>>> state_;  // [group][param][slot]
   int64_t steps_ = 0;
+  std::vector<std::vector<int64_t>> param_steps_;  // [group][param]
 };
 
 template <typename T>
@@ -66,7 +69,7 @@ class SGD : public Optimizer<T> {
   std::string kind() const override { return "SGD"; }
 
  protected:
-  void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) override;
+  void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state, int64_t t) override;
   int state_slots(const GroupOptions& o) const override { return o.momentum != 0.0 ? 1 : 0; }
 };
 
@@ -77,7 +80,7 @@ class Adam : public Optimizer<T> {
   std::string kind() const override { return "Adam"; }
 
  protected:
-  void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) override;
+  void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state, int64_t t) override;
   int state_slots(const GroupOptions& o) const override { return o.amsgrad ? 3 : 2; }
 };
 
@@ -88,7 +91,7 @@ class RMSprop : public Optimizer<T> {
   std::string kind() const override { return "RMSprop"; }
 
  protected:
-  void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state) override;
+  void update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state, int64_t t) override;
   int state_slots(const GroupOptions& o) const override { return 3; }
 };
 
