@@ -75,6 +75,7 @@ class Case:
 
 
 CASES: Dict[str, Type[Case]] = {}
+BUSY_WARN = 0.10  # warn when other processes keep the CPUs more than this busy around the run
 
 
 def register(cls: Type[Case]) -> Type[Case]:
@@ -307,10 +308,46 @@ def _openmp_runtime() -> Optional[str]:
     return None
 
 
+def _cpu_busy(window: float = 1.0) -> Optional[float]:
+    """Fraction of all CPUs busy (any process) during ``window`` seconds while we sleep (Linux)."""
+    def snap() -> Optional[List[int]]:
+        try:
+            with open("/proc/stat") as fh:
+                return [int(v) for v in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+
+    a = snap()
+    if a is None:
+        return None
+    time.sleep(window)
+    b = snap()
+    if b is None:
+        return None
+    d = [y - x for x, y in zip(a, b)]
+    total = sum(d)
+    idle = d[3] + (d[4] if len(d) > 4 else 0)  # idle + iowait
+    return round(1.0 - idle / total, 3) if total > 0 else None
+
+
 def _loadavg() -> Optional[List[float]]:
     try:
         return [round(v, 2) for v in os.getloadavg()]
     except (OSError, AttributeError):
+        return None
+
+
+def _core_fingerprint() -> Optional[str]:
+    """Short hash of the installed extension: tells apart runs on different builds of one commit."""
+    import hashlib
+
+    path = getattr(bionn._core, "__file__", None)
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            return f"{os.path.basename(path)}:{hashlib.sha256(fh.read()).hexdigest()[:12]}"
+    except OSError:
         return None
 
 
@@ -352,10 +389,11 @@ def markdown_table(result: Dict[str, object]) -> str:
         rmin = f"{c['ratio_of_min']:.2f}x" if "ratio_of_min" in c else ""
         lines.append(f"| {c['name']} | {1e3 * c['bionn_s']:.3f} | {1e3 * c['torch_s']:.3f} | "
                      f"{c['ratio']:.2f}x | {rmin} | {c.get('repeats', '')} |")
-    load = result.get("settings", {}).get("loadavg_before")
-    if load is not None and load[0] > m["cores"] * 0.25:
-        lines += ["", f"WARNING: 1-minute load average was {load[0]:.2f} at the start on {m['cores']} cores: "
-                      "other processes were competing for the CPU; timings are inflated and noisy."]
+    st = result.get("settings", {})
+    busy = [b for b in (st.get("cpu_busy_before"), st.get("cpu_busy_after")) if b is not None]
+    if busy and max(busy) > BUSY_WARN:
+        lines += ["", f"WARNING: other processes kept the CPUs {100 * max(busy):.0f}% busy around the run "
+                      f"(load average {st.get('loadavg_before')}): timings are inflated and noisy."]
     return "\n".join(lines) + "\n"
 
 
@@ -402,9 +440,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     result: Dict[str, object] = {"machine": machine_info(args.threads), "cases": []}
     load_before = _loadavg()
-    if load_before is not None and load_before[0] > (os.cpu_count() or 1) * 0.25:
-        print(f"warning: load average {load_before[0]:.2f} on {os.cpu_count()} cores; other processes will "
-              "disturb the timings", file=sys.stderr)
+    busy_before = _cpu_busy()
+    if busy_before is not None and busy_before > BUSY_WARN:
+        print(f"warning: the CPUs were {100 * busy_before:.0f}% busy before the run (load average "
+              f"{load_before[0] if load_before else '?'}); other processes will disturb the timings",
+              file=sys.stderr)
     t_start = time.perf_counter()
     for name in names:
         case = CASES[name]()
@@ -421,10 +461,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         "bionn_threads": bionn.get_num_threads(),
         "torch_threads": torch.get_num_threads(),
         "git_commit": _git_commit(),
+        "bionn_core": _core_fingerprint(),
         "platform": platform.platform(),
         "wall_s": time.perf_counter() - t_start,
         "loadavg_before": load_before,
         "loadavg_after": _loadavg(),
+        "cpu_busy_before": busy_before,
+        "cpu_busy_after": _cpu_busy(),
     }
 
     with open(args.json, "w") as fh:

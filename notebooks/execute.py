@@ -14,7 +14,7 @@ their final state), which keeps the committed notebooks small and readable.
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 import sys
 import tempfile
 import time
@@ -24,15 +24,12 @@ HERE = Path(__file__).resolve().parent
 
 
 def execute(path: Path, quick: bool, out_dir: Path) -> Path:
+    """Runs ``path`` with papermill into ``out_dir``; returns the executed notebook's path."""
     import papermill as pm
 
-    out = out_dir / f".{path.stem}.executing.ipynb"
-    try:
-        pm.execute_notebook(str(path), str(out), parameters={"QUICK": quick}, kernel_name="python3",
-                            cwd=str(path.parent), coalesce_streams=True, progress_bar=False)
-    except BaseException:
-        out.unlink(missing_ok=True)
-        raise
+    out = out_dir / path.name
+    pm.execute_notebook(str(path), str(out), parameters={"QUICK": quick}, kernel_name="python3",
+                        cwd=str(path.parent), coalesce_streams=True, progress_bar=False)
     return out
 
 
@@ -41,15 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument("--quick", action="store_true", help="QUICK=True, outputs to a temporary dir only")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted(HERE.glob("*.ipynb"))
+    paths = args.notebooks or sorted(p for p in HERE.glob("*.ipynb") if not p.name.startswith("."))
     for path in paths:
         start = time.perf_counter()
-        if args.quick:
-            with tempfile.TemporaryDirectory() as tmp:
-                execute(path, True, Path(tmp))
-        else:
-            out = execute(path, False, path.parent)
-            os.replace(out, path)
+        # Executed outside notebooks/ so that a half-written run is never picked up (or committed).
+        with tempfile.TemporaryDirectory(prefix="bionn-notebook-") as tmp:
+            out = execute(path, args.quick, Path(tmp))
+            if not args.quick:
+                shutil.copyfile(out, path)
         print(f"{path}: {'quick' if args.quick else 'full'} run took {time.perf_counter() - start:.0f} s")
     return 0
 

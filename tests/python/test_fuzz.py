@@ -2,8 +2,7 @@
 
 Contract under test: every call either works *correctly* or raises ``ValueError``/``TypeError`` --
 never another exception, never a crash. The fuzz cases run in this process, so a segfault fails the
-whole run. The few calls already known to crash the interpreter are exercised in a child process
-instead (see the "Known crashes" section) and are marked ``xfail(strict=True)`` until fixed.
+whole run. Set BIONN_FUZZ_SCALE=N to run N times as many examples.
 
 "Correctly" is checked against a reference wherever one is cheap:
 
@@ -17,9 +16,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -773,9 +769,7 @@ def test_layer_constructor_hyperparameters(name, size, data):
     if name in ("Dropout", "Dropout2d"):
         assert 0 <= kwargs["p"] < 1
     # ... and the layer works on a matching input or refuses it (e.g. kernel larger than input).
-    # (Float hyper-parameters that overflow float32 are a known bug, see
-    # test_float_hyperparameters_that_overflow_the_layer_dtype.)
-    finite_expected = all(fits_float32(v) for v in kwargs.values())
+    finite_expected = True
     rng = np.random.default_rng(0)
     x = probe_input(layer, rng, size)
     for training in (False, True):
@@ -792,20 +786,10 @@ def test_layer_constructor_hyperparameters(name, size, data):
             assert k > size + 2 * int(kwargs.get("padding", 0)), "refused a input at least as large as the kernel"
 
 
-def fits_float32(v):
-    """False for a float that becomes inf or 0 (or a denormal) when cast to float32."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (float, np.floating)) or not np.isfinite(v):
-        return True
-    return v == 0 or 1.2e-38 <= abs(v) <= 3.4e38
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: float hyper-parameters are validated as doubles but used in the layer's/optimizer's dtype: in float32 "
-    "ELU(alpha=1e308), LeakyReLU(1e308) and Softplus(beta=1e308) become inf (outputs -inf/NaN), and "
-    "Adam/RMSprop eps=1e-320 becomes 0 (0/0 = NaN for any zero gradient entry); values not representable in "
-    "the dtype should be rejected with ValueError"))
 @pytest.mark.parametrize("case", ["elu", "leaky", "softplus", "adam_eps", "rmsprop_eps"])
 def test_float_hyperparameters_that_overflow_the_layer_dtype(case):
+    """Regression: values fine as doubles but inf/0 in float32 (ELU alpha 1e308 -> -inf outputs, Adam eps
+    1e-320 -> 0/0 = NaN) are rejected, or work."""
     x = np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]])
     try:
         if case == "adam_eps" or case == "rmsprop_eps":
@@ -897,13 +881,10 @@ def test_sequential_constructor(layers, seed):
     assert (res[0] == "ok") == bool(valid_items and valid_seed), (layers, seed, res)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: sizes whose product overflows int64 are accepted: Dense(2**62, 4) and Conv2d(2**32, 4, (2**30, 4)) "
-    "build a weight whose element count wraps to 0 in Shape::numel (tensor.h), so the layer silently gets an "
-    "empty weight (its NumPy view then raises 'array is too big'); the constructors need an overflow check"))
 @pytest.mark.parametrize("make", [lambda: nn.Dense(2**62, 4), lambda: nn.Conv2d(2**32, 4, (2**30, 4))])
 def test_sizes_whose_product_overflows_are_rejected(make):
-    with pytest.raises((ValueError, MemoryError)):
+    """Regression: the element count used to wrap to 0 in Shape::numel, giving an empty weight."""
+    with pytest.raises(ValueError):
         make()
 
 
@@ -997,10 +978,6 @@ def test_losses_call(name, pred_dtype, target_dtype, pred_shape, target_mode, la
     assert g.shape == p.shape and np.isfinite(g).all()
 
 
-@pytest.mark.xfail(strict=True, reason=("BUG: Loss.__call__ sets self._last before the C++ forward runs; after a rejected call "
-                        "backward() returns the C++ loss's stale buffer: a 0-d array of uninitialised memory "
-                        "(MSE with mismatched shapes) or a half-written gradient (CrossEntropy failing on a bad "
-                        "label) instead of raising"))
 def test_loss_backward_after_a_rejected_call_raises():
     """A failed loss call must not leave backward() returning stale or uninitialised memory."""
     loss = losses.MSE()
@@ -1050,9 +1027,16 @@ OPT_VALUES = st.one_of(
          (0.9, 0.999), (0.9,), (1.0, 0.5), (0.5, -0.1), (float("nan"), 0.9), [0.8, 0.9], 1 + 0j]))
 
 
-def _valid_opt_value(key, v):
+def _valid_opt_value(key, v, dtype=np.float64):
     if key in ("nesterov", "amsgrad", "centered"):
         return True  # anything truthy/falsy
+    if key in ("lr", "weight_decay", "eps") and isinstance(v, (int, float)) and not isinstance(v, bool):
+        with np.errstate(all="ignore"):
+            in_dtype = dtype(v)
+        # The update runs in the parameters' dtype: lr / weight_decay must not overflow there, eps must not
+        # round to 0 (an eps that overflows to inf only stops the updates, and is accepted).
+        if (key != "eps" and not np.isfinite(in_dtype)) or (key == "eps" and not in_dtype > 0):
+            return False
     if key == "betas":
         return (isinstance(v, (tuple, list)) and len(v) == 2 and
                 all(isinstance(b, float) and 0 <= b < 1 for b in v))
@@ -1078,7 +1062,7 @@ def test_optimizer_constructor_hyperparameters(name, dtype, data):
     res = outcome(OPTIMIZERS[name], model.parameters(), **kwargs)
     defaults = {k: p.default for k, p in inspect.signature(OPTIMIZERS[name]).parameters.items() if k != "params"}
     full = dict(defaults, **kwargs)
-    expect_ok = all(_valid_opt_value(k, v) for k, v in kwargs.items())
+    expect_ok = all(_valid_opt_value(k, v, dtype) for k, v in kwargs.items())
     if expect_ok and name == "SGD" and bool(full["nesterov"]):
         expect_ok = full["momentum"] > 0 and full["dampening"] == 0
     assert (res[0] == "ok") == expect_ok, (kwargs, res)
@@ -1087,13 +1071,12 @@ def test_optimizer_constructor_hyperparameters(name, dtype, data):
         x = np.random.default_rng(0).standard_normal((4, 3))
         for _ in range(2):
             model.train_step(x, np.zeros((4, 2)), losses.MSE(), opt)
-        # (values that overflow/underflow float32 are a known bug, see
-        # test_float_hyperparameters_that_overflow_the_layer_dtype)
-        moderate = all(not isinstance(v, (int, float)) or isinstance(v, bool) or (abs(v) <= 2 and fits_float32(v))
-                       for v in kwargs.values())
-        if name == "RMSprop" and bool(full["centered"]) and full["alpha"] == 0:
-            # sqrt(E[g^2] - E[g]^2) of a single gradient is sqrt of rounding noise, NaN half the time;
-            # torch.optim.RMSprop(alpha=0, centered=True) gives NaN as well.
+        moderate = all(not isinstance(v, (int, float)) or isinstance(v, bool) or abs(v) <= 2 for v in kwargs.values())
+        alpha = dtype(full.get("alpha", 0.5))  # as the update sees it
+        if name == "RMSprop" and ((bool(full["centered"]) and alpha == 0) or alpha == 1):
+            # Degenerate settings, as in torch.optim.RMSprop: with alpha=0 and centered, sqrt(E[g^2] - E[g]^2)
+            # of a single gradient is sqrt of rounding noise (NaN half the time); with alpha=1 the square
+            # average stays 0 and every step divides the gradient by eps (inf for a tiny eps).
             moderate = False
         if moderate:
             for p in model.parameters():
@@ -1143,18 +1126,24 @@ def test_optimizer_unknown_keyword_and_wrong_dtype():
                   scheduler=optim.StepLR(other, 1))
 
 
-@pytest.mark.xfail(strict=True, reason=("BUG: optim._GroupView.__setitem__ only checks >= 0, so values the constructor rejects "
-                        "(momentum >= 1, dampening > 1, alpha > 1, eps = 0) are accepted through "
-                        "opt.param_groups[i][key] = value"))
 def test_param_group_setter_validates_like_the_constructor():
     model = nn.Sequential([nn.Dense(3, 2)], seed=0)
     sgd = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
     rms = optim.RMSprop(model.parameters())
     adam = optim.Adam(model.parameters())
     for opt, key, value in [(sgd, "momentum", 1.5), (sgd, "dampening", 2.0), (rms, "alpha", 3.0),
-                            (adam, "eps", 0.0), (sgd, "lr", -1.0), (adam, "betas", (1.0, 0.9))]:
+                            (adam, "eps", 0.0), (adam, "eps", 1e-320), (sgd, "lr", -1.0), (sgd, "lr", 1e300),
+                            (adam, "betas", (1.0, 0.9)), (sgd, "lr", float("nan"))]:
+        before = opt.param_groups[0][key]
         with pytest.raises(ValueError):
             opt.param_groups[0][key] = value
+        assert opt.param_groups[0][key] == before  # a rejected value is not kept
+    with pytest.raises(TypeError):
+        sgd.param_groups[0]["lr"] = "0.1"
+    with pytest.raises(KeyError):
+        sgd.param_groups[0]["betas"] = (0.9, 0.99)  # not an SGD option
+    sgd.param_groups[0]["lr"] = 0.25
+    assert sgd.param_groups[0]["lr"] == 0.25
 
 
 
@@ -1264,118 +1253,116 @@ def test_manual_seed_rejects(value, exc):
 
 
 # ------------------------------------------------------------------------------------------------
-# Known crashes: run in a child process so they cannot take the test run down with them.
+# 9. Sequential.forward / backward, and optimizer options switched on after construction
+#    (both used to crash the interpreter: GIL-less result allocation and a dangling forward input;
+#    state slots sized at construction)
 # ------------------------------------------------------------------------------------------------
 
-def run_child(code, timeout=120):
-    env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONFAULTHANDLER="1")
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+def _drop_first(dtype=np.float32, seed=0):
+    return nn.Sequential([nn.Dropout(0.5, dtype=dtype), nn.Dense(6, 3, dtype=dtype)], seed=seed)
 
 
-SEQUENTIAL_FORWARD_BACKWARD = """
-    import numpy as np
-    from bionn import nn, losses
-    rng = np.random.default_rng(0)
-    def mlp(d):
-        return nn.Sequential([nn.Dense(6, 5, dtype=d), nn.Tanh(dtype=d), nn.Dense(5, 3, dtype=d)], seed=0)
-    def cnn(d):
-        return nn.Sequential([nn.Conv2d(2, 3, 3, padding=1, dtype=d), nn.ReLU(dtype=d), nn.MaxPool2d(2, dtype=d),
-                              nn.Flatten(dtype=d), nn.Dense(12, 3, dtype=d)], seed=0)
-    def drop_first(d):
-        return nn.Sequential([nn.Dropout(0.5, dtype=d), nn.Dense(6, 3, dtype=d)], seed=0)
-    cases = [(mlp, (6,)), (cnn, (2, 4, 4)), (drop_first, (6,))]
-    for trial in range(30):
-        make, sample = cases[trial % 3]
-        d = (np.float32, np.float64)[trial % 2]
-        model = make(d)
-        n = 1 + trial % 5
-        x = rng.standard_normal((n,) + sample)
-        out = model.forward(x, training=False)
-        assert out.shape == (n, 3), out.shape
-        np.testing.assert_allclose(out, model.predict(x), rtol=1e-5, atol=1e-6)
-        # Unrelated allocations in between must not matter.
-        junk = [np.full((n,) + sample, 7.0) for _ in range(50)]
-        g = rng.standard_normal(out.shape)
-        model.zero_grad()
-        dx = model.backward(g)
-        # MSE with y = out - g * size / 2 has dLoss/dout = g, so input_gradient must agree.
-        y = out.astype(np.float64) - g * out.size / 2
-        ref = model.input_gradient(x, y, losses.MSE())
-        tol = 1e-3 if d == np.float32 else 1e-9
-        np.testing.assert_allclose(dx, ref, rtol=tol, atol=tol)
-    print("OK")
-"""
+FB_ARCHS = {"mlp": (make_mlp, (6,)), "cnn": (make_cnn, (2, 4, 4)), "dropout_first": (_drop_first, (6,))}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Sequential.forward crashes the interpreter (SIGSEGV): bind_training.cpp wraps it in "
-    "py::call_guard<py::gil_scoped_release>, so to_numpy() creates the result array without the GIL. "
-    "Latent second bug on the same path: the input Tensor `t` is a local of the binding lambda, but the "
-    "layers keep `input_ = &t`, so a following Sequential.backward reads freed memory (use the model's "
-    "own buffer as Sequential::input_gradient does)"))
-def test_sequential_forward_then_backward_in_child():
-    proc = run_child(SEQUENTIAL_FORWARD_BACKWARD)
-    assert proc.returncode == 0 and "OK" in proc.stdout, (proc.returncode, proc.stderr[-2000:])
+@fuzz(60)
+@given(arch=st.sampled_from(sorted(FB_ARCHS)), dtype=st.sampled_from([np.float32, np.float64]),
+       n=st.integers(1, 5), layout=st.sampled_from(LAYOUTS), seed=st.integers(0, 2**32 - 1))
+def test_sequential_forward_then_backward(arch, dtype, n, layout, seed):
+    make, sample = FB_ARCHS[arch]
+    rng = np.random.default_rng(seed)
+    model = make(dtype, seed=1)
+    x = rng.standard_normal((n,) + sample)
+    out = model.forward(with_layout(x, layout), training=False)
+    assert out.shape == (n, 3) and out.dtype == dtype
+    np.testing.assert_array_equal(out, model.predict(x))
+    junk = [np.full((n,) + sample, 7.0) for _ in range(20)]  # noqa: F841 - unrelated allocations in between
+    g = rng.standard_normal(out.shape)
+    model.zero_grad()
+    dx = model.backward(with_layout(g, layout if layout != "list" else "contiguous"))
+    assert dx.shape == x.shape and dx.dtype == dtype
+    grads = [p.grad.copy() for p in model.parameters()]
+    # MSE with y = out - g * size / 2 has dLoss/dout = g: input_gradient must agree.
+    y = out.astype(np.float64) - g * out.size / 2
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dx, model.input_gradient(x, y, losses.MSE()), **tol)
+    # and the parameter gradients are those of the layer-by-layer chain
+    h = np.asarray(x, dtype)
+    for layer in model:
+        h = layer.forward(h, training=False)
+        layer.zero_grad()
+    gg = g
+    for layer in reversed(list(model)):
+        gg = layer.backward(gg)
+    np.testing.assert_allclose(dx, gg, **tol)
+    for a, p in zip(grads, model.parameters()):
+        np.testing.assert_allclose(a, p.grad, **tol)
 
 
-OPTIMIZER_TOGGLES = """
-    import numpy as np
-    from bionn import nn, optim, losses
-    def run(make, key, value):
-        model = nn.Sequential([nn.Dense(3, 2)], seed=0)
-        opt = make(model.parameters())
-        try:
-            opt.param_groups[0][key] = value
-        except (ValueError, TypeError, KeyError):
-            return "rejected"
-        for _ in range(3):
-            model.train_step(np.ones((4, 3)), np.array([0, 1, 0, 1]), losses.CrossEntropy(), opt)
-        assert all(np.isfinite(p.data).all() for p in model.parameters())
-        return "ok"
-    print(run(lambda ps: optim.SGD(ps, lr=0.1), "momentum", 0.9))
-    print(run(lambda ps: optim.Adam(ps), "amsgrad", True))
-    print(run(lambda ps: optim.RMSprop(ps, momentum=0.5), "momentum", 0.0))
-    print(run(lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), "momentum", 0.0))
-    # If turning momentum on is accepted, it must behave like an SGD built with that momentum.
+@pytest.mark.parametrize("make, key, value", [
+    (lambda ps: optim.SGD(ps, lr=0.1), "momentum", 0.9),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), "momentum", 0.0),
+    (lambda ps: optim.Adam(ps), "amsgrad", True),
+    (lambda ps: optim.RMSprop(ps, momentum=0.5), "momentum", 0.0),
+    (lambda ps: optim.RMSprop(ps), "momentum", 0.5),
+    (lambda ps: optim.RMSprop(ps), "centered", True),
+])
+def test_optimizer_option_switched_after_construction(make, key, value):
+    """Either rejected, or the optimizer behaves exactly as if built with that option."""
+    x, y = np.random.default_rng(0).standard_normal((4, 3)), np.array([0, 1, 0, 1])
     a = nn.Sequential([nn.Dense(3, 2)], seed=0)
     b = nn.Sequential([nn.Dense(3, 2)], seed=0)
-    oa = optim.SGD(a.parameters(), lr=0.1)
-    ob = optim.SGD(b.parameters(), lr=0.1, momentum=0.9)
-    oa.param_groups[0]["momentum"] = 0.9
-    x, y = np.ones((4, 3)), np.array([0, 1, 0, 1])
+    oa = make(a.parameters())
+    try:
+        oa.param_groups[0][key] = value
+    except OK:
+        return
+    ob = make(b.parameters())
+    ob.param_groups[0][key] = value  # same options, but switched before the first step
+    ref_cls = type(ob)
+    kwargs = {k: ob.param_groups[0][k] for k in ob.param_groups[0] if k != "params"}
+    c = nn.Sequential([nn.Dense(3, 2)], seed=0)
+    oc = ref_cls(c.parameters(), **kwargs)  # built with the option from the start
     for _ in range(3):
-        a.train_step(x, y, losses.CrossEntropy(), oa)
-        b.train_step(x, y, losses.CrossEntropy(), ob)
-    for pa, pb in zip(a.parameters(), b.parameters()):
-        np.testing.assert_array_equal(pa.data, pb.data)
-    print("OK")
-"""
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: turning on an option that needs optimizer state after construction crashes (SIGSEGV): "
-    "opt.param_groups[0]['momentum'] = 0.9 on an SGD built with momentum=0, or ['amsgrad'] = True on Adam. "
-    "State slots are allocated once from the constructor's options (Optimizer::allocate_state), and "
-    "SGD/Adam::update then index state[0] / state[2] out of bounds"))
-def test_optimizer_option_toggled_after_construction_in_child():
-    proc = run_child(OPTIMIZER_TOGGLES)
-    assert proc.returncode == 0 and "OK" in proc.stdout, (proc.returncode, proc.stdout, proc.stderr[-2000:])
-
-
-def test_child_runner_detects_crashes():
-    """The child-process checks above can fail: a segfaulting child is reported as such."""
-    proc = run_child("import ctypes; ctypes.string_at(0)")
-    assert proc.returncode != 0
-    proc = run_child("print('OK')")
-    assert proc.returncode == 0 and "OK" in proc.stdout
+        for m, o in ((a, oa), (c, oc)):
+            m.train_step(x, y, losses.CrossEntropy(), o)
+    assert all(np.isfinite(p.data).all() for p in a.parameters())
+    for pa, pc in zip(a.parameters(), c.parameters()):
+        np.testing.assert_array_equal(pa.data, pc.data)
 
 
 def test_sequential_backward_bad_gradients_in_process():
-    """Bad gradients are rejected before the C++ code touches the (possibly stale) forward input."""
+    """Bad gradients are rejected before the C++ code touches the forward input."""
     model = make_mlp()
-    model.predict(np.ones((3, 6)))  # a forward through the model's own buffers
+    model.forward(np.ones((3, 6)), training=False)
     for g in [np.ones((3, 4)), np.ones((2, 3)), np.ones((3,)), np.ones((3, 3, 1)), np.full((3, 3), np.nan),
               np.ones((3, 3), complex), None, "g", np.ones((3, 3, 1, 1, 1)), np.ones((0, 3))]:
         with pytest.raises(OK):
             model.backward(g)
+    assert model.backward(np.ones((3, 3))).shape == (3, 6)
+
+
+# ------------------------------------------------------------------------------------------------
+# 10. Element-wise layers are position independent
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "ELU", "Tanh", "Softplus",
+                                  pytest.param("Sigmoid", marks=pytest.mark.xfail(strict=True, reason=(
+                                      "BUG: Sigmoid's value depends on the element's position/buffer alignment: "
+                                      "activations.h computes 1 / (1 + (-x).exp()) with Eigen, whose SIMD body "
+                                      "(packet exp) and scalar head/tail (std::exp) round differently (2 ulp in "
+                                      "float32). The same input gives different outputs in different layer "
+                                      "objects, e.g. a model loaded from file predicts different last bits "
+                                      "than the model it was saved from")))])
+def test_elementwise_layers_are_position_independent(name, dtype):
+    """A constant input must give a constant output (and input gradient), whatever the buffer addresses."""
+    make = _act(name)[0]
+    for v in np.linspace(-5, 5, 81):
+        x = np.full((40, 5), v, dtype)  # 200 elements: a SIMD body and a scalar tail
+        for _ in range(3):
+            layer = make(dtype)
+            out = layer.forward(x)
+            dx = layer.backward(np.ones_like(x))
+            assert len(np.unique(out)) == 1, (v, np.unique(out))
+            assert len(np.unique(dx)) == 1, (v, np.unique(dx))
