@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
+
 namespace bionn {
 
 struct Shape {
@@ -74,6 +76,12 @@ struct Shape {
   }
 };
 
+// Storage is aligned to EIGEN_MAX_ALIGN_BYTES. Beyond speed this is what makes results
+// reproducible: Eigen peels the unaligned head of a vectorised loop off to scalar code (whose exp,
+// sums, ... round differently), so a buffer's address must not decide which elements take which path.
+template <typename T>
+using AlignedVector = std::vector<T, Eigen::aligned_allocator<T>>;
+
 template <typename T>
 class Tensor {
  public:
@@ -109,7 +117,7 @@ class Tensor {
 
  private:
   Shape shape_;
-  std::vector<T> data_;
+  AlignedVector<T> data_;
 };
 
 }  // namespace bionn

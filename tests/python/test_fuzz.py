@@ -435,7 +435,6 @@ BAD_KWARGS = (
     + [("fit", "optimizer", v) for v in ["sgd", None, object()]]
     + [("fit", "scheduler", v) for v in ["step", 3, object()]]
     + [("fit", "callbacks", v) for v in [[3], ["cb"], [object()], 3, [None]]]
-    + [("fit", "shuffle", v) for v in []]
 )
 
 
@@ -1073,8 +1072,8 @@ def test_optimizer_constructor_hyperparameters(name, dtype, data):
             model.train_step(x, np.zeros((4, 2)), losses.MSE(), opt)
         moderate = all(not isinstance(v, (int, float)) or isinstance(v, bool) or abs(v) <= 2 for v in kwargs.values())
         alpha = dtype(full.get("alpha", 0.5))  # as the update sees it
-        if name == "RMSprop" and ((bool(full["centered"]) and alpha == 0) or alpha == 1):
-            # Degenerate settings, as in torch.optim.RMSprop: with alpha=0 and centered, sqrt(E[g^2] - E[g]^2)
+        if name == "RMSprop" and ((bool(full["centered"]) and dtype(1) - alpha == 1) or alpha == 1):
+            # Degenerate settings, as in torch.optim.RMSprop: with alpha ~ 0 and centered, sqrt(E[g^2] - E[g]^2)
             # of a single gradient is sqrt of rounding noise (NaN half the time); with alpha=1 the square
             # average stays 0 and every step divides the gradient by eps (inf for a tiny eps).
             moderate = False
@@ -1359,7 +1358,7 @@ def test_elementwise_layers_are_position_independent(name, dtype):
     """A constant input must give a constant output (and input gradient), whatever the buffer addresses."""
     make = _act(name)[0]
     for v in np.linspace(-5, 5, 81):
-        x = np.full((40, 5), v, dtype)  # 200 elements: a SIMD body and a scalar tail
+        x = np.full((67, 3), v, dtype)  # 201 elements: never a whole number of SIMD packets
         for _ in range(3):
             layer = make(dtype)
             out = layer.forward(x)

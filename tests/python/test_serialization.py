@@ -326,7 +326,8 @@ def _known_bug_offsets(data):
     return {h + k for h in _central_directory_headers(data) for k in range(6, 12)}
 
 
-@settings(max_examples=80, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(80 * float(os.environ.get("BIONN_FUZZ_SCALE", "1"))), deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_corrupted_bytes_give_value_error_or_the_same_model(tmp_path_factory, data):
     tmp = tmp_path_factory.mktemp("flip")
