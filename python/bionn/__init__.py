@@ -1,7 +1,8 @@
 """bionn: bio-inspired neural-network mechanisms with a fast C++ core.
 
 Submodules: :mod:`bionn.nn` (layers, Sequential), :mod:`bionn.losses`, :mod:`bionn.optim`,
-:mod:`bionn.callbacks`, :mod:`bionn.datasets`.
+:mod:`bionn.callbacks`, :mod:`bionn.datasets`, :mod:`bionn.metrics`,
+:mod:`bionn.experiments` (seed sweeps, statistics, paper claims), :mod:`bionn.plot` (matplotlib).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def manual_seed(seed: int) -> None:
     _core.manual_seed(_check_int(seed, "seed", minimum=0))
 
 
-from . import callbacks, losses, nn, optim  # noqa: E402
+from . import callbacks, datasets, experiments, losses, metrics, nn, optim, plot  # noqa: E402
 
-__all__ = ["nn", "optim", "losses", "callbacks", "set_num_threads", "get_num_threads", "manual_seed",
+__all__ = ["nn", "optim", "losses", "callbacks", "datasets", "experiments", "metrics", "plot", "set_num_threads", "get_num_threads", "manual_seed",
            "__version__"]
