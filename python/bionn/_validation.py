@@ -38,7 +38,8 @@ def as_array(
             f"{name} must have {min_ndim} to {max_ndim} dimensions, got {arr.ndim} (shape {arr.shape})")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):  # values too large for dtype become inf and are reported below
+        out = np.ascontiguousarray(arr, dtype=dtype)
     if finite and out.size and not np.isfinite(out).all():
         bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
@@ -59,9 +60,9 @@ def as_labels(value: Any, name: str, n: int, dtype: np.dtype) -> np.ndarray:
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all() or not np.all(arr == np.round(arr)):
             raise ValueError(f"{name} must hold whole-number class labels")
-    if arr.size and arr.min() < 0:
+    if arr.size and float(arr.min()) < 0:
         raise ValueError(f"{name} has a negative label ({arr.min()})")
-    if arr.size and arr.max() >= 2 ** 24:
+    if arr.size and float(arr.max()) >= 2 ** 24:
         raise ValueError(f"{name} has a label >= 2**24, which the core cannot represent exactly")
     return np.ascontiguousarray(arr, dtype=dtype)
 

@@ -171,7 +171,11 @@ class ModelCheckpoint(Callback):
                 return None
             self.best = value
         path = self.filepath.format(epoch=epoch + 1, **{k: v for k, v in logs.items() if k != "epoch"})
-        self.model.save(path)
+        try:
+            self.model.save(path)
+        except ValueError as exc:  # non-finite weights: keep the last good checkpoint
+            warnings.warn(f"ModelCheckpoint skipped epoch {epoch + 1}: {exc}", RuntimeWarning, stacklevel=2)
+            return None
         self.saved.append(path)
         return None
 

@@ -717,6 +717,9 @@ class Sequential:
         path = os.fspath(path)
         cfg = dict(self.config(), bionn_version=__version__)
         arrays = dict(self.state_dict())
+        bad = [k for k, v in arrays.items() if not np.isfinite(v).all()]
+        if bad:  # load() refuses such files, so never replace a good file with one
+            raise ValueError(f"refusing to save a model with NaN/Inf in {bad}; the file {path!r} was not written")
         arrays[_CONFIG_KEY] = np.frombuffer(json.dumps(cfg).encode("utf-8"), dtype=np.uint8)
         _atomic_savez(path, arrays)
 
@@ -755,7 +758,10 @@ def load(path: Union[str, os.PathLike]) -> Sequential:
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path!r}")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path!r} is a single .npy array, not a bionn model file (.npz)")
+        with loaded as archive:
             if _CONFIG_KEY not in archive.files:
                 raise ValueError(f"{path!r} is not a bionn model file (no {_CONFIG_KEY} entry)")
             cfg = json.loads(bytes(archive[_CONFIG_KEY]).decode("utf-8"))
@@ -764,25 +770,31 @@ def load(path: Union[str, os.PathLike]) -> Sequential:
         if "bionn model" in str(exc):
             raise
         raise ValueError(f"{path!r} is corrupt or not a bionn model file: {exc}") from None
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, UnicodeDecodeError) as exc:
+    # zipfile reports damaged metadata as RuntimeError (encrypted flag) or NotImplementedError
+    # (unknown compression); to the caller all of these are a corrupt file.
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, UnicodeDecodeError, RuntimeError,
+            NotImplementedError) as exc:
         raise ValueError(f"{path!r} is corrupt or truncated: {exc}") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT_NAME:
         raise ValueError(f"{path!r} is not a bionn Sequential model file")
     version = cfg.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(f"{path!r} has format version {version!r}; this bionn reads versions <= {FORMAT_VERSION}")
-    layers = []
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise ValueError(f"{path!r} has format version {version!r}; this bionn reads versions 1 to {FORMAT_VERSION}")
     try:
+        layers = []
         for i, spec in enumerate(cfg["layers"]):
             layer_cls = _LAYER_REGISTRY.get(spec["type"])
             if layer_cls is None:
-                raise ValueError(f"{path!r}: unknown layer type {spec['type']!r} at index {i}")
+                raise ValueError(f"unknown layer type {spec['type']!r} at index {i}")
             layers.append(layer_cls(**spec["config"]))
-    except (KeyError, TypeError) as exc:
+        seed = cfg.get("seed")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 64:
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        model = Sequential(layers, seed=None)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path!r} has a malformed architecture: {exc}") from None
-    model = Sequential(layers, seed=None)
-    model.seed = int(cfg.get("seed", model.seed))
-    model._impl.reseed(model.seed)
+    model.seed = seed
+    model._impl.reseed(seed)
     model.load_state_dict(state, strict=True)
     return model
 

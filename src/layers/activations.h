@@ -2,6 +2,7 @@
 // into one layer template, so the loops inline and vectorise; a new activation is a new functor.
 #pragma once
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 
 #include "core/layer.h"
@@ -86,7 +87,15 @@ class Activation : public Layer<T> {
     this->output_.resize(x.shape());
     const T* in = x.data();
     T* out = this->output_.data();
-    parallel_chunks(x.size(), [&](int64_t a, int64_t n) { op_.f(CArrayMap<T>(in + a, n), ArrayMap<T>(out + a, n)); });
+    parallel_chunks(x.size(), [&](int64_t a, int64_t n) {
+      in_blocks(n, [&](int64_t off, int64_t len, bool padded) {
+        if (!padded) return op_.f(CArrayMap<T>(in + a + off, len), ArrayMap<T>(out + a + off, len));
+        alignas(64) T xb[kBlock] = {}, yb[kBlock];
+        std::copy(in + a + off, in + a + off + len, xb);
+        op_.f(CArrayMap<T>(xb, kBlock), ArrayMap<T>(yb, kBlock));
+        std::copy(yb, yb + len, out + a + off);
+      });
+    });
     return this->output_;
   }
 
@@ -100,12 +109,35 @@ class Activation : public Layer<T> {
     const T* g = grad_out.data();
     T* dx = this->grad_input_.data();
     parallel_chunks(x.size(), [&](int64_t a, int64_t n) {
-      op_.df(CArrayMap<T>(in + a, n), CArrayMap<T>(out + a, n), CArrayMap<T>(g + a, n), ArrayMap<T>(dx + a, n));
+      in_blocks(n, [&](int64_t off, int64_t len, bool padded) {
+        const int64_t o = a + off;
+        if (!padded)
+          return op_.df(CArrayMap<T>(in + o, len), CArrayMap<T>(out + o, len), CArrayMap<T>(g + o, len),
+                        ArrayMap<T>(dx + o, len));
+        alignas(64) T xb[kBlock] = {}, yb[kBlock] = {}, gb[kBlock] = {}, db[kBlock];
+        std::copy(in + o, in + o + len, xb);
+        std::copy(out + o, out + o + len, yb);
+        std::copy(g + o, g + o + len, gb);
+        op_.df(CArrayMap<T>(xb, kBlock), CArrayMap<T>(yb, kBlock), CArrayMap<T>(gb, kBlock), ArrayMap<T>(db, kBlock));
+        std::copy(db, db + len, dx + o);
+      });
     });
     return this->grad_input_;
   }
 
  private:
+  // Eigen runs a vectorised expression's unaligned head and ragged tail through scalar code, whose
+  // exp() rounds differently from the SIMD one; equal inputs would then give outputs that depend on
+  // their position. So every element goes through the SIMD path: chunks start aligned (see
+  // parallel_chunks), the body is a whole number of blocks, and the tail is computed in a padded block.
+  static constexpr int64_t kBlock = 16;
+  template <class F>
+  static void in_blocks(int64_t n, F&& f) {
+    const int64_t body = n - n % kBlock;
+    if (body > 0) f(0, body, false);
+    if (n > body) f(body, n - body, true);
+  }
+
   Op op_;
 };
 

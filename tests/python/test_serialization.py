@@ -21,13 +21,8 @@ def state_equal(a, b):
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
-def every_layer_model(dtype, sigmoid=False):
-    """One model holding every layer type (with non-default hyper-parameters), input (N, 2, 8, 8).
-
-    Sigmoid is left out unless asked for: its output depends on buffer alignment (a known bug, see
-    test_fuzz.py::test_elementwise_layers_are_position_independent), so a loaded model's predictions
-    can differ from the original's in the last bits.
-    """
+def every_layer_model(dtype):
+    """One model holding every layer type (with non-default hyper-parameters), input (N, 2, 8, 8)."""
     d = dict(dtype=dtype)
     return nn.Sequential([
         nn.Conv2d(2, 4, (3, 2), stride=1, padding=1, init="he_normal", **d), nn.BatchNorm2d(4, momentum=0.2, **d),
@@ -35,14 +30,13 @@ def every_layer_model(dtype, sigmoid=False):
         nn.AvgPool2d(2, stride=1, count_include_pad=False, **d), nn.ELU(0.7, **d),
         nn.Conv2d(4, 3, 1, bias=False, **d), nn.GlobalAvgPool2d(**d), nn.Flatten(**d),
         nn.Dense(3, 6, init="glorot_uniform", **d), nn.BatchNorm1d(6, eps=1e-3, affine=False, **d),
-        nn.Softplus(beta=2.0, threshold=10.0, **d), nn.Dropout(0.2, **d), nn.Dense(6, 5, **d),
-        nn.Sigmoid(**d) if sigmoid else nn.LeakyReLU(0.2, **d),
+        nn.Softplus(beta=2.0, threshold=10.0, **d), nn.Dropout(0.2, **d), nn.Dense(6, 5, **d), nn.Sigmoid(**d),
         nn.Dense(5, 4, **d), nn.Tanh(**d), nn.ReLU(**d), nn.Dense(4, 3, **d),
     ], seed=11)
 
 
-def trained(dtype=np.float32, sigmoid=False):
-    model = every_layer_model(dtype, sigmoid)
+def trained(dtype=np.float32):
+    model = every_layer_model(dtype)
     r = np.random.default_rng(0)
     x = r.standard_normal((40, 2, 8, 8))
     y = r.integers(0, 3, 40)
@@ -82,17 +76,6 @@ def test_round_trip_identical_predictions_and_state(saved):
     assert not np.array_equal(model.parameters()[0].data, 0)
     # Sequential.load is the same as nn.load.
     assert state_equal(nn.Sequential.load(str(path)).state_dict(), model.state_dict())
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_round_trip_with_sigmoid(tmp_path, dtype):
-    model, x = trained(dtype, sigmoid=True)
-    model.save(tmp_path / "m.npz")
-    loaded = nn.load(tmp_path / "m.npz")
-    assert loaded.config() == model.config() and "Sigmoid" in [type(l).__name__ for l in loaded]
-    assert state_equal(loaded.state_dict(), model.state_dict())
-    # equal up to the last bits (see every_layer_model)
-    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6 if dtype == np.float32 else 1e-14)
 
 
 def test_batchnorm_running_statistics_are_restored(saved):
@@ -250,10 +233,6 @@ def test_unserialisable_config_keeps_the_existing_file(tmp_path):
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: save() writes models whose parameters contain NaN/Inf (e.g. after a diverged run) but load() "
-    "rejects them ('contains NaN or Inf'), so saving over a good checkpoint (ModelCheckpoint does) replaces it "
-    "with a file that cannot be loaded; save should refuse such a state (keeping the old file) or load accept it"))
 def test_a_file_that_save_writes_can_be_loaded(tmp_path):
     path, good, _ = _original(tmp_path)
     diverged = nn.Sequential([nn.Dense(3, 2), nn.ReLU()], seed=0)
@@ -359,10 +338,6 @@ def test_corrupted_bytes_give_value_error_or_the_same_model(tmp_path_factory, da
     assert state_equal(loaded.state_dict(), good.state_dict())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: nn.load lets non-ValueError exceptions escape for corrupt zip metadata: a set 'encrypted' flag gives "
-    "RuntimeError ('password required'), an unknown compression method or 'version needed' gives "
-    "NotImplementedError; load() only converts BadZipFile/OSError/EOFError/KeyError/UnicodeDecodeError"))
 @pytest.mark.parametrize("field, offset, value", [("flags", 8, 0x01), ("compression", 10, 99),
                                                   ("version_needed", 6, 0xff)])
 def test_corrupt_zip_metadata_raises_value_error(tmp_path, field, offset, value):
@@ -373,9 +348,6 @@ def test_corrupt_zip_metadata_raises_value_error(tmp_path, field, offset, value)
     _assert_clear_error(path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: nn.load on a plain .npy file (np.load returns an ndarray, not an archive) raises TypeError "
-    "\"'numpy.ndarray' object does not support the context manager protocol\" instead of ValueError"))
 def test_npy_file_is_not_a_model(tmp_path):
     path = tmp_path / "array.npy"
     np.save(path, np.zeros(3))
@@ -453,10 +425,6 @@ def test_pickled_object_arrays_are_refused(tmp_path):
     _assert_clear_error(path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: nn.load raises TypeError (not ValueError) for some malformed configs: layers of mixed dtypes "
-    "(Sequential's TypeError), a negative / too large / null 'seed' (pybind11's reseed() TypeError, or int(None)); "
-    "these happen outside load()'s try block"))
 @pytest.mark.parametrize("mutate", [_layer(2, "dtype", "float64"), _set("seed", -1), _set("seed", 2**70),
                                     _set("seed", None)])
 def test_malformed_config_outside_the_layer_list_raises_value_error(tmp_path, mutate):

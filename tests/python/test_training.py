@@ -8,10 +8,10 @@ the accuracy thresholds below are based on:
 * synthetic bars (horizontal vs vertical bar in 8x8 noise), Conv2d(1,8,3)-ReLU-MaxPool2d(2)-Flatten-
   Dense: test accuracy 0.991-0.999 for seeds 0-9; a linear model gets 0.59-0.66.
 * Fashion-MNIST, first 10,000 training images, evaluated on the official 10,000 test images:
-  MLP 784-128-10, Adam(1e-3), 3 epochs, batch 64: 0.821 / 0.822 / 0.827 (seeds 0, 1, 2);
+  MLP 784-128-10, Adam(1e-3), 3 epochs, batch 64: 0.823 / 0.822 / 0.827 / 0.824 / 0.819 (seeds 0-4);
   CNN Conv2d(1,8,3,pad 1)-ReLU-MaxPool2d(2)-Flatten-Dense(1568,10), Adam(2e-3), 2 epochs, batch 64:
-  0.832 / 0.840 / 0.824. Thresholds: 0.80 for both (chance is 0.10; a broken gradient, optimizer or
-  data pipeline does not get there).
+  0.832 / 0.841 / 0.823 / 0.836 / 0.840. Thresholds: 0.80 for both (chance is 0.10; a broken gradient,
+  optimizer or data pipeline does not get there). Each fit takes ~1 s on 2 idle cores.
 """
 from __future__ import annotations
 
@@ -74,18 +74,14 @@ def bars_data(n, seed):
 # (a) Determinism
 # ------------------------------------------------------------------------------------------------
 
-# Bias-free Dense/Conv2d (BatchNorm supplies the shift): their bias gradients are not bit-reproducible
-# across buffer addresses (see test_bias_gradient_does_not_depend_on_buffer_addresses), which would
-# make two separately built models differ in the last bits for a reason unrelated to seeding.
 def _det_mlp(seed):
-    return nn.Sequential([nn.Dense(12, 16, bias=False), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3),
-                          nn.Dense(16, 3, bias=False)], seed=seed)
+    return nn.Sequential([nn.Dense(12, 16), nn.BatchNorm1d(16), nn.Tanh(), nn.Dropout(0.3), nn.Dense(16, 3)],
+                         seed=seed)
 
 
 def _det_cnn(seed):
-    return nn.Sequential([nn.Conv2d(2, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
-                          nn.Dropout2d(0.25), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.2),
-                          nn.Dense(36, 3, bias=False)], seed=seed)
+    return nn.Sequential([nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout2d(0.25),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.2), nn.Dense(36, 3)], seed=seed)
 
 
 DET = {"mlp": (_det_mlp, (12,)), "cnn": (_det_cnn, (2, 6, 6))}
@@ -138,7 +134,7 @@ def test_different_seeds_give_different_results(arch):
 def test_without_shuffle_or_dropout_the_seed_only_sets_the_initialisation():
     """Control for the test above: the difference comes from the model's random engine."""
     def make(seed):
-        return nn.Sequential([nn.Dense(12, 16, bias=False), nn.ReLU(), nn.Dense(16, 3, bias=False)], seed=seed)
+        return nn.Sequential([nn.Dense(12, 16), nn.ReLU(), nn.Dense(16, 3)], seed=seed)
     a, b = make(7), make(8)
     b.load_state_dict(a.state_dict())
     sa, _ = _det_train(a, (12,), shuffle=False)
@@ -167,14 +163,11 @@ def test_manual_seed_fixes_everything_when_sequential_has_no_seed(arch):
     assert not state_equal(s1, s3)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Dense and Conv2d bias gradients are not bit-reproducible: the same backward on the same data gives "
-    "results differing in the last bits depending on the address (alignment) of the gradient buffer. "
-    "dense.cpp `G.colwise().sum()` and conv2d.cpp `G.rowwise().sum()` are Eigen reductions whose summation "
-    "order depends on alignment. Consequence: two models built with the same seed (with bias=True) can train "
-    "to different weights in the same process, against 'results are reproducible per thread count'"))
 @pytest.mark.parametrize("layer", ["dense", "conv2d"])
 def test_bias_gradient_does_not_depend_on_buffer_addresses(layer, threads):
+    """Regression: Eigen reductions (the bias gradients' column/row sums) peeled an unaligned head off to
+    scalar code, so the same backward gave different last bits depending on where the buffers lay, and
+    two models built with the same seed could train to different weights."""
     threads(1)
     r = np.random.default_rng(1)
     x = r.standard_normal((6, 12)) if layer == "dense" else r.standard_normal((2, 2, 5, 5))
@@ -230,8 +223,7 @@ def test_cnn_learns_bar_orientation():
     model.fit(x, y, loss=loss, optimizer=optim.Adam(model.parameters(), lr=0.01), epochs=20, batch_size=32)
     acc = model.evaluate(xt, yt, loss)["accuracy"]
     assert acc >= 0.95, acc  # measured 0.991-0.999 (seeds 0-9)
-    np.testing.assert_array_equal(model.predict(xt).argmax(axis=1) == yt, model.predict(xt, batch_size=7).argmax(
-        axis=1) == yt)
+    assert np.mean(model.predict(xt).argmax(axis=1) == yt) == acc  # evaluate's accuracy is argmax accuracy
     linear = nn.Sequential([nn.Flatten(), nn.Dense(64, 2)], seed=0)
     linear.fit(x, y, loss=loss, optimizer=optim.Adam(linear.parameters(), lr=0.01), epochs=20, batch_size=32)
     assert linear.evaluate(xt, yt, loss)["accuracy"] < 0.8  # measured 0.59-0.66
@@ -276,7 +268,7 @@ def test_fashion_mnist_mlp(fashion):
     hist = model.fit(xtr.reshape(-1, 784), ytr, loss=loss, optimizer=optim.Adam(model.parameters(), lr=1e-3),
                      epochs=3, batch_size=64)
     acc = model.evaluate(xte.reshape(-1, 784), yte, loss)["accuracy"]
-    assert acc >= 0.80, (acc, hist.history)  # measured 0.821-0.827 (seeds 0-2)
+    assert acc >= 0.80, (acc, hist.history)  # measured 0.819-0.827 (seeds 0-4)
 
 
 def test_fashion_mnist_cnn(fashion):
@@ -287,7 +279,7 @@ def test_fashion_mnist_cnn(fashion):
     hist = model.fit(xtr, ytr, loss=loss, optimizer=optim.Adam(model.parameters(), lr=2e-3), epochs=2,
                      batch_size=64)
     acc = model.evaluate(xte, yte, loss)["accuracy"]
-    assert acc >= 0.80, (acc, hist.history)  # measured 0.824-0.840 (seeds 0-2)
+    assert acc >= 0.80, (acc, hist.history)  # measured 0.823-0.841 (seeds 0-4)
 
 
 # ------------------------------------------------------------------------------------------------
