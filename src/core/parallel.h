@@ -21,6 +21,13 @@ inline int thread_id() {
   return 0;
 #endif
 }
+inline bool in_parallel() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
 inline int num_threads_in_region() {
 #ifdef _OPENMP
   return omp_get_num_threads();

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/eigen.h"
+#include "core/gemm.h"
 #include "core/parallel.h"
 
 namespace bionn {
@@ -27,6 +28,7 @@ Conv2d<T>::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, i
   if (kernel_h <= 0 || kernel_w <= 0) throw std::invalid_argument("Conv2d: kernel_size must be positive");
   if (stride <= 0) throw std::invalid_argument("Conv2d: stride must be positive");
   if (padding < 0) throw std::invalid_argument("Conv2d: padding must be >= 0");
+  limit_gemm_blocking();
   reset_parameters(rng);
 }
 

@@ -1,6 +1,7 @@
 #include "layers/dense.h"
 
 #include "core/eigen.h"
+#include "core/gemm.h"
 
 namespace bionn {
 
@@ -14,6 +15,7 @@ Dense<T>::Dense(int64_t in_features, int64_t out_features, bool bias, const std:
       bias_("bias", "bias", Shape{bias && out_features > 0 ? out_features : 0}) {
   if (in_features <= 0) throw std::invalid_argument("Dense: in_features must be positive, got " + std::to_string(in_features));
   if (out_features <= 0) throw std::invalid_argument("Dense: out_features must be positive, got " + std::to_string(out_features));
+  limit_gemm_blocking();
   reset_parameters(rng);
 }
 
@@ -41,7 +43,7 @@ const Tensor<T>& Dense<T>::forward(const Tensor<T>& x, bool, Rng&) {
   CMapR<T> X(x.data(), n, in_);
   CMapR<T> W(weight_.value.data(), out_, in_);
   MapR<T> Y(this->output_.data(), n, out_);
-  Y.noalias() = X * W.transpose();
+  gemm(Y, X, W.transpose(), false);
   if (has_bias_) Y.rowwise() += CRowVecMap<T>(bias_.value.data(), out_);
   return this->output_;
 }
@@ -54,12 +56,12 @@ const Tensor<T>& Dense<T>::backward(const Tensor<T>& grad_out, bool need_input_g
   CMapR<T> G(grad_out.data(), n, out_);
   CMapR<T> X(x.data(), n, in_);
   MapR<T> dW(weight_.grad.data(), out_, in_);
-  dW.noalias() += G.transpose() * X;
+  gemm(dW, G.transpose(), X, true);
   if (has_bias_) RowVecMap<T>(bias_.grad.data(), out_) += G.colwise().sum();
   if (need_input_grad) {
     this->grad_input_.resize(x.shape());
     MapR<T> dX(this->grad_input_.data(), n, in_);
-    dX.noalias() = G * CMapR<T>(weight_.value.data(), out_, in_);
+    gemm(dX, G, CMapR<T>(weight_.value.data(), out_, in_), false);
   }
   return this->grad_input_;
 }

@@ -1,0 +1,93 @@
+// Steady-state training allocates nothing: after warm-up steps, a train step (gather, forward,
+// loss, backward, optimizer) must not call malloc at all — ours or Eigen's. malloc is interposed
+// for the whole test binary (glibc exports __libc_malloc); skipped under the sanitizers, which
+// interpose malloc themselves.
+#include <catch2/catch.hpp>
+
+#if !defined(__SANITIZE_ADDRESS__) && defined(__GLIBC__)
+#include <atomic>
+#include <cstddef>
+
+#include "core/sequential.h"
+#include "layers/activations.h"
+#include "layers/batchnorm.h"
+#include "layers/conv2d.h"
+#include "layers/dense.h"
+#include "layers/dropout.h"
+#include "layers/flatten.h"
+#include "layers/pooling.h"
+
+extern "C" void* __libc_malloc(size_t);
+static std::atomic<long> g_mallocs{0};
+static std::atomic<bool> g_counting{false};
+extern "C" void* malloc(size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_mallocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(n);
+}
+
+using namespace bionn;
+
+namespace {
+
+template <typename Make>
+long mallocs_per_steps(Make make_layers, Shape x_shape, int64_t classes, int steps) {
+  Sequential<float> model(make_layers(), 7);
+  Rng rng(3);
+  Tensor<float> x(x_shape), y(Shape{x_shape[0]});
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.normal());
+  for (int64_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(rng.below(static_cast<uint64_t>(classes)));
+  CrossEntropyLoss<float> loss;
+  ParamGroup<float> group;
+  group.params = model.parameters();
+  group.options.lr = 0.01;
+  group.options.momentum = 0.9;
+  SGD<float> opt({group});
+  for (int i = 0; i < 3; ++i) model.train_step(x, y, loss, opt);  // warm-up sizes every buffer
+  g_mallocs = 0;
+  g_counting = true;
+  for (int i = 0; i < steps; ++i) model.train_step(x, y, loss, opt);
+  g_counting = false;
+  return g_mallocs.load();
+}
+
+}  // namespace
+
+TEST_CASE("an MLP train step allocates nothing in steady state", "[allocation]") {
+  auto layers = [] {
+    return std::vector<LayerPtr<float>>{
+        std::make_shared<Dense<float>>(64, 128), std::make_shared<BatchNorm<float>>(128, false),
+        std::make_shared<ReLU<float>>(), std::make_shared<Dropout<float>>(0.2),
+        std::make_shared<Dense<float>>(128, 10)};
+  };
+  CHECK(mallocs_per_steps(layers, Shape{32, 64}, 10, 5) == 0);
+  CHECK(mallocs_per_steps(layers, Shape{2, 64}, 10, 5) == 0);  // tiny batch: GEMV paths
+}
+
+TEST_CASE("a benchmark-sized MLP step allocates nothing in steady state", "[allocation]") {
+  auto layers = [] {
+    return std::vector<LayerPtr<float>>{std::make_shared<Dense<float>>(784, 800),
+                                        std::make_shared<BatchNorm<float>>(800, false),
+                                        std::make_shared<ReLU<float>>(), std::make_shared<Dense<float>>(800, 10)};
+  };
+  CHECK(mallocs_per_steps(layers, Shape{128, 784}, 10, 2) == 0);
+}
+
+TEST_CASE("a CNN train step allocates nothing in steady state", "[allocation]") {
+  auto layers = [] {
+    return std::vector<LayerPtr<float>>{
+        std::make_shared<Conv2d<float>>(1, 6, 5, 5, 1, 2), std::make_shared<Sigmoid<float>>(),
+        std::make_shared<Pool2d<float>>(Pool2d<float>::Mode::Max, 2, 2, 0), std::make_shared<Flatten<float>>(),
+        std::make_shared<Dense<float>>(6 * 14 * 14, 10)};
+  };
+  CHECK(mallocs_per_steps(layers, Shape{16, 1, 28, 28}, 10, 5) == 0);
+}
+
+TEST_CASE("the allocation counter sees allocations", "[allocation]") {
+  g_mallocs = 0;
+  g_counting = true;
+  std::vector<float>* v = new std::vector<float>(1000);
+  g_counting = false;
+  delete v;
+  CHECK(g_mallocs.load() >= 2);
+}
+#endif
