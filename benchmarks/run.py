@@ -251,6 +251,39 @@ def _time_once(fn: Callable[[], object]) -> float:
         gc.enable()
 
 
+class _OtherLoad:
+    """Share of the machine's CPU time used by *other* processes while a case ran (Linux).
+
+    System-wide busy time from /proc/stat minus this process's own CPU time (all its threads,
+    including OpenMP threads spinning at barriers), divided by wall time x CPUs. Anything well
+    above 0 means the timings were disturbed.
+    """
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> Optional[tuple]:
+        try:
+            with open("/proc/stat") as fh:
+                v = [int(x) for x in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        busy = sum(v) - v[3] - (v[4] if len(v) > 4 else 0)
+        self_cpu = sum(os.times()[:2])
+        return busy / os.sysconf("SC_CLK_TCK"), self_cpu, time.perf_counter()
+
+    def share(self) -> Optional[float]:
+        end = self._sample()
+        if self.start is None or end is None:
+            return None
+        wall = end[2] - self.start[2]
+        if wall <= 0:
+            return None
+        other = (end[0] - self.start[0]) - (end[1] - self.start[1])
+        return round(min(max(other / (wall * (os.cpu_count() or 1)), 0.0), 1.0), 3)
+
+
 def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
     case.setup()
     try:
@@ -259,11 +292,13 @@ def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
             case.run_torch()
         tb: List[float] = []
         tt: List[float] = []
+        load = _OtherLoad()
         # Interleaved so both sides see the same machine conditions (load, frequency, caches).
         for _ in range(repeats):
             gc.collect()
             tb.append(_time_once(case.run_bionn))
             tt.append(_time_once(case.run_torch))
+        other_load = load.share()
     finally:
         case.teardown()
         gc.collect()
@@ -281,6 +316,7 @@ def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
         "bionn_min_s": min(tb),
         "torch_min_s": min(tt),
         "ratio_of_min": min(tt) / min(tb),
+        "other_load": other_load,
         "bionn_times_s": tb,
         "torch_times_s": tt,
     }
@@ -382,18 +418,21 @@ def markdown_table(result: Dict[str, object]) -> str:
         f"{m['threads']} thread(s), Python {m['python']}, NumPy {m['numpy']}.",
         "Median wall time per unit of work, warm-up excluded; ratio = torch / bionn (> 1: bionn faster).",
         "",
-        "| case | bionn (ms) | torch (ms) | ratio (torch/bionn) | ratio of minima | repeats |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| case | bionn (ms) | torch (ms) | ratio (torch/bionn) | ratio of minima | repeats | other load |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for c in result["cases"]:
         rmin = f"{c['ratio_of_min']:.2f}x" if "ratio_of_min" in c else ""
+        other = c.get("other_load")
+        other_s = "" if other is None else f"{100 * other:.0f}%"
         lines.append(f"| {c['name']} | {1e3 * c['bionn_s']:.3f} | {1e3 * c['torch_s']:.3f} | "
-                     f"{c['ratio']:.2f}x | {rmin} | {c.get('repeats', '')} |")
+                     f"{c['ratio']:.2f}x | {rmin} | {c.get('repeats', '')} | {other_s} |")
     st = result.get("settings", {})
     busy = [b for b in (st.get("cpu_busy_before"), st.get("cpu_busy_after")) if b is not None]
+    busy += [c["other_load"] for c in result["cases"] if c.get("other_load") is not None]
     if busy and max(busy) > BUSY_WARN:
-        lines += ["", f"WARNING: other processes kept the CPUs {100 * max(busy):.0f}% busy around the run "
-                      f"(load average {st.get('loadavg_before')}): timings are inflated and noisy."]
+        lines += ["", f"WARNING: other processes kept the CPUs up to {100 * max(busy):.0f}% busy during or around "
+                      f"the run (see other_load / cpu_busy_* in the JSON): timings are inflated and noisy."]
     return "\n".join(lines) + "\n"
 
 
@@ -452,8 +491,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         warmup = args.warmup if args.warmup is not None else case.warmup
         entry = run_case(case, repeats, warmup)
         result["cases"].append(entry)
+        other = entry["other_load"]
         print(f"{name:20s} bionn {1e3 * entry['bionn_s']:9.3f} ms  torch {1e3 * entry['torch_s']:9.3f} ms  "
-              f"ratio {entry['ratio']:6.2f}x", file=sys.stderr, flush=True)
+              f"ratio {entry['ratio']:6.2f}x  other load {'?' if other is None else f'{100 * other:.0f}%'}",
+              file=sys.stderr, flush=True)
     result["settings"] = {
         "repeats": args.repeats,
         "warmup": args.warmup,

@@ -1,5 +1,9 @@
 #include "core/optim.h"
 
+#include <algorithm>
+
+#include "core/parallel.h"
+
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -91,7 +95,10 @@ void Optimizer<T>::step() {
 template <typename T>
 void Optimizer<T>::zero_grad() {
   for (auto& g : groups_)
-    for (auto* p : g.params) p->grad.zero();
+    for (auto* p : g.params) {
+      T* d = p->grad.data();
+      parallel_chunks(p->grad.size(), [&](int64_t a, int64_t len) { std::fill(d + a, d + a + len, T(0)); });
+    }
 }
 
 template <typename T>
@@ -119,14 +126,17 @@ void SGD<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T
   const T damp = static_cast<T>(1.0 - o.dampening);
   const bool first = t == 1;
   T* buf = o.momentum != 0.0 ? state[0].data() : nullptr;
-  for (int64_t i = 0; i < n; ++i) {
-    T d = g[i] + wd * w[i];
-    if (buf) {
-      buf[i] = first ? d : mom * buf[i] + damp * d;
-      d = o.nesterov ? d + mom * buf[i] : buf[i];
+  const bool nesterov = o.nesterov;
+  parallel_chunks(n, [&](int64_t a, int64_t len) {
+    for (int64_t i = a; i < a + len; ++i) {
+      T d = g[i] + wd * w[i];
+      if (buf) {
+        buf[i] = first ? d : mom * buf[i] + damp * d;
+        d = nesterov ? d + mom * buf[i] : buf[i];
+      }
+      w[i] -= lr * d;
     }
-    w[i] -= lr * d;
-  }
+  });
 }
 
 template <typename T>
@@ -150,22 +160,25 @@ void Adam<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<
   const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2), eps = static_cast<T>(o.eps);
   const T one_minus_b1 = static_cast<T>(1.0 - o.beta1), one_minus_b2 = static_cast<T>(1.0 - o.beta2);
   const T wd = static_cast<T>(o.weight_decay), lr = static_cast<T>(o.lr);
-  for (int64_t i = 0; i < n; ++i) {
-    T gi = g[i];
-    if (o.decoupled_weight_decay) {
-      w[i] *= T(1) - lr * wd;
-    } else {
-      gi += wd * w[i];
+  const bool decoupled = o.decoupled_weight_decay;
+  parallel_chunks(n, [&](int64_t a, int64_t len) {
+    for (int64_t i = a; i < a + len; ++i) {
+      T gi = g[i];
+      if (decoupled) {
+        w[i] *= T(1) - lr * wd;
+      } else {
+        gi += wd * w[i];
+      }
+      m[i] = b1 * m[i] + one_minus_b1 * gi;
+      v[i] = b2 * v[i] + one_minus_b2 * gi * gi;
+      T vh = v[i];
+      if (vmax) {
+        vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
+        vh = vmax[i];
+      }
+      w[i] -= step_size * m[i] / (std::sqrt(vh) / bc2_sqrt + eps);
     }
-    m[i] = b1 * m[i] + one_minus_b1 * gi;
-    v[i] = b2 * v[i] + one_minus_b2 * gi * gi;
-    T vh = v[i];
-    if (vmax) {
-      vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
-      vh = vmax[i];
-    }
-    w[i] -= step_size * m[i] / (std::sqrt(vh) / bc2_sqrt + eps);
-  }
+  });
 }
 
 template <typename T>

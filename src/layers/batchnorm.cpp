@@ -77,6 +77,11 @@ const Tensor<T>& BatchNorm<T>::forward(const Tensor<T>& x, bool training, Rng&) 
   T* rm = running_mean_.data();
   T* rv = running_var_.data();
   const double mom = momentum_, eps = eps_;
+  if (inner == 1) {
+    forward_rows(in, out, xh, n, training);
+    if (training) num_batches_tracked_[0] += T(1);
+    return this->output_;
+  }
 #pragma omp parallel for schedule(static) if (count * c > (1 << 15))
   for (int64_t ch = 0; ch < c; ++ch) {
     double mean, var;
@@ -132,6 +137,10 @@ const Tensor<T>& BatchNorm<T>::backward(const Tensor<T>& grad_out, bool need_inp
   const T* gamma = weight_.value.data();
   T* dgamma = weight_.grad.data();
   T* dbeta = bias_.grad.data();
+  if (inner == 1) {
+    backward_rows(g, xh, dx, n);
+    return this->grad_input_;
+  }
 #pragma omp parallel for schedule(static) if (count * c > (1 << 15))
   for (int64_t ch = 0; ch < c; ++ch) {
     double sum_g = 0, sum_gx = 0;
@@ -163,6 +172,88 @@ const Tensor<T>& BatchNorm<T>::backward(const Tensor<T>& grad_out, bool need_inp
     }
   }
   return this->grad_input_;
+}
+
+// (N, C) input: rows outside, channels inside, so the loops run over contiguous memory and
+// vectorise; statistics accumulate in double in a fixed order.
+template <typename T>
+void BatchNorm<T>::forward_rows(const T* in, T* out, T* xh, int64_t n, bool training) {
+  const int64_t c = c_;
+  sum_.assign(static_cast<size_t>(c), 0.0);
+  sumsq_.assign(static_cast<size_t>(c), 0.0);
+  double* s = sum_.data();
+  double* ss = sumsq_.data();
+  T* mean = mean_.data();
+  T* invstd = invstd_.data();
+  T* rm = running_mean_.data();
+  T* rv = running_var_.data();
+  if (training) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t ch = 0; ch < c; ++ch) s[ch] += in[i * c + ch];
+    for (int64_t ch = 0; ch < c; ++ch) s[ch] /= static_cast<double>(n);  // now the mean
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const double d = in[i * c + ch] - s[ch];
+        ss[ch] += d * d;
+      }
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const double var = ss[ch] / static_cast<double>(n);
+      rm[ch] = static_cast<T>((1 - momentum_) * rm[ch] + momentum_ * s[ch]);
+      rv[ch] = static_cast<T>((1 - momentum_) * rv[ch] + momentum_ * var * n / (n - 1));
+      mean[ch] = static_cast<T>(s[ch]);
+      invstd[ch] = static_cast<T>(1.0 / std::sqrt(var + eps_));
+    }
+  } else {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      mean[ch] = rm[ch];
+      invstd[ch] = static_cast<T>(1.0 / std::sqrt(static_cast<double>(rv[ch]) + eps_));
+    }
+  }
+  const T* gamma = weight_.value.data();
+  const T* beta = bias_.value.data();
+  const bool affine = affine_;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const T h = (in[i * c + ch] - mean[ch]) * invstd[ch];
+      xh[i * c + ch] = h;
+      out[i * c + ch] = affine ? gamma[ch] * h + beta[ch] : h;
+    }
+}
+
+template <typename T>
+void BatchNorm<T>::backward_rows(const T* g, const T* xh, T* dx, int64_t n) {
+  const int64_t c = c_;
+  sum_.assign(static_cast<size_t>(c), 0.0);
+  sumsq_.assign(static_cast<size_t>(c), 0.0);
+  double* sg = sum_.data();
+  double* sgx = sumsq_.data();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      sg[ch] += g[i * c + ch];
+      sgx[ch] += static_cast<double>(g[i * c + ch]) * xh[i * c + ch];
+    }
+  if (affine_)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      weight_.grad[ch] += static_cast<T>(sgx[ch]);
+      bias_.grad[ch] += static_cast<T>(sg[ch]);
+    }
+  if (!dx) return;
+  const T* gamma = weight_.value.data();
+  const T* invstd = invstd_.data();
+  if (last_training_) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      sg[ch] /= static_cast<double>(n);
+      sgx[ch] /= static_cast<double>(n);
+    }
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const T scale = (affine_ ? gamma[ch] : T(1)) * invstd[ch];
+        dx[i * c + ch] = scale * (g[i * c + ch] - static_cast<T>(sg[ch]) - xh[i * c + ch] * static_cast<T>(sgx[ch]));
+      }
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t ch = 0; ch < c; ++ch) dx[i * c + ch] = (affine_ ? gamma[ch] : T(1)) * invstd[ch] * g[i * c + ch];
+  }
 }
 
 template class BatchNorm<float>;

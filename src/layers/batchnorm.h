@@ -28,6 +28,10 @@ class BatchNorm : public Layer<T> {
   int64_t inner_ = 1;         // spatial positions per channel
   Tensor<T> xhat_;            // normalised input, kept for backward
   Tensor<T> mean_, invstd_;   // per-channel statistics used by the last forward
+  std::vector<double> sum_, sumsq_;  // per-channel accumulators of the (N, C) path
+
+  void forward_rows(const T* in, T* out, T* xh, int64_t n, bool training);
+  void backward_rows(const T* g, const T* xh, T* dx, int64_t n);
 };
 
 }  // namespace bionn

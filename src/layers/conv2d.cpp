@@ -1,5 +1,6 @@
 #include "layers/conv2d.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/eigen.h"
@@ -61,6 +62,13 @@ void Conv2d<T>::im2col(const T* img, T* col) const {
             continue;
           }
           const T* src = img + (c * h_ + y) * w_;
+          if (stride_ == 1) {  // a contiguous run of the input row, zeros where it hits the padding
+            const int64_t lo = std::clamp<int64_t>(pad_ - j, 0, wo_), hi = std::clamp<int64_t>(w_ + pad_ - j, lo, wo_);
+            std::fill(dst, dst + lo, T(0));
+            std::copy(src + lo - pad_ + j, src + hi - pad_ + j, dst + lo);
+            std::fill(dst + hi, dst + wo_, T(0));
+            continue;
+          }
           for (int64_t ox = 0; ox < wo_; ++ox) {
             const int64_t x = ox * stride_ - pad_ + j;
             dst[ox] = (x >= 0 && x < w_) ? src[x] : T(0);
@@ -81,6 +89,12 @@ void Conv2d<T>::col2im(const T* col, T* img) const {
           if (y < 0 || y >= h_) continue;
           T* dst = img + (c * h_ + y) * w_;
           const T* src = row + oy * wo_;
+          if (stride_ == 1) {
+            const int64_t lo = std::clamp<int64_t>(pad_ - j, 0, wo_), hi = std::clamp<int64_t>(w_ + pad_ - j, lo, wo_);
+            T* d = dst - pad_ + j;
+            for (int64_t ox = lo; ox < hi; ++ox) d[ox] += src[ox];
+            continue;
+          }
           for (int64_t ox = 0; ox < wo_; ++ox) {
             const int64_t x = ox * stride_ - pad_ + j;
             if (x >= 0 && x < w_) dst[x] += src[ox];

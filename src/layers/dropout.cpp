@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/parallel.h"
+
 namespace bionn {
 
 template <typename T>
@@ -28,12 +30,11 @@ const Tensor<T>& Dropout<T>::forward(const Tensor<T>& x, bool training, Rng& rng
   mask_.resize(Shape{draws});
   T* m = mask_.data();
   // Sequential draws keep the mask a pure function of the seed, whatever the thread count.
-  for (int64_t i = 0; i < draws; ++i) m[i] = rng.uniform() < p_ ? T(0) : keep_scale;
+  // Comparing the raw 53-bit integer is the same test as uniform() < p, without the conversion.
+  const uint64_t drop_below = static_cast<uint64_t>(std::ceil(std::ldexp(p_, 53)));
+  for (int64_t i = 0; i < draws; ++i) m[i] = (rng.next_u64() >> 11) < drop_below ? T(0) : keep_scale;
   this->output_.resize(x.shape());
-  const T* in = x.data();
-  T* out = this->output_.data();
-  const int64_t s = spatial_;
-  for (int64_t i = 0; i < n; ++i) out[i] = in[i] * m[i / s];
+  apply_mask(x.data(), this->output_.data(), n);
   return this->output_;
 }
 
@@ -46,12 +47,22 @@ const Tensor<T>& Dropout<T>::backward(const Tensor<T>& grad_out, bool need_input
   if (!need_input_grad) return this->grad_input_;
   if (identity_) return grad_out;
   this->grad_input_.resize(grad_out.shape());
-  const T* g = grad_out.data();
-  const T* m = mask_.data();
-  T* dx = this->grad_input_.data();
-  const int64_t n = grad_out.size(), s = spatial_;
-  for (int64_t i = 0; i < n; ++i) dx[i] = g[i] * m[i / s];
+  apply_mask(grad_out.data(), this->grad_input_.data(), grad_out.size());
   return this->grad_input_;
+}
+
+template <typename T>
+void Dropout<T>::apply_mask(const T* in, T* out, int64_t n) const {
+  const T* m = mask_.data();
+  const int64_t s = spatial_;
+  if (s == 1) {
+    parallel_chunks(n, [&](int64_t a, int64_t len) {
+      for (int64_t i = a; i < a + len; ++i) out[i] = in[i] * m[i];
+    });
+    return;
+  }
+  for (int64_t r = 0; r < n / s; ++r)  // one mask value per (sample, channel) plane
+    for (int64_t k = 0; k < s; ++k) out[r * s + k] = in[r * s + k] * m[r];
 }
 
 template class Dropout<float>;

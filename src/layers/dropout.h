@@ -16,6 +16,8 @@ class Dropout : public Layer<T> {
   double p() const { return p_; }
 
  private:
+  void apply_mask(const T* in, T* out, int64_t n) const;
+
   double p_;
   bool channelwise_;
   bool identity_ = true;  // last forward was eval mode (or p == 0)
