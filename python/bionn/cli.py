@@ -16,9 +16,10 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence, TextIO
+
+from ._io import atomic_write
 
 __all__ = ["main", "build_parser"]
 
@@ -85,22 +86,11 @@ def _table(headers: Sequence[str], rows: List[Sequence[str]], out: TextIO, max_w
 
 
 def _write_json_atomic(path: str, payload: Dict[str, Any]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".bionn-reproduce-", suffix=".json.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, binary=False) as fh:
+        json.dump(payload, fh, indent=2, allow_nan=False)
+        fh.write("\n")
 
 
-# ------------------------------------------------------------------------------------------------
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     from . import experiments as ex
 

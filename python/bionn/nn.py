@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, Union
@@ -25,6 +24,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import numpy as np
 
 from . import _core
+from ._io import atomic_write
 from ._validation import as_array, as_labels, check_dtype, check_float, check_int, suffix
 
 __all__ = [
@@ -159,6 +159,16 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
+class _ArgumentFree(Layer):
+    """A layer whose only constructor argument is its dtype; subclasses name their C++ class."""
+
+    _core_name = ""
+
+    def __init__(self, dtype: Any = np.float32) -> None:
+        super().__init__(dtype)
+        self._impl = self._core(self._core_name)()
+
+
 def _pair(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
@@ -250,12 +260,10 @@ class AvgPool2d(Layer):
 
 
 @register_layer
-class GlobalAvgPool2d(Layer):
+class GlobalAvgPool2d(_ArgumentFree):
     """(N, C, H, W) -> (N, C): the mean over each feature map."""
 
-    def __init__(self, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        self._impl = self._core("GlobalAvgPool2d")()
+    _core_name = "GlobalAvgPool2d"
 
 
 class _BatchNorm(Layer):
@@ -305,21 +313,17 @@ class Dropout2d(Dropout):
 
 
 @register_layer
-class Flatten(Layer):
+class Flatten(_ArgumentFree):
     """(N, C, H, W) -> (N, C*H*W)."""
 
-    def __init__(self, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        self._impl = self._core("Flatten")()
+    _core_name = "Flatten"
 
 
 @register_layer
-class ReLU(Layer):
+class ReLU(_ArgumentFree):
     """max(0, x)."""
 
-    def __init__(self, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        self._impl = self._core("ReLU")()
+    _core_name = "ReLU"
 
 
 @register_layer
@@ -345,21 +349,17 @@ class ELU(Layer):
 
 
 @register_layer
-class Sigmoid(Layer):
+class Sigmoid(_ArgumentFree):
     """1 / (1 + exp(-x))."""
 
-    def __init__(self, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        self._impl = self._core("Sigmoid")()
+    _core_name = "Sigmoid"
 
 
 @register_layer
-class Tanh(Layer):
+class Tanh(_ArgumentFree):
     """tanh(x)."""
 
-    def __init__(self, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        self._impl = self._core("Tanh")()
+    _core_name = "Tanh"
 
 
 @register_layer
@@ -729,18 +729,8 @@ class Sequential:
 
 
 def _atomic_savez(path: str, arrays: Dict[str, np.ndarray]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".bionn-", suffix=".npz.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as fh:
+        np.savez(fh, **arrays)
 
 
 def load(path: Union[str, os.PathLike]) -> Sequential:
