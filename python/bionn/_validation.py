@@ -42,7 +42,7 @@ def as_array(
         out = np.ascontiguousarray(arr, dtype=dtype)
     if finite and out.size and not np.isfinite(out).all():
         bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s) (as {np.dtype(dtype).name})")
     return out
 
 
