@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 __all__ = ["Callback", "ProgressBar", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
-           "TerminateOnNaN", "CallbackList"]
+           "TerminateOnNaN", "ParameterRecorder", "CallbackList"]
 
 
 class Callback:
@@ -202,6 +202,35 @@ class TerminateOnNaN(Callback):
             warnings.warn(self.stop_reason, RuntimeWarning, stacklevel=2)
             return True
         return False
+
+
+class ParameterRecorder(Callback):
+    """Keeps a copy of selected parameters before training and after every epoch, e.g. the focus
+    centres and apertures for their trajectories (``bionn.plot.parameter_trajectories``).
+
+    Parameters
+    ----------
+    tags : sequence of str
+        Parameter tags to record (``"mu"``, ``"sigma"``, ...); records are keyed by the
+        parameter's name in the model, e.g. ``"0.mu"``.
+    """
+
+    def __init__(self, tags: Sequence[str] = ("mu", "sigma")) -> None:
+        self.tags = {tags} if isinstance(tags, str) else set(tags)
+        self.records: Dict[str, List[np.ndarray]] = {}
+
+    def _snapshot(self) -> None:
+        for name, p in self.model.named_parameters():
+            if p.tag in self.tags:
+                self.records.setdefault(name, []).append(p.data.copy())
+
+    def on_train_begin(self) -> None:
+        if not self.records:
+            self._snapshot()
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
+        self._snapshot()
+        return None
 
 
 class CallbackList:
