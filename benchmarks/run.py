@@ -59,6 +59,12 @@ class Case:
     default_repeats: int = 20
     warmup: int = 3
     seed: int = 0
+    # False: run only when named with --only (keeps the default run's case list stable).
+    in_default_run: bool = True
+    # Optional third side, timed interleaved with the other two: a bionn baseline the bionn side is
+    # compared with (``run_baseline``); the entry then also has ``baseline_s`` and
+    # ``bionn_over_baseline`` (bionn_s / baseline_s, < 1 means the bionn side is cheaper).
+    baseline: Optional[str] = None
 
     def setup(self) -> None:
         raise NotImplementedError
@@ -237,6 +243,70 @@ class MlpSoftplusBs1(Case):
         return total / self.tx.shape[0]
 
 
+def torch_focus_forward(x: "torch.Tensor", weight: "torch.Tensor", bias: "torch.Tensor", mu: "torch.Tensor",
+                        sigma: "torch.Tensor") -> "torch.Tensor":
+    """PyTorch focusing layer (the reference of tests/python/test_focus.py): Eq. 6 over positions
+    linspace(0, 1, m), Eq. 7 normaliser (||phi_j||_2 = sqrt(m)), y = x (Phi ∘ W)^T + b; autograd
+    gives the gradients of W, b, mu and sigma."""
+    m = weight.shape[1]
+    tau = torch.linspace(0, 1, m, dtype=weight.dtype)
+    e = torch.exp(-(tau[None, :] - mu[:, None]) ** 2 / (2 * sigma[:, None] ** 2))
+    phi = e * (m ** 0.5) / torch.linalg.vector_norm(e, dim=1, keepdim=True)
+    return x @ (phi * weight).T + bias
+
+
+@register
+class FocusDenseStep(Case):
+    name = "focus_dense"
+    description = ("FocusDense(784, 800) vs Dense(784, 800) (bionn baseline) vs a PyTorch focusing layer; "
+                   "one train step (CE over 800 logits, SGD lr 0.1 momentum 0.9; mu, sigma lr 0.01), batch 128")
+    default_repeats = 20
+    baseline = "bionn Dense(784, 800)"
+
+    def setup(self) -> None:
+        rng = np.random.default_rng(self.seed)
+        n, d, h = 128, 784, 800
+        self.x = rng.standard_normal((n, d)).astype(np.float32)
+        self.y = rng.integers(0, h, size=n).astype(np.int64)
+        overrides = {"mu": {"lr": 0.01}, "sigma": {"lr": 0.01}}
+
+        self.bmodel = bnn.Sequential([bnn.FocusDense(d, h)], seed=self.seed)
+        self.bloss = bl.CrossEntropy()
+        self.bopt = bopt.SGD(bopt.groups_by_tag(self.bmodel.parameters(), overrides), lr=0.1, momentum=0.9)
+        self.dmodel = bnn.Sequential([bnn.Dense(d, h)], seed=self.seed)
+        self.dopt = bopt.SGD(self.dmodel.parameters(), lr=0.1, momentum=0.9)
+
+        layer = self.bmodel.layers[0]
+        self.tparams = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
+        tp = self.tparams
+        self.topt = torch.optim.SGD([{"params": [tp["weight"], tp["bias"]]},
+                                     {"params": [tp["mu"]], "lr": 0.01}, {"params": [tp["sigma"]], "lr": 0.01}],
+                                    lr=0.1, momentum=0.9)
+        self.tloss = torch.nn.CrossEntropyLoss()
+        self.tx = torch.from_numpy(self.x)
+        self.ty = torch.from_numpy(self.y)
+        nt = sum(p.numel() for p in tp.values())
+        if nt != self.bmodel.num_parameters():
+            raise RuntimeError(f"{self.name}: bionn model has {self.bmodel.num_parameters()} parameters, torch {nt}")
+
+    def run_bionn(self) -> float:
+        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
+
+    def run_baseline(self) -> float:
+        return self.dmodel.train_step(self.x, self.y, self.bloss, self.dopt)
+
+    def run_torch(self) -> float:
+        tp = self.tparams
+        self.topt.zero_grad()
+        loss = self.tloss(torch_focus_forward(self.tx, tp["weight"], tp["bias"], tp["mu"], tp["sigma"]), self.ty)
+        loss.backward()
+        self.topt.step()
+        with torch.no_grad():  # Algorithm 3's clip, as bionn's Parameter bounds do
+            tp["mu"].clamp_(0.0, 1.0)
+            tp["sigma"].clamp_(0.01, 1.0)
+        return loss.item()
+
+
 # ---------------------------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------------------------
@@ -287,23 +357,35 @@ class _OtherLoad:
 def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
     case.setup()
     try:
+        has_baseline = case.baseline is not None
         for _ in range(warmup):
             case.run_bionn()
             case.run_torch()
+            if has_baseline:
+                case.run_baseline()  # type: ignore[attr-defined]
         tb: List[float] = []
         tt: List[float] = []
+        tbase: List[float] = []
         load = _OtherLoad()
         # Interleaved so both sides see the same machine conditions (load, frequency, caches).
         for _ in range(repeats):
             gc.collect()
             tb.append(_time_once(case.run_bionn))
             tt.append(_time_once(case.run_torch))
+            if has_baseline:
+                tbase.append(_time_once(case.run_baseline))  # type: ignore[attr-defined]
         other_load = load.share()
+        baseline = case.baseline
     finally:
         case.teardown()
         gc.collect()
     bionn_s = statistics.median(tb)
     torch_s = statistics.median(tt)
+    extra: Dict[str, object] = {}
+    if tbase:
+        baseline_s = statistics.median(tbase)
+        extra = {"baseline": baseline, "baseline_s": baseline_s, "bionn_over_baseline": bionn_s / baseline_s,
+                 "baseline_min_s": min(tbase), "baseline_times_s": tbase}
     return {
         "name": case.name,
         "bionn_s": bionn_s,
@@ -319,6 +401,7 @@ def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
         "other_load": other_load,
         "bionn_times_s": tb,
         "torch_times_s": tt,
+        **extra,
     }
 
 
@@ -439,7 +522,8 @@ def markdown_table(result: Dict[str, object]) -> str:
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", nargs="+", metavar="NAME", help=f"cases to run (default all): {', '.join(CASES)}")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help=f"cases to run (default: all but the opt-in ones): {', '.join(CASES)}")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                    help="threads for both libraries (default: os.cpu_count())")
     p.add_argument("--repeats", type=int, default=None,
@@ -472,7 +556,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for name, cls in CASES.items():
             print(f"{name:20s} {cls.description}")
         return 0
-    names = list(dict.fromkeys(args.only)) if args.only else list(CASES)
+    names = list(dict.fromkeys(args.only)) if args.only else [n for n, c in CASES.items() if c.in_default_run]
 
     torch.set_num_threads(args.threads)
     bionn.set_num_threads(args.threads)
@@ -495,6 +579,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{name:20s} bionn {1e3 * entry['bionn_s']:9.3f} ms  torch {1e3 * entry['torch_s']:9.3f} ms  "
               f"ratio {entry['ratio']:6.2f}x  other load {'?' if other is None else f'{100 * other:.0f}%'}",
               file=sys.stderr, flush=True)
+        if "baseline_s" in entry:
+            print(f"{'':20s} baseline ({entry['baseline']}) {1e3 * entry['baseline_s']:9.3f} ms  "
+                  f"bionn/baseline {entry['bionn_over_baseline']:.2f}x", file=sys.stderr, flush=True)
     result["settings"] = {
         "repeats": args.repeats,
         "warmup": args.warmup,

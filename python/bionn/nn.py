@@ -30,7 +30,7 @@ from ._validation import as_array, as_labels, check_dtype, check_float, check_in
 __all__ = [
     "Parameter", "Layer", "Dense", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "BatchNorm1d",
     "BatchNorm2d", "Dropout", "Dropout2d", "Flatten", "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh",
-    "Softplus", "Sequential", "History", "load", "register_layer",
+    "Softplus", "Sequential", "History", "load", "register_layer", "FocusDense", "FocusDense2D",
 ]
 
 FORMAT_NAME = "bionn.Sequential"
@@ -803,3 +803,4 @@ def _core_optimizer(optimizer: Any, dtype: np.dtype) -> Any:
     if np.dtype(optimizer.dtype) != np.dtype(dtype):
         raise TypeError(f"optimizer is for {np.dtype(optimizer.dtype).name} parameters, model is {np.dtype(dtype).name}")
     return impl
+from .focus import FocusDense, FocusDense2D  # noqa: E402

@@ -61,5 +61,6 @@ py::array_t<T> view_of(Tensor<T>& t, py::handle owner) {
 
 void bind_layers(py::module_& m);
 void bind_training(py::module_& m);
+void bind_focus(py::module_& m);
 
 }  // namespace bionn

@@ -17,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
 #endif
   bionn::bind_layers(m);
   bionn::bind_training(m);
+  bionn::bind_focus(m);
 }

@@ -15,6 +15,7 @@
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "layers/flatten.h"
+#include "layers/focus.h"
 #include "layers/pooling.h"
 
 extern "C" void* __libc_malloc(size_t);
@@ -80,6 +81,19 @@ TEST_CASE("a CNN train step allocates nothing in steady state", "[allocation]") 
         std::make_shared<Dense<float>>(6 * 14 * 14, 10)};
   };
   CHECK(mallocs_per_steps(layers, Shape{16, 1, 28, 28}, 10, 5) == 0);
+}
+
+TEST_CASE("focusing layers allocate nothing in steady state", "[allocation]") {
+  auto focus1d = [] {
+    return std::vector<LayerPtr<float>>{std::make_shared<FocusDense<float>>(196, 64), std::make_shared<ReLU<float>>(),
+                                        std::make_shared<Dense<float>>(64, 10)};
+  };
+  CHECK(mallocs_per_steps(focus1d, Shape{32, 196}, 10, 5) == 0);
+  auto focus2d = [] {
+    return std::vector<LayerPtr<float>>{std::make_shared<FocusDense2D<float>>(14, 14, 32),
+                                        std::make_shared<Dense<float>>(32, 10)};
+  };
+  CHECK(mallocs_per_steps(focus2d, Shape{32, 196}, 10, 5) == 0);
 }
 
 TEST_CASE("the allocation counter sees allocations", "[allocation]") {
