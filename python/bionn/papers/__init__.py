@@ -6,6 +6,6 @@
 """
 from __future__ import annotations
 
-from . import demo  # noqa: F401
+from . import demo, focusing  # noqa: F401
 
-__all__ = ["demo"]
+__all__ = ["demo", "focusing"]
