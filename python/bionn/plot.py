@@ -45,6 +45,14 @@ def _check_ax(ax: Any, name: str = "ax") -> None:
         raise TypeError(f"{name} must be a matplotlib Axes, got {type(ax).__name__}")
 
 
+def _figure_and_ax(ax: Any, figsize: Tuple[float, float]) -> Tuple[Any, Any]:
+    """The given Axes and its figure, or a new figure of ``figsize`` with one Axes."""
+    if ax is None:
+        return _pyplot().subplots(figsize=figsize)
+    _check_ax(ax)
+    return ax.figure, ax
+
+
 # ---------------------------------------------------------------------------------------------
 # training curves
 # ---------------------------------------------------------------------------------------------
@@ -296,11 +304,7 @@ def sweep_summary(df: Any, metric: str, by: Union[str, Sequence[str]], kind: str
     if not any(len(v) for _, v in groups):
         raise ValueError(f"column {metric!r} has no finite value")
     owns_figure = ax is None
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(groups) + 1.5), 4.0))
-    else:
-        _check_ax(ax)
-        fig = ax.figure
+    fig, ax = _figure_and_ax(ax, (max(4.0, 1.2 * len(groups) + 1.5), 4.0))
     positions = np.arange(1, len(groups) + 1)
     labels = [g[0] for g in groups]
     data = [g[1] for g in groups]
@@ -385,11 +389,7 @@ def focus_curves(focus: Any, weights: Any = None, neurons: Optional[Sequence[int
     plt = _pyplot()
     phi = _focus_matrix(focus)
     idx = _neuron_indices(neurons, phi.shape[0], 8)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
-    else:
-        _check_ax(ax)
-        fig = ax.figure
+    fig, ax = _figure_and_ax(ax, (7, 4))
     tau = np.linspace(0.0, 1.0, phi.shape[1])
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     if w is not None and w.shape != phi.shape:
@@ -437,11 +437,7 @@ def parameter_trajectories(recorder: Any, name: str, neurons: Optional[Sequence[
         raise KeyError(f"no recorded parameter {name!r}; recorded: {sorted(records)}")
     values = np.stack([np.asarray(v, dtype=np.float64).ravel() for v in records[name]])
     idx = _neuron_indices(neurons, values.shape[1], 16)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
-    else:
-        _check_ax(ax)
-        fig = ax.figure
+    fig, ax = _figure_and_ax(ax, (6, 4))
     ax.plot(np.arange(values.shape[0]), values[:, idx])
     ax.set_xlabel("epoch")
     ax.set_ylabel(name)
@@ -454,11 +450,7 @@ def value_histogram(values: Any, bins: int = 30, label: str = "value", ax: Any =
     v = np.asarray(values, dtype=np.float64).ravel()
     if v.size == 0 or not np.isfinite(v).all():
         raise ValueError("values must be non-empty and finite")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-    else:
-        _check_ax(ax)
-        fig = ax.figure
+    fig, ax = _figure_and_ax(ax, (5, 3.5))
     ax.hist(v, bins=int(bins))
     ax.set_xlabel(label)
     ax.set_ylabel("count")
@@ -473,11 +465,7 @@ def accuracy_vs_sparsity(curves: Mapping[str, Tuple[Sequence[float], Sequence[fl
     plt = _pyplot()
     if not isinstance(curves, Mapping) or not curves:
         raise ValueError("curves must be a non-empty mapping label -> (sparsities, accuracies)")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-    else:
-        _check_ax(ax)
-        fig = ax.figure
+    fig, ax = _figure_and_ax(ax, (5, 3.5))
     for label, (sp, acc) in curves.items():
         sp, acc = np.asarray(sp, dtype=np.float64), np.asarray(acc, dtype=np.float64)
         if sp.shape != acc.shape or sp.ndim != 1:
