@@ -104,8 +104,22 @@ def _check_same_size(bionn_model: "bnn.Sequential", torch_model: "torch.nn.Modul
 # ---------------------------------------------------------------------------------------------
 # Cases
 # ---------------------------------------------------------------------------------------------
+class _TrainStepCase(Case):
+    """A case timing one training step: setup() builds bmodel/bloss/bopt and tmodel/tloss/topt."""
+
+    def run_bionn(self) -> float:
+        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
+
+    def run_torch(self) -> float:
+        self.topt.zero_grad()
+        loss = self.tloss(self.tmodel(self.tx), self.ty)
+        loss.backward()
+        self.topt.step()
+        return loss.item()  # bionn's train_step returns the loss too
+
+
 @register
-class MlpBnDropout(Case):
+class MlpBnDropout(_TrainStepCase):
     name = "mlp_bn_dropout"
     description = ("MLP 784-800-800-10, Dense->BN->ReLU->Dropout(0.2) per hidden layer; one train step "
                    "(CE, SGD lr 0.1 momentum 0.9), batch 128")
@@ -137,19 +151,9 @@ class MlpBnDropout(Case):
         self.ty = torch.from_numpy(self.y)
         _check_same_size(self.bmodel, self.tmodel, self.name)
 
-    def run_bionn(self) -> float:
-        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
-
-    def run_torch(self) -> float:
-        self.topt.zero_grad()
-        loss = self.tloss(self.tmodel(self.tx), self.ty)
-        loss.backward()
-        self.topt.step()
-        return loss.item()  # bionn's train_step returns the loss too
-
 
 @register
-class SmallCnn(Case):
+class SmallCnn(_TrainStepCase):
     name = "small_cnn"
     description = ("Conv2d(1,12,5)->Sigmoid->Flatten->Linear(6912,120)->Linear(120,60)->Linear(60,10) on "
                    "1x28x28; one train step (CE, SGD lr 0.01), batch 100")
@@ -178,16 +182,6 @@ class SmallCnn(Case):
         self.tx = torch.from_numpy(self.x)
         self.ty = torch.from_numpy(self.y)
         _check_same_size(self.bmodel, self.tmodel, self.name)
-
-    def run_bionn(self) -> float:
-        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
-
-    def run_torch(self) -> float:
-        self.topt.zero_grad()
-        loss = self.tloss(self.tmodel(self.tx), self.ty)
-        loss.backward()
-        self.topt.step()
-        return loss.item()
 
 
 @register
