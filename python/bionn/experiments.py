@@ -288,6 +288,22 @@ def _run_serial(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]],
     return results
 
 
+def _collect(done: Any, index_of: Callable[[Any], int], tasks: List[Tuple[int, Dict[str, Any]]],
+             results: List[Optional[Dict[str, Any]]], where: str, bar: Any) -> None:
+    """Stores each finished future's result at its task's index (so order does not depend on
+    completion order); a failed run raises RunError naming its seed and config."""
+    for fut in done:
+        i = index_of(fut)
+        seed, config = tasks[i]
+        try:
+            results[i] = fut.result()
+        except Exception as exc:
+            raise RunError(f"{_describe(seed, config)} failed {where}: {type(exc).__name__}: {exc}",
+                           seed, config) from exc
+        if bar is not None:
+            bar.update(1)
+
+
 def _run_processes(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], n_workers: int,
                    bar: Any) -> List[Dict[str, Any]]:
     import concurrent.futures as cf
@@ -299,16 +315,7 @@ def _run_processes(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]
     pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
     try:
         futures = {pool.submit(_run_one, fn, seed, config, True): i for i, (seed, config) in enumerate(tasks)}
-        for fut in cf.as_completed(futures):
-            i = futures[fut]
-            seed, config = tasks[i]
-            try:
-                results[i] = fut.result()
-            except Exception as exc:
-                raise RunError(f"{_describe(seed, config)} failed in a worker process: "
-                               f"{type(exc).__name__}: {exc}", seed, config) from exc
-            if bar is not None:
-                bar.update(1)
+        _collect(cf.as_completed(futures), lambda fut: futures[fut], tasks, results, "in a worker process", bar)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]
@@ -339,16 +346,7 @@ def _run_dask(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], a
             futures.append(fut)
             index[fut.key] = i
         try:
-            for fut in as_completed(futures):
-                i = index[fut.key]
-                seed, config = tasks[i]
-                try:
-                    results[i] = fut.result()
-                except Exception as exc:
-                    raise RunError(f"{_describe(seed, config)} failed on a dask worker: "
-                                   f"{type(exc).__name__}: {exc}", seed, config) from exc
-                if bar is not None:
-                    bar.update(1)
+            _collect(as_completed(futures), lambda fut: index[fut.key], tasks, results, "on a dask worker", bar)
         finally:
             client.cancel(futures)
     finally:

@@ -9,12 +9,10 @@ import functools
 import gzip
 import hashlib
 import http.server
-import importlib.util
 import os
 import shutil
 import socket
 import struct
-import sys
 import tarfile
 import threading
 import urllib.error
@@ -23,24 +21,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from repo_source import import_datasets
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _import_datasets():
-    try:
-        from bionn import datasets
-        return datasets
-    except Exception:  # bionn not installed / __init__ needs the compiled core: load the source
-        path = REPO / "python" / "bionn" / "datasets.py"
-        spec = importlib.util.spec_from_file_location("_bionn_datasets_src", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        return module
-
-
-ds = _import_datasets()
+ds = import_datasets()
 
 # Captured before the autouse fixture sandboxes the environment.
 _USER_BIONN_DATA = os.environ.get("BIONN_DATA")

@@ -2,33 +2,14 @@
 MNIST-cluttered)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _import_datasets():
-    try:
-        from bionn import datasets
-        if hasattr(datasets, "make_focus_blobs"):
-            return datasets
-    except Exception:  # bionn not installed / __init__ needs the compiled core
-        pass
-    # The installed copy may predate these functions: load the repository source.
-    path = REPO / "python" / "bionn" / "datasets.py"
-    spec = importlib.util.spec_from_file_location("_bionn_datasets_src", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from repo_source import import_datasets
 
 
-ds = _import_datasets()
+
+ds = import_datasets(("make_focus_blobs",))
 
 
 def _nearest_centroid_accuracy(Xtr, ytr, Xte, yte):
