@@ -301,6 +301,22 @@ class FocusDenseStep(Case):
         return loss.item()
 
 
+# --- amplifying cases (issue 5) ---
+# (end of amplifying cases)
+
+
+# --- flexible cases (issue 6) ---
+# (end of flexible cases)
+
+
+# --- neglu cases (issue 7) ---
+# (end of neglu cases)
+
+
+# --- selforg cases (issue 8) ---
+# (end of selforg cases)
+
+
 # ---------------------------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------------------------

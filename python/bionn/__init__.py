@@ -27,7 +27,7 @@ def manual_seed(seed: int) -> None:
     _core.manual_seed(_check_int(seed, "seed", minimum=0))
 
 
-from . import callbacks, datasets, experiments, losses, metrics, nn, optim, plot  # noqa: E402
+from . import attacks, callbacks, corruptions, datasets, experiments, losses, metrics, nn, optim, plot, selforg  # noqa: E402
 
-__all__ = ["nn", "optim", "losses", "callbacks", "datasets", "experiments", "metrics", "plot", "set_num_threads", "get_num_threads", "manual_seed",
+__all__ = ["nn", "optim", "losses", "callbacks", "datasets", "experiments", "metrics", "plot", "attacks", "corruptions", "selforg", "set_num_threads", "get_num_threads", "manual_seed",
            "__version__"]

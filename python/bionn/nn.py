@@ -804,3 +804,7 @@ def _core_optimizer(optimizer: Any, dtype: np.dtype) -> Any:
         raise TypeError(f"optimizer is for {np.dtype(optimizer.dtype).name} parameters, model is {np.dtype(dtype).name}")
     return impl
 from .focus import FocusDense, FocusDense2D  # noqa: E402
+# Each paper's layers live in their own module and are re-exported here (see its __all__).
+from .amplifying import *  # noqa: E402,F401,F403
+from .flexible import *  # noqa: E402,F401,F403
+from .neglu import *  # noqa: E402,F401,F403

@@ -475,3 +475,10 @@ def accuracy_vs_sparsity(curves: Mapping[str, Tuple[Sequence[float], Sequence[fl
     ax.set_ylabel("accuracy")
     ax.legend()
     return fig
+
+
+# Each paper's plots live in their own module and are re-exported here (see its __all__).
+from ._plot_amplifying import *  # noqa: E402,F401,F403
+from ._plot_flexible import *  # noqa: E402,F401,F403
+from ._plot_neglu import *  # noqa: E402,F401,F403
+from ._plot_selforg import *  # noqa: E402,F401,F403

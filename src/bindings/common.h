@@ -62,5 +62,10 @@ py::array_t<T> view_of(Tensor<T>& t, py::handle owner) {
 void bind_layers(py::module_& m);
 void bind_training(py::module_& m);
 void bind_focus(py::module_& m);
+void bind_amplifying(py::module_& m);
+void bind_flexible(py::module_& m);
+void bind_attacks(py::module_& m);
+void bind_neglu(py::module_& m);
+void bind_selforg(py::module_& m);
 
 }  // namespace bionn

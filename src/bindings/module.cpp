@@ -18,4 +18,9 @@ PYBIND11_MODULE(_core, m) {
   bionn::bind_layers(m);
   bionn::bind_training(m);
   bionn::bind_focus(m);
+  bionn::bind_amplifying(m);
+  bionn::bind_flexible(m);
+  bionn::bind_attacks(m);
+  bionn::bind_neglu(m);
+  bionn::bind_selforg(m);
 }

@@ -6,6 +6,6 @@
 """
 from __future__ import annotations
 
-from . import demo, focusing  # noqa: F401
+from . import amplifying, demo, flexible, focusing, neglu, selforg  # noqa: F401
 
-__all__ = ["demo", "focusing"]
+__all__ = ["demo", "focusing", "amplifying", "flexible", "neglu", "selforg"]

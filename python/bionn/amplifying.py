@@ -1,0 +1,4 @@
+"""Amplifying and attenuating neurons (issue 5). Layers are re-exported by :mod:`bionn.nn`."""
+from __future__ import annotations
+
+__all__: list = []

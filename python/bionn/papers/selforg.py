@@ -1,0 +1,2 @@
+"""Claims of the selforg paper; registered on import (see :mod:`bionn.experiments`)."""
+from __future__ import annotations
