@@ -480,5 +480,6 @@ def accuracy_vs_sparsity(curves: Mapping[str, Tuple[Sequence[float], Sequence[fl
 # Each paper's plots live in their own module and are re-exported here (see its __all__).
 from ._plot_amplifying import *  # noqa: E402,F401,F403
 from ._plot_flexible import *  # noqa: E402,F401,F403
+from ._plot_corruptions import *  # noqa: E402,F401,F403
 from ._plot_neglu import *  # noqa: E402,F401,F403
 from ._plot_selforg import *  # noqa: E402,F401,F403
