@@ -8,7 +8,8 @@ dicts, exactly as in ``torch.optim``::
         {"params": model.parameters(exclude_tags=["mu", "sigma"])},
     ], lr=0.1, momentum=0.9)
 
-Every group may override any hyper-parameter of the optimizer. ``opt.param_groups[i]["lr"]`` reads
+Every group may override any hyper-parameter of the optimizer. ``clip_value=c > 0`` clips each
+gradient element to ``[-c, c]`` before the update (torch's ``clip_grad_value_``, Keras' ``clipvalue``). ``opt.param_groups[i]["lr"]`` reads
 and writes the live value.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ._validation import check_float, check_int, suffix
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "ExponentialLR", "groups_by_tag"]
 
 # Python option name -> GroupOptions field(s).
-_FIELDS = ("lr", "weight_decay", "momentum", "dampening", "nesterov", "eps", "alpha", "centered", "amsgrad")
+_FIELDS = ("lr", "weight_decay", "clip_value", "momentum", "dampening", "nesterov", "eps", "alpha", "centered", "amsgrad")
 
 
 class _GroupView(MutableMapping):
@@ -208,23 +209,26 @@ class SGD(Optimizer):
     """Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay."""
 
     _core_name = "SGD"
-    _defaults = {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0}
+    _defaults = {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0,
+                 "clip_value": 0.0}
 
     def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+                 nesterov: bool = False, weight_decay: float = 0.0, clip_value: float = 0.0) -> None:
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                         weight_decay=weight_decay)
+                         weight_decay=weight_decay, clip_value=clip_value)
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with PyTorch's bias correction and eps placement; L2 weight decay."""
 
     _core_name = "Adam"
-    _defaults = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}
+    _defaults = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
+                 "clip_value": 0.0}
 
     def __init__(self, params: Any, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+                 weight_decay: float = 0.0, amsgrad: bool = False, clip_value: float = 0.0) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         clip_value=clip_value)
 
 
 class AdamW(Adam):
@@ -233,20 +237,23 @@ class AdamW(Adam):
     _fixed = {"decoupled_weight_decay": True}
 
     def __init__(self, params: Any, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, clip_value: float = 0.0) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         clip_value=clip_value)
 
 
 class RMSprop(Optimizer):
     """RMSprop with PyTorch's defaults (alpha 0.99, eps 1e-8), optional momentum and centering."""
 
     _core_name = "RMSprop"
-    _defaults = {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False}
+    _defaults = {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False,
+                 "clip_value": 0.0}
 
     def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 clip_value: float = 0.0) -> None:
         super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                         centered=centered)
+                         centered=centered, clip_value=clip_value)
 
 
 class _Scheduler:

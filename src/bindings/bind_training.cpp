@@ -185,6 +185,7 @@ void bind_training(py::module_& m) {
       .def(py::init<>())
       .def_readwrite("lr", &GroupOptions::lr)
       .def_readwrite("weight_decay", &GroupOptions::weight_decay)
+      .def_readwrite("clip_value", &GroupOptions::clip_value)
       .def_readwrite("momentum", &GroupOptions::momentum)
       .def_readwrite("dampening", &GroupOptions::dampening)
       .def_readwrite("nesterov", &GroupOptions::nesterov)

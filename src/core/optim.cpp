@@ -16,6 +16,7 @@ void validate(const GroupOptions& o, const std::string& who) {
   auto bad = [&](const std::string& what) { throw std::invalid_argument(who + ": " + what); };
   if (!(o.lr >= 0) || !std::isfinite(o.lr)) bad("lr must be finite and >= 0, got " + std::to_string(o.lr));
   if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay)) bad("weight_decay must be finite and >= 0");
+  if (!(o.clip_value >= 0) || !std::isfinite(o.clip_value)) bad("clip_value must be finite and >= 0 (0: no clipping)");
   if (!(o.momentum >= 0 && o.momentum < 1)) bad("momentum must be in [0, 1), got " + std::to_string(o.momentum));
   if (!(o.dampening >= 0 && o.dampening <= 1)) bad("dampening must be in [0, 1]");
   if (o.nesterov && (o.momentum <= 0 || o.dampening != 0)) bad("nesterov needs momentum > 0 and dampening = 0");
@@ -86,6 +87,13 @@ void Optimizer<T>::step() {
     for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
       Parameter<T>& p = *groups_[gi].params[pi];
       if (!p.trainable) continue;
+      if (o.clip_value > 0) {
+        const T c = static_cast<T>(o.clip_value);
+        T* g = p.grad.data();
+        parallel_chunks(p.grad.size(), [&](int64_t a, int64_t len) {
+          for (int64_t i = a; i < a + len; ++i) g[i] = std::min(c, std::max(-c, g[i]));
+        });
+      }
       update(o, p, state_[gi][pi], ++param_steps_[gi][pi]);
       p.apply_clamp();  // e.g. the focus aperture sigma stays in its allowed range
     }

@@ -13,6 +13,9 @@ namespace bionn {
 struct GroupOptions {
   double lr = 0.01;
   double weight_decay = 0.0;
+  // Element-wise gradient clipping to [-clip_value, clip_value] before the update (Keras'
+  // `clipvalue`, torch's clip_grad_value_); 0 switches it off. The focusing paper's code uses 1.0.
+  double clip_value = 0.0;
   // SGD
   double momentum = 0.0;
   double dampening = 0.0;

@@ -168,6 +168,48 @@ def test_plain_sgd_rule_by_hand():
         np.testing.assert_allclose(p.data, b - 0.2 * (g + 0.1 * b), rtol=1e-14)
 
 
+@pytest.mark.parametrize("make", [
+    lambda ps, c: optim.SGD(ps, lr=0.1, momentum=0.9, clip_value=c),
+    lambda ps, c: optim.Adam(ps, lr=0.01, clip_value=c),
+    lambda ps, c: optim.RMSprop(ps, lr=0.01, clip_value=c),
+], ids=["sgd", "adam", "rmsprop"])
+def test_clip_value_matches_torch_clip_grad_value(make):
+    torch = _torch()
+    _, params = make_params(F64)
+    rng = np.random.default_rng(3)
+    grads = [rng.normal(scale=2.0, size=p.shape) for p in params]  # many elements beyond +-1
+    tparams = [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
+    opt = make(params, 1.0)
+    topt = {"SGD": lambda: torch.optim.SGD(tparams, lr=0.1, momentum=0.9),
+            "Adam": lambda: torch.optim.Adam(tparams, lr=0.01),
+            "RMSprop": lambda: torch.optim.RMSprop(tparams, lr=0.01)}[type(opt).__name__]()
+    for _ in range(3):
+        for p, tp, g in zip(params, tparams, grads):
+            p.grad[...] = g
+            tp.grad = torch.tensor(g)
+        torch.nn.utils.clip_grad_value_(tparams, 1.0)
+        opt.step()
+        topt.step()
+    for p, tp in zip(params, tparams):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert opt.param_groups[0]["clip_value"] == 1.0
+
+
+def test_clip_value_zero_is_off_and_negative_is_rejected():
+    _, params = make_params(F64)
+    before = [p.data.copy() for p in params]
+    opt = optim.SGD(params, lr=0.1, clip_value=0.0)
+    for p in params:
+        p.grad[...] = 5.0
+    opt.step()
+    for p, b in zip(params, before):
+        np.testing.assert_allclose(p.data, b - 0.5)
+    with pytest.raises(ValueError, match="clip_value"):
+        optim.SGD(params, lr=0.1, clip_value=-1.0)
+    with pytest.raises(ValueError, match="clip_value"):
+        optim.SGD(params, lr=0.1, clip_value=float("nan"))
+
+
 def test_step_does_not_zero_gradients_and_zero_grad_does():
     _, params = make_params(F32)
     opt = optim.SGD(params, lr=0.1)
@@ -303,7 +345,7 @@ def test_group_view_mapping_interface():
     _, params = make_params(F32)
     opt = optim.RMSprop(params, lr=0.02, centered=True)
     g = opt.param_groups[0]
-    assert set(g) == {"params", "lr", "alpha", "eps", "weight_decay", "momentum", "centered"}
+    assert set(g) == {"params", "lr", "alpha", "eps", "weight_decay", "momentum", "centered", "clip_value"}
     assert len(g) == 7
     assert g["params"] == params
     assert g["centered"] is True and g["alpha"] == pytest.approx(0.99)
