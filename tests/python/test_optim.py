@@ -346,7 +346,7 @@ def test_group_view_mapping_interface():
     opt = optim.RMSprop(params, lr=0.02, centered=True)
     g = opt.param_groups[0]
     assert set(g) == {"params", "lr", "alpha", "eps", "weight_decay", "momentum", "centered", "clip_value"}
-    assert len(g) == 7
+    assert len(g) == 8
     assert g["params"] == params
     assert g["centered"] is True and g["alpha"] == pytest.approx(0.99)
     with pytest.raises(KeyError):
