@@ -7,7 +7,7 @@
     bionn reproduce all --full --json out.json --backend processes --workers 8
     bionn reproduce demo --backend dask --address tcp://scheduler:8786
 
-Exit status: 0 when every claim passed, 1 when any failed (or could not be computed), 2 for usage
+Exit status: 0 when every claim passed (or was skipped: data absent), 1 when any failed (or could not be computed), 2 for usage
 errors (including an unknown paper), 130 when interrupted.
 """
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"[{counter['i']}/{total}] {claim.id} ({args.mode}) ...", file=err, flush=True)
 
     def on_result(result: Dict[str, Any]) -> None:
-        verdict = "PASS" if result["passed"] else ("ERROR" if "error" in result["info"] else "FAIL")
+        verdict = _verdict(result)
         print(f"      {verdict} in {result['info'].get('seconds', 0):.1f} s", file=err, flush=True)
 
     start = time.perf_counter()
@@ -151,17 +151,21 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rows = []
     for r in results:
         claim = by_id[r["id"]]
-        verdict = "PASS" if r["passed"] else ("ERROR" if "error" in r["info"] else "FAIL")
+        verdict = _verdict(r)
         rows.append([r["id"], _fmt_value(r["paper_value"], claim.compare), claim.criterion(),
                      _fmt_value(r["bionn_value"], claim.compare), verdict])
     print(file=out)
     _table(["claim", "paper value", "pass if", "bionn value", "verdict"], rows, out)
     n_passed = sum(r["passed"] for r in results)
-    print(f"\n{n_passed}/{len(results)} claim(s) passed ({args.mode} mode, backend {backend}, "
+    n_skipped = sum(bool(r.get("skipped")) for r in results)
+    skipped_text = f", {n_skipped} skipped" if n_skipped else ""
+    print(f"\n{n_passed}/{len(results)} claim(s) passed{skipped_text} ({args.mode} mode, backend {backend}, "
           f"{elapsed:.1f} s)", file=out)
     for r in results:
         info = r["info"]
-        if "error" in info:
+        if r.get("skipped"):
+            print(f"\n{r['id']}: skipped: {info.get('skipped')}", file=out)
+        elif "error" in info:
             print(f"\n{r['id']}: {info['error']}", file=out)
             if args.verbose and info.get("traceback"):
                 print(info["traceback"], file=out)
@@ -173,7 +177,13 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         payload = {"paper": args.paper, "mode": args.mode, "claims": results}
         _write_json_atomic(args.json_path, payload)
         print(f"\nwrote {args.json_path}", file=out)
-    return EXIT_OK if n_passed == len(results) else EXIT_FAILED
+    return EXIT_OK if n_passed + n_skipped == len(results) else EXIT_FAILED
+
+
+def _verdict(result: Dict[str, Any]) -> str:
+    if result.get("skipped"):
+        return "SKIP"
+    return "PASS" if result["passed"] else ("ERROR" if "error" in result["info"] else "FAIL")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

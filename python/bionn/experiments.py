@@ -57,7 +57,7 @@ __all__ = [
     "repeat", "grid", "RunError", "BACKENDS",
     "summarize", "TestResult", "ttest", "wilcoxon", "pearson",
     "Claim", "register_claim", "unregister_claim", "claims", "get_claim", "papers", "run_claims",
-    "evaluate_claim", "COMPARISONS", "MODES",
+    "evaluate_claim", "ClaimSkipped", "COMPARISONS", "MODES",
 ]
 
 BACKENDS = ("serial", "processes", "dask")
@@ -560,6 +560,12 @@ def pearson(x: Any, y: Any, alternative: str = "two-sided") -> TestResult:
 # ================================================================================================
 # claims
 # ================================================================================================
+class ClaimSkipped(Exception):
+    """Raised by a claim's ``compute`` when it cannot run here for a reason outside bionn (e.g. the
+    CIFAR-10 files are absent); the message says why and how to enable it. The claim is reported as
+    skipped, neither passed nor failed."""
+
+
 @dataclass
 class Claim:
     """One checkable statement of a paper, and the code that checks it with bionn.
@@ -814,16 +820,21 @@ def evaluate_claim(claim: Claim, mode: str = "quick", **runtime: Any) -> Dict[st
     Returns
     -------
     dict
-        ``{"id", "description", "paper_value", "bionn_value", "passed", "info"}``. ``info`` holds
-        what ``compute`` returned besides the value, plus ``seconds`` (wall time), ``where``,
-        ``criterion`` and, when ``compute`` raised, ``error`` (the claim then fails with
-        ``bionn_value`` None). Values are JSON-serialisable (non-finite numbers become None).
+        ``{"id", "description", "paper_value", "bionn_value", "passed", "skipped", "info"}``.
+        ``info`` holds what ``compute`` returned besides the value, plus ``seconds`` (wall time),
+        ``where``, ``criterion`` and, when ``compute`` raised, ``error`` (the claim then fails with
+        ``bionn_value`` None) or, for :class:`ClaimSkipped`, ``skipped`` (the reason; ``passed`` is
+        False and ``skipped`` True). Values are JSON-serialisable (non-finite numbers become None).
     """
     start = time.perf_counter()
     info: Dict[str, Any] = {}
+    skipped = False
     try:
         value, info = claim.run(mode, **runtime)
         passed = claim.check(value)
+    except ClaimSkipped as exc:
+        value, passed, skipped = None, False, True
+        info = {"skipped": str(exc)}
     except Exception as exc:
         value, passed = None, False
         info = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
@@ -835,6 +846,7 @@ def evaluate_claim(claim: Claim, mode: str = "quick", **runtime: Any) -> Dict[st
         "paper_value": _jsonable(claim.paper_value),
         "bionn_value": _jsonable(value),
         "passed": bool(passed),
+        "skipped": skipped,
         "info": _jsonable(info),
     }
 
@@ -861,8 +873,8 @@ def run_claims(paper: Optional[str] = "all", mode: str = "quick", backend: str =
     -------
     list of dict
         One per claim, in registration order: ``{"id", "description", "paper_value", "bionn_value",
-        "passed", "info"}`` (see :func:`evaluate_claim`). A claim whose computation raises fails;
-        it does not stop the others.
+        "passed", "skipped", "info"}`` (see :func:`evaluate_claim`). A claim whose computation raises
+        fails (unless it raises :class:`ClaimSkipped`); it does not stop the others.
 
     Raises
     ------

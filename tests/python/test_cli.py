@@ -111,6 +111,27 @@ def test_erroring_claim_fails_and_reports(scratch_paper, capsys):
     assert "ERROR" in out and "RuntimeError: out of memory" in out and "Traceback" in out
 
 
+def test_skipped_claim_is_reported_and_does_not_fail_the_run(scratch_paper, capsys, tmp_path):
+    def needs_cifar(mode):
+        raise ex.ClaimSkipped("CIFAR-10 files not found in /nowhere; put them in ../shared/data")
+
+    ex.register_claim(needs_cifar, id="cli.skip", paper=scratch_paper, where="Table 2", description="cifar",
+                      paper_value=0.5, compare=">=")
+    ex.register_claim(lambda mode: 0.9, id="cli.ok", paper=scratch_paper, where="Table 2", description="ok",
+                      paper_value=0.5, compare=">=")
+    report_path = tmp_path / "r.json"
+    assert main(["reproduce", scratch_paper, "--json", str(report_path)]) == 0
+    out = capsys.readouterr().out
+    assert "SKIP" in out and "1/2 claim(s) passed, 1 skipped" in out and "CIFAR-10 files not found" in out
+    report = json.loads(report_path.read_text())
+    skipped = {c["id"]: c["skipped"] for c in report["claims"]}
+    assert skipped == {"cli.skip": True, "cli.ok": False}
+    # A failing claim next to a skipped one still fails the run.
+    ex.register_claim(lambda mode: 0.1, id="cli.fail2", paper=scratch_paper, where="Table 2", description="bad",
+                      paper_value=0.5, compare=">=")
+    assert main(["reproduce", scratch_paper]) == 1
+
+
 def test_all_passing_claims_exit_zero_and_backend_is_forwarded(scratch_paper, capsys):
     seen = {}
 
