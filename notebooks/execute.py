@@ -3,7 +3,7 @@
 Usage (from the repository root, with ``pip install bionn[notebooks]``)::
 
     python notebooks/execute.py                       # every notebook in notebooks/
-    python notebooks/execute.py notebooks/01_quickstart.ipynb
+    python notebooks/execute.py notebooks/00_quickstart.ipynb
     python notebooks/execute.py --quick               # quick mode, into a temporary dir (a smoke test)
 
 This is ``papermill NB NB -p QUICK False -k python3`` with two differences: the notebook is
