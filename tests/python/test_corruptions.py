@@ -113,6 +113,11 @@ def test_error_against_the_clean_image_grows_with_severity(name, table, images):
         # Reference severities 3 and 4 are (6, 2) and (8, 2): identical kernels to 1e-8.
         assert abs(steps[2]) <= 1e-6 * mse[2]
         steps = np.delete(steps, 2)
+    if name == "pixelate" and table == "imagenet":
+        # ImageNet factors on 28 px give 16, 14, 11, 8, 7 px: 14 and 7 divide 28 exactly, so box
+        # averaging loses less there than at 16 and 8 (documented); the trend still holds.
+        assert mse[4] > mse[2] > mse[0]
+        return
     assert np.all(steps > 0), (name, table, mse)
 
 
@@ -189,7 +194,7 @@ def test_defocus_kernel_is_a_normalised_symmetric_disk():
             assert abs(k.sum() - 1) < 1e-12 and k.shape[0] == k.shape[1] and k.shape[0] % 2 == 1
             np.testing.assert_allclose(k, k.T, atol=1e-15)
             np.testing.assert_allclose(k, k[::-1, ::-1], atol=1e-15)
-            assert k.argmax() == k.size // 2                 # peak at the centre
+            assert k.flat[k.size // 2] == pytest.approx(k.max())   # peak (or plateau) at the centre
 
 
 def test_motion_blur_equals_a_scipy_correlation_with_the_imagemagick_kernel(images):
