@@ -721,7 +721,12 @@ def bandpass_filter(images: Any, center: float, bandwidth: float, *, units: str 
     1 and 160 Hz, as 160 Hz is roughly the maximum Euclidean distance in Fourier space for
     224x224 images": its "Hz" are cycles per image (distance from DC in the DFT index grid; the
     corner of a 224x224 spectrum is at 112 sqrt(2) = 158). The default ``units="cycles"`` follows
-    that; for 28x28 images the corner is at 14 sqrt(2) = 19.8 cycles per image.
+    that; for 28x28 images the corner is at 14 sqrt(2) = 19.8 cycles per image. The paper does
+    not say whether its 5 Hz bandwidth is a standard deviation or a full width; it measures
+    bandwidth as a full width at half maximum elsewhere (Fig. 5B), so FWHM is used here. Its
+    grid (centres 1..160 in steps of 5, FWHM 5 on 224 px) scaled to 28 px would be a FWHM of
+    0.6 cycles per image, narrower than the DFT grid spacing near DC; for 28x28 images centres
+    ``0, 1, ..., 20`` with a FWHM of 1-2 cycles per image are a practical equivalent.
 
     Parameters
     ----------
