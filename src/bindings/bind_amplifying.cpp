@@ -1,7 +1,41 @@
+// Amplifying / attenuating neuron bindings (ParametricSoftplus, SecondaryActivation), once per dtype.
+// No logic here.
 #include "bindings/common.h"
+#include "layers/amplifying.h"
 
 namespace bionn {
 
-void bind_amplifying(py::module_& m) { (void)m; }
+namespace {
+
+template <typename T>
+void bind_amplifying_dtype(py::module_& m) {
+  m.def((std::string("ParametricSoftplus") + dtype_suffix<T>()).c_str(), &make_parametric_softplus<T>, py::arg("a"));
+
+  using S = SecondaryActivation<T>;
+  py::class_<S, Layer<T>, std::shared_ptr<S>>(m, (std::string("SecondaryActivation") + dtype_suffix<T>()).c_str())
+      .def(py::init([](int64_t features, const std::vector<int64_t>& amplifying,
+                       const std::vector<int64_t>& attenuating, const std::string& activation, double a, double b) {
+             SecondaryOptions o;
+             o.activation = activation;
+             o.a = a;
+             o.b = b;
+             return std::make_shared<S>(features, amplifying, attenuating, o);
+           }),
+           py::arg("features"), py::arg("amplifying"), py::arg("attenuating"),
+           py::arg("activation") = "parametric_softplus", py::arg("a") = 0.3, py::arg("b") = 1.0)
+      .def_property_readonly("features", &S::features)
+      .def_property_readonly("amplifying", &S::amplifying)
+      .def_property_readonly("attenuating", &S::attenuating)
+      .def_property_readonly("activation", [](const S& s) { return primary_activation_name(s.activation()); })
+      .def_property_readonly("a", &S::a)
+      .def_property_readonly("b", &S::b);
+}
+
+}  // namespace
+
+void bind_amplifying(py::module_& m) {
+  bind_amplifying_dtype<float>(m);
+  bind_amplifying_dtype<double>(m);
+}
 
 }  // namespace bionn

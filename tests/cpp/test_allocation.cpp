@@ -10,6 +10,7 @@
 
 #include "core/sequential.h"
 #include "layers/activations.h"
+#include "layers/amplifying.h"
 #include "layers/batchnorm.h"
 #include "layers/conv2d.h"
 #include "layers/dense.h"
@@ -94,6 +95,18 @@ TEST_CASE("focusing layers allocate nothing in steady state", "[allocation]") {
                                         std::make_shared<Dense<float>>(32, 10)};
   };
   CHECK(mallocs_per_steps(focus2d, Shape{32, 196}, 10, 5) == 0);
+}
+
+TEST_CASE("amplifying/attenuating layers allocate nothing in steady state", "[allocation]") {
+  auto layers = [] {
+    const std::vector<int64_t> amp{6, 7, 8, 9}, att{5};
+    return std::vector<LayerPtr<float>>{std::make_shared<Dense<float>>(4, 10),
+                                        std::make_shared<SecondaryActivation<float>>(10, amp, att),
+                                        std::make_shared<Dense<float>>(10, 10), make_parametric_softplus<float>(0.3),
+                                        std::make_shared<Dense<float>>(10, 3)};
+  };
+  CHECK(mallocs_per_steps(layers, Shape{1, 4}, 3, 20) == 0);  // the paper's batch size 1
+  CHECK(mallocs_per_steps(layers, Shape{16, 4}, 3, 5) == 0);
 }
 
 TEST_CASE("the allocation counter sees allocations", "[allocation]") {
