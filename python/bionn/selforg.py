@@ -447,7 +447,7 @@ def load(path: Union[str, os.PathLike]) -> SelfOrganizingNetwork:
             if a.shape != tuple(unit.get(n).shape) or not np.isfinite(a).all():
                 raise ValueError(f"{path!r}: {key} has the wrong shape or non-finite values")
             unit.set(n, a)
-    net.history = {"loss": [list(x) for x in cfg["history"]["loss"]],
+    net.history = {"loss": [None if x is None else list(x) for x in cfg["history"]["loss"]],
                    "entropy": [list(x) for x in cfg["history"]["entropy"]]}
     return net
 
@@ -508,7 +508,7 @@ class MetaLearner:
         fields = [[tuple(c) for c in u] for u in network._impl.fields]
         if r["accepted"]:
             network._set_topology(network.topology.with_fields(fields))
-            network.history["loss"].append([float("nan")] * network.n_units)
+            network.history["loss"].append(None)  # the candidate's epochs: losses not recorded
             network.history["entropy"].append(list(r["entropy"]))
         r["fields"] = fields
         self.history.append(r)

@@ -445,6 +445,16 @@ void SelfOrgNetwork<T>::set_fields(const Fields& fields) {
 }
 
 template <typename T>
+void SelfOrgNetwork<T>::adopt(SelfOrgNetwork&& other) {
+  if (other.n_units() != n_units()) throw std::invalid_argument("adopt: networks differ in their number of units");
+  for (size_t k = 0; k < units_.size(); ++k) units_[k] = std::move(other.units_[k]);
+  fields_ = std::move(other.fields_);
+  options_ = other.options_;
+  rng_ = other.rng_;
+  epochs_trained_ = other.epochs_trained_;
+}
+
+template <typename T>
 void SelfOrgNetwork<T>::reset_parameters() {
   for (auto& u : units_) u.reset_parameters(rng_, u.field_size());
   epochs_trained_ = 0;
@@ -649,7 +659,7 @@ MetaStepResult MetaLearner<T>::step(SelfOrgNetwork<T>& net, const std::vector<do
     const auto h = train_candidate(f, cand);
     const double sum_c = std::accumulate(h.begin(), h.end(), 0.0), sum_i = std::accumulate(incumbent.begin(), incumbent.end(), 0.0);
     if (accept_candidate(sum_c, sum_i)) {
-      net = std::move(cand);
+      net.adopt(std::move(cand));
       res.accepted = true;
       res.entropy = h;
     }
@@ -665,7 +675,7 @@ MetaStepResult MetaLearner<T>::step(SelfOrgNetwork<T>& net, const std::vector<do
       SelfOrgNetwork<T> cand = net;
       const auto h = train_candidate(f, cand);
       if (accept_candidate(h[static_cast<size_t>(i)], incumbent[static_cast<size_t>(i)])) {
-        net = std::move(cand);
+        net.adopt(std::move(cand));
         res.accepted = true;
         res.unit = i;
         res.entropy = h;
@@ -687,7 +697,7 @@ MetaStepResult MetaLearner<T>::step(SelfOrgNetwork<T>& net, const std::vector<do
       }
     }
     if (best_net && accept_candidate(best, incumbent[static_cast<size_t>(i)])) {
-      net = std::move(*best_net);
+      net.adopt(std::move(*best_net));
       res.accepted = true;
       res.unit = i;
       res.entropy = best_h;

@@ -153,6 +153,9 @@ class SelfOrgNetwork {
 
   void set_fields(const Fields& fields);
   void reset_parameters();
+  // Takes over another network's state (an accepted meta-learning candidate) while keeping this
+  // network's AE units at their addresses, so references handed out by unit() stay valid.
+  void adopt(SelfOrgNetwork&& other);
 
   // One epoch of Algorithm 1 over `images` (n x image_size, row-major), mini-batched: per batch the
   // map is initialised with the image and zeros, K x K settling passes run without gradients, then

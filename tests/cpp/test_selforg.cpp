@@ -208,6 +208,7 @@ TEST_CASE("meta-learning accepts only a strictly higher entropy and is seeded", 
       SelfOrgNetwork<double> net(L, small_fields(), o, 1);
       auto h = net.fit(images.data(), n, 2, images.data(), n).back().entropy;
       MetaLearner<double> meta(mo, seed);
+      const AEUnit<double>* unit0 = &net.unit(0);
       std::vector<Fields> trace;
       for (int s = 0; s < 4; ++s) {
         const auto before = h;
@@ -222,6 +223,7 @@ TEST_CASE("meta-learning accepts only a strictly higher entropy and is seeded", 
         }
         REQUIRE(r.candidates >= 1);
         h = r.entropy;
+        REQUIRE(&net.unit(0) == unit0);  // accepted candidates are adopted in place
         trace.push_back(net.fields());
       }
       return trace;

@@ -336,3 +336,15 @@ def test_save_load_roundtrip(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(2))
     with pytest.raises(ValueError, match="selforg"):
         selforg.load(tmp_path / "other.npz")
+
+
+def test_save_load_after_meta_learning(tmp_path):
+    X = images(32)
+    net = SelfOrganizingNetwork(Topology.random(9), seed=0, batch_size=16).fit(X, epochs=1)
+    meta = MetaLearner("random_search", seed=4)
+    for _ in range(3):
+        meta.step(net, X)
+    net.save(tmp_path / "meta.npz")
+    back = selforg.load(tmp_path / "meta.npz")
+    assert back.topology.fields == net.topology.fields and back.history == net.history
+    np.testing.assert_array_equal(back.transform(X), net.transform(X))
