@@ -348,3 +348,25 @@ def test_save_load_after_meta_learning(tmp_path):
     back = selforg.load(tmp_path / "meta.npz")
     assert back.topology.fields == net.topology.fields and back.history == net.history
     np.testing.assert_array_equal(back.transform(X), net.transform(X))
+
+
+def test_ctrl_c_interrupts_fit_between_batches_and_leaves_a_usable_network():
+    import _thread
+    import threading
+    import time
+
+    X = images(512)
+    net = SelfOrganizingNetwork(Topology.handcrafted("A3"), seed=0, batch_size=32)
+    # The timer thread can only run while fit() has released the GIL; the C++ loop then polls for
+    # the pending interrupt between batches.
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            net.fit(X, epochs=400)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 10
+    assert np.isfinite(net.transform(X[:8])).all()
+    net.fit(X[:64], epochs=1)
