@@ -13,6 +13,16 @@ is the largest per-epoch mean over units of the histogram entropy (100 bins). Me
 start from a random topology per seed, train ``epochs`` epochs, then run ``meta_steps`` steps of
 Algorithm 2 with ``epochs_per_step`` epochs per candidate.
 
+Registered claims: ``selforg.table1_a3_beats_random``, ``selforg.table1_a2_weakest_handcrafted``,
+``selforg.sec32_entropy_accuracy_correlation``. Full mode (notebooks/05_self_organizing.ipynb):
+A1 91.28 %, A2 87.38 %, A3 91.22 %, AR1-AR3 76.85-88.28 %; A3 > random p = 3e-5; A2 gap 3.84 pp;
+Pearson r = 0.82 (p = 1e-8). A3 is not better than A1 here (the paper has A3 best).
+
+Not registered because it does not reproduce: Table 2 (meta-learning raises the median accuracy
+of random topologies, Wilcoxon p = 0.009). Quick mode: p = 0.28 (6 runs x 4 steps); full mode:
+median 88.58 -> 88.50 %, p = 0.45 (10 runs x 8 steps), and no gain over a control that gets the
+same extra epochs without moving fields. :func:`table2_meta_learning` reports the numbers.
+
 The paper uses 10 runs per topology on the full 60k/10k MNIST. Full mode here: 5 runs per topology,
 6000 training / 2000 test digits, 10 epochs, 10 meta-runs of 8 meta-steps (2 CPU cores).
 Quick mode (CI): see SETTINGS.
