@@ -320,6 +320,10 @@ class SelfOrganizingNetwork:
             topology.layout(), [list(map(list, u)) for u in topology.fields], opts, self.seed)
         self.history: Dict[str, List[Any]] = {"loss": [], "entropy": []}
 
+    def __repr__(self) -> str:
+        return (f"SelfOrganizingNetwork(topology={self._topology.name!r}, units={self.n_units}, "
+                f"n_hidden={self._topology.n_hidden}, epochs_trained={self.epochs_trained}, dtype={self.dtype.name})")
+
     # -- properties ------------------------------------------------------------------------------
     @property
     def topology(self) -> Topology:

@@ -529,6 +529,7 @@ std::vector<double> SelfOrgNetwork<T>::train_epoch(const T* images, int64_t n, c
 
 template <typename T>
 void SelfOrgNetwork<T>::transform(const T* images, int64_t n, T* out, int64_t batch_size) {
+  if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive");
   const int64_t K = n_units(), H = n_hidden(), M = layout_.map_size();
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t batch = std::min(batch_size, n - start);

@@ -227,6 +227,11 @@ def test_bad_arguments_raise():
         net.fit(np.zeros((0, 20, 20)))
     with pytest.raises(RuntimeError, match="fit"):
         net.max_entropy
+    with pytest.raises(ValueError, match="batch_size"):
+        net.transform(images(2), batch_size=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        net._impl.transform(images(2).reshape(2, 400), 0)
+    assert "A3" in repr(net) and "epochs_trained=0" in repr(net)
     with pytest.raises(RuntimeError, match="fit"):
         MetaLearner().step(net, images(8))
     with pytest.raises(ValueError, match="method"):
