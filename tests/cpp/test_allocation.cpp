@@ -18,6 +18,7 @@
 #include "layers/flatten.h"
 #include "layers/focus.h"
 #include "layers/pooling.h"
+#include "selforg/selforg.h"
 
 extern "C" void* __libc_malloc(size_t);
 static std::atomic<long> g_mallocs{0};
@@ -107,6 +108,30 @@ TEST_CASE("amplifying/attenuating layers allocate nothing in steady state", "[al
   };
   CHECK(mallocs_per_steps(layers, Shape{1, 4}, 3, 20) == 0);  // the paper's batch size 1
   CHECK(mallocs_per_steps(layers, Shape{16, 4}, 3, 5) == 0);
+}
+
+TEST_CASE("self-organizing network batches allocate nothing in steady state", "[allocation][selforg]") {
+  // One epoch allocates O(1) bookkeeping (its loss vector); the count must not grow with batches.
+  selforg::MapLayout L;
+  L.height = 20;
+  L.width = 40;
+  L.image_height = L.image_width = 20;
+  L.unit_locations = {{0, 20}, {0, 30}, {10, 20}};
+  const selforg::Fields fields = {{{0, 0}, {0, 10}}, {{10, 0}, {10, 10}}, {{0, 20}, {0, 30}}};
+  selforg::TrainOptions o;
+  o.batch_size = 16;
+  selforg::SelfOrgNetwork<float> net(L, fields, o, 1);
+  std::vector<float> images(64 * 400, 0.5f);
+  net.train_epoch(images.data(), 64);  // warm-up sizes every buffer
+  auto count = [&](int64_t n) {
+    g_mallocs = 0;
+    g_counting = true;
+    net.train_epoch(images.data(), n);
+    g_counting = false;
+    return g_mallocs.load();
+  };
+  const long one_batch = count(16), four_batches = count(64);
+  CHECK(four_batches == one_batch);
 }
 
 TEST_CASE("the allocation counter sees allocations", "[allocation]") {

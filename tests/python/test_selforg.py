@@ -1,0 +1,377 @@
+"""bionn.selforg: entropy estimator, masked AE gradients (float64, finite differences and PyTorch),
+feature-map write-back, retained weights, topologies, meta-learning rules, readout, persistence and
+input validation."""
+import numpy as np
+import pytest
+import scipy.stats
+
+import bionn
+from bionn import _core, selforg
+from bionn.selforg import MetaLearner, Readout, SelfOrganizingNetwork, Topology
+
+NAMES = ("encoder_weight", "encoder_bias", "decoder_weight", "decoder_bias")
+
+
+def images(n=48, seed=0):
+    return np.random.default_rng(seed).random((n, 20, 20)).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------------
+# entropy (Eq. 2)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dist", ["normal", "uniform", "exponential", "relu", "two_values"])
+def test_histogram_entropy_matches_scipy(dist):
+    rng = np.random.default_rng(1)
+    x = {"normal": rng.normal(size=5000), "uniform": rng.random(5000), "exponential": rng.exponential(size=5000),
+         "relu": np.maximum(rng.normal(size=5000), 0), "two_values": rng.integers(0, 2, 5000).astype(float)}[dist]
+    expected = scipy.stats.entropy(np.histogram(x, bins=100)[0])
+    assert selforg.histogram_entropy(x, bins=100) == pytest.approx(expected, rel=1e-12)
+    assert _core.selforg_histogram_entropy_f32(x.astype(np.float32), 100) == pytest.approx(
+        scipy.stats.entropy(np.histogram(x.astype(np.float32), bins=100)[0]), rel=1e-6)
+
+
+def test_histogram_entropy_known_values_and_errors():
+    assert selforg.histogram_entropy(np.arange(100.0), bins=100) == pytest.approx(np.log(100))
+    assert selforg.histogram_entropy(np.full(7, 2.5)) == 0.0
+    with pytest.raises(ValueError, match="NaN"):
+        selforg.histogram_entropy([0.0, np.nan])
+    with pytest.raises(ValueError, match="bins"):
+        selforg.histogram_entropy([0.0, 1.0], bins=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# masked AE unit: gradients
+# ------------------------------------------------------------------------------------------------
+def small_unit(dtype="f64", seed=3):
+    topo = Topology(fields=[[(0, 0), (2, 3)]], map_shape=(6, 8), image_shape=(4, 4), window=2, hidden_shape=(2, 2),
+                    unit_locations=[(0, 4)])
+    unit = getattr(_core, "SelfOrgAEUnit_" + dtype)(48, 4)
+    unit.set_field(topo.layout().field_indices([[0, 0], [2, 3]]))
+    unit.reset_parameters(seed, 8)
+    return topo, unit
+
+
+@pytest.mark.parametrize("dropout,l2", [(0.0, 0.0), (0.3, 0.05)])
+def test_masked_ae_gradcheck_float64(dropout, l2):
+    _, unit = small_unit()
+    maps = np.random.default_rng(0).random((5, 48))
+
+    def loss():
+        unit.forward(maps, training=dropout > 0, dropout=dropout, seed=7)
+        return unit.loss(l2)
+
+    loss()
+    unit.backward(l2)
+    analytic = {n: unit.grad(n).copy() for n in NAMES}
+    eps = 1e-6
+    for name in NAMES:
+        p = unit.get(name)
+        flat = p.reshape(-1)
+        numeric = np.zeros_like(flat)
+        for i in range(flat.size):
+            orig = flat[i]
+            flat[i] = orig + eps
+            unit.set(name, p)
+            fp = loss()
+            flat[i] = orig - eps
+            unit.set(name, p)
+            fm = loss()
+            flat[i] = orig
+            unit.set(name, p)
+            numeric[i] = (fp - fm) / (2 * eps)
+        np.testing.assert_allclose(analytic[name].reshape(-1), numeric, rtol=1e-5, atol=1e-8, err_msg=name)
+        if name == "encoder_weight":  # zero outside the field: delta_k masks the weights
+            mask = np.zeros(48, bool)
+            mask[unit.field] = True
+            assert np.all(analytic[name][:, ~mask] == 0)
+
+
+def test_masked_ae_matches_torch():
+    torch = pytest.importorskip("torch")
+    _, unit = small_unit()
+    maps = np.random.default_rng(2).random((6, 48))
+    l2 = 0.01
+    unit.forward(maps, training=False)
+    ours = unit.backward(l2)
+    mask = np.zeros(48)
+    mask[unit.field] = 1
+    m = torch.tensor(mask)
+    W = torch.tensor(unit.get("encoder_weight"), requires_grad=True)
+    b = torch.tensor(unit.get("encoder_bias"), requires_grad=True)
+    V = torch.tensor(unit.get("decoder_weight"), requires_grad=True)
+    c = torch.tensor(unit.get("decoder_bias"), requires_grad=True)
+    x = torch.tensor(maps)
+    We, Ve = W * m, V * m[:, None]                       # theta o delta (§2.2)
+    h = torch.relu(x @ We.T + b)
+    xhat = h @ Ve.T + c
+    loss = (((xhat - x) * m) ** 2).sum() / (x.shape[0] * m.sum()) + 0.5 * l2 * ((We ** 2).sum() + (Ve ** 2).sum())
+    loss.backward()
+    assert ours == pytest.approx(loss.item(), rel=1e-10)
+    np.testing.assert_allclose(unit.forward(maps), h.detach().numpy(), rtol=1e-10)
+    # Decoder bias outside the field does not enter the loss, so torch's gradient there is 0 too.
+    for name, t in zip(NAMES, (W, b, V, c)):
+        np.testing.assert_allclose(unit.grad(name), t.grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=name)
+
+
+# ------------------------------------------------------------------------------------------------
+# network: map write-back, retained weights, training
+# ------------------------------------------------------------------------------------------------
+def test_feature_map_holds_image_and_codes():
+    net = SelfOrganizingNetwork(Topology.handcrafted("A3"), seed=0)
+    X = images(5)
+    maps = net.feature_maps(X)
+    codes = net.transform(X).reshape(5, 3, 10, 10)
+    assert maps.shape == (5, 20, 40)
+    np.testing.assert_array_equal(maps[:, :, :20], X)
+    for k, (r, c) in enumerate(net.topology.unit_locations):
+        np.testing.assert_array_equal(maps[:, r:r + 10, c:c + 10], codes[:, k])
+    assert np.all(maps[:, 10:, 30:] == 0)  # the unused block stays "non-activation"
+
+
+def test_units_read_each_other_through_the_map():
+    net = SelfOrganizingNetwork(Topology.handcrafted("A3"), seed=0)
+    X = images(4)
+    before = net.transform(X).reshape(4, 3, 100)
+    net._impl.unit(0).set("encoder_bias", np.full(100, 3.0, np.float32))
+    after = net.transform(X).reshape(4, 3, 100)
+    np.testing.assert_array_equal(before[:, 1], after[:, 1])   # unit 1 reads only the image
+    assert not np.allclose(before[:, 2], after[:, 2])          # unit 2 reads unit 0's code
+
+
+def test_training_keeps_weights_outside_the_field():
+    topo = Topology.handcrafted("A1")
+    net = SelfOrganizingNetwork(topo, seed=1, lr=1e-2)
+    before = [net.unit_parameters(k) for k in range(3)]
+    net.fit(images(64), epochs=2)
+    for k in range(3):
+        mask = topo.mask(k).reshape(-1)
+        after = net.unit_parameters(k)
+        np.testing.assert_array_equal(after["encoder_weight"][:, ~mask], before[k]["encoder_weight"][:, ~mask])
+        np.testing.assert_array_equal(after["decoder_weight"][~mask], before[k]["decoder_weight"][~mask])
+        assert not np.array_equal(after["encoder_weight"][:, mask], before[k]["encoder_weight"][:, mask])
+    assert len(net.history["entropy"]) == 2 and len(net.history["entropy"][0]) == 3
+    assert net.history["loss"][1][0] < net.history["loss"][0][0] * 1.5
+
+
+def test_fit_is_reproducible_with_a_seed_and_differs_across_seeds():
+    X = images(64)
+    a = SelfOrganizingNetwork(Topology.handcrafted("A2"), seed=5).fit(X, epochs=2)
+    b = SelfOrganizingNetwork(Topology.handcrafted("A2"), seed=5).fit(X, epochs=2)
+    c = SelfOrganizingNetwork(Topology.handcrafted("A2"), seed=6).fit(X, epochs=2)
+    assert a.history == b.history
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    assert a.history != c.history
+
+
+def test_float64_network_and_input_layouts():
+    X = images(16)
+    net = SelfOrganizingNetwork(Topology.handcrafted("A3"), seed=0, dtype=np.float64).fit(X, epochs=1)
+    F = net.transform(X)
+    assert F.dtype == np.float64 and F.shape == (16, 300)
+    np.testing.assert_array_equal(net.transform(X[:, None]), F)
+    np.testing.assert_array_equal(net.transform(X.reshape(16, 400)), F)
+    Xi = (X * 255).astype(np.uint8)  # any real dtype is converted once
+    np.testing.assert_array_equal(net.transform(Xi), net.transform(Xi.astype(np.float64)))
+
+
+# ------------------------------------------------------------------------------------------------
+# topologies
+# ------------------------------------------------------------------------------------------------
+def test_handcrafted_hierarchy_levels():
+    assert Topology.handcrafted("A1").levels() == [1, 1, 1]
+    assert Topology.handcrafted("A2").levels() == [1, 2, 3]
+    assert Topology.handcrafted("a3").levels() == [1, 1, 2]
+    r = Topology.handcrafted("A3").reads(2)
+    assert r["image"] == 0 and r["unit0"] == 0.5 and r["unit1"] == 0.5
+
+
+def test_random_topology_is_seeded_and_inside_the_map():
+    a, b, c = Topology.random(3), Topology.random(3), Topology.random(4)
+    assert a.fields == b.fields and a.fields != c.fields
+    for r, col in (cell for unit in a.fields for cell in unit):
+        assert 0 <= r <= 10 and 0 <= col <= 30
+    assert Topology.from_dict(a.to_dict()) == a
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"fields": [[(0, 0)], [(0, 31)], [(0, 0)]]}, "outside"),
+    ({"fields": [[(0, 0)]] * 3, "unit_locations": [(0, 20), (5, 25), (10, 20)]}, "overlapping"),
+    ({"fields": [[(0, 0)]] * 3, "window": 25}, "larger than"),
+    ({"fields": [[(0, 0)]] * 2}, "3 units"),
+    ({"fields": [[(0, 0)]] * 3, "unit_locations": [(0, 15), (0, 30), (10, 20)]}, "image"),
+    ({"fields": [[(0, 0)], [], [(0, 0)]]}, "non-empty"),
+    ({"fields": [[(0, -1)]] * 3}, ">= 0"),
+])
+def test_bad_topologies_raise_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Topology(**kwargs)
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="A1"):
+        Topology.handcrafted("A4")
+    with pytest.raises(TypeError, match="fields"):
+        Topology(fields="abc")
+    with pytest.raises(TypeError, match="Topology"):
+        SelfOrganizingNetwork("A3")
+    with pytest.raises(ValueError, match="dropout"):
+        SelfOrganizingNetwork(Topology.handcrafted("A3"), dropout=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        SelfOrganizingNetwork(Topology.handcrafted("A3"), lr=0)
+    net = SelfOrganizingNetwork(Topology.handcrafted("A3"))
+    with pytest.raises(ValueError, match="20 x 20"):
+        net.fit(np.zeros((4, 28, 28)))
+    with pytest.raises(ValueError, match="NaN"):
+        net.fit(np.full((4, 20, 20), np.nan))
+    with pytest.raises(ValueError, match="empty"):
+        net.fit(np.zeros((0, 20, 20)))
+    with pytest.raises(RuntimeError, match="fit"):
+        net.max_entropy
+    with pytest.raises(ValueError, match="batch_size"):
+        net.transform(images(2), batch_size=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        net._impl.transform(images(2).reshape(2, 400), 0)
+    assert "A3" in repr(net) and "epochs_trained=0" in repr(net)
+    with pytest.raises(RuntimeError, match="fit"):
+        MetaLearner().step(net, images(8))
+    with pytest.raises(ValueError, match="method"):
+        MetaLearner("annealing")
+    with pytest.raises(ValueError, match="epochs_per_step"):
+        MetaLearner(epochs_per_step=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# meta-learning (§2.2, Algorithm 2)
+# ------------------------------------------------------------------------------------------------
+def test_acceptance_rule_is_strict():
+    assert _core.selforg_accept_candidate(2.0, 1.0)
+    assert not _core.selforg_accept_candidate(1.0, 1.0)
+    assert not _core.selforg_accept_candidate(0.5, 1.0)
+
+
+def test_neighbours_move_one_window_by_one_cell():
+    topo = Topology.random(7)
+    for k in range(3):
+        for f in _core.selforg_neighbours(topo.layout(), [list(map(list, u)) for u in topo.fields], k):
+            diff = sum(abs(a - b) for u, v in zip(f, topo.fields) for cu, cv in zip(u, v) for a, b in zip(cu, cv))
+            assert diff == 1
+            assert [tuple(map(tuple, u)) for j, u in enumerate(f) if j != k] == \
+                   [u for j, u in enumerate(topo.fields) if j != k]
+
+
+@pytest.mark.parametrize("method", ["hill_climbing", "local_search", "random_search"])
+def test_meta_learning_never_accepts_lower_entropy_and_is_seeded(method):
+    X = images(48)
+
+    def run(seed):
+        net = SelfOrganizingNetwork(Topology.random(11), seed=0, batch_size=16).fit(X, epochs=1)
+        meta = MetaLearner(method, seed=seed)
+        trace = []
+        for _ in range(3 if method != "local_search" else 1):
+            before_fields, before_h = net.topology.fields, net.last_entropy
+            r = meta.step(net, X)
+            if r["accepted"]:
+                if method == "random_search":
+                    assert sum(r["entropy"]) > sum(before_h)
+                else:
+                    assert r["entropy"][r["unit"]] > before_h[r["unit"]]
+                    moved = [k for k in range(3) if net.topology.fields[k] != before_fields[k]]
+                    assert moved == [r["unit"]]
+            else:
+                assert net.topology.fields == before_fields and net.last_entropy == before_h
+            trace.append((r["accepted"], r["fields"], r["entropy"]))
+        return trace
+
+    assert run(3) == run(3)
+
+
+def test_meta_learner_run_calls_back_per_step():
+    X = images(32)
+    net = SelfOrganizingNetwork(Topology.random(2), seed=0, batch_size=16).fit(X, epochs=1)
+    seen = []
+    out = MetaLearner(seed=1).run(net, X, 2, on_step=lambda m, n, r: seen.append((m, r["accepted"])))
+    assert [s[0] for s in seen] == [1, 2] and len(out) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# readout, data, persistence
+# ------------------------------------------------------------------------------------------------
+def test_readout_learns_a_linear_problem_and_validates():
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(400, 5))
+    y = (F[:, 0] + F[:, 1] > 0).astype(int) + 2 * (F[:, 2] > 0)
+    clf = Readout(n_classes=4, epochs=100, lr=0.05, seed=0).fit(F[:300], y[:300])
+    assert clf.score(F[300:], y[300:]) > 0.85
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(F[:, :3])
+    with pytest.raises(ValueError, match="n_classes"):
+        Readout(n_classes=2).fit(F, y)
+    with pytest.raises(RuntimeError, match="fit"):
+        Readout().predict(F)
+
+
+def test_preprocess_mnist_crops_and_scales():
+    X = np.zeros((3, 1, 28, 28), np.float32)
+    X[:, 0, 4:24, 4:24] = np.linspace(0.2, 0.8, 400).reshape(20, 20)
+    out = selforg.preprocess_mnist(X)
+    assert out.shape == (3, 20, 20) and out.min() == 0.0 and out.max() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="crop"):
+        selforg.preprocess_mnist(X, crop=30)
+    with pytest.raises(ValueError, match="hi > lo"):
+        selforg.preprocess_mnist(np.zeros((2, 28, 28)))
+
+
+def test_cifar10_absent_raises_clear_error(tmp_path):
+    assert not selforg.cifar10_available(tmp_path) or pytest.skip("CIFAR-10 present")
+    if not selforg.cifar10_available():
+        with pytest.raises(FileNotFoundError, match="CIFAR-10"):
+            selforg.load_cifar10_gray()
+
+
+def test_save_load_roundtrip(tmp_path):
+    X = images(32)
+    net = SelfOrganizingNetwork(Topology.random(5), seed=2, dropout=0.2).fit(X, epochs=1)
+    path = tmp_path / "net.npz"
+    net.save(path)
+    back = selforg.load(path)
+    assert back.topology == net.topology and back.history == net.history and back.config() == net.config()
+    np.testing.assert_array_equal(back.transform(X), net.transform(X))
+    with pytest.raises(FileNotFoundError):
+        selforg.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", a=np.zeros(2))
+    with pytest.raises(ValueError, match="selforg"):
+        selforg.load(tmp_path / "other.npz")
+
+
+def test_save_load_after_meta_learning(tmp_path):
+    X = images(32)
+    net = SelfOrganizingNetwork(Topology.random(9), seed=0, batch_size=16).fit(X, epochs=1)
+    meta = MetaLearner("random_search", seed=4)
+    for _ in range(3):
+        meta.step(net, X)
+    net.save(tmp_path / "meta.npz")
+    back = selforg.load(tmp_path / "meta.npz")
+    assert back.topology.fields == net.topology.fields and back.history == net.history
+    np.testing.assert_array_equal(back.transform(X), net.transform(X))
+
+
+def test_ctrl_c_interrupts_fit_between_batches_and_leaves_a_usable_network():
+    import _thread
+    import threading
+    import time
+
+    X = images(512)
+    net = SelfOrganizingNetwork(Topology.handcrafted("A3"), seed=0, batch_size=32)
+    # The timer thread can only run while fit() has released the GIL; the C++ loop then polls for
+    # the pending interrupt between batches.
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            net.fit(X, epochs=400)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 10
+    assert np.isfinite(net.transform(X[:8])).all()
+    net.fit(X[:64], epochs=1)
