@@ -60,14 +60,18 @@ PAPER_TABLE9 = {0: 79.81, 0.25: 79.72, 0.5: 79.72, 1: 79.64, 2: 78.85, 3: 10.0}
 PAPER_TABLE10_TRAIN = {0: 88.64, 0.25: 87.05, 0.5: 85.57, 1: 84.44, 2: 82.43, 3: 10.0}
 
 SETTINGS: Dict[str, Dict[str, Any]] = {
-    # quick: CI. 3 seeds x {0 %, 7 %} on 4,000 training digits, 4 epochs.
-    "quick": {"seeds": 3, "n_train": 4000, "epochs": 4, "fractions": (0.0, 0.07)},
-    # full: 3 seeds x {0, 7 %} on the 8,000-digit training split, 15 epochs (thesis: 20-40 epochs,
-    # 60,000 digits, one run per fraction).
-    "full": {"seeds": 3, "n_train": 8000, "epochs": 15, "fractions": (0.0, 0.07)},
+    # quick (CI): 2 seeds x {0 %, 7 %} NegLUs, 1,500 training digits, 5 epochs, 1,000 test digits.
+    "quick": {"seeds": 2, "n_train": 1500, "n_test": 1000, "epochs": 5, "fractions": (0.0, 0.07)},
+    # full: 3 seeds on the whole 8,000-digit training split and the 2,000 test digits, 10 epochs
+    # (thesis: 60,000 training digits, 20+ epochs, one run per fraction).
+    "full": {"seeds": 3, "n_train": 8000, "n_test": None, "epochs": 10, "fractions": (0.0, 0.07)},
 }
-_NOTE = ("quick: 3 seeds, 4,000 training digits of the MNIST sample, 4 epochs (full: 8,000 digits, 15 epochs; "
-         "thesis: official 60k split, 20+ epochs)")
+# lr 0.005, five times the authors' 0.001: with 8,000 digits or fewer, an epoch has 7.5x to 40x fewer
+# SGD steps than on the official 60,000, and the short runs must still reach the overfitting regime
+# (training error near 0) in which the thesis compares train and test error.
+LR = 0.005
+_NOTE = ("quick: 2 seeds, 1,500 training / 1,000 test digits of the MNIST sample, 5 epochs (full: 3 seeds, "
+         "8,000 / 2,000 digits, 10 epochs; thesis: official 60k/10k split, 20+ epochs); lr 0.005 (thesis 0.001)")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -185,59 +189,68 @@ def _matconvnet_init(net: Any, seed: int, stds: Sequence[float]) -> None:
 # ------------------------------------------------------------------------------------------------
 
 def _train(net: Any, data: Tuple[np.ndarray, ...], epochs: int, lr: float, batch_size: int, seed: int,
-           n_train: Optional[int], n_eval_train: int = 4000) -> Dict[str, Any]:
+           n_train: Optional[int], n_test: Optional[int] = None, n_eval_train: int = 4000) -> Dict[str, Any]:
     from .. import losses, optim
 
     Xtr, ytr, Xte, yte = data
     if n_train is not None and n_train < len(Xtr):
+        # The training subset depends on the run's seed; the test set is the same for every run.
         pick = np.random.default_rng(seed + 1000).permutation(len(Xtr))[:n_train]
         Xtr, ytr = Xtr[pick], ytr[pick]
+    if n_test is not None:
+        Xte, yte = Xte[:n_test], yte[:n_test]
     # Training error is measured (in eval mode) on up to n_eval_train training samples per epoch.
     Xev, yev = Xtr[:n_eval_train], ytr[:n_eval_train]
     loss = losses.CrossEntropy()
     opt = optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
     train_err: List[float] = []
+    running_err: List[float] = []
     test_err: List[float] = []
     t0 = time.perf_counter()
     for _ in range(epochs):
-        net.fit(Xtr, ytr, loss=loss, optimizer=opt, epochs=1, batch_size=batch_size)
+        hist = net.fit(Xtr, ytr, loss=loss, optimizer=opt, epochs=1, batch_size=batch_size)
+        running_err.append(1.0 - hist.history["accuracy"][-1])
         train_err.append(1.0 - net.evaluate(Xev, yev, loss)["accuracy"])
         test_err.append(1.0 - net.evaluate(Xte, yte, loss)["accuracy"])
     return {"train_error": train_err[-1] * 100, "test_error": test_err[-1] * 100,
             "gap": (test_err[-1] - train_err[-1]) * 100, "train_curve": [100 * v for v in train_err],
-            "test_curve": [100 * v for v in test_err], "n_train": len(Xtr), "n_test": len(Xte),
+            "test_curve": [100 * v for v in test_err], "running_train_curve": [100 * v for v in running_err],
+            "n_train": len(Xtr), "n_test": len(Xte),
             "seconds": time.perf_counter() - t0}
 
 
-def train_lenet(seed: int = 0, fraction: float = 0.0, activation: str = "mixlu", epochs: int = 4,
-                n_train: Optional[int] = 4000, mode: str = "fixed", neglu_grad: str = "exact", lr: float = 0.001,
-                batch_size: int = 100, split_seed: int = 0) -> Dict[str, Any]:
+def train_lenet(seed: int = 0, fraction: float = 0.0, activation: str = "mixlu", epochs: int = 5,
+                n_train: Optional[int] = 1500, n_test: Optional[int] = None, mode: str = "fixed",
+                neglu_grad: str = "exact", lr: float = LR, batch_size: int = 100,
+                split_seed: int = 0) -> Dict[str, Any]:
     """Trains the LeNet on the MNIST sample split and returns errors in percent.
 
     Returns
     -------
     dict
-        ``train_error`` (on up to 4,000 training digits, eval mode), ``test_error``, ``gap``
-        (test - train), per-epoch ``train_curve`` / ``test_curve``, ``n_train``, ``n_test``, ``seconds``,
+        ``train_error`` (on up to 4,000 training digits, eval mode, after the last epoch),
+        ``test_error``, ``gap`` (test - train), per-epoch ``train_curve`` / ``test_curve`` and
+        ``running_train_curve`` (MatConvNet's training error: the running error over the epoch's
+        mini-batches, in training mode), ``n_train``, ``n_test``, ``seconds``,
         and for MixLU ``num_negative`` (the NegLU units drawn from ``seed``).
     """
     net = lenet(fraction, activation, mode, neglu_grad, seed)
-    res = _train(net, load_mnist_split(split_seed), epochs, lr, batch_size, seed, n_train)
+    res = _train(net, load_mnist_split(split_seed), epochs, lr, batch_size, seed, n_train, n_test,
+                 n_eval_train=min(4000, n_train or 4000))
     res["num_negative"] = int(net[5].negative_units.size) if activation == "mixlu" else 0
     res["dataset"] = f"MNIST sample, split seed {split_seed}"
     return res
 
 
-def train_cifar_net(seed: int = 0, fraction: float = 0.0, activation: str = "mixlu", epochs: int = 3,
-                    n_train: Optional[int] = 10000, n_test: Optional[int] = 5000, mode: str = "fixed",
-                    neglu_grad: str = "exact", lr: float = 0.001, batch_size: int = 100) -> Dict[str, Any]:
+def train_cifar_net(seed: int = 0, fraction: float = 0.0, activation: str = "mixlu", epochs: int = 4,
+                    n_train: Optional[int] = 2000, n_test: Optional[int] = 1000, mode: str = "fixed",
+                    neglu_grad: str = "exact", lr: float = LR, batch_size: int = 100) -> Dict[str, Any]:
     """Trains the CIFAR "quick" net on CIFAR-10, or on Fashion-MNIST when CIFAR-10 is absent
     (``dataset`` in the result says which). Errors in percent."""
     name, (Xtr, ytr, Xte, yte) = load_cifar_or_fashion()
-    if n_test is not None:
-        Xte, yte = Xte[:n_test], yte[:n_test]
     net = cifar_net(fraction, Xtr.shape[1], activation, mode, neglu_grad, seed)
-    res = _train(net, (Xtr, ytr, Xte, yte), epochs, lr, batch_size, seed, n_train)
+    res = _train(net, (Xtr, ytr, Xte, yte), epochs, lr, batch_size, seed, n_train, n_test,
+                 n_eval_train=min(4000, n_train or 4000))
     res["dataset"] = name
     return res
 
@@ -279,8 +292,25 @@ def variants_compare(seeds: Iterable[int] = (0,), **kwargs: Any) -> Any:
 @functools.lru_cache(maxsize=2)
 def _mnist_runs(mode: str) -> Any:
     s = SETTINGS[mode]
-    return table67_sweep(s["fractions"], range(s["seeds"]), epochs=s["epochs"], n_train=s["n_train"])
+    return table67_sweep(s["fractions"], range(s["seeds"]), epochs=s["epochs"], n_train=s["n_train"],
+                         n_test=s["n_test"])
 
 
 def _by_fraction(df: Any, column: str) -> Dict[float, float]:
     return {float(k): float(v) for k, v in df.groupby("fraction")[column].mean().items()}
+
+
+@register_claim(id="neglu.table6_test_error_close", paper=PAPER, where="Table 6, §4.5.1",
+                description="MNIST LeNet: with 7 % NegLUs in the MixLU layer the test error rises by at most about "
+                            "half a point over the ReLU baseline (mean over seeds of test error at 7 % minus at 0 %, "
+                            "percentage points; tolerance 0.5 points, the binomial s.e. of a 2,000-digit test set)",
+                paper_value=round(PAPER_TABLE6[7] - PAPER_TABLE6[0], 2), compare="<=", tolerance=0.5,
+                quick_note=_NOTE)
+def table6_test_error_close(mode: str) -> Tuple[float, Dict[str, Any]]:
+    df = _mnist_runs(mode)
+    test, train, gap = (_by_fraction(df, c) for c in ("test_error", "train_error", "gap"))
+    return test[0.07] - test[0.0], {
+        "test_error": test, "train_error": train, "gap": gap, "seeds": int(df["seed"].nunique()),
+        "dataset": str(df["dataset"].iloc[0]),
+        # Table 7's "the gap shrinks" is reported here, not claimed: it does not reproduce (see module doc).
+        "gap_change_at_7pct": gap[0.07] - gap[0.0]}
