@@ -24,16 +24,24 @@ of 32 channels is less than one channel. ``mode="random"`` (the authors' code: a
 at every forward) and ``neglu_grad="relu_mask"`` (the code's backward) are options of
 :func:`train_lenet` / :func:`train_cifar_net`.
 
-Registered claims (quick mode in CI; ``bionn reproduce neglu --full`` for the longer run):
+Registered claim (quick mode in CI; ``bionn reproduce neglu --full`` for 3 seeds on all 8,000 digits):
 
-* ``neglu.table7_gap_shrinks`` — Table 7: with 7 % NegLUs the train-test gap (test error minus
-  training error) is smaller than the ReLU baseline's (mean over seeds, in percentage points).
-* ``neglu.table6_test_error_close`` — Table 6: up to 7 % NegLUs the test error stays within 1
-  percentage point of the baseline (paper: +0.53 points at 7 %).
+* ``neglu.table6_test_error_close`` — Table 6: with 7 % NegLUs the test error rises by at most
+  0.53 + 0.5 percentage points over the ReLU baseline (thesis: +0.53; quick mode here: -0.10).
 
-Reported, not registered (see :func:`table67_sweep`, the notebook ``04_neglu_mixlu.ipynb``): the
-collapse at 10 % NegLUs (Table 6: 90.2 % error) does not reproduce with the exact NegLU gradient; the
-Fashion-MNIST stand-in for Tables 9-10 and the §5.2 variants are reported as measured.
+Measured but NOT reproduced, hence not registered (numbers in the notebook ``04_neglu_mixlu.ipynb``):
+
+* Table 7, "the train-test gap shrinks with NegLUs": at 7 % the gap is the same as the baseline's
+  within noise (quick mode: 4.88 -> 4.92 points; the thesis: 0.92 -> 0.60). Neither the fixed units
+  nor the authors' code variant (``mode="random"``, ``neglu_grad="relu_mask"``) raise the final
+  training error here; MixLU only slows the first epochs.
+* Table 6, "training collapses at 10 % NegLUs" (90.2 % error): no collapse at 10 % with any variant
+  (exploratory single runs at lr 0.003, 2,000 digits, 8 epochs: 4.75 % test error with fixed units
+  and the exact gradient, 6.05 % with the code variant, 5.35 % with fixed units and the code's
+  gradient, vs 4.7 % for ReLU).
+* Tables 9-10 on the Fashion-MNIST stand-in: :func:`table9_test_error_change` (quick mode: +7.2
+  points at 2 %, thesis +0.96 on CIFAR-10; too few epochs to say more) and no collapse at 3 %.
+* §5.2 variants (learned slopes, Min-Maxout): reported against the baseline, no thesis numbers.
 """
 from __future__ import annotations
 
@@ -45,7 +53,7 @@ import numpy as np
 
 from ..experiments import register_claim
 
-__all__ = ["SETTINGS", "load_mnist_split", "load_cifar_or_fashion", "lenet", "cifar_net", "train_lenet",
+__all__ = ["SETTINGS", "FASHION_SETTINGS", "LR", "table9_test_error_change", "load_mnist_split", "load_cifar_or_fashion", "lenet", "cifar_net", "train_lenet",
            "train_cifar_net", "table67_sweep", "cifar_sweep", "variants_compare", "PAPER_TABLE6",
            "PAPER_TABLE7_TRAIN", "PAPER_TABLE9", "PAPER_TABLE10_TRAIN"]
 
@@ -314,3 +322,33 @@ def table6_test_error_close(mode: str) -> Tuple[float, Dict[str, Any]]:
         "dataset": str(df["dataset"].iloc[0]),
         # Table 7's "the gap shrinks" is reported here, not claimed: it does not reproduce (see module doc).
         "gap_change_at_7pct": gap[0.07] - gap[0.0]}
+
+
+FASHION_SETTINGS: Dict[str, Dict[str, Any]] = {
+    # quick (CI): 1 seed x {0 %, 2 %}, 1,000 training / 1,000 test images, 3 epochs.
+    "quick": {"seeds": 1, "n_train": 1000, "n_test": 1000, "epochs": 3, "fractions": (0.0, 0.02)},
+    # full: 3 seeds, 4,000 training / 2,000 test images, 6 epochs (thesis: all of CIFAR-10, ~45 epochs).
+    "full": {"seeds": 3, "n_train": 4000, "n_test": 2000, "epochs": 6, "fractions": (0.0, 0.02)},
+}
+_FASHION_NOTE = ("Fashion-MNIST padded to 32x32 when CIFAR-10 is absent; quick: 1 seed, 1,000 training / 1,000 test "
+                 "images, 3 epochs (full: 3 seeds, 4,000 / 2,000, 6 epochs; thesis: CIFAR-10, ~45 epochs)")
+
+
+@functools.lru_cache(maxsize=2)
+def _cifar_runs(mode: str) -> Any:
+    s = FASHION_SETTINGS[mode]
+    return cifar_sweep(s["fractions"], range(s["seeds"]), epochs=s["epochs"], n_train=s["n_train"], n_test=s["n_test"])
+
+
+def table9_test_error_change(mode: str = "quick") -> Tuple[float, Dict[str, Any]]:
+    """Table 9 on CIFAR-10, or Fashion-MNIST when CIFAR-10 is absent: test error at 2 % NegLUs minus
+    at 0 % (percentage points; thesis, CIFAR-10: +0.96), with the means behind it.
+
+    Not a registered claim: in quick mode (1 seed, 1,000 images, 3 epochs) the Fashion-MNIST stand-in
+    gave +7.2 points (32.1 % -> 39.3 %), far above the thesis's +0.96, and quick mode cannot afford
+    more (one run of this net costs ~25 s on a loaded core). ``mode="full"`` runs 3 seeds.
+    """
+    df = _cifar_runs(mode)
+    test, train, gap = (_by_fraction(df, c) for c in ("test_error", "train_error", "gap"))
+    return test[0.02] - test[0.0], {"test_error": test, "train_error": train, "gap": gap,
+                                   "seeds": int(df["seed"].nunique()), "dataset": str(df["dataset"].iloc[0])}
