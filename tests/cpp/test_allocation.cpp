@@ -15,6 +15,7 @@
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "layers/flatten.h"
+#include "layers/flexible.h"
 #include "layers/focus.h"
 #include "layers/pooling.h"
 
@@ -94,6 +95,22 @@ TEST_CASE("focusing layers allocate nothing in steady state", "[allocation]") {
                                         std::make_shared<Dense<float>>(32, 10)};
   };
   CHECK(mallocs_per_steps(focus2d, Shape{32, 196}, 10, 5) == 0);
+}
+
+TEST_CASE("flexible layers allocate nothing in steady state", "[allocation]") {
+  for (const char* mode : {"learned", "random", "baseline"}) {
+    CAPTURE(mode);
+    auto layers = [mode] {
+      FlexibleOptions o;
+      o.out_channels = 12;
+      o.kernel_h = o.kernel_w = o.pool_kernel = 5;
+      o.input_h = o.input_w = 28;
+      o.threshold_mode = mode;
+      return std::vector<LayerPtr<float>>{std::make_shared<FlexibleConv2d<float>>(o), std::make_shared<Sigmoid<float>>(),
+                                          std::make_shared<Flatten<float>>(), std::make_shared<Dense<float>>(6912, 10)};
+    };
+    CHECK(mallocs_per_steps(layers, Shape{16, 1, 28, 28}, 10, 3) == 0);
+  }
 }
 
 TEST_CASE("the allocation counter sees allocations", "[allocation]") {
