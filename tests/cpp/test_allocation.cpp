@@ -16,7 +16,9 @@
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "layers/flatten.h"
+#include "layers/flexible.h"
 #include "layers/focus.h"
+#include "layers/neglu.h"
 #include "layers/pooling.h"
 #include "selforg/selforg.h"
 
@@ -132,6 +134,37 @@ TEST_CASE("self-organizing network batches allocate nothing in steady state", "[
   };
   const long one_batch = count(16), four_batches = count(64);
   CHECK(four_batches == one_batch);
+}
+
+TEST_CASE("flexible layers allocate nothing in steady state", "[allocation]") {
+  for (const char* mode : {"learned", "random", "baseline"}) {
+    CAPTURE(mode);
+    auto layers = [mode] {
+      FlexibleOptions o;
+      o.out_channels = 12;
+      o.kernel_h = o.kernel_w = o.pool_kernel = 5;
+      o.input_h = o.input_w = 28;
+      o.threshold_mode = mode;
+      return std::vector<LayerPtr<float>>{std::make_shared<FlexibleConv2d<float>>(o), std::make_shared<Sigmoid<float>>(),
+                                          std::make_shared<Flatten<float>>(), std::make_shared<Dense<float>>(6912, 10)};
+    };
+    CHECK(mallocs_per_steps(layers, Shape{16, 1, 28, 28}, 10, 3) == 0);
+  }
+}
+
+TEST_CASE("NegLU-family layers allocate nothing in steady state", "[allocation][neglu]") {
+  UnitSelection sel;
+  sel.fraction = 0.25;
+  for (MixLUMode mode : {MixLUMode::Fixed, MixLUMode::RandomPerElement}) {
+    auto layers = [&sel, mode] {
+      return std::vector<LayerPtr<float>>{std::make_shared<Dense<float>>(20, 32),
+                                          std::make_shared<MixLU<float>>(std::vector<int64_t>{32}, sel, mode),
+                                          std::make_shared<MinMaxout<float>>(16, 2, sel),
+                                          std::make_shared<LearnedActivation<float>>(16, 1.0, 0.0),
+                                          std::make_shared<Dense<float>>(16, 4)};
+    };
+    CHECK(mallocs_per_steps(layers, Shape{8, 20}, 4, 5) == 0);
+  }
 }
 
 TEST_CASE("the allocation counter sees allocations", "[allocation]") {
