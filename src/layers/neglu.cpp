@@ -139,12 +139,14 @@ template <typename T>
 const Tensor<T>& MixLU<T>::forward(const Tensor<T>& x, bool, Rng& rng) {
   if (x.ndim() < 2 || x.batch() == 0)
     throw std::invalid_argument("MixLU: input must be (N, C) or (N, C, ...) with N > 0, got " + x.shape().str());
-  const std::vector<int64_t> sample(x.shape().dims.begin() + 1, x.shape().dims.begin() + x.ndim());
+  // Compared in place (no per-step vector): the no-allocation-per-step rule.
+  const auto sample_begin = x.shape().dims.begin() + 1, sample_end = x.shape().dims.begin() + x.ndim();
   if (units_shape_.size() == 1) {
     if (x.dim(1) != units_shape_[0])
       throw std::invalid_argument("MixLU: input has " + std::to_string(x.dim(1)) + " channels/features, the layer " +
                                   std::to_string(units_shape_[0]) + " units; got input shape " + x.shape().str());
-  } else if (sample != units_shape_) {
+  } else if (!std::equal(sample_begin, sample_end, units_shape_.begin(), units_shape_.end())) {
+    const std::vector<int64_t> sample(sample_begin, sample_end);
     throw std::invalid_argument("MixLU: input sample shape " + shape_str(sample) + " differs from num_units " +
                                 shape_str(units_shape_));
   }
