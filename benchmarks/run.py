@@ -330,8 +330,6 @@ class AmplifyingNet5Bs1(Case):
                    "(MSE, AdamW lr 1e-2 weight decay 1e-4, shuffled)")
     default_repeats = 10
     warmup = 2
-    # Opt-in (--only amplifying_net5_bs1) so the default case list other tooling expects is unchanged.
-    in_default_run = False
 
     def setup(self) -> None:
         from bionn.papers import amplifying as paper
@@ -420,7 +418,6 @@ class FlexibleSmallStep(_TrainStepCase):
                    "Linear(60,10) on 1x28x28 (learned thresholds); one train step (CE, SGD lr 0.001 momentum 0.9, "
                    "weight decay 0.006 except thresholds), batch 100")
     default_repeats = 20
-    in_default_run = False  # opt-in (--only): the default case list is fixed by tests/python/test_benchmarks.py
 
     def setup(self) -> None:
         rng = np.random.default_rng(self.seed)
@@ -502,7 +499,6 @@ class MixLULeNetStep(_TrainStepCase):
                    "MixLU) vs bionn's ReLU LeNet (baseline); one train step (CE, SGD lr 0.001 momentum 0.9), "
                    "batch 100, 1x28x28")
     default_repeats = 20
-    in_default_run = False
     baseline = "bionn ReLU LeNet"
 
     def setup(self) -> None:
@@ -553,7 +549,6 @@ class SelfOrgEpoch(Case):
     description = "A3 self-organizing network, one Algorithm-1 epoch on 1024 images (batch 64)"
     default_repeats = 5
     warmup = 1
-    in_default_run = False
 
     def setup(self) -> None:
         from bionn import selforg

@@ -65,3 +65,15 @@ def test_threshold_sweep_and_pgd_helpers_report_their_metrics():
     assert set(p) == {"natural", "pgd_whitebox", "pgd_blackbox"} and all(0 <= v <= 1 for v in p.values())
     with pytest.raises(ValueError, match="dataset"):
         flexible.small_data(0, "learned", dataset="svhn")
+
+
+def test_corruption_robustness_reports_every_family_and_severity():
+    pytest.importorskip("scipy")
+    r = flexible.corruption_robustness(0, "learned", n_train=200, n_test=60, epochs=1,
+                                       names=("gaussian_noise", "contrast"), severities=(1, 5))
+    combos = {(row["corruption"], row["severity"]) for row in r["table"]}
+    assert {("gaussian_noise", 1), ("gaussian_noise", 5), ("contrast", 1), ("contrast", 5)} <= combos
+    assert 0.0 <= r["noise_sev5"] <= 1.0 and 0.0 <= r["clean"] <= 1.0
+    again = flexible.corruption_robustness(0, "learned", n_train=200, n_test=60, epochs=1,
+                                           names=("gaussian_noise", "contrast"), severities=(1, 5))
+    assert again["table"] == r["table"]                        # seeded training and corruption noise
