@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Type
+from typing import Any, Callable, Dict, List, Optional, Type
 
 import numpy as np
 
@@ -184,6 +184,21 @@ class SmallCnn(_TrainStepCase):
         _check_same_size(self.bmodel, self.tmodel, self.name)
 
 
+def torch_per_sample_epoch(model: "torch.nn.Module", optimizer: Any, loss_fn: Any, tx: "torch.Tensor",
+                           ty: "torch.Tensor") -> float:
+    """One epoch at batch size 1 as a PyTorch user writes it: shuffle, slice a pre-made tensor per
+    step, and track the epoch loss (bionn's fit reports it too)."""
+    total = 0.0
+    for i in torch.randperm(tx.shape[0]).tolist():
+        xb, yb = tx[i:i + 1], ty[i:i + 1]
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        total += loss.item()
+    return total / tx.shape[0]
+
+
 @register
 class MlpSoftplusBs1(Case):
     name = "mlp_softplus_bs1"
@@ -224,17 +239,7 @@ class MlpSoftplusBs1(Case):
                                shuffle=True)
 
     def run_torch(self) -> float:
-        # The idiomatic per-sample loop: shuffle, slice a pre-made tensor per step, and track the
-        # epoch loss (bionn's fit reports it too).
-        total = 0.0
-        for i in torch.randperm(self.tx.shape[0]).tolist():
-            xb, yb = self.tx[i:i + 1], self.ty[i:i + 1]
-            self.topt.zero_grad()
-            loss = self.tloss(self.tmodel(xb), yb)
-            loss.backward()
-            self.topt.step()
-            total += loss.item()
-        return total / self.tx.shape[0]
+        return torch_per_sample_epoch(self.tmodel, self.topt, self.tloss, self.tx, self.ty)
 
 
 def torch_focus_forward(x: "torch.Tensor", weight: "torch.Tensor", bias: "torch.Tensor", mu: "torch.Tensor",
@@ -365,15 +370,7 @@ class AmplifyingNet5Bs1(Case):
                                shuffle=True)
 
     def run_torch(self) -> float:
-        total = 0.0  # the idiomatic per-sample loop, as in mlp_softplus_bs1
-        for i in torch.randperm(self.tx.shape[0]).tolist():
-            xb, yb = self.tx[i:i + 1], self.ty[i:i + 1]
-            self.topt.zero_grad()
-            loss = self.tloss(self.tmodel(xb), yb)
-            loss.backward()
-            self.topt.step()
-            total += loss.item()
-        return total / self.tx.shape[0]
+        return torch_per_sample_epoch(self.tmodel, self.topt, self.tloss, self.tx, self.ty)
 # (end of amplifying cases)
 
 

@@ -12,6 +12,7 @@
 
 #include <Eigen/Core>
 
+#include "core/eigen.h"
 #include "core/gemm.h"
 
 namespace bionn {
@@ -19,14 +20,6 @@ namespace selforg {
 
 namespace {
 
-template <typename T>
-using MatR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using MapM = Eigen::Map<MatR<T>>;
-template <typename T>
-using CMapM = Eigen::Map<const MatR<T>>;
-template <typename T>
-using MapRow = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 
 std::string cell_str(const Cell& c) { return "(" + std::to_string(c[0]) + ", " + std::to_string(c[1]) + ")"; }
 
@@ -267,24 +260,24 @@ void AEUnit<T>::forward(const T* maps, int64_t batch, bool training, double drop
     T* dst = x_.data() + b * n;
     for (int64_t j = 0; j < n; ++j) dst[j] = src[field_[static_cast<size_t>(j)]];
   }
-  MapM<T> X(x_.data(), batch, n), Z(z_.data(), batch, H), Hd(hidden_.data(), batch, H), C(code_.data(), batch, H),
+  MapR<T> X(x_.data(), batch, n), Z(z_.data(), batch, H), Hd(hidden_.data(), batch, H), C(code_.data(), batch, H),
       Xh(xhat_.data(), batch, n);
-  CMapM<T> We(We_.data(), H, n), Vd(Vd_.data(), n, H);
+  CMapR<T> We(We_.data(), H, n), Vd(Vd_.data(), n, H);
   gemm(Z, X, We.transpose(), false);
-  Z.rowwise() += MapRow<T>(b_.data(), H);
+  Z.rowwise() += RowVecMap<T>(b_.data(), H);
   Hd = Z.cwiseMax(T(0));
   const bool drop = training && dropout > 0 && rng;
   if (drop) {
     const T keep = static_cast<T>(1.0 / (1.0 - dropout));
     for (int64_t i = 0; i < batch * H; ++i) drop_[i] = rng->uniform() < dropout ? T(0) : keep;
-    MapM<T> D(drop_.data(), batch, H);
+    MapR<T> D(drop_.data(), batch, H);
     C = Hd.cwiseProduct(D);
   } else {
     std::fill(drop_.begin(), drop_.begin() + batch * H, T(1));
     C = Hd;
   }
   gemm(Xh, C, Vd.transpose(), false);
-  Xh.rowwise() += MapRow<T>(cd_.data(), n);
+  Xh.rowwise() += RowVecMap<T>(cd_.data(), n);
 }
 
 template <typename T>
@@ -309,17 +302,17 @@ double AEUnit<T>::backward(double l2) {
   const int64_t n = field_size(), H = n_hidden_, B = last_batch_;
   const double value = loss(l2);
   const T scale = static_cast<T>(2.0 / static_cast<double>(B * n));
-  MapM<T> X(x_.data(), B, n), Z(z_.data(), B, H), C(code_.data(), B, H), Xh(xhat_.data(), B, n), dXh(dxhat_.data(), B, n),
+  MapR<T> X(x_.data(), B, n), Z(z_.data(), B, H), C(code_.data(), B, H), Xh(xhat_.data(), B, n), dXh(dxhat_.data(), B, n),
       dC(dcode_.data(), B, H), D(drop_.data(), B, H);
-  MapM<T> We(We_.data(), H, n), Vd(Vd_.data(), n, H), gWe(gWe_.data(), H, n), gVd(gVd_.data(), n, H);
+  MapR<T> We(We_.data(), H, n), Vd(Vd_.data(), n, H), gWe(gWe_.data(), H, n), gVd(gVd_.data(), n, H);
   dXh = (Xh - X) * scale;
   gemm(gVd, dXh.transpose(), C, false);
-  MapRow<T>(gcd_.data(), n) = dXh.colwise().sum();
+  RowVecMap<T>(gcd_.data(), n) = dXh.colwise().sum();
   gemm(dC, dXh, Vd, false);
   // Through dropout and the ReLU; dC becomes dL/dz in place.
   for (int64_t i = 0; i < B * H; ++i) dcode_[i] = z_[i] > T(0) ? dcode_[i] * drop_[i] : T(0);
   gemm(gWe, dC.transpose(), X, false);
-  MapRow<T>(gb_.data(), H) = dC.colwise().sum();
+  RowVecMap<T>(gb_.data(), H) = dC.colwise().sum();
   if (l2 > 0) {
     gWe += static_cast<T>(l2) * We;
     gVd += static_cast<T>(l2) * Vd;
