@@ -199,8 +199,20 @@ def torch_per_sample_epoch(model: "torch.nn.Module", optimizer: Any, loss_fn: An
     return total / tx.shape[0]
 
 
+class _PerSampleEpochCase(Case):
+    """One epoch at batch size 1: bionn's C++ fit loop vs :func:`torch_per_sample_epoch`.
+    ``setup`` builds ``bmodel``/``bloss``/``bopt``, ``tmodel``/``tloss``/``topt`` and the data."""
+
+    def run_bionn(self) -> object:
+        return self.bmodel.fit(self.x, self.y, loss=self.bloss, optimizer=self.bopt, epochs=1, batch_size=1,
+                               shuffle=True)
+
+    def run_torch(self) -> float:
+        return torch_per_sample_epoch(self.tmodel, self.topt, self.tloss, self.tx, self.ty)
+
+
 @register
-class MlpSoftplusBs1(Case):
+class MlpSoftplusBs1(_PerSampleEpochCase):
     name = "mlp_softplus_bs1"
     description = ("MLP 1-10-10-10-10-10-1 with Softplus; one epoch of 194 samples at batch size 1 "
                    "(MSE, Adam lr 1e-3, shuffled)")
@@ -233,13 +245,6 @@ class MlpSoftplusBs1(Case):
         self.tx = torch.from_numpy(self.x)
         self.ty = torch.from_numpy(self.y)
         _check_same_size(self.bmodel, self.tmodel, self.name)
-
-    def run_bionn(self) -> object:
-        return self.bmodel.fit(self.x, self.y, loss=self.bloss, optimizer=self.bopt, epochs=1, batch_size=1,
-                               shuffle=True)
-
-    def run_torch(self) -> float:
-        return torch_per_sample_epoch(self.tmodel, self.topt, self.tloss, self.tx, self.ty)
 
 
 def torch_focus_forward(x: "torch.Tensor", weight: "torch.Tensor", bias: "torch.Tensor", mu: "torch.Tensor",
@@ -328,7 +333,7 @@ class TorchSecondaryActivation(torch.nn.Module):
 
 
 @register
-class AmplifyingNet5Bs1(Case):
+class AmplifyingNet5Bs1(_PerSampleEpochCase):
     name = "amplifying_net5_bs1"
     description = ("the paper's Network 5 (1-10x5-1, per hidden layer 4 amplifying + 1 attenuating neurons, "
                    "parametric softplus); one epoch of the 194 Eq. 6 samples at batch size 1 "
@@ -364,13 +369,6 @@ class AmplifyingNet5Bs1(Case):
         self.tx = torch.from_numpy(self.x)
         self.ty = torch.from_numpy(self.y)
         _check_same_size(self.bmodel, self.tmodel, self.name)
-
-    def run_bionn(self) -> object:
-        return self.bmodel.fit(self.x, self.y, loss=self.bloss, optimizer=self.bopt, epochs=1, batch_size=1,
-                               shuffle=True)
-
-    def run_torch(self) -> float:
-        return torch_per_sample_epoch(self.tmodel, self.topt, self.tloss, self.tx, self.ty)
 # (end of amplifying cases)
 
 

@@ -25,6 +25,7 @@ thresholds) draw from the model's own engine.
 """
 from __future__ import annotations
 
+import abc
 import numbers
 from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 
@@ -161,15 +162,16 @@ def fgsm(model: Any, images: Any, labels: Any, eps: float = 8 / 255, *, clip: Se
     return _run_pgd(attacker, x, y, eps, eps, 1, False, clip, batch_size, 0, None)
 
 
-class Attack:
+class Attack(abc.ABC):
     """torchattacks-style attack object: configure once, then ``adv = atk(images, labels)``."""
 
     def __init__(self, model: Any, **options: Any) -> None:
         self.model = _check_model(model)
         self.options = options
 
+    @abc.abstractmethod
     def __call__(self, images: Any, labels: Any) -> np.ndarray:
-        raise NotImplementedError
+        """Returns the adversarial images (subclasses: :class:`FGSM`, :class:`PGD`)."""
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if k != "surrogate")

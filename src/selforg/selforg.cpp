@@ -181,44 +181,38 @@ void AEUnit<T>::reset_parameters(Rng& rng, int64_t fan_in) {
 }
 
 template <typename T>
-void AEUnit<T>::scatter() {
+void AEUnit<T>::exchange(bool to_map) {
+  // One loop for both directions: weights, biases and their Adam moments, field entry by entry.
+  const auto copy = [to_map](T& full, T& compact) { if (to_map) full = compact; else compact = full; };
   const int64_t n = field_size(), H = n_hidden_, M = map_size_;
   for (int64_t j = 0; j < n; ++j) {
     const int64_t p = field_[static_cast<size_t>(j)];
     for (int64_t h = 0; h < H; ++h) {
-      W_[h * M + p] = We_[h * n + j];
-      mW_[h * M + p] = mWe_[h * n + j];
-      vW_[h * M + p] = vWe_[h * n + j];
-      V_[p * H + h] = Vd_[j * H + h];
-      mV_[p * H + h] = mVd_[j * H + h];
-      vV_[p * H + h] = vVd_[j * H + h];
+      copy(W_[h * M + p], We_[h * n + j]);
+      copy(mW_[h * M + p], mWe_[h * n + j]);
+      copy(vW_[h * M + p], vWe_[h * n + j]);
+      copy(V_[p * H + h], Vd_[j * H + h]);
+      copy(mV_[p * H + h], mVd_[j * H + h]);
+      copy(vV_[p * H + h], vVd_[j * H + h]);
     }
-    c_[p] = cd_[j];
-    mc_[p] = mcd_[j];
-    vc_[p] = vcd_[j];
+    copy(c_[p], cd_[j]);
+    copy(mc_[p], mcd_[j]);
+    copy(vc_[p], vcd_[j]);
   }
 }
 
 template <typename T>
+void AEUnit<T>::scatter() {
+  exchange(true);
+}
+
+template <typename T>
 void AEUnit<T>::gather() {
-  const int64_t n = field_size(), H = n_hidden_, M = map_size_;
+  const int64_t n = field_size(), H = n_hidden_;
   const size_t hn = static_cast<size_t>(H * n), un = static_cast<size_t>(n);
   for (auto* a : {&We_, &mWe_, &vWe_, &Vd_, &mVd_, &vVd_, &gWe_, &gVd_}) a->resize(hn);
   for (auto* a : {&cd_, &mcd_, &vcd_, &gcd_}) a->resize(un);
-  for (int64_t j = 0; j < n; ++j) {
-    const int64_t p = field_[static_cast<size_t>(j)];
-    for (int64_t h = 0; h < H; ++h) {
-      We_[h * n + j] = W_[h * M + p];
-      mWe_[h * n + j] = mW_[h * M + p];
-      vWe_[h * n + j] = vW_[h * M + p];
-      Vd_[j * H + h] = V_[p * H + h];
-      mVd_[j * H + h] = mV_[p * H + h];
-      vVd_[j * H + h] = vV_[p * H + h];
-    }
-    cd_[j] = c_[p];
-    mcd_[j] = mc_[p];
-    vcd_[j] = vc_[p];
-  }
+  exchange(false);
   std::fill(gWe_.begin(), gWe_.end(), T(0));
   std::fill(gVd_.begin(), gVd_.end(), T(0));
   std::fill(gcd_.begin(), gcd_.end(), T(0));

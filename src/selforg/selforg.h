@@ -109,6 +109,7 @@ class AEUnit {
   int64_t adam_steps() const { return adam_t_; }
 
  private:
+  void exchange(bool to_map);  // copies between the compact field matrices and the full map
   void scatter();  // compact -> full
   void gather();   // full -> compact
   void reserve_batch(int64_t batch);

@@ -9,6 +9,8 @@ import bionn
 from bionn import _core, selforg
 from bionn.selforg import MetaLearner, Readout, SelfOrganizingNetwork, Topology
 
+from interrupt_child import interrupt_child
+
 NAMES = ("encoder_weight", "encoder_bias", "decoder_weight", "decoder_bias")
 
 
@@ -379,28 +381,8 @@ print("USABLE", flush=True)
 def test_ctrl_c_interrupts_fit_between_batches_and_leaves_a_usable_network():
     # A real SIGINT to a child process (as Ctrl-C in a terminal or Jupyter's interrupt): the C++
     # loop polls PyErr_CheckSignals between batches, so fit stops long before its 5000 epochs.
-    import signal
-    import subprocess
-    import sys
-    import threading
-    import time
-
-    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    killer = threading.Timer(240, proc.kill)
-    killer.start()
-    try:
-        assert proc.stdout.readline().strip() == "START", proc.stderr.read()
-        time.sleep(0.5)
-        sent = time.time()
-        proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=120)
-    finally:
-        killer.cancel()
-        if proc.poll() is None:
-            proc.kill()
-    lines = rest.split("\n")
-    assert proc.returncode == 0, err[-3000:]
+    lines, err, sent, returncode = interrupt_child(CTRL_C_CHILD, ready="START", delay=0.5, kill_after=240)
+    assert returncode == 0, err[-3000:]
     assert "FINISHED" not in lines
     interrupted = [line for line in lines if line.startswith("INTERRUPTED")]
     assert len(interrupted) == 1, (lines, err[-3000:])

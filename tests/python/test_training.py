@@ -17,10 +17,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
@@ -29,6 +25,7 @@ import pytest
 
 import bionn
 from bionn import callbacks, losses, nn, optim
+from interrupt_child import interrupt_child
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
@@ -448,27 +445,8 @@ CTRL_C_CHILD = """
 
 
 def test_ctrl_c_stops_fit_and_leaves_a_usable_model():
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(CTRL_C_CHILD)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    killer = threading.Timer(180, proc.kill)  # never hang the test run
-    killer.start()
-    try:
-        seen = []
-        for line in proc.stdout:
-            seen.append(line.strip())
-            if line.startswith("EPOCH 2"):
-                break
-        assert seen and seen[-1] == "EPOCH 2", (seen, proc.stderr.read() if proc.poll() is not None else "")
-        sent = time.time()
-        proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=120)
-    finally:
-        killer.cancel()
-        if proc.poll() is None:
-            proc.kill()
-    lines = seen + rest.split("\n")
-    assert proc.returncode == 0, (proc.returncode, err[-3000:])
+    lines, err, sent, returncode = interrupt_child(CTRL_C_CHILD, ready="EPOCH 2")
+    assert returncode == 0, (returncode, err[-3000:])
     assert "FINISHED" not in lines
     interrupted = [l for l in lines if l.startswith("INTERRUPTED")]
     assert len(interrupted) == 1, (lines[-10:], err[-3000:])
