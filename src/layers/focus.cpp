@@ -157,6 +157,12 @@ FocusBase<T>::FocusBase(const std::string& name, int64_t height, int64_t width, 
   phi_.resize(Shape{out_, in_});
   win_lo_.assign(static_cast<size_t>(out_), 0);
   win_hi_.assign(static_cast<size_t>(out_), in_);
+  phi_lo_.assign(static_cast<size_t>(out_), 0);
+  phi_hi_.assign(static_cast<size_t>(out_), in_);
+  k_lo_.assign(static_cast<size_t>(out_), 0);
+  k_hi_.assign(static_cast<size_t>(out_), in_);
+  blk_lo_.assign(static_cast<size_t>(num_blocks()), 0);
+  blk_hi_.assign(static_cast<size_t>(num_blocks()), in_);
   k_.resize(Shape{out_, in_});
   limit_gemm_blocking();
   reset_parameters(rng);
@@ -203,7 +209,7 @@ void FocusBase<T>::reset_parameters(Rng& rng) {
 
   // Weights: Eq. 10 (U(+-sqrt(6) / ||phi_j||_2) per neuron, the variance of Appendix A.8), or a standard init.
   if (focus_init_) {
-    compute_phi_and_k(false);
+    compute_focus(true, false);
     for (int64_t j = 0; j < out_; ++j) {
       CArrMap<T> ph(phi_.data() + j * in_, in_);
       const double nrm = std::sqrt(static_cast<double>((ph * ph).sum()));
@@ -218,97 +224,180 @@ void FocusBase<T>::reset_parameters(Rng& rng) {
   }
 }
 
+namespace {
+
+// The index range [lo, hi) of the grid points t_i = i / (count - 1) along one axis whose exponent
+// a (t_i - mu)^2 is within `cutoff` of its smallest value on the grid, and that smallest value.
+// The exponent is smallest at the grid point nearest mu and exceeds it by more than the cutoff
+// where |t - mu| > hw, hw = sqrt(cutoff / a + dmin^2).
 template <typename T>
-void FocusBase<T>::phi_rows(int64_t j0, int64_t count, bool with_k) {
+void axis_window(T mu, T a, int64_t count, double cutoff, int64_t& lo, int64_t& hi, T& zmin) {
+  if (count == 1) {
+    lo = 0, hi = 1, zmin = mu * mu * a;
+    return;
+  }
+  const double cm1 = static_cast<double>(count - 1), mu_d = static_cast<double>(mu);
+  const double nearest = std::round(std::min(std::max(mu_d, 0.0), 1.0) * cm1);
+  const int64_t is = std::min<int64_t>(count - 1, std::max<int64_t>(0, static_cast<int64_t>(nearest)));
+  const T dmin = static_cast<T>(static_cast<double>(is) / cm1) - mu;
+  zmin = dmin * dmin * a;
+  const double hw = std::sqrt(cutoff / static_cast<double>(a) + static_cast<double>(dmin) * static_cast<double>(dmin));
+  lo = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((mu_d - hw) * cm1)));
+  hi = std::min<int64_t>(count, static_cast<int64_t>(std::floor((mu_d + hw) * cm1)) + 1);
+  lo = std::min(lo, is);
+  hi = std::max(hi, is + 1);
+}
+
+// A row that is 0 outside [old_lo, old_hi) gets its new window [lo, hi): only the part of the
+// old window outside the new one is cleared (the rest of the row is 0 already), so a step whose
+// windows barely move writes no more than the windows.
+template <typename Row>
+void clear_outside(Row&& row, int64_t old_lo, int64_t old_hi, int64_t lo, int64_t hi) {
+  if (old_lo < lo) row.segment(old_lo, std::min(lo, old_hi) - old_lo).setZero();
+  if (old_hi > hi) {
+    const int64_t a = std::max(hi, old_lo);
+    row.segment(a, old_hi - a).setZero();
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void FocusBase<T>::focus_row(int64_t j, T* dst, int64_t& lo, int64_t& hi) const {
   const int64_t m = in_;
   const T scale_num = static_cast<T>(std::sqrt(static_cast<double>(m)));
-  const T thr = static_cast<T>(prune_);
-  const bool pruned = prune_ > 0;
-  // Coefficients below eps^3 of the neuron's peak (exp(-z) with z > cutoff; ~1e-21 in float32) are
-  // set to 0. They are far below the rounding of any sum that includes the peak, and keeping them
-  // would feed subnormal products (phi * w, phi * dL/dK) to the GEMM and the gradient loops, which
-  // x86 cores execute ~100x slower: a narrow focus (sigma 0.025) made the step 20 % slower than Dense.
-  const double cutoff = -3.0 * std::log(static_cast<double>(std::numeric_limits<T>::epsilon()));
-  const bool windowed = dims_ == 1 && norm_ != FocusNorm::None && m > 1;
+  // Coefficients below eps^1.5 of the neuron's peak (exp(-z) with z > cutoff; ~4e-11 in float32)
+  // are set to 0. They are far below the rounding of any sum that includes the peak (the Gaussian
+  // tail beyond them adds less still), and keeping them would feed subnormal numbers (phi^2 in the
+  // normaliser's gradient, phi * w * dL/dK) to the GEMM and the gradient loops, which x86 cores
+  // execute ~100x slower: with eps^3, phi^2 underflowed and a narrow focus cost 50 % more than a
+  // wide one. The cutoff also gives every neuron a window [lo, hi) of input indices (a range of
+  // grid rows in 2D) outside which its focus is exactly 0: forward and backward skip it.
+  const T cutoff = static_cast<T>(-1.5 * std::log(static_cast<double>(std::numeric_limits<T>::epsilon())));
   CArrMap<T> px(pos_[0].data(), m);
-    for (int64_t j = j0; j < j0 + count; ++j) {
-      ArrMap<T> ph(phi_.data() + j * m, m);
-      const T sx = sigmas_[0].value[j];
-      const T ax = T(0.5) / (sx * sx);
-      const T mux = mus_[0].value[j];
-      int64_t lo = 0, hi = m;
-      if (windowed) {
-        // 1-D, sorted positions: the exponent is smallest at the grid point nearest mu and
-        // exceeds that minimum by more than the cutoff outside |tau - mu| > hw.
-        const double mm1 = static_cast<double>(m - 1), mu_d = static_cast<double>(mux);
-        const double nearest = std::round(std::min(std::max(mu_d, 0.0), 1.0) * mm1);
-        const int64_t is = std::min<int64_t>(m - 1, std::max<int64_t>(0, static_cast<int64_t>(nearest)));
-        const T dmin = px[is] - mux;
-        const T zmin = dmin * dmin * ax;
-        const double hw = std::sqrt(cutoff / static_cast<double>(ax) + static_cast<double>(dmin) * dmin);
-        lo = std::max<int64_t>(0, static_cast<int64_t>(std::floor((mu_d - hw) * mm1)));
-        hi = std::min<int64_t>(m, static_cast<int64_t>(std::ceil((mu_d + hw) * mm1)) + 1);
-        lo = std::min(lo, is);
-        hi = std::max(hi, is + 1);
-        auto seg = ph.segment(lo, hi - lo);
-        seg = (px.segment(lo, hi - lo) - mux).square() * ax;
-        seg = (zmin - seg).exp();
-        ph.head(lo).setZero();
-        ph.tail(m - hi).setZero();
-        const T z = norm_ == FocusNorm::L2 ? seg.matrix().norm() : seg.sum();
-        seg *= scale_num / z;
-      } else {
-        if (dims_ == 1) {
-          ph = (px - mux).square() * ax;
-        } else {
-          CArrMap<T> py(pos_[1].data(), m);
-          const T sy = aniso_ ? sigmas_[1].value[j] : sx;
-          const T ay = T(0.5) / (sy * sy);
-          const T muy = mus_[1].value[j];
-          ph = (px - mux).square() * ax + (py - muy).square() * ay;
-        }
-        if (norm_ == FocusNorm::None) {
-          ph = (-ph).exp();
-        } else {
-          // The normaliser cancels any per-neuron factor, so shift the exponent by its minimum:
-          // the largest coefficient is exp(0) and nothing underflows to an all-zero row.
-          const T zmin = ph.minCoeff();
-          ph = (zmin - ph).exp();
-          const T z = norm_ == FocusNorm::L2 ? ph.matrix().norm() : ph.sum();
-          ph *= scale_num / z;
-        }
-      }
-      win_lo_[static_cast<size_t>(j)] = lo;
-      win_hi_[static_cast<size_t>(j)] = hi;
-      if (with_k) {
-        ArrMap<T> k(k_.data() + j * m, m);
-        CArrMap<T> w(weight_.value.data() + j * m, m);
-        const int64_t len = hi - lo;
-        k.head(lo).setZero();
-        k.tail(m - hi).setZero();
-        if (pruned)
-          k.segment(lo, len) = (ph.segment(lo, len) >= thr).select(ph.segment(lo, len) * w.segment(lo, len), T(0));
-        else
-          k.segment(lo, len) = ph.segment(lo, len) * w.segment(lo, len);
-      }
+  ArrMap<T> ph(dst, m);
+  const T sx = sigmas_[0].value[j];
+  const T ax = T(0.5) / (sx * sx);
+  const T mux = mus_[0].value[j];
+  T zmin = 0;  // the smallest exponent on the grid: subtracted so the peak coefficient is exp(0)
+  // Inside a window the shifted exponent is at most the cutoff up to rounding: min() guards
+  // that edge (Eigen's select() would not vectorise; min() does).
+  if (dims_ == 1) {
+    axis_window(mux, ax, m, static_cast<double>(cutoff), lo, hi, zmin);
+    ph.segment(lo, hi - lo) = (-((px.segment(lo, hi - lo) - mux).square() * ax - zmin).min(cutoff)).exp();
+  } else {
+    const T sy = aniso_ ? sigmas_[1].value[j] : sx;
+    const T ay = T(0.5) / (sy * sy);
+    const T muy = mus_[1].value[j];
+    int64_t xlo, xhi, ylo, yhi;
+    T zxmin, zymin;
+    axis_window(mux, ax, width_, static_cast<double>(cutoff), xlo, xhi, zxmin);
+    axis_window(muy, ay, height_, static_cast<double>(cutoff), ylo, yhi, zymin);
+    lo = ylo * width_, hi = yhi * width_;
+    zmin = zxmin + zymin;
+    // Grid row by grid row: the columns outside the x window are exactly 0 as well.
+    for (int64_t r = ylo; r < yhi; ++r) {
+      auto row = ph.segment(r * width_, width_);
+      const T dy = pos_[1][static_cast<size_t>(r * width_)] - muy;
+      const T zy = dy * dy * ay - zmin;
+      row.head(xlo).setZero();
+      row.tail(width_ - xhi).setZero();
+      row.segment(xlo, xhi - xlo) =
+          (-((px.segment(r * width_ + xlo, xhi - xlo) - mux).square() * ax + zy).min(cutoff)).exp();
     }
+  }
+  auto seg = ph.segment(lo, hi - lo);
+  if (norm_ == FocusNorm::None) {
+    seg *= std::exp(-zmin);  // Eq. 6 unnormalised: the shift is undone
+  } else {
+    // The normaliser cancels any per-neuron factor, so the shifted exponent changes nothing and
+    // nothing underflows to an all-zero row. Eq. 7: ||phi_j||_2 = sqrt(m); Algorithm 2: sum = sqrt(m).
+    const T z = norm_ == FocusNorm::L2 ? seg.matrix().norm() : seg.sum();
+    seg *= scale_num / z;
+  }
 }
 
 template <typename T>
-void FocusBase<T>::compute_phi_and_k(bool with_k) {
-  for_rows(out_, in_, [&](int64_t j0, int64_t count) { phi_rows(j0, count, with_k); });
-  if (with_k) k_valid_ = true;
+void FocusBase<T>::reserve_row_buffers() {
+  const size_t nt = static_cast<size_t>(max_threads());
+  if (row_buf_.size() < nt) row_buf_.resize(nt);
+  for (auto& r : row_buf_) r.resize(Shape{in_});
+}
+
+template <typename T>
+void FocusBase<T>::phi_rows(int64_t j0, int64_t count, bool into_phi, bool into_k) {
+  const int64_t m = in_;
+  const T thr = static_cast<T>(prune_);
+  const bool pruned = prune_ > 0;
+  for (int64_t j = j0; j < j0 + count; ++j) {
+    const size_t js = static_cast<size_t>(j);
+    // Phi's row itself, or (training) a row buffer that stays in L1: K is all the products need.
+    T* row = into_phi ? phi_.data() + j * m : row_buf_[static_cast<size_t>(thread_id())].data();
+    int64_t lo, hi;
+    focus_row(j, row, lo, hi);
+    win_lo_[js] = lo;
+    win_hi_[js] = hi;
+    if (into_phi) {
+      clear_outside(ArrMap<T>(row, m), phi_lo_[js], phi_hi_[js], lo, hi);
+      phi_lo_[js] = lo;
+      phi_hi_[js] = hi;
+    }
+    if (into_k) {
+      ArrMap<T> k(k_.data() + j * m, m);
+      CArrMap<T> seg(row + lo, hi - lo);
+      CArrMap<T> w(weight_.value.data() + j * m + lo, hi - lo);
+      clear_outside(k, k_lo_[js], k_hi_[js], lo, hi);
+      k_lo_[js] = lo;
+      k_hi_[js] = hi;
+      if (pruned)
+        k.segment(lo, hi - lo) = (seg >= thr).select(seg * w, T(0));
+      else
+        k.segment(lo, hi - lo) = seg * w;
+    }
+  }
+}
+
+template <typename T>
+void FocusBase<T>::block_windows(int64_t b0, int64_t count) {
+  for (int64_t b = b0; b < b0 + count; ++b) {
+    const int64_t j0 = b * kBlock, j1 = std::min(out_, j0 + kBlock);
+    int64_t lo = in_, hi = 0;
+    for (int64_t j = j0; j < j1; ++j) {
+      lo = std::min(lo, win_lo_[static_cast<size_t>(j)]);
+      hi = std::max(hi, win_hi_[static_cast<size_t>(j)]);
+    }
+    blk_lo_[static_cast<size_t>(b)] = lo;
+    blk_hi_[static_cast<size_t>(b)] = hi;
+  }
+}
+
+template <typename T>
+double FocusBase<T>::window_fraction() const {
+  int64_t covered = 0;
+  for (int64_t b = 0; b < num_blocks(); ++b) {
+    const int64_t rows = std::min(out_, (b + 1) * kBlock) - b * kBlock;
+    covered += rows * (blk_hi_[static_cast<size_t>(b)] - blk_lo_[static_cast<size_t>(b)]);
+  }
+  return static_cast<double>(covered) / static_cast<double>(out_ * in_);
+}
+
+template <typename T>
+void FocusBase<T>::compute_focus(bool into_phi, bool into_k) {
+  if (!into_phi) reserve_row_buffers();
+  for_rows(out_, in_, [&](int64_t j0, int64_t count) { phi_rows(j0, count, into_phi, into_k); });
+  block_windows(0, num_blocks());
+  if (into_k) k_valid_ = true;
 }
 
 template <typename T>
 const Tensor<T>& FocusBase<T>::focus() {
-  compute_phi_and_k(false);
+  compute_focus(true, false);
   return phi_;
 }
 
 template <typename T>
 const Tensor<T>& FocusBase<T>::effective_weight() {
-  compute_phi_and_k(true);
+  compute_focus(false, true);
   return k_;
 }
 
@@ -318,7 +407,7 @@ double FocusBase<T>::prune(double threshold) {
     throw std::invalid_argument(name_ + ".prune: threshold must be >= 0, got " + num(threshold));
   prune_ = threshold;
   opt_.prune_threshold = threshold;
-  compute_phi_and_k(true);
+  compute_focus(true, true);
   if (threshold <= 0) return 0.0;
   const T thr = static_cast<T>(threshold);
   int64_t cut = 0;
@@ -350,20 +439,96 @@ void FocusBase<T>::check_input(const Tensor<T>& x) const {
 }
 
 template <typename T>
+template <class F>
+void FocusBase<T>::for_blocks(int64_t work, F&& f) {
+  const int64_t nb = num_blocks();
+  const int nt = max_threads();
+  // Below ~1 MFLOP a parallel region costs more than it saves (batch-1 training lives there).
+  if (nt == 1 || nb == 1 || work < (int64_t(1) << 20) || in_parallel()) {
+    for (int64_t b = 0; b < nb; ++b) f(b, 0);
+    return;
+  }
+  // Blocks differ in width, so they are handed out dynamically; each block's result depends only
+  // on its own rows, never on which thread computed it, so the numbers stay reproducible.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (int64_t b = 0; b < nb; ++b) f(b, thread_id());
+}
+
+template <typename T>
 const Tensor<T>& FocusBase<T>::forward(const Tensor<T>& x, bool, Rng&) {
   check_input(x);
-  const int64_t n = x.batch();
+  const int64_t n = x.batch(), m = in_;
   this->input_ = &x;
-  // Phi and K once per pass (Algorithms 1-2), then one GEMM: Y = X K^T + b.
+  // Phi and K once per pass (Algorithms 1-2), then Y = X K^T + b.
   this->output_.resize(Shape{n, out_});
-  CMapR<T> X(x.data(), n, in_);
-  CMapR<T> K(k_.data(), out_, in_);
+  CMapR<T> X(x.data(), n, m);
+  CMapR<T> K(k_.data(), out_, m);
   MapR<T> Y(this->output_.data(), n, out_);
-  compute_phi_and_k(true);
-  gemm(Y, X, K.transpose(), false);
+  compute_focus(true, true);
+  // Narrow foci: per block of kBlock neurons, the product runs over the union of their windows
+  // only (K is exactly 0 outside it). Small block products run at ~3/4 of a full GEMM's speed, so
+  // when the windows cover most of K one full GEMM is faster.
+  windowed_ = window_fraction() < kWindowedBelow;
+  if (windowed_) {
+    for_blocks(n * out_ * m, [&](int64_t b, int) {
+      const int64_t j0 = b * kBlock, rows = std::min(out_, j0 + kBlock) - j0;
+      const int64_t lo = blk_lo_[static_cast<size_t>(b)], len = blk_hi_[static_cast<size_t>(b)] - lo;
+      Y.middleCols(j0, rows).noalias() = X.middleCols(lo, len) * K.block(j0, lo, rows, len).transpose();
+    });
+  } else {
+    gemm(Y, X, K.transpose(), false);
+  }
   if (opt_.bias) Y.rowwise() += CRowVecMap<T>(bias_.value.data(), out_);
   return this->output_;
 }
+
+namespace {
+
+// Sums over one neuron's window that its parameter gradients need: with P = dL/dphi = (G^T X) ∘ W,
+// d = tau - mu and u the normaliser's weight (phi^2 for Eq. 7, phi for Algorithm 2),
+//   a = sum P phi,  p1 = sum P phi d,  p2 = sum P phi d^2,  u1 = sum u d,  u2 = sum u d^2
+// (per axis in 2D), gathered in one pass that also accumulates dW += (G^T X) ∘ Phi.
+template <typename T>
+struct FocusMoments {
+  T a = 0, p1x = 0, p2x = 0, u1x = 0, u2x = 0, p1y = 0, p2y = 0, u1y = 0, u2y = 0;
+};
+
+template <typename T, bool kTwoD, bool kPhiSquared>
+FocusMoments<T> focus_moments(const T* __restrict g, const T* __restrict ph, const T* __restrict w,
+                              T* __restrict dw, const T* __restrict px, const T* __restrict py, int64_t len,
+                              T mux, T muy, T thr) {
+  T a = 0, p1x = 0, p2x = 0, u1x = 0, u2x = 0, p1y = 0, p2y = 0, u1y = 0, u2y = 0;
+#pragma omp simd reduction(+ : a, p1x, p2x, u1x, u2x, p1y, p2y, u1y, u2y)
+  for (int64_t k = 0; k < len; ++k) {
+    const T p = ph[k];
+    const T gk = p >= thr ? g[k] : T(0);  // a pruned coefficient passes no gradient (thr 0: none is)
+    dw[k] += gk * p;
+    const T pp = gk * w[k] * p;
+    const T u = kPhiSquared ? p * p : p;
+    const T dx = px[k] - mux;
+    a += pp;
+    p1x += pp * dx;
+    p2x += pp * dx * dx;
+    u1x += u * dx;
+    u2x += u * dx * dx;
+    if (kTwoD) {
+      const T dy = py[k] - muy;
+      p1y += pp * dy;
+      p2y += pp * dy * dy;
+      u1y += u * dy;
+      u2y += u * dy * dy;
+    }
+  }
+  return {a, p1x, p2x, u1x, u2x, p1y, p2y, u1y, u2y};
+}
+
+template <typename T>
+void accumulate_dw(const T* __restrict g, const T* __restrict ph, T* __restrict dw, int64_t len, T thr) {
+#pragma omp simd
+  for (int64_t k = 0; k < len; ++k) dw[k] += ph[k] >= thr ? g[k] * ph[k] : T(0);
+}
+
+}  // namespace
 
 template <typename T>
 const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_input_grad) {
@@ -372,84 +537,92 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
   const int64_t n = x.batch(), m = in_;
   CMapR<T> G(grad_out.data(), n, out_);
   CMapR<T> X(x.data(), n, m);
-  if (need_input_grad) {  // dX = G K, before K's buffer is reused below
-    if (!k_valid_) compute_phi_and_k(true);  // a second backward after one forward
+  if (!k_valid_) compute_focus(true, true);
+  CMapR<T> K(k_.data(), out_, m);
+  if (need_input_grad) {  // dX = G K
     this->grad_input_.resize(x.shape());
     MapR<T> dX(this->grad_input_.data(), n, m);
-    gemm(dX, G, CMapR<T>(k_.data(), out_, m), false);
+    if (!windowed_ || n * out_ * m < (int64_t(1) << 20)) {
+      gemm(dX, G, K, false);
+    } else {
+      // Over each block's window; rows of dX per thread, each adding all blocks' products.
+      parallel_chunks(n, [&](int64_t r0, int64_t rows) {
+        auto dst = dX.middleRows(r0, rows);
+        dst.setZero();
+        for (int64_t b = 0; b < num_blocks(); ++b) {
+          const int64_t j0 = b * kBlock, cnt = std::min(out_, j0 + kBlock) - j0;
+          const int64_t lo = blk_lo_[static_cast<size_t>(b)], len = blk_hi_[static_cast<size_t>(b)] - lo;
+          dst.middleCols(lo, len).noalias() += G.block(r0, j0, rows, cnt) * K.block(j0, lo, cnt, len);
+        }
+      }, 2);
+    }
   }
-  // G^T X, into K's buffer (the next forward recomputes K): dW = (G^T X) ∘ Phi, dPhi = (G^T X) ∘ W.
-  Tensor<T>& gtx = k_;
-  k_valid_ = false;
-  MapR<T> GtX(gtx.data(), out_, m);
-  gemm(GtX, G.transpose(), X, false);
 
   bool mu_grad[2] = {false, false}, sigma_grad[2] = {false, false};
   bool any_focus = false;
   for (size_t d = 0; d < mus_.size(); ++d) any_focus |= (mu_grad[d] = mus_[d].trainable);
   for (size_t d = 0; d < sigmas_.size(); ++d) any_focus |= (sigma_grad[d] = sigmas_[d].trainable);
   const T thr = static_cast<T>(prune_);
-  const bool pruned = prune_ > 0;
   const T c = static_cast<T>(std::sqrt(static_cast<double>(m)));
   const T inv_m = T(1) / static_cast<T>(m);
-  CArrMap<T> px(pos_[0].data(), m);
 
-  auto grad_rows = [&](int64_t j0, int64_t count) {
-    for (int64_t j = j0; j < j0 + count; ++j) {
-      // Outside the window phi is exactly 0: nothing to add there.
-      const int64_t lo = win_lo_[static_cast<size_t>(j)], len = win_hi_[static_cast<size_t>(j)] - lo;
-      CArrMap<T> g(gtx.data() + j * m + lo, len);
-      CArrMap<T> ph(phi_.data() + j * m + lo, len);
-      CArrMap<T> w(weight_.value.data() + j * m + lo, len);
-      ArrMap<T> dw(weight_.grad.data() + j * m + lo, len);
-      if (pruned)
-        dw += (ph >= thr).select(g * ph, T(0));
-      else
-        dw += g * ph;
-      if (!any_focus) continue;
-      const T sx = sigmas_[0].value[j];
-      const T mux = mus_[0].value[j];
-      const T sy = dims_ == 2 ? (aniso_ ? sigmas_[1].value[j] : sx) : sx;
-      const T muy = dims_ == 2 ? mus_[1].value[j] : T(0);
-      T s1x = 0, s2x = 0, s1y = 0, s2y = 0;
-      // q_k = dL/de_k * e_k (e the unnormalised Gaussian), chained through the normaliser:
-      //   l2:   q = phi (P - A phi / m),  sum: q = phi (P - A / sqrt(m)),  none: q = phi P,
-      // with P = dL/dphi = (G^T X) ∘ W and A = sum_k P_k phi_k. Then (Eq. 8)
-      //   dL/dmu = sum_k q_k (tau_k - mu) / sigma^2,  dL/dsigma = sum_k q_k (tau_k - mu)^2 / sigma^3.
-      auto moments = [&](const auto& q) {
-        const auto dx = px.segment(lo, len) - mux;
-        s1x = (q * dx).sum();
-        s2x = (q * dx.square()).sum();
-        if (dims_ == 2) {
-          CArrMap<T> py(pos_[1].data() + lo, len);
-          const auto dy = py - muy;
-          s1y = (q * dy).sum();
-          s2y = (q * dy.square()).sum();
-        }
-      };
-      auto with_p = [&](const auto& P) {
-        const T A = (P * ph).sum();
-        switch (norm_) {
-          case FocusNorm::L2: moments(ph * (P - (A * inv_m) * ph)); break;
-          case FocusNorm::Sum: moments(ph * (P - A / c)); break;
-          case FocusNorm::None: moments(ph * P); break;
-        }
-      };
-      if (pruned)
-        with_p((ph >= thr).select(g * w, T(0)));
-      else
-        with_p(g * w);
-      if (mu_grad[0]) mus_[0].grad[j] += s1x / (sx * sx);
-      if (dims_ == 2 && mu_grad[1]) mus_[1].grad[j] += s1y / (sy * sy);
-      if (dims_ == 1 || !aniso_) {
-        if (sigma_grad[0]) sigmas_[0].grad[j] += (s2x + s2y) / (sx * sx * sx);
-      } else {
-        if (sigma_grad[0]) sigmas_[0].grad[j] += s2x / (sx * sx * sx);
-        if (sigma_grad[1]) sigmas_[1].grad[j] += s2y / (sy * sy * sy);
-      }
+  // dW = (G^T X) ∘ Phi and the mu/sigma sums of neuron j, in one pass over its window [lo, lo +
+  // len); g and ph point at (G^T X)[j, lo] and Phi[j, lo].
+  auto neuron_grads = [&](int64_t j, const T* g, const T* ph, int64_t lo, int64_t len) {
+    T* dw = weight_.grad.data() + j * m + lo;
+    if (!any_focus) {
+      accumulate_dw(g, ph, dw, len, thr);
+      return;
+    }
+    const T* w = weight_.value.data() + j * m + lo;
+    const T* px = pos_[0].data() + lo;
+    const T sx = sigmas_[0].value[j];
+    const T mux = mus_[0].value[j];
+    const T sy = dims_ == 2 ? (aniso_ ? sigmas_[1].value[j] : sx) : sx;
+    const T muy = dims_ == 2 ? mus_[1].value[j] : T(0);
+    const bool sq = norm_ == FocusNorm::L2;
+    FocusMoments<T> f;
+    if (dims_ == 1)
+      f = sq ? focus_moments<T, false, true>(g, ph, w, dw, px, nullptr, len, mux, muy, thr)
+             : focus_moments<T, false, false>(g, ph, w, dw, px, nullptr, len, mux, muy, thr);
+    else
+      f = sq ? focus_moments<T, true, true>(g, ph, w, dw, px, pos_[1].data() + lo, len, mux, muy, thr)
+             : focus_moments<T, true, false>(g, ph, w, dw, px, pos_[1].data() + lo, len, mux, muy, thr);
+    // q_k = dL/de_k * e_k (e the unnormalised Gaussian), chained through the normaliser:
+    //   l2:   q = phi (P - A phi / m),  sum: q = phi (P - A / sqrt(m)),  none: q = phi P,
+    // with A = sum_k P_k phi_k. Then (Eq. 8-9)
+    //   dL/dmu = sum_k q_k (tau_k - mu) / sigma^2,  dL/dsigma = sum_k q_k (tau_k - mu)^2 / sigma^3,
+    // where sum q d^r = p_r - coef * u_r, coef = A / m (l2), A / sqrt(m) (sum), 0 (none).
+    const T coef = norm_ == FocusNorm::L2 ? f.a * inv_m : (norm_ == FocusNorm::Sum ? f.a / c : T(0));
+    const T s1x = f.p1x - coef * f.u1x, s2x = f.p2x - coef * f.u2x;
+    const T s1y = f.p1y - coef * f.u1y, s2y = f.p2y - coef * f.u2y;
+    if (mu_grad[0]) mus_[0].grad[j] += s1x / (sx * sx);
+    if (dims_ == 2 && mu_grad[1]) mus_[1].grad[j] += s1y / (sy * sy);
+    if (dims_ == 1 || !aniso_) {
+      if (sigma_grad[0]) sigmas_[0].grad[j] += (s2x + s2y) / (sx * sx * sx);
+    } else {
+      if (sigma_grad[0]) sigmas_[0].grad[j] += s2x / (sx * sx * sx);
+      if (sigma_grad[1]) sigmas_[1].grad[j] += s2y / (sy * sy * sy);
     }
   };
-  for_rows(out_, m, grad_rows);
+
+  // Per block: S = G^T X over the block's window, into a per-thread scratch that stays in cache
+  // (one full GEMM into memory is slower even when the windows cover K), consumed neuron by neuron
+  // right away with the forward's Phi.
+  const int nt = max_threads();
+  if (static_cast<int>(scratch_.size()) < nt) scratch_.resize(static_cast<size_t>(nt));
+  for_blocks(n * out_ * m, [&](int64_t b, int t) {
+    const int64_t j0 = b * kBlock, rows = std::min(out_, j0 + kBlock) - j0;
+    const int64_t L = blk_lo_[static_cast<size_t>(b)], H = blk_hi_[static_cast<size_t>(b)];
+    Tensor<T>& s = scratch_[static_cast<size_t>(t)];
+    s.resize(Shape{kBlock * m});
+    MapR<T> S(s.data(), rows, H - L);
+    S.noalias() = G.middleCols(j0, rows).transpose() * X.middleCols(L, H - L);
+    for (int64_t j = j0; j < j0 + rows; ++j) {
+      const int64_t lo = win_lo_[static_cast<size_t>(j)], hi = win_hi_[static_cast<size_t>(j)];
+      neuron_grads(j, s.data() + (j - j0) * (H - L) + (lo - L), phi_.data() + j * m + lo, lo, hi - lo);
+    }
+  });
   // L1 / L2 penalties on the apertures (the paper's suggestion for encouraging locality).
   if (opt_.sigma_l1 > 0 || opt_.sigma_l2 > 0) {
     const T l1 = static_cast<T>(opt_.sigma_l1), l2 = static_cast<T>(2.0 * opt_.sigma_l2);

@@ -84,15 +84,39 @@ class FocusBase : public Layer<T> {
   Parameter<T> weight_, bias_;
   std::vector<Parameter<T>> mus_, sigmas_;
   std::vector<T> pos_[2];  // input positions per axis
-  // k_ holds K after a forward and is reused by backward for G^T X (k_valid_ tells which).
+  // Neurons are processed in blocks of kBlock rows: each block's products run over the union of
+  // its neurons' windows, and its share of G^T X lives in a per-thread scratch that stays in cache.
+  static constexpr int64_t kBlock = 64;
+  // Windowed products when the block windows cover less than this share of K.
+  static constexpr double kWindowedBelow = 0.7;
+  int64_t num_blocks() const { return (out_ + kBlock - 1) / kBlock; }
+
+  // Phi (filled on demand: focus(), prune()) and K = Phi ∘ W (out, in); k_valid_ once K is computed.
   Tensor<T> phi_, k_;
   bool k_valid_ = false;
-  // Per neuron, the index window [lo, hi) outside which its coefficients underflow (1-D only).
-  std::vector<int64_t> win_lo_, win_hi_;
+  bool windowed_ = false;  // the last forward's choice of products, which backward follows
+  // Per neuron, the index window [lo, hi) outside which its focus is exactly 0 (below eps^3 of its
+  // peak); per block, the union of its neurons' windows.
+  std::vector<int64_t> win_lo_, win_hi_, blk_lo_, blk_hi_;
+  // The windows Phi's and K's rows were last written for (each row is 0 outside its window).
+  std::vector<int64_t> phi_lo_, phi_hi_, k_lo_, k_hi_;
+  std::vector<Tensor<T>> row_buf_;  // per thread: one focus row (training never stores Phi)
+  std::vector<Tensor<T>> scratch_;  // per thread: a block's rows of G^T X
 
  private:
-  void compute_phi_and_k(bool with_k);
-  void phi_rows(int64_t j0, int64_t count, bool with_k);
+  // Phi's rows (into_phi) and/or K's rows (into_k) and every window, for all neurons.
+  void compute_focus(bool into_phi, bool into_k);
+  void phi_rows(int64_t j0, int64_t count, bool into_phi, bool into_k);
+  // phi_j (Eq. 6 with its normaliser) over its window into dst[lo, hi); dst is indexed like a row
+  // of Phi and left untouched outside the window.
+  void focus_row(int64_t j, T* dst, int64_t& lo, int64_t& hi) const;
+  void reserve_row_buffers();
+  void block_windows(int64_t b0, int64_t count);
+  // Share of the (out, in) matrix the block windows cover (1: every product is a full GEMM).
+  double window_fraction() const;
+  // f(block, thread) over all blocks, in parallel when `work` (multiply-adds) is large enough.
+  template <class F>
+  void for_blocks(int64_t work, F&& f);
 };
 
 // 1-D focusing layer over in_features inputs at tau(i) = i / (m - 1).

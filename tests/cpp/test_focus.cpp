@@ -288,3 +288,117 @@ TEST_CASE("FocusDense backward twice after one forward: same input gradient, dou
   const Tensor<double>& phi = f.focus();
   for (int64_t i = 0; i < k.size(); ++i) CHECK(k[i] == Approx(phi[i] * f.weight().value[i]));
 }
+
+TEST_CASE("narrow foci over several blocks: windowed products pass the gradient check", "[focus][gradcheck]") {
+  // sigma 0.01 over 40 inputs: each neuron's window covers a fifth of the inputs, the 64-neuron
+  // blocks about half, so forward and G^T X run block by block over the windows.
+  const std::string norm = GENERATE(as<std::string>{}, "l2", "sum", "none");
+  CAPTURE(norm);
+  Rng rng(31);
+  FocusOptions o = opts(norm, "spread");
+  o.sigma_init = 0.01;
+  FocusDense<double> f(40, 130, o, rng);
+  for (int j = 0; j < 130; ++j) f.sigma().value[j] = 0.01 + 0.0001 * (j % 7);
+  // The Gaussian bends on the scale of sigma: a step of 1e-5 would leave a truncation error of
+  // (h / sigma)^2 ~ 1e-6 in the mu and sigma derivatives, so the step is smaller here.
+  GradCheckOptions gc;
+  gc.h = 1e-7;
+  gc.atol = 1e-6;
+  REQUIRE_GRADCHECK(gradcheck(f, random_tensor(Shape{2, 40}, rng), gc));
+}
+
+namespace {
+
+// A direct evaluation of Eq. 6-9 without windows, blocks or truncation: phi from the full
+// Gaussian, Y = X (Phi ∘ W)^T + b, and the gradients dX = G K, dW = (G^T X) ∘ Phi and, with
+// P = (G^T X) ∘ W, A = sum P phi, q = phi (P - A phi / m) (Eq. 7) or phi (P - A / sqrt(m)) (sum),
+// dmu = sum q (tau - mu) / sigma^2, dsigma = sum q (tau - mu)^2 / sigma^3.
+struct NaiveFocus {
+  std::vector<double> y, dx, dw, dmu, dsigma;
+};
+
+NaiveFocus naive_focus(FocusDense<double>& f, const Tensor<double>& x, const Tensor<double>& g, const std::string& norm) {
+  const int64_t n = x.dim(0), m = f.in_features(), out = f.out_features();
+  NaiveFocus r;
+  r.y.assign(static_cast<size_t>(n * out), 0.0);
+  r.dx.assign(static_cast<size_t>(n * m), 0.0);
+  r.dw.assign(static_cast<size_t>(out * m), 0.0);
+  r.dmu.assign(static_cast<size_t>(out), 0.0);
+  r.dsigma.assign(static_cast<size_t>(out), 0.0);
+  const double* w = f.weight().value.data();
+  const double* b = f.parameters()[1]->value.data();
+  std::vector<double> phi(static_cast<size_t>(m)), gtx(static_cast<size_t>(m));
+  for (int64_t j = 0; j < out; ++j) {
+    const double mu = f.mu().value[j], s = f.sigma().value[j];
+    double z = 0.0;
+    for (int64_t i = 0; i < m; ++i) {
+      const double d = static_cast<double>(i) / static_cast<double>(m - 1) - mu;
+      phi[static_cast<size_t>(i)] = std::exp(-d * d / (2 * s * s));
+      z += norm == "l2" ? phi[static_cast<size_t>(i)] * phi[static_cast<size_t>(i)] : phi[static_cast<size_t>(i)];
+    }
+    const double scale = norm == "l2" ? std::sqrt(static_cast<double>(m) / z) : std::sqrt(static_cast<double>(m)) / z;
+    if (norm != "none")
+      for (auto& v : phi) v *= scale;
+    for (int64_t i = 0; i < m; ++i) {
+      double acc = 0.0;
+      for (int64_t k = 0; k < n; ++k) acc += g[k * out + j] * x[k * m + i];
+      gtx[static_cast<size_t>(i)] = acc;
+    }
+    double a = 0.0;
+    for (int64_t i = 0; i < m; ++i) a += gtx[static_cast<size_t>(i)] * w[j * m + i] * phi[static_cast<size_t>(i)];
+    for (int64_t i = 0; i < m; ++i) {
+      const double p = phi[static_cast<size_t>(i)], kji = p * w[j * m + i];
+      for (int64_t k = 0; k < n; ++k) {
+        r.y[static_cast<size_t>(k * out + j)] += x[k * m + i] * kji;
+        r.dx[static_cast<size_t>(k * m + i)] += g[k * out + j] * kji;
+      }
+      r.dw[static_cast<size_t>(j * m + i)] = gtx[static_cast<size_t>(i)] * p;
+      const double P = gtx[static_cast<size_t>(i)] * w[j * m + i];
+      const double q = norm == "l2" ? p * (P - a * p / static_cast<double>(m))
+                       : norm == "sum" ? p * (P - a / std::sqrt(static_cast<double>(m)))
+                                       : p * P;
+      const double d = static_cast<double>(i) / static_cast<double>(m - 1) - mu;
+      r.dmu[static_cast<size_t>(j)] += q * d / (s * s);
+      r.dsigma[static_cast<size_t>(j)] += q * d * d / (s * s * s);
+    }
+    for (int64_t k = 0; k < n; ++k) r.y[static_cast<size_t>(k * out + j)] += b[j];
+  }
+  return r;
+}
+
+void check_close(const char* what, const std::vector<double>& ours, const std::vector<double>& ref) {
+  double scale = 1e-300;
+  for (double v : ref) scale = std::max(scale, std::abs(v));
+  double worst = 0.0;
+  for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::abs(ours[i] - ref[i]));
+  INFO(what << ": max |ours - reference| = " << worst << ", max |reference| = " << scale);
+  CHECK(worst <= 1e-10 * scale);
+}
+
+}  // namespace
+
+TEST_CASE("windowed and full products agree with a direct evaluation of Eq. 6-9", "[focus]") {
+  // Narrow spread foci take the windowed path (block products over the windows, dX per block);
+  // wide ones the full GEMMs. Both must equal the untruncated formulas; batch 96 x 200 neurons x
+  // 96 inputs is large enough for the multi-threaded paths.
+  const std::string norm = GENERATE(as<std::string>{}, "l2", "sum", "none");
+  const double sigma = GENERATE(0.01, 0.3);
+  CAPTURE(norm, sigma);
+  Rng rng(32);
+  FocusOptions o = opts(norm, "spread");
+  o.sigma_init = sigma;
+  o.spread_lo = 0.05, o.spread_hi = 0.95;
+  FocusDense<double> f(96, 200, o, rng);
+  for (int j = 0; j < 200; ++j) f.sigma().value[j] = sigma * (1.0 + 0.05 * (j % 5));
+  for (int j = 0; j < 200; ++j) f.parameters()[1]->value[j] = 0.01 * (j % 3);
+  Tensor<double> x = random_tensor(Shape{96, 96}, rng), g = random_tensor(Shape{96, 200}, rng);
+  const NaiveFocus ref = naive_focus(f, x, g, norm);
+  const auto y = to_vector(f.forward(x, true, rng));
+  for (auto* p : f.parameters()) p->grad.zero();
+  const auto dx = to_vector(f.backward(g, true));
+  check_close("output", y, ref.y);
+  check_close("d/dx", dx, ref.dx);
+  check_close("d/dweight", to_vector(f.weight().grad), ref.dw);
+  check_close("d/dmu", to_vector(f.mu().grad), ref.dmu);
+  check_close("d/dsigma", to_vector(f.sigma().grad), ref.dsigma);
+}
