@@ -266,6 +266,7 @@ class FocusDenseStep(Case):
                    "one train step (CE over 800 logits, SGD lr 0.1 momentum 0.9; mu, sigma lr 0.01), batch 128")
     default_repeats = 20
     baseline = "bionn Dense(784, 800)"
+    sigma_init = 0.025  # the paper's Focus-s value: each focus covers about a third of the inputs
 
     def setup(self) -> None:
         rng = np.random.default_rng(self.seed)
@@ -274,7 +275,7 @@ class FocusDenseStep(Case):
         self.y = rng.integers(0, h, size=n).astype(np.int64)
         overrides = {"mu": {"lr": 0.01}, "sigma": {"lr": 0.01}}
 
-        self.bmodel = bnn.Sequential([bnn.FocusDense(d, h)], seed=self.seed)
+        self.bmodel = bnn.Sequential([bnn.FocusDense(d, h, sigma_init=self.sigma_init)], seed=self.seed)
         self.bloss = bl.CrossEntropy()
         self.bopt = bopt.SGD(bopt.groups_by_tag(self.bmodel.parameters(), overrides), lr=0.1, momentum=0.9)
         self.dmodel = bnn.Sequential([bnn.Dense(d, h)], seed=self.seed)
@@ -309,6 +310,14 @@ class FocusDenseStep(Case):
             tp["mu"].clamp_(0.0, 1.0)
             tp["sigma"].clamp_(0.01, 1.0)
         return loss.item()
+
+
+@register
+class FocusDenseWideStep(FocusDenseStep):
+    name = "focus_dense_wide"
+    description = ("as focus_dense with sigma_init 0.3: every focus covers all 784 inputs, so no product can "
+                   "skip anything and the ratio to Dense is the focus's whole overhead")
+    sigma_init = 0.3
 
 
 # --- amplifying cases (issue 5) ---

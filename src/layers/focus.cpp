@@ -464,20 +464,30 @@ const Tensor<T>& FocusBase<T>::forward(const Tensor<T>& x, bool, Rng&) {
   CMapR<T> X(x.data(), n, m);
   CMapR<T> K(k_.data(), out_, m);
   MapR<T> Y(this->output_.data(), n, out_);
-  compute_focus(true, true);
   // Narrow foci: per block of kBlock neurons, the product runs over the union of their windows
   // only (K is exactly 0 outside it). Small block products run at ~3/4 of a full GEMM's speed, so
-  // when the windows cover most of K one full GEMM is faster.
+  // when the windows cover most of K, each thread takes one share of the neurons in full. The
+  // choice follows the windows of the last pass (they move slowly; the constructor computes the
+  // first ones). Either way K's rows are computed by the thread that multiplies them, right
+  // before, while they are in cache.
   windowed_ = window_fraction() < kWindowedBelow;
   if (windowed_) {
     for_blocks(n * out_ * m, [&](int64_t b, int) {
       const int64_t j0 = b * kBlock, rows = std::min(out_, j0 + kBlock) - j0;
+      phi_rows(j0, rows, true, true);
+      block_windows(b, 1);
       const int64_t lo = blk_lo_[static_cast<size_t>(b)], len = blk_hi_[static_cast<size_t>(b)] - lo;
       Y.middleCols(j0, rows).noalias() = X.middleCols(lo, len) * K.block(j0, lo, rows, len).transpose();
     });
   } else {
-    gemm(Y, X, K.transpose(), false);
+    auto share = [&](int64_t j0, int64_t rows) {
+      phi_rows(j0, rows, true, true);
+      Y.middleCols(j0, rows).noalias() = X * K.middleRows(j0, rows).transpose();
+    };
+    parallel_chunks(out_, share, n * out_ * m < (int64_t(1) << 20) ? out_ + 1 : 0);
+    block_windows(0, num_blocks());
   }
+  k_valid_ = true;
   if (opt_.bias) Y.rowwise() += CRowVecMap<T>(bias_.value.data(), out_);
   return this->output_;
 }
@@ -611,18 +621,41 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
   // right away with the forward's Phi.
   const int nt = max_threads();
   if (static_cast<int>(scratch_.size()) < nt) scratch_.resize(static_cast<size_t>(nt));
-  for_blocks(n * out_ * m, [&](int64_t b, int t) {
-    const int64_t j0 = b * kBlock, rows = std::min(out_, j0 + kBlock) - j0;
-    const int64_t L = blk_lo_[static_cast<size_t>(b)], H = blk_hi_[static_cast<size_t>(b)];
+  // Rows [j0, j0 + rows) whose windows lie in [L, H).
+  auto rows_grads = [&](int64_t j0, int64_t rows, int64_t L, int64_t H, int t) {
     Tensor<T>& s = scratch_[static_cast<size_t>(t)];
-    s.resize(Shape{kBlock * m});
+    s.resize(Shape{kBackwardRows * m});
     MapR<T> S(s.data(), rows, H - L);
     S.noalias() = G.middleCols(j0, rows).transpose() * X.middleCols(L, H - L);
     for (int64_t j = j0; j < j0 + rows; ++j) {
       const int64_t lo = win_lo_[static_cast<size_t>(j)], hi = win_hi_[static_cast<size_t>(j)];
       neuron_grads(j, s.data() + (j - j0) * (H - L) + (lo - L), phi_.data() + j * m + lo, lo, hi - lo);
     }
-  });
+  };
+  if (windowed_) {
+    for_blocks(n * out_ * m, [&](int64_t b, int t) {
+      const int64_t j0 = b * kBlock;
+      rows_grads(j0, std::min(out_, j0 + kBlock) - j0, blk_lo_[static_cast<size_t>(b)],
+                 blk_hi_[static_cast<size_t>(b)], t);
+    });
+  } else {
+    // Wide windows: one even share of the rows per thread, in pieces of at most kBackwardRows
+    // (fewer, larger products than the blocks: each product repacks X).
+    auto share = [&](int64_t r0, int64_t count) {
+      const int t = thread_id();
+      const int64_t pieces = (count + kBackwardRows - 1) / kBackwardRows;
+      for (int64_t p = 0; p < pieces; ++p) {
+        const int64_t a = r0 + count * p / pieces, b = r0 + count * (p + 1) / pieces;
+        int64_t L = m, H = 0;
+        for (int64_t j = a; j < b; ++j) {
+          L = std::min(L, win_lo_[static_cast<size_t>(j)]);
+          H = std::max(H, win_hi_[static_cast<size_t>(j)]);
+        }
+        if (b > a) rows_grads(a, b - a, L, H, t);
+      }
+    };
+    parallel_chunks(out_, share, n * out_ * m < (int64_t(1) << 20) ? out_ + 1 : 0);
+  }
   // L1 / L2 penalties on the apertures (the paper's suggestion for encouraging locality).
   if (opt_.sigma_l1 > 0 || opt_.sigma_l2 > 0) {
     const T l1 = static_cast<T>(opt_.sigma_l1), l2 = static_cast<T>(2.0 * opt_.sigma_l2);

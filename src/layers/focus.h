@@ -89,6 +89,8 @@ class FocusBase : public Layer<T> {
   static constexpr int64_t kBlock = 64;
   // Windowed products when the block windows cover less than this share of K.
   static constexpr double kWindowedBelow = 0.7;
+  // Wide windows: the rows of one G^T X product in backward (its scratch stays in L2).
+  static constexpr int64_t kBackwardRows = 256;
   int64_t num_blocks() const { return (out_ + kBlock - 1) / kBlock; }
 
   // Phi (filled on demand: focus(), prune()) and K = Phi ∘ W (out, in); k_valid_ once K is computed.

@@ -13,7 +13,8 @@ pytest.importorskip("torch")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "benchmarks", "run.py")
-EXPECTED_CASES = ["mlp_bn_dropout", "small_cnn", "mlp_softplus_bs1", "focus_dense", "amplifying_net5_bs1",
+EXPECTED_CASES = ["mlp_bn_dropout", "small_cnn", "mlp_softplus_bs1", "focus_dense", "focus_dense_wide",
+                  "amplifying_net5_bs1",
                   "flexible_small", "mixlu_lenet", "selforg_epoch"]
 
 

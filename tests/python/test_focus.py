@@ -148,6 +148,59 @@ def test_torch_parity_1d(normalization, m, n, batch, sigma_range):
         _compare(f"d/d{p.name}", p.grad, tp[p.name].grad)
 
 
+@pytest.mark.parametrize("normalization", ["l2", "sum", "none"])
+def test_torch_parity_windowed_blocks(normalization):
+    # Sorted, narrow foci (the paper's spread init, sigma 0.01-0.03) over 784 inputs and 300 neurons:
+    # the products run block by block over the foci's windows, multi-threaded at batch 128.
+    torch = pytest.importorskip("torch")
+    bionn.manual_seed(7)
+    layer = FocusDense(784, 300, normalization=normalization, sigma_init=0.025, dtype=F32)
+    r = rng(11)
+    layer.parameters()[3].data[...] = r.uniform(0.01, 0.03, 300)
+    x = r.standard_normal((128, 784)).astype(F32)
+    g = r.standard_normal((128, 300)).astype(F32)
+    out = layer.forward(x, training=True)
+    layer.zero_grad()
+    dx = layer.backward(g)
+    tp = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch_focus_forward(torch, tx, tp["weight"], tp["bias"], tp["mu"], tp["sigma"], normalization)
+    ty.backward(torch.tensor(g))
+    _compare("output", out, ty)
+    _compare("d/dx", dx, tx.grad)
+    for p in layer.parameters():
+        _compare(f"d/d{p.name}", p.grad, tp[p.name].grad)
+
+
+def test_torch_parity_2d_narrow_grid():
+    # 28 x 28 grid, 100 neurons on a spread grid of centres with narrow apertures: each focus
+    # covers a few grid rows (its window), the columns outside its x range are exactly zero.
+    torch = pytest.importorskip("torch")
+    bionn.manual_seed(8)
+    layer = FocusDense2D(28, 28, 100, sigma_init=0.03, anisotropic=True, dtype=F32)
+    r = rng(12)
+    for p in layer.parameters():
+        if p.tag == "sigma":
+            p.data[...] = r.uniform(0.02, 0.06, 100)
+    x = r.standard_normal((64, 1, 28, 28)).astype(F32)
+    g = r.standard_normal((64, 100)).astype(F32)
+    out = layer.forward(x, training=True)
+    layer.zero_grad()
+    dx = layer.backward(g)
+    phi = layer.focus()
+    assert (phi == 0).mean() > 0.5  # the windows really cut most of the grid
+    tp = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
+    tx = torch.tensor(x.reshape(64, 784), requires_grad=True)
+    ty = torch_focus_forward(torch, tx, tp["weight"], tp["bias"], (tp["mu_x"], tp["mu_y"]),
+                             (tp["sigma_x"], tp["sigma_y"]), "l2",
+                             positions=torch_focus_2d_positions(torch, 28, 28, torch.float32))
+    ty.backward(torch.tensor(g))
+    _compare("output", out, ty)
+    _compare("d/dx", dx.reshape(64, 784), tx.grad)
+    for p in layer.parameters():
+        _compare(f"d/d{p.name}", p.grad, tp[p.name].grad)
+
+
 @pytest.mark.parametrize("anisotropic", [False, True])
 def test_torch_parity_2d(anisotropic):
     torch = pytest.importorskip("torch")
