@@ -5,10 +5,25 @@
 #include "core/parallel.h"
 
 #include <cmath>
+#include <limits>
 #include <set>
 #include <stdexcept>
 
 namespace bionn {
+
+namespace {
+
+// Optimizer state (momentum, Adam's moments) of a parameter whose gradient stays 0 (a dead ReLU
+// unit, a weight outside every focus window) decays geometrically into the subnormal range: 0.9^k
+// reaches 1e-38 after ~800 steps, and x86 cores run subnormal arithmetic ~100x slower (a FocusDense
+// step was 20 % slower after 1,500 steps). Flushing such values to 0 changes no update by more
+// than 1e-38 * lr.
+template <typename T>
+inline T flush_subnormal(T x) {
+  return std::abs(x) < std::numeric_limits<T>::min() ? T(0) : x;
+}
+
+}  // namespace
 
 namespace {
 template <typename T>
@@ -139,7 +154,7 @@ void SGD<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T
     for (int64_t i = a; i < a + len; ++i) {
       T d = g[i] + wd * w[i];
       if (buf) {
-        buf[i] = first ? d : mom * buf[i] + damp * d;
+        buf[i] = flush_subnormal(first ? d : mom * buf[i] + damp * d);
         d = nesterov ? d + mom * buf[i] : buf[i];
       }
       w[i] -= lr * d;
@@ -177,8 +192,8 @@ void Adam<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<
       } else {
         gi += wd * w[i];
       }
-      m[i] = b1 * m[i] + one_minus_b1 * gi;
-      v[i] = b2 * v[i] + one_minus_b2 * gi * gi;
+      m[i] = flush_subnormal(b1 * m[i] + one_minus_b1 * gi);
+      v[i] = flush_subnormal(b2 * v[i] + one_minus_b2 * gi * gi);
       T vh = v[i];
       if (vmax) {
         vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
@@ -209,16 +224,16 @@ void RMSprop<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tens
   const T wd = static_cast<T>(o.weight_decay), mom = static_cast<T>(o.momentum);
   for (int64_t i = 0; i < n; ++i) {
     const T gi = g[i] + wd * w[i];
-    sq[i] = a * sq[i] + one_minus_a * gi * gi;
+    sq[i] = flush_subnormal(a * sq[i] + one_minus_a * gi * gi);
     T avg;
     if (o.centered) {
-      gavg[i] = a * gavg[i] + one_minus_a * gi;
+      gavg[i] = flush_subnormal(a * gavg[i] + one_minus_a * gi);
       avg = std::sqrt(sq[i] - gavg[i] * gavg[i]) + eps;
     } else {
       avg = std::sqrt(sq[i]) + eps;
     }
     if (o.momentum > 0) {
-      buf[i] = mom * buf[i] + gi / avg;
+      buf[i] = flush_subnormal(mom * buf[i] + gi / avg);
       w[i] -= lr * buf[i];
     } else {
       w[i] -= lr * gi / avg;

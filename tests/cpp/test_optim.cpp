@@ -480,3 +480,47 @@ TEST_CASE("StepLR and ExponentialLR scale every group from its initial lr", "[op
     CHECK_THROWS_AS(ExponentialLR<double>(opt, INFINITY), std::invalid_argument);
   }
 }
+
+TEST_CASE("optimizer state of a parameter whose gradient stays 0 flushes to 0 instead of going subnormal",
+          "[optim]") {
+  // One gradient, then none for 2,000 steps: 0.9^k (SGD momentum, Adam's m) passes through the
+  // subnormal range on the way down; each state value must end up 0 or a normal number.
+  auto run = [](auto make_opt) {
+    Parameter<float> p("w", "weight", Shape{64});
+    for (int64_t i = 0; i < 64; ++i) p.value[i] = 0.5f;
+    ParamGroup<float> g;
+    g.params = {&p};
+    auto opt = make_opt(g);
+    for (int64_t i = 0; i < 64; ++i) p.grad[i] = 1e-3f * static_cast<float>(i + 1);
+    opt.step();
+    p.grad.zero();
+    for (int s = 0; s < 2000; ++s) opt.step();
+    int64_t subnormal = 0, zero = 0;
+    for (Tensor<float>* t : opt.state_tensors())
+      for (int64_t i = 0; i < t->size(); ++i) {
+        subnormal += std::fpclassify((*t)[i]) == FP_SUBNORMAL;
+        zero += (*t)[i] == 0.0f;
+      }
+    CHECK(subnormal == 0);
+    CHECK(zero > 0);  // the decay did reach the bottom: the check above was exercised
+    for (int64_t i = 0; i < 64; ++i) CHECK(std::isfinite(p.value[i]));
+  };
+  SECTION("SGD momentum") {
+    run([](ParamGroup<float> g) {
+      g.options.lr = 0.1, g.options.momentum = 0.9;
+      return SGD<float>({g});
+    });
+  }
+  SECTION("Adam") {
+    run([](ParamGroup<float> g) {
+      g.options.lr = 1e-3, g.options.beta2 = 0.9;
+      return Adam<float>({g});
+    });
+  }
+  SECTION("RMSprop with momentum") {
+    run([](ParamGroup<float> g) {
+      g.options.lr = 1e-3, g.options.alpha = 0.9, g.options.momentum = 0.9;
+      return RMSprop<float>({g});
+    });
+  }
+}
