@@ -161,8 +161,12 @@ FocusBase<T>::FocusBase(const std::string& name, int64_t height, int64_t width, 
   phi_hi_.assign(static_cast<size_t>(out_), in_);
   k_lo_.assign(static_cast<size_t>(out_), 0);
   k_hi_.assign(static_cast<size_t>(out_), in_);
-  blk_lo_.assign(static_cast<size_t>(num_blocks()), 0);
-  blk_hi_.assign(static_cast<size_t>(num_blocks()), in_);
+  order_.resize(static_cast<size_t>(out_));
+  for (int64_t j = 0; j < out_; ++j) order_[static_cast<size_t>(j)] = j;
+  // Capacity for any block count (<= out_), so planning never allocates.
+  bounds_.reserve(static_cast<size_t>(out_ + 1));
+  blk_lo_.reserve(static_cast<size_t>(out_));
+  blk_hi_.reserve(static_cast<size_t>(out_));
   k_.resize(Shape{out_, in_});
   limit_gemm_blocking();
   reset_parameters(rng);
@@ -209,9 +213,9 @@ void FocusBase<T>::reset_parameters(Rng& rng) {
 
   // Weights: Eq. 10 (U(+-sqrt(6) / ||phi_j||_2) per neuron, the variance of Appendix A.8), or a standard init.
   if (focus_init_) {
-    compute_focus(true, false);
+    const Tensor<T>& phi = focus();
     for (int64_t j = 0; j < out_; ++j) {
-      CArrMap<T> ph(phi_.data() + j * in_, in_);
+      CArrMap<T> ph(phi.data() + j * in_, in_);
       const double nrm = std::sqrt(static_cast<double>((ph * ph).sum()));
       const double bound = nrm > 0 ? std::sqrt(6.0) / nrm : std::sqrt(6.0 / static_cast<double>(in_));
       T* w = weight_.value.data() + j * in_;
@@ -318,87 +322,106 @@ void FocusBase<T>::focus_row(int64_t j, T* dst, int64_t& lo, int64_t& hi) const 
 }
 
 template <typename T>
-void FocusBase<T>::reserve_row_buffers() {
-  const size_t nt = static_cast<size_t>(max_threads());
-  if (row_buf_.size() < nt) row_buf_.resize(nt);
-  for (auto& r : row_buf_) r.resize(Shape{in_});
+void FocusBase<T>::plan_blocks() {
+  // Positions sorted by where the neurons' windows start (from the last pass; they move slowly):
+  // neighbours in a block then share most of their inputs whatever the storage order, and a few
+  // wide foci no longer widen every block they sit in. Ties by index keep the order reproducible.
+  std::sort(order_.begin(), order_.end(), [&](int64_t a, int64_t b) {
+    const int64_t la = win_lo_[static_cast<size_t>(a)], lb = win_lo_[static_cast<size_t>(b)];
+    return la != lb ? la < lb : a < b;
+  });
+  identity_order_ = true;
+  for (int64_t r = 0; r < out_ && identity_order_; ++r) identity_order_ = order_[static_cast<size_t>(r)] == r;
+  // About kBlock rows a block (its products then run at >= 90 % of a full GEMM's speed), in a
+  // number of blocks that is a multiple of the thread count.
+  const int64_t nt = max_threads();
+  const int64_t per = std::max<int64_t>(1, (out_ + nt * kBlock - 1) / (nt * kBlock));
+  const int64_t nb = std::min(out_, nt * per);
+  bounds_.resize(static_cast<size_t>(nb + 1));
+  for (int64_t b = 0; b <= nb; ++b) bounds_[static_cast<size_t>(b)] = out_ * b / nb;
+  blk_lo_.resize(static_cast<size_t>(nb));
+  blk_hi_.resize(static_cast<size_t>(nb));
+  for (int64_t b = 0; b < nb; ++b) block_window(b);
+  windowed_ = window_fraction() < kWindowedBelow;
 }
 
 template <typename T>
-void FocusBase<T>::phi_rows(int64_t j0, int64_t count, bool into_phi, bool into_k) {
-  const int64_t m = in_;
-  const T thr = static_cast<T>(prune_);
-  const bool pruned = prune_ > 0;
-  for (int64_t j = j0; j < j0 + count; ++j) {
-    const size_t js = static_cast<size_t>(j);
-    // Phi's row itself, or (training) a row buffer that stays in L1: K is all the products need.
-    T* row = into_phi ? phi_.data() + j * m : row_buf_[static_cast<size_t>(thread_id())].data();
-    int64_t lo, hi;
-    focus_row(j, row, lo, hi);
-    win_lo_[js] = lo;
-    win_hi_[js] = hi;
-    if (into_phi) {
-      clear_outside(ArrMap<T>(row, m), phi_lo_[js], phi_hi_[js], lo, hi);
-      phi_lo_[js] = lo;
-      phi_hi_[js] = hi;
-    }
-    if (into_k) {
-      ArrMap<T> k(k_.data() + j * m, m);
-      CArrMap<T> seg(row + lo, hi - lo);
-      CArrMap<T> w(weight_.value.data() + j * m + lo, hi - lo);
-      clear_outside(k, k_lo_[js], k_hi_[js], lo, hi);
-      k_lo_[js] = lo;
-      k_hi_[js] = hi;
-      if (pruned)
-        k.segment(lo, hi - lo) = (seg >= thr).select(seg * w, T(0));
-      else
-        k.segment(lo, hi - lo) = seg * w;
-    }
+void FocusBase<T>::block_window(int64_t b) {
+  int64_t lo = in_, hi = 0;
+  for (int64_t r = bounds_[static_cast<size_t>(b)]; r < bounds_[static_cast<size_t>(b + 1)]; ++r) {
+    const size_t j = static_cast<size_t>(order_[static_cast<size_t>(r)]);
+    lo = std::min(lo, win_lo_[j]);
+    hi = std::max(hi, win_hi_[j]);
   }
-}
-
-template <typename T>
-void FocusBase<T>::block_windows(int64_t b0, int64_t count) {
-  for (int64_t b = b0; b < b0 + count; ++b) {
-    const int64_t j0 = b * kBlock, j1 = std::min(out_, j0 + kBlock);
-    int64_t lo = in_, hi = 0;
-    for (int64_t j = j0; j < j1; ++j) {
-      lo = std::min(lo, win_lo_[static_cast<size_t>(j)]);
-      hi = std::max(hi, win_hi_[static_cast<size_t>(j)]);
-    }
-    blk_lo_[static_cast<size_t>(b)] = lo;
-    blk_hi_[static_cast<size_t>(b)] = hi;
-  }
+  blk_lo_[static_cast<size_t>(b)] = lo;
+  blk_hi_[static_cast<size_t>(b)] = hi;
 }
 
 template <typename T>
 double FocusBase<T>::window_fraction() const {
   int64_t covered = 0;
-  for (int64_t b = 0; b < num_blocks(); ++b) {
-    const int64_t rows = std::min(out_, (b + 1) * kBlock) - b * kBlock;
-    covered += rows * (blk_hi_[static_cast<size_t>(b)] - blk_lo_[static_cast<size_t>(b)]);
-  }
+  for (size_t b = 0; b + 1 < bounds_.size(); ++b)
+    covered += (bounds_[b + 1] - bounds_[b]) * (blk_hi_[b] - blk_lo_[b]);
   return static_cast<double>(covered) / static_cast<double>(out_ * in_);
 }
 
 template <typename T>
-void FocusBase<T>::compute_focus(bool into_phi, bool into_k) {
-  if (!into_phi) reserve_row_buffers();
-  for_rows(out_, in_, [&](int64_t j0, int64_t count) { phi_rows(j0, count, into_phi, into_k); });
-  block_windows(0, num_blocks());
-  if (into_k) k_valid_ = true;
+void FocusBase<T>::position_rows(int64_t r0, int64_t count) {
+  const int64_t m = in_;
+  const T thr = static_cast<T>(prune_);
+  const bool pruned = prune_ > 0;
+  for (int64_t r = r0; r < r0 + count; ++r) {
+    const size_t rs = static_cast<size_t>(r), j = static_cast<size_t>(order_[rs]);
+    ArrMap<T> ph(phi_.data() + r * m, m), k(k_.data() + r * m, m);
+    int64_t lo, hi;
+    focus_row(static_cast<int64_t>(j), ph.data(), lo, hi);
+    win_lo_[j] = lo;
+    win_hi_[j] = hi;
+    clear_outside(ph, phi_lo_[rs], phi_hi_[rs], lo, hi);
+    clear_outside(k, k_lo_[rs], k_hi_[rs], lo, hi);
+    phi_lo_[rs] = k_lo_[rs] = lo;
+    phi_hi_[rs] = k_hi_[rs] = hi;
+    auto seg = ph.segment(lo, hi - lo);
+    CArrMap<T> w(weight_.value.data() + static_cast<int64_t>(j) * m + lo, hi - lo);
+    if (pruned)
+      k.segment(lo, hi - lo) = (seg >= thr).select(seg * w, T(0));
+    else
+      k.segment(lo, hi - lo) = seg * w;
+  }
+}
+
+template <typename T>
+void FocusBase<T>::compute_rows() {
+  for_rows(out_, in_, [&](int64_t r0, int64_t count) { position_rows(r0, count); });
+  for (int64_t b = 0; b + 1 < static_cast<int64_t>(bounds_.size()); ++b) block_window(b);
+  k_valid_ = true;
 }
 
 template <typename T>
 const Tensor<T>& FocusBase<T>::focus() {
-  compute_focus(true, false);
-  return phi_;
+  // In neuron order, for the user; training keeps its own copy in block order.
+  phi_out_.resize(Shape{out_, in_});
+  for_rows(out_, in_, [&](int64_t j0, int64_t count) {
+    for (int64_t j = j0; j < j0 + count; ++j) {
+      T* row = phi_out_.data() + j * in_;
+      std::fill(row, row + in_, T(0));
+      focus_row(j, row, win_lo_[static_cast<size_t>(j)], win_hi_[static_cast<size_t>(j)]);
+    }
+  });
+  return phi_out_;
 }
 
 template <typename T>
 const Tensor<T>& FocusBase<T>::effective_weight() {
-  compute_focus(false, true);
-  return k_;
+  const Tensor<T>& phi = focus();
+  k_out_.resize(Shape{out_, in_});
+  CArrMap<T> ph(phi.data(), phi.size()), w(weight_.value.data(), weight_.value.size());
+  ArrMap<T> k(k_out_.data(), k_out_.size());
+  if (prune_ > 0)
+    k = (ph >= static_cast<T>(prune_)).select(ph * w, T(0));
+  else
+    k = ph * w;
+  return k_out_;
 }
 
 template <typename T>
@@ -407,12 +430,13 @@ double FocusBase<T>::prune(double threshold) {
     throw std::invalid_argument(name_ + ".prune: threshold must be >= 0, got " + num(threshold));
   prune_ = threshold;
   opt_.prune_threshold = threshold;
-  compute_focus(true, true);
+  k_valid_ = false;  // K changes with the mask
+  const Tensor<T>& phi = focus();
   if (threshold <= 0) return 0.0;
   const T thr = static_cast<T>(threshold);
   int64_t cut = 0;
-  for (int64_t i = 0; i < phi_.size(); ++i) cut += phi_[i] < thr;
-  return static_cast<double>(cut) / static_cast<double>(phi_.size());
+  for (int64_t i = 0; i < phi.size(); ++i) cut += phi[i] < thr;
+  return static_cast<double>(cut) / static_cast<double>(phi.size());
 }
 
 template <typename T>
@@ -441,7 +465,7 @@ void FocusBase<T>::check_input(const Tensor<T>& x) const {
 template <typename T>
 template <class F>
 void FocusBase<T>::for_blocks(int64_t work, F&& f) {
-  const int64_t nb = num_blocks();
+  const int64_t nb = static_cast<int64_t>(bounds_.size()) - 1;
   const int nt = max_threads();
   // Below ~1 MFLOP a parallel region costs more than it saves (batch-1 training lives there).
   if (nt == 1 || nb == 1 || work < (int64_t(1) << 20) || in_parallel()) {
@@ -459,36 +483,49 @@ const Tensor<T>& FocusBase<T>::forward(const Tensor<T>& x, bool, Rng&) {
   check_input(x);
   const int64_t n = x.batch(), m = in_;
   this->input_ = &x;
-  // Phi and K once per pass (Algorithms 1-2), then Y = X K^T + b.
+  // Phi and K once per pass (Algorithms 1-2), then Y = X K^T + b. Phi's and K's rows are kept in
+  // block order (row r is neuron order_[r]); the product fills Yp, Y's columns in that order.
+  plan_blocks();
   this->output_.resize(Shape{n, out_});
+  if (!identity_order_) yp_.resize(Shape{n, out_});
   CMapR<T> X(x.data(), n, m);
-  CMapR<T> K(k_.data(), out_, m);
-  MapR<T> Y(this->output_.data(), n, out_);
-  // Narrow foci: per block of kBlock neurons, the product runs over the union of their windows
-  // only (K is exactly 0 outside it). Small block products run at ~3/4 of a full GEMM's speed, so
-  // when the windows cover most of K, each thread takes one share of the neurons in full. The
-  // choice follows the windows of the last pass (they move slowly; the constructor computes the
-  // first ones). Either way K's rows are computed by the thread that multiplies them, right
-  // before, while they are in cache.
-  windowed_ = window_fraction() < kWindowedBelow;
+  CMapR<T> Kp(k_.data(), out_, m);
+  MapR<T> Yp(identity_order_ ? this->output_.data() : yp_.data(), n, out_);
+  const int64_t work = n * out_ * m;
   if (windowed_) {
-    for_blocks(n * out_ * m, [&](int64_t b, int) {
-      const int64_t j0 = b * kBlock, rows = std::min(out_, j0 + kBlock) - j0;
-      phi_rows(j0, rows, true, true);
-      block_windows(b, 1);
+    // Narrow foci: per block, the product runs over the union of its neurons' windows only (K is
+    // exactly 0 outside it), right after the block's rows of K are computed, while in cache.
+    for_blocks(work, [&](int64_t b, int) {
+      const int64_t r0 = bounds_[static_cast<size_t>(b)], rows = bounds_[static_cast<size_t>(b + 1)] - r0;
+      position_rows(r0, rows);
+      block_window(b);
       const int64_t lo = blk_lo_[static_cast<size_t>(b)], len = blk_hi_[static_cast<size_t>(b)] - lo;
-      Y.middleCols(j0, rows).noalias() = X.middleCols(lo, len) * K.block(j0, lo, rows, len).transpose();
+      Yp.middleCols(r0, rows).noalias() = X.middleCols(lo, len) * Kp.block(r0, lo, rows, len).transpose();
     });
   } else {
-    auto share = [&](int64_t j0, int64_t rows) {
-      phi_rows(j0, rows, true, true);
-      Y.middleCols(j0, rows).noalias() = X * K.middleRows(j0, rows).transpose();
-    };
-    parallel_chunks(out_, share, n * out_ * m < (int64_t(1) << 20) ? out_ + 1 : 0);
-    block_windows(0, num_blocks());
+    // Wide foci cover most of K: one share of the rows per thread, multiplied in full.
+    parallel_chunks(out_, [&](int64_t r0, int64_t rows) {
+      position_rows(r0, rows);
+      Yp.middleCols(r0, rows).noalias() = X * Kp.middleRows(r0, rows).transpose();
+    }, work < (int64_t(1) << 20) ? out_ + 1 : 0);
+    for (int64_t b = 0; b + 1 < static_cast<int64_t>(bounds_.size()); ++b) block_window(b);
   }
   k_valid_ = true;
-  if (opt_.bias) Y.rowwise() += CRowVecMap<T>(bias_.value.data(), out_);
+  // Y[:, order_[r]] = Yp[:, r] + b.
+  const bool bias = opt_.bias;
+  if (identity_order_) {
+    if (bias) Yp.rowwise() += CRowVecMap<T>(bias_.value.data(), out_);
+    return this->output_;
+  }
+  parallel_chunks(n, [&](int64_t i0, int64_t rows) {
+    for (int64_t i = i0; i < i0 + rows; ++i) {
+      const T* src = yp_.data() + i * out_;
+      T* dst = this->output_.data() + i * out_;
+      for (int64_t r = 0; r < out_; ++r) dst[order_[static_cast<size_t>(r)]] = src[r];
+      if (bias)
+        for (int64_t j = 0; j < out_; ++j) dst[j] += bias_.value[j];
+    }
+  }, n * out_ < (int64_t(1) << 15) ? n + 1 : 0);
   return this->output_;
 }
 
@@ -547,22 +584,33 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
   const int64_t n = x.batch(), m = in_;
   CMapR<T> G(grad_out.data(), n, out_);
   CMapR<T> X(x.data(), n, m);
-  if (!k_valid_) compute_focus(true, true);
-  CMapR<T> K(k_.data(), out_, m);
-  if (need_input_grad) {  // dX = G K
+  if (!k_valid_) compute_rows();  // prune() between forward and backward: same order, new mask
+  CMapR<T> Kp(k_.data(), out_, m);
+  const int64_t work = n * out_ * m;
+  // Gp[:, r] = G[:, order_[r]]: G's columns in block order.
+  if (!identity_order_) gp_.resize(Shape{n, out_});
+  if (!identity_order_) parallel_chunks(n, [&](int64_t i0, int64_t rows) {
+    for (int64_t i = i0; i < i0 + rows; ++i) {
+      const T* src = grad_out.data() + i * out_;
+      T* dst = gp_.data() + i * out_;
+      for (int64_t r = 0; r < out_; ++r) dst[r] = src[order_[static_cast<size_t>(r)]];
+    }
+  }, n * out_ < (int64_t(1) << 15) ? n + 1 : 0);
+  CMapR<T> Gp(identity_order_ ? grad_out.data() : gp_.data(), n, out_);
+  if (need_input_grad) {  // dX = G K = Gp Kp
     this->grad_input_.resize(x.shape());
     MapR<T> dX(this->grad_input_.data(), n, m);
-    if (!windowed_ || n * out_ * m < (int64_t(1) << 20)) {
-      gemm(dX, G, K, false);
+    if (!windowed_ || work < (int64_t(1) << 20)) {
+      gemm(dX, Gp, Kp, false);
     } else {
       // Over each block's window; rows of dX per thread, each adding all blocks' products.
-      parallel_chunks(n, [&](int64_t r0, int64_t rows) {
-        auto dst = dX.middleRows(r0, rows);
+      parallel_chunks(n, [&](int64_t i0, int64_t rows) {
+        auto dst = dX.middleRows(i0, rows);
         dst.setZero();
-        for (int64_t b = 0; b < num_blocks(); ++b) {
-          const int64_t j0 = b * kBlock, cnt = std::min(out_, j0 + kBlock) - j0;
-          const int64_t lo = blk_lo_[static_cast<size_t>(b)], len = blk_hi_[static_cast<size_t>(b)] - lo;
-          dst.middleCols(lo, len).noalias() += G.block(r0, j0, rows, cnt) * K.block(j0, lo, cnt, len);
+        for (size_t b = 0; b + 1 < bounds_.size(); ++b) {
+          const int64_t r0 = bounds_[b], cnt = bounds_[b + 1] - r0;
+          const int64_t lo = blk_lo_[b], len = blk_hi_[b] - lo;
+          dst.middleCols(lo, len).noalias() += Gp.block(i0, r0, rows, cnt) * Kp.block(r0, lo, cnt, len);
         }
       }, 2);
     }
@@ -619,42 +667,47 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
   // Per block: S = G^T X over the block's window, into a per-thread scratch that stays in cache
   // (one full GEMM into memory is slower even when the windows cover K), consumed neuron by neuron
   // right away with the forward's Phi.
+  // Per block (or, for wide foci, per piece of a thread's share): S = G^T X over the rows' window,
+  // into a per-thread scratch that stays in cache (one full GEMM into memory is slower even when
+  // the windows cover K), consumed neuron by neuron right away with the forward's Phi.
   const int nt = max_threads();
   if (static_cast<int>(scratch_.size()) < nt) scratch_.resize(static_cast<size_t>(nt));
-  // Rows [j0, j0 + rows) whose windows lie in [L, H).
-  auto rows_grads = [&](int64_t j0, int64_t rows, int64_t L, int64_t H, int t) {
+  auto rows_grads = [&](int64_t r0, int64_t rows, int64_t L, int64_t H, int t) {
     Tensor<T>& s = scratch_[static_cast<size_t>(t)];
-    s.resize(Shape{kBackwardRows * m});
+    s.resize(Shape{std::max(rows, kBackwardRows) * m});
     MapR<T> S(s.data(), rows, H - L);
-    S.noalias() = G.middleCols(j0, rows).transpose() * X.middleCols(L, H - L);
-    for (int64_t j = j0; j < j0 + rows; ++j) {
-      const int64_t lo = win_lo_[static_cast<size_t>(j)], hi = win_hi_[static_cast<size_t>(j)];
-      neuron_grads(j, s.data() + (j - j0) * (H - L) + (lo - L), phi_.data() + j * m + lo, lo, hi - lo);
+    S.noalias() = Gp.middleCols(r0, rows).transpose() * X.middleCols(L, H - L);
+    for (int64_t r = r0; r < r0 + rows; ++r) {
+      // The window row r of Phi was written for (inside [L, H) unless the foci changed since).
+      const int64_t lo = std::max(L, phi_lo_[static_cast<size_t>(r)]);
+      const int64_t hi = std::min(H, phi_hi_[static_cast<size_t>(r)]);
+      if (hi > lo)
+        neuron_grads(order_[static_cast<size_t>(r)], s.data() + (r - r0) * (H - L) + (lo - L),
+                     phi_.data() + r * m + lo, lo, hi - lo);
     }
   };
   if (windowed_) {
-    for_blocks(n * out_ * m, [&](int64_t b, int t) {
-      const int64_t j0 = b * kBlock;
-      rows_grads(j0, std::min(out_, j0 + kBlock) - j0, blk_lo_[static_cast<size_t>(b)],
-                 blk_hi_[static_cast<size_t>(b)], t);
+    for_blocks(work, [&](int64_t b, int t) {
+      const size_t bs = static_cast<size_t>(b);
+      rows_grads(bounds_[bs], bounds_[bs + 1] - bounds_[bs], blk_lo_[bs], blk_hi_[bs], t);
     });
   } else {
-    // Wide windows: one even share of the rows per thread, in pieces of at most kBackwardRows
-    // (fewer, larger products than the blocks: each product repacks X).
+    // One even share of the rows per thread, in pieces of at most kBackwardRows (fewer, larger
+    // products than the blocks: each product repacks X).
     auto share = [&](int64_t r0, int64_t count) {
       const int t = thread_id();
       const int64_t pieces = (count + kBackwardRows - 1) / kBackwardRows;
       for (int64_t p = 0; p < pieces; ++p) {
         const int64_t a = r0 + count * p / pieces, b = r0 + count * (p + 1) / pieces;
         int64_t L = m, H = 0;
-        for (int64_t j = a; j < b; ++j) {
-          L = std::min(L, win_lo_[static_cast<size_t>(j)]);
-          H = std::max(H, win_hi_[static_cast<size_t>(j)]);
+        for (int64_t r = a; r < b; ++r) {
+          L = std::min(L, phi_lo_[static_cast<size_t>(r)]);
+          H = std::max(H, phi_hi_[static_cast<size_t>(r)]);
         }
         if (b > a) rows_grads(a, b - a, L, H, t);
       }
     };
-    parallel_chunks(out_, share, n * out_ * m < (int64_t(1) << 20) ? out_ + 1 : 0);
+    parallel_chunks(out_, share, work < (int64_t(1) << 20) ? out_ + 1 : 0);
   }
   // L1 / L2 penalties on the apertures (the paper's suggestion for encouraging locality).
   if (opt_.sigma_l1 > 0 || opt_.sigma_l2 > 0) {

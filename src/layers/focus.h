@@ -90,38 +90,39 @@ class FocusBase : public Layer<T> {
   Parameter<T> weight_, bias_;
   std::vector<Parameter<T>> mus_, sigmas_;
   std::vector<T> pos_[2];  // input positions per axis
-  // Neurons are processed in blocks of kBlock rows: each block's products run over the union of
-  // its neurons' windows, and its share of G^T X lives in a per-thread scratch that stays in cache.
-  static constexpr int64_t kBlock = 64;
-  // Windowed products when the block windows cover less than this share of K.
-  static constexpr double kWindowedBelow = 0.7;
+  // Training keeps Phi's and K's rows in block order: row r holds neuron order_[r], the neurons
+  // sorted by where their windows start. Blocks of about kBlock consecutive rows share one product
+  // over the union of their windows [blk_lo_, blk_hi_) when those cover less than kWindowedBelow of
+  // K; otherwise each thread multiplies its share in full.
+  static constexpr int64_t kBlock = 200;
+  static constexpr double kWindowedBelow = 0.8;
   // Wide windows: the rows of one G^T X product in backward (its scratch stays in L2).
   static constexpr int64_t kBackwardRows = 256;
-  int64_t num_blocks() const { return (out_ + kBlock - 1) / kBlock; }
 
-  // Phi (filled on demand: focus(), prune()) and K = Phi ∘ W (out, in); k_valid_ once K is computed.
-  Tensor<T> phi_, k_;
+  Tensor<T> phi_, k_;             // (out, in), block order; k_valid_ once K is computed
+  Tensor<T> phi_out_, k_out_;     // focus() and effective_weight(): neuron order, on demand
+  Tensor<T> yp_, gp_;             // Y's and G's columns in block order
   bool k_valid_ = false;
-  bool windowed_ = false;  // the last forward's choice of products, which backward follows
-  // Per neuron, the index window [lo, hi) outside which its focus is exactly 0 (below eps^3 of its
-  // peak); per block, the union of its neurons' windows.
+  bool windowed_ = false;         // the last forward's choice of products, which backward follows
+  std::vector<int64_t> order_;    // block-order row -> neuron
+  bool identity_order_ = true;    // order_[r] == r: Y and G are used in place of Yp and Gp
+  std::vector<int64_t> bounds_;   // block b is rows [bounds_[b], bounds_[b + 1])
+  // Per neuron, the index window [lo, hi) outside which its focus is exactly 0 (below eps^1.5 of
+  // its peak); per block, the union of its neurons' windows.
   std::vector<int64_t> win_lo_, win_hi_, blk_lo_, blk_hi_;
-  // The windows Phi's and K's rows were last written for (each row is 0 outside its window).
+  // Per row of phi_ / k_, the window it was last written for (the row is 0 outside it).
   std::vector<int64_t> phi_lo_, phi_hi_, k_lo_, k_hi_;
-  std::vector<Tensor<T>> row_buf_;  // per thread: one focus row (training never stores Phi)
-  std::vector<Tensor<T>> scratch_;  // per thread: a block's rows of G^T X
+  std::vector<Tensor<T>> scratch_;  // per thread: some rows of G^T X
 
  private:
-  // Phi's rows (into_phi) and/or K's rows (into_k) and every window, for all neurons.
-  void compute_focus(bool into_phi, bool into_k);
-  void phi_rows(int64_t j0, int64_t count, bool into_phi, bool into_k);
+  void plan_blocks();              // sorts order_, cuts the blocks, chooses windowed_
+  void block_window(int64_t b);    // blk_lo_[b], blk_hi_[b] from the current windows
+  double window_fraction() const;  // share of K the block windows cover
+  void position_rows(int64_t r0, int64_t count);  // Phi's and K's rows [r0, r0 + count), windows
+  void compute_rows();                            // all of them, in the current order
   // phi_j (Eq. 6 with its normaliser) over its window into dst[lo, hi); dst is indexed like a row
   // of Phi and left untouched outside the window.
   void focus_row(int64_t j, T* dst, int64_t& lo, int64_t& hi) const;
-  void reserve_row_buffers();
-  void block_windows(int64_t b0, int64_t count);
-  // Share of the (out, in) matrix the block windows cover (1: every product is a full GEMM).
-  double window_fraction() const;
   // f(block, thread) over all blocks, in parallel when `work` (multiply-adds) is large enough.
   template <class F>
   void for_blocks(int64_t work, F&& f);

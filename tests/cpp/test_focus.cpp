@@ -381,18 +381,26 @@ TEST_CASE("windowed and full products agree with a direct evaluation of Eq. 6-9"
   // Narrow spread foci take the windowed path (block products over the windows, dX per block);
   // wide ones the full GEMMs. Both must equal the untruncated formulas; batch 96 x 200 neurons x
   // 96 inputs is large enough for the multi-threaded paths.
+  // Shuffled centres put neighbouring windows in far-apart rows: the layer then sorts its rows
+  // into blocks, and Y's and G's columns are permuted around the products.
   const std::string norm = GENERATE(as<std::string>{}, "l2", "sum", "none");
   const double sigma = GENERATE(0.01, 0.3);
-  CAPTURE(norm, sigma);
+  const bool shuffled = GENERATE(false, true);
+  CAPTURE(norm, sigma, shuffled);
   Rng rng(32);
   FocusOptions o = opts(norm, "spread");
   o.sigma_init = sigma;
   o.spread_lo = 0.05, o.spread_hi = 0.95;
+  if (shuffled) {
+    o.mu_init = "values";
+    for (int j = 0; j < 200; ++j) o.mu_values.push_back(0.05 + 0.9 * ((j * 73) % 200) / 199.0);
+  }
   FocusDense<double> f(96, 200, o, rng);
   for (int j = 0; j < 200; ++j) f.sigma().value[j] = sigma * (1.0 + 0.05 * (j % 5));
   for (int j = 0; j < 200; ++j) f.parameters()[1]->value[j] = 0.01 * (j % 3);
   Tensor<double> x = random_tensor(Shape{96, 96}, rng), g = random_tensor(Shape{96, 200}, rng);
   const NaiveFocus ref = naive_focus(f, x, g, norm);
+  f.forward(x, true, rng);  // the first pass sorts by the constructor's windows, later ones by the last pass's
   const auto y = to_vector(f.forward(x, true, rng));
   for (auto* p : f.parameters()) p->grad.zero();
   const auto dx = to_vector(f.backward(g, true));
