@@ -679,12 +679,17 @@ def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
         tt: List[float] = []
         tbase: List[float] = []
         load = _OtherLoad()
-        # Interleaved so both sides see the same machine conditions (load, frequency, caches).
+        # Interleaved so both sides see the same machine conditions (load, frequency, caches). Every
+        # side is timed right after a garbage collection, which also evicts much of the caches:
+        # collecting only before the bionn side made it alone start cold (a FocusDense step looked
+        # 4-5 % dearer next to the Dense baseline that followed torch).
         for _ in range(repeats):
             gc.collect()
             tb.append(_time_once(case.run_bionn))
+            gc.collect()
             tt.append(_time_once(case.run_torch))
             if has_baseline:
+                gc.collect()
                 tbase.append(_time_once(case.run_baseline))  # type: ignore[attr-defined]
         other_load = load.share()
         baseline = case.baseline
