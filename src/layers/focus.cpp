@@ -487,7 +487,7 @@ const Tensor<T>& FocusBase<T>::forward(const Tensor<T>& x, bool, Rng&) {
   // block order (row r is neuron order_[r]); the product fills Yp, Y's columns in that order.
   plan_blocks();
   this->output_.resize(Shape{n, out_});
-  if (!identity_order_) yp_.resize(Shape{n, out_});
+  yp_.resize(Shape{n, out_});  // even when unused: a later change of order must not allocate
   CMapR<T> X(x.data(), n, m);
   CMapR<T> Kp(k_.data(), out_, m);
   MapR<T> Yp(identity_order_ ? this->output_.data() : yp_.data(), n, out_);
@@ -588,7 +588,7 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
   CMapR<T> Kp(k_.data(), out_, m);
   const int64_t work = n * out_ * m;
   // Gp[:, r] = G[:, order_[r]]: G's columns in block order.
-  if (!identity_order_) gp_.resize(Shape{n, out_});
+  gp_.resize(Shape{n, out_});
   if (!identity_order_) parallel_chunks(n, [&](int64_t i0, int64_t rows) {
     for (int64_t i = i0; i < i0 + rows; ++i) {
       const T* src = grad_out.data() + i * out_;

@@ -98,6 +98,17 @@ TEST_CASE("focusing layers allocate nothing in steady state", "[allocation]") {
                                         std::make_shared<Dense<float>>(32, 10)};
   };
   CHECK(mallocs_per_steps(focus2d, Shape{32, 196}, 10, 5) == 0);
+  // Large enough for the multi-threaded block products, with shuffled narrow foci: the rows are
+  // re-sorted every pass and Y's and G's columns permuted.
+  auto shuffled = [] {
+    FocusOptions o;
+    o.mu_init = "values";
+    for (int j = 0; j < 300; ++j) o.mu_values.push_back(((j * 37) % 300) / 299.0);
+    o.sigma_init = 0.02;
+    return std::vector<LayerPtr<float>>{std::make_shared<FocusDense<float>>(196, 300, o), std::make_shared<ReLU<float>>(),
+                                        std::make_shared<FocusDense<float>>(300, 10)};
+  };
+  CHECK(mallocs_per_steps(shuffled, Shape{64, 196}, 10, 5) == 0);
 }
 
 TEST_CASE("amplifying/attenuating layers allocate nothing in steady state", "[allocation]") {
