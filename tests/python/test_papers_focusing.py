@@ -11,7 +11,8 @@ from bionn.papers import focusing
 def test_focusing_claims_pass_in_quick_mode():
     results = experiments.run_claims("focusing", mode="quick")
     ids = {r["id"] for r in results}
-    assert {"focusing.fig2_left_noise", "focusing.fig2_both_noise", "focusing.fig9_prune_1e7"} <= ids
+    assert {"focusing.fig2_left_noise", "focusing.fig2_both_noise", "focusing.fig9_prune_1e7",
+            "focusing.table2_mnist_focus_s_beats_dense"} <= ids
     failed = [(r["id"], r["bionn_value"]) for r in results if not r["passed"] and not r["skipped"]]
     assert not failed, failed
 

@@ -24,6 +24,19 @@ The paper does not give the blob geometry, so the generator, not the layer, is t
 Image data (Table 2): :func:`train_table2` runs the paper's two-hidden-layer 800-800 networks
 (Dense, Focus-s, Focus-c, Fixed-s) on the MNIST 10k sample, Fashion-MNIST, MNIST-cluttered and
 CIFAR-10 (skipped while its files are absent) with the paper's learning rates.
+
+* ``focusing.table2_mnist_focus_s_beats_dense``: Table 2, MNIST — Focus-s beats Dense (one-sided
+  Welch t-test over seeds on the best test accuracy, Algorithm 3). At the paper's budget (full mode:
+  200 epochs, 5 seeds) on the 10k sample (8k/2k split): Dense 97.60 ± 0.07, Focus-s 97.89 ± 0.06,
+  Focus-c 97.71 ± 0.19, Fixed-s 98.09 ± 0.10 % (two-sided t for Dense - Focus-s -7.25, p = 1.2e-4;
+  paper -6.26, p = 2e-4; the paper's ordering Fixed-s ~ Focus-s > Focus-c > Dense holds, about 1.4
+  points lower with a fifth of the training data). Quick mode: 5 seeds, 60 epochs (97.47 vs
+  97.25 %, p = 0.0099).
+
+Fashion-MNIST (official 60k/10k split, 60 of the paper's 200 epochs, 3 seeds, sigma lr 0.0005 as
+§4.2): Dense 90.27 ± 0.06 % (paper 90.26) but Focus-s 88.78 ± 0.01 % (paper 91.16), still rising at
+epoch 60 with the foci barely moved (median sigma 0.025 -> 0.032) — not reproduced at this budget,
+not registered (200 epochs x 2 configs x 5 repeats is ~4.5 h on 2 cores).
 """
 from __future__ import annotations
 
@@ -33,7 +46,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..experiments import register_claim, repeat, wilcoxon
+from ..experiments import register_claim, repeat, ttest, wilcoxon
 
 __all__ = ["train_blobs", "train_grid_pair", "fig3_noisy", "fig3_clean", "SETTINGS", "train_table2", "build_table2_net", "load_table2_data",
            "TABLE2_CONFIGS", "TABLE2_DATASETS", "TABLE2_LRS", "build_cnn", "train_cnn", "prune_curve"]
@@ -370,6 +383,40 @@ def train_table2(seed: int, dataset: str = "fashion", config: str = "focus-s", e
         sig = np.concatenate([layer.sigma.ravel() for layer in net.layers if hasattr(layer, "sigma")])
         out["sigma_median"] = float(np.median(sig))
     return (out, net) if return_model else out
+
+
+# Table 2, MNIST: the one Table 2 comparison the 10k sample lets us run at the paper's budget.
+TABLE2_CLAIM_SETTINGS: Dict[str, Dict[str, int]] = {"quick": {"seeds": 5, "epochs": 60},
+                                                    "full": {"seeds": 5, "epochs": 200}}
+
+
+def _table2_mnist_runs(mode: str, backend: str, address: Optional[str], n_workers: Optional[int]) -> Any:
+    from ..experiments import ClaimSkipped
+
+    s = TABLE2_CLAIM_SETTINGS[mode]
+    try:
+        load_table2_data("mnist-sample")
+    except FileNotFoundError as exc:
+        raise ClaimSkipped(f"the MNIST 10k sample is not available: {exc}") from exc
+    configs = [{"dataset": "mnist-sample", "config": c, "epochs": s["epochs"]} for c in ("dense", "focus-s")]
+    return repeat(train_table2, seeds=range(s["seeds"]), configs=configs, backend=backend, address=address,
+                  n_workers=n_workers)
+
+
+@register_claim(id="focusing.table2_mnist_focus_s_beats_dense", paper=PAPER, where="Table 2 (MNIST), §4.2.1",
+                description="simple 800-800 networks on the MNIST 10k sample (8k/2k split, seed 0): Focus-s reaches "
+                            "a higher best test accuracy than Dense (one-sided Welch t-test over seeds)",
+                paper_value="99.25 vs 99.02 %, t = -6.26, p = 2e-4 (5 repeats, 200 epochs, official split)",
+                compare="significant", alpha=0.05,
+                quick_note="quick: 5 seeds, 60 epochs (full: 5 seeds, 200 epochs as the paper)")
+def table2_mnist(mode: str, backend: str = "serial", address: Optional[str] = None,
+                 n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+    df = _table2_mnist_runs(mode, backend, address, n_workers)
+    dense = df[df["config"] == "dense"]["best_test_accuracy"].to_numpy()
+    focus = df[df["config"] == "focus-s"]["best_test_accuracy"].to_numpy()
+    res = ttest(focus, dense, alternative="greater")
+    return res.pvalue, {"dense_mean": float(dense.mean()), "focus_s_mean": float(focus.mean()),
+                        "t": float(res.statistic), "seeds": len(dense)}
 
 
 def prune_curve(net: Any, X: np.ndarray, y: np.ndarray, thresholds: Any) -> Dict[str, list]:
