@@ -122,6 +122,40 @@ def _compare(name, ours, ref, tol=1e-5):
     np.testing.assert_allclose(ours, ref, rtol=tol, atol=tol * scale, err_msg=name)
 
 
+def _check_parity_1d(torch, layer, x, g, normalization):
+    """Forward and backward of a FocusDense against torch_focus_forward with autograd."""
+    out = layer.forward(x, training=True)
+    layer.zero_grad()
+    dx = layer.backward(g)
+    tp = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch_focus_forward(torch, tx, tp["weight"], tp["bias"], tp["mu"], tp["sigma"], normalization)
+    ty.backward(torch.tensor(g))
+    _compare("output", out, ty)
+    _compare("d/dx", dx, tx.grad)
+    for p in layer.parameters():
+        _compare(f"d/d{p.name}", p.grad, tp[p.name].grad)
+
+
+def _check_parity_2d(torch, layer, x, g, anisotropic):
+    """Forward and backward of a FocusDense2D ((N, 1, H, W) input) against torch_focus_forward."""
+    n, _, h, w = x.shape
+    out = layer.forward(x, training=True)
+    layer.zero_grad()
+    dx = layer.backward(g)
+    tp = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
+    tx = torch.tensor(x.reshape(n, h * w), requires_grad=True)
+    sig = (tp["sigma_x"], tp["sigma_y"]) if anisotropic else (tp["sigma"], tp["sigma"])
+    ty = torch_focus_forward(torch, tx, tp["weight"], tp["bias"], (tp["mu_x"], tp["mu_y"]), sig, "l2",
+                             positions=torch_focus_2d_positions(torch, h, w, torch.float32))
+    ty.backward(torch.tensor(g))
+    _compare("output", out, ty)
+    assert dx.shape == x.shape
+    _compare("d/dx", dx.reshape(n, h * w), tx.grad)
+    for p in layer.parameters():
+        _compare(f"d/d{p.name}", p.grad, tp[p.name].grad)
+
+
 @pytest.mark.parametrize("normalization", ["l2", "sum"])
 @pytest.mark.parametrize("m, n, batch, sigma_range", [(64, 16, 8, (0.03, 0.3)), (784, 96, 32, (0.01, 0.1))])
 def test_torch_parity_1d(normalization, m, n, batch, sigma_range):
@@ -132,20 +166,8 @@ def test_torch_parity_1d(normalization, m, n, batch, sigma_range):
     r = rng(9)
     layer.parameters()[2].data[...] = r.uniform(0.0, 1.0, n)
     layer.parameters()[3].data[...] = r.uniform(*sigma_range, n)
-    x = r.standard_normal((batch, m)).astype(F32)
-    g = r.standard_normal((batch, n)).astype(F32)
-    out = layer.forward(x, training=True)
-    layer.zero_grad()
-    dx = layer.backward(g)
-
-    tp = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
-    tx = torch.tensor(x, requires_grad=True)
-    ty = torch_focus_forward(torch, tx, tp["weight"], tp["bias"], tp["mu"], tp["sigma"], normalization)
-    ty.backward(torch.tensor(g))
-    _compare("output", out, ty)
-    _compare("d/dx", dx, tx.grad)
-    for p in layer.parameters():
-        _compare(f"d/d{p.name}", p.grad, tp[p.name].grad)
+    _check_parity_1d(torch, layer, r.standard_normal((batch, m)).astype(F32),
+                     r.standard_normal((batch, n)).astype(F32), normalization)
 
 
 @pytest.mark.parametrize("normalization", ["l2", "sum", "none"])
@@ -157,19 +179,8 @@ def test_torch_parity_windowed_blocks(normalization):
     layer = FocusDense(784, 300, normalization=normalization, sigma_init=0.025, dtype=F32)
     r = rng(11)
     layer.parameters()[3].data[...] = r.uniform(0.01, 0.03, 300)
-    x = r.standard_normal((128, 784)).astype(F32)
-    g = r.standard_normal((128, 300)).astype(F32)
-    out = layer.forward(x, training=True)
-    layer.zero_grad()
-    dx = layer.backward(g)
-    tp = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
-    tx = torch.tensor(x, requires_grad=True)
-    ty = torch_focus_forward(torch, tx, tp["weight"], tp["bias"], tp["mu"], tp["sigma"], normalization)
-    ty.backward(torch.tensor(g))
-    _compare("output", out, ty)
-    _compare("d/dx", dx, tx.grad)
-    for p in layer.parameters():
-        _compare(f"d/d{p.name}", p.grad, tp[p.name].grad)
+    _check_parity_1d(torch, layer, r.standard_normal((128, 784)).astype(F32),
+                     r.standard_normal((128, 300)).astype(F32), normalization)
 
 
 def test_torch_parity_2d_narrow_grid():
@@ -182,23 +193,9 @@ def test_torch_parity_2d_narrow_grid():
     for p in layer.parameters():
         if p.tag == "sigma":
             p.data[...] = r.uniform(0.02, 0.06, 100)
-    x = r.standard_normal((64, 1, 28, 28)).astype(F32)
-    g = r.standard_normal((64, 100)).astype(F32)
-    out = layer.forward(x, training=True)
-    layer.zero_grad()
-    dx = layer.backward(g)
-    phi = layer.focus()
-    assert (phi == 0).mean() > 0.5  # the windows really cut most of the grid
-    tp = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
-    tx = torch.tensor(x.reshape(64, 784), requires_grad=True)
-    ty = torch_focus_forward(torch, tx, tp["weight"], tp["bias"], (tp["mu_x"], tp["mu_y"]),
-                             (tp["sigma_x"], tp["sigma_y"]), "l2",
-                             positions=torch_focus_2d_positions(torch, 28, 28, torch.float32))
-    ty.backward(torch.tensor(g))
-    _compare("output", out, ty)
-    _compare("d/dx", dx.reshape(64, 784), tx.grad)
-    for p in layer.parameters():
-        _compare(f"d/d{p.name}", p.grad, tp[p.name].grad)
+    _check_parity_2d(torch, layer, r.standard_normal((64, 1, 28, 28)).astype(F32),
+                     r.standard_normal((64, 100)).astype(F32), anisotropic=True)
+    assert (layer.focus() == 0).mean() > 0.5  # the windows really cut most of the grid
 
 
 @pytest.mark.parametrize("anisotropic", [False, True])
@@ -212,23 +209,8 @@ def test_torch_parity_2d(anisotropic):
             p.data[...] = r.uniform(0.1, 0.9, 7)
         elif p.tag == "sigma":
             p.data[...] = r.uniform(0.1, 0.4, 7)
-    x = r.standard_normal((4, 1, 6, 5)).astype(F32)
-    g = r.standard_normal((4, 7)).astype(F32)
-    out = layer.forward(x, training=True)
-    layer.zero_grad()
-    dx = layer.backward(g)
-
-    tp = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
-    tx = torch.tensor(x.reshape(4, 30), requires_grad=True)
-    sig = (tp["sigma_x"], tp["sigma_y"]) if anisotropic else (tp["sigma"], tp["sigma"])
-    ty = torch_focus_forward(torch, tx, tp["weight"], tp["bias"], (tp["mu_x"], tp["mu_y"]), sig, "l2",
-                             positions=torch_focus_2d_positions(torch, 6, 5, torch.float32))
-    ty.backward(torch.tensor(g))
-    _compare("output", out, ty)
-    assert dx.shape == x.shape
-    _compare("d/dx", dx.reshape(4, 30), tx.grad)
-    for p in layer.parameters():
-        _compare(f"d/d{p.name}", p.grad, tp[p.name].grad)
+    _check_parity_2d(torch, layer, r.standard_normal((4, 1, 6, 5)).astype(F32),
+                     r.standard_normal((4, 7)).astype(F32), anisotropic)
 
 
 # ------------------------------------------------------------------------------------------------
