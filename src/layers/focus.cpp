@@ -157,10 +157,8 @@ FocusBase<T>::FocusBase(const std::string& name, int64_t height, int64_t width, 
   phi_.resize(Shape{out_, in_});
   win_lo_.assign(static_cast<size_t>(out_), 0);
   win_hi_.assign(static_cast<size_t>(out_), in_);
-  phi_lo_.assign(static_cast<size_t>(out_), 0);
-  phi_hi_.assign(static_cast<size_t>(out_), in_);
-  k_lo_.assign(static_cast<size_t>(out_), 0);
-  k_hi_.assign(static_cast<size_t>(out_), in_);
+  row_lo_.assign(static_cast<size_t>(out_), 0);
+  row_hi_.assign(static_cast<size_t>(out_), in_);
   order_.resize(static_cast<size_t>(out_));
   for (int64_t j = 0; j < out_; ++j) order_[static_cast<size_t>(j)] = j;
   // Capacity for any block count (<= out_), so planning never allocates.
@@ -377,10 +375,10 @@ void FocusBase<T>::position_rows(int64_t r0, int64_t count) {
     focus_row(static_cast<int64_t>(j), ph.data(), lo, hi);
     win_lo_[j] = lo;
     win_hi_[j] = hi;
-    clear_outside(ph, phi_lo_[rs], phi_hi_[rs], lo, hi);
-    clear_outside(k, k_lo_[rs], k_hi_[rs], lo, hi);
-    phi_lo_[rs] = k_lo_[rs] = lo;
-    phi_hi_[rs] = k_hi_[rs] = hi;
+    clear_outside(ph, row_lo_[rs], row_hi_[rs], lo, hi);
+    clear_outside(k, row_lo_[rs], row_hi_[rs], lo, hi);
+    row_lo_[rs] = lo;
+    row_hi_[rs] = hi;
     auto seg = ph.segment(lo, hi - lo);
     CArrMap<T> w(weight_.value.data() + static_cast<int64_t>(j) * m + lo, hi - lo);
     if (pruned)
@@ -664,9 +662,6 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
     }
   };
 
-  // Per block: S = G^T X over the block's window, into a per-thread scratch that stays in cache
-  // (one full GEMM into memory is slower even when the windows cover K), consumed neuron by neuron
-  // right away with the forward's Phi.
   // Per block (or, for wide foci, per piece of a thread's share): S = G^T X over the rows' window,
   // into a per-thread scratch that stays in cache (one full GEMM into memory is slower even when
   // the windows cover K), consumed neuron by neuron right away with the forward's Phi.
@@ -679,8 +674,8 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
     S.noalias() = Gp.middleCols(r0, rows).transpose() * X.middleCols(L, H - L);
     for (int64_t r = r0; r < r0 + rows; ++r) {
       // The window row r of Phi was written for (inside [L, H) unless the foci changed since).
-      const int64_t lo = std::max(L, phi_lo_[static_cast<size_t>(r)]);
-      const int64_t hi = std::min(H, phi_hi_[static_cast<size_t>(r)]);
+      const int64_t lo = std::max(L, row_lo_[static_cast<size_t>(r)]);
+      const int64_t hi = std::min(H, row_hi_[static_cast<size_t>(r)]);
       if (hi > lo)
         neuron_grads(order_[static_cast<size_t>(r)], s.data() + (r - r0) * (H - L) + (lo - L),
                      phi_.data() + r * m + lo, lo, hi - lo);
@@ -701,8 +696,8 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
         const int64_t a = r0 + count * p / pieces, b = r0 + count * (p + 1) / pieces;
         int64_t L = m, H = 0;
         for (int64_t r = a; r < b; ++r) {
-          L = std::min(L, phi_lo_[static_cast<size_t>(r)]);
-          H = std::max(H, phi_hi_[static_cast<size_t>(r)]);
+          L = std::min(L, row_lo_[static_cast<size_t>(r)]);
+          H = std::max(H, row_hi_[static_cast<size_t>(r)]);
         }
         if (b > a) rows_grads(a, b - a, L, H, t);
       }

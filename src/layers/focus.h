@@ -12,10 +12,10 @@
 //   phi = s exp(-(x - mu_x)^2 / (2 sigma_x^2) - (y - mu_y)^2 / (2 sigma_y^2)).
 //
 // Speed: coefficients below eps^1.5 of a neuron's peak are exactly 0, which gives every neuron a
-// window of inputs (grid rows in 2D) where its focus lives. Forward and backward never touch
-// anything outside the windows except through one GEMM; with narrow foci the GEMMs themselves run
-// per block of neurons over the union of their windows. dW = (G^T X) ∘ Phi and the mu/sigma sums
-// are one fused pass over each window, on a block of G^T X that is still in cache.
+// window of inputs (grid rows in 2D) where its focus lives. Neurons are sorted by window into
+// blocks whose products run over the union of their windows only (or, when those cover most of K,
+// over everything); dW = (G^T X) ∘ Phi and the mu/sigma sums are one fused pass over each window,
+// on a block of G^T X that is still in cache.
 #pragma once
 #include <string>
 #include <vector>
@@ -110,8 +110,8 @@ class FocusBase : public Layer<T> {
   // Per neuron, the index window [lo, hi) outside which its focus is exactly 0 (below eps^1.5 of
   // its peak); per block, the union of its neurons' windows.
   std::vector<int64_t> win_lo_, win_hi_, blk_lo_, blk_hi_;
-  // Per row of phi_ / k_, the window it was last written for (the row is 0 outside it).
-  std::vector<int64_t> phi_lo_, phi_hi_, k_lo_, k_hi_;
+  // Per row of phi_ and k_, the window both were last written for (0 outside it).
+  std::vector<int64_t> row_lo_, row_hi_;
   std::vector<Tensor<T>> scratch_;  // per thread: some rows of G^T X
 
  private:
