@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
-from ._io import atomic_write
+from .io import atomic_write
 
 __all__ = ["main", "build_parser"]
 

@@ -15,16 +15,14 @@ Example
 """
 from __future__ import annotations
 
-import json
 import os
-import zipfile
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, Union
 
 import numpy as np
 
 from . import _core
-from ._io import atomic_write
+from .io import load_archive, save_archive
 from ._validation import as_array, as_labels, check_dtype, check_float, check_int, suffix
 
 __all__ = [
@@ -35,7 +33,6 @@ __all__ = [
 
 FORMAT_NAME = "bionn.Sequential"
 FORMAT_VERSION = 1
-_CONFIG_KEY = "__bionn_config__"
 
 
 class Parameter:
@@ -714,23 +711,12 @@ class Sequential:
         """
         from . import __version__
 
-        path = os.fspath(path)
         cfg = dict(self.config(), bionn_version=__version__)
-        arrays = dict(self.state_dict())
-        bad = [k for k, v in arrays.items() if not np.isfinite(v).all()]
-        if bad:  # load() refuses such files, so never replace a good file with one
-            raise ValueError(f"refusing to save a model with NaN/Inf in {bad}; the file {path!r} was not written")
-        arrays[_CONFIG_KEY] = np.frombuffer(json.dumps(cfg).encode("utf-8"), dtype=np.uint8)
-        _atomic_savez(path, arrays)
+        save_archive(path, cfg, self.state_dict())
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> "Sequential":
         return load(path)
-
-
-def _atomic_savez(path: str, arrays: Dict[str, np.ndarray]) -> None:
-    with atomic_write(path) as fh:
-        np.savez(fh, **arrays)
 
 
 def load(path: Union[str, os.PathLike]) -> Sequential:
@@ -745,31 +731,7 @@ def load(path: Union[str, os.PathLike]) -> Sequential:
         architecture.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no model file at {path!r}")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError(f"{path!r} is a single .npy array, not a bionn model file (.npz)")
-        with loaded as archive:
-            if _CONFIG_KEY not in archive.files:
-                raise ValueError(f"{path!r} is not a bionn model file (no {_CONFIG_KEY} entry)")
-            cfg = json.loads(bytes(archive[_CONFIG_KEY]).decode("utf-8"))
-            state = {k: archive[k] for k in archive.files if k != _CONFIG_KEY}
-    except ValueError as exc:
-        if "bionn model" in str(exc):
-            raise
-        raise ValueError(f"{path!r} is corrupt or not a bionn model file: {exc}") from None
-    # zipfile reports damaged metadata as RuntimeError (encrypted flag) or NotImplementedError
-    # (unknown compression); to the caller all of these are a corrupt file.
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, UnicodeDecodeError, RuntimeError,
-            NotImplementedError) as exc:
-        raise ValueError(f"{path!r} is corrupt or truncated: {exc}") from None
-    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT_NAME:
-        raise ValueError(f"{path!r} is not a bionn Sequential model file")
-    version = cfg.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
-        raise ValueError(f"{path!r} has format version {version!r}; this bionn reads versions 1 to {FORMAT_VERSION}")
+    cfg, state = load_archive(path, FORMAT_NAME, FORMAT_VERSION, what="bionn model file")
     try:
         layers = []
         for i, spec in enumerate(cfg["layers"]):

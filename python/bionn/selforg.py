@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
-from ._io import atomic_write
+from .io import atomic_write
 from ._validation import as_array, as_labels, check_dtype, check_float, check_int, suffix
 
 __all__ = ["Topology", "SelfOrganizingNetwork", "MetaLearner", "Readout", "histogram_entropy",
