@@ -29,5 +29,20 @@ def manual_seed(seed: int) -> None:
 
 from . import attacks, callbacks, corruptions, datasets, experiments, losses, metrics, nn, optim, plot, selforg  # noqa: E402
 
+# The mechanism modules lived at the top level before bionn.nn was a package; the old paths
+# (``bionn.focus``, ``from bionn.neglu import MixLU``) keep working for one release.
+import sys as _sys  # noqa: E402
+
+_MOVED_TO_NN = ("focus", "amplifying", "flexible", "neglu")
+for _name in _MOVED_TO_NN:
+    _sys.modules[f"{__name__}.{_name}"] = getattr(nn, _name)
+del _name
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED_TO_NN:
+        return getattr(nn, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = ["nn", "optim", "losses", "callbacks", "datasets", "experiments", "metrics", "plot", "attacks", "corruptions", "selforg", "set_num_threads", "get_num_threads", "manual_seed",
            "__version__"]

@@ -96,7 +96,7 @@ class Optimizer:
     _fixed: Dict[str, Any] = {}
 
     def __init__(self, params: Any, **defaults: Any) -> None:
-        from .nn import Parameter
+        from .nn.base import Parameter
 
         groups = _normalise_groups(params)
         unknown = set(defaults) - set(self._defaults)
@@ -166,7 +166,7 @@ class Optimizer:
 
 
 def _normalise_groups(params: Any) -> List[Dict[str, Any]]:
-    from .nn import Parameter
+    from .nn.base import Parameter
 
     if isinstance(params, Parameter):
         raise TypeError("params must be an iterable of Parameters or of group dicts, got a single Parameter")

@@ -17,11 +17,16 @@ import numpy as np
 
 import bionn
 
-__all__ = ["numerical_gradient", "assert_close", "layer_gradients", "check_layer", "check_loss"]
+__all__ = ["rng", "numerical_gradient", "assert_close", "layer_gradients", "check_layer", "check_loss"]
 
 DEFAULT_EPS = 1e-6
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-8
+
+
+def rng(seed: int = 0) -> np.random.Generator:
+    """The tests' random inputs: a NumPy generator with a fixed seed."""
+    return np.random.default_rng(seed)
 
 
 def numerical_gradient(f: Callable[[], float], v: np.ndarray, eps: float = DEFAULT_EPS) -> np.ndarray:

@@ -9,11 +9,9 @@ import pytest
 import bionn
 from bionn import attacks, losses, nn, optim
 
+from gradcheck import rng
+
 F64 = np.float64
-
-
-def rng(seed=0):
-    return np.random.default_rng(seed)
 
 
 def cnn(seed=0, dtype=F64, flexible=False):

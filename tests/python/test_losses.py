@@ -6,14 +6,10 @@ import pytest
 
 from bionn import losses
 
-from gradcheck import check_loss
+from gradcheck import check_loss, rng
 
 F64 = np.float64
 F32 = np.float32
-
-
-def rng(seed=0):
-    return np.random.default_rng(seed)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def _network(network: int) -> Dict[str, Any]:
 
 def build_network(network: int, seed: Optional[int] = None, dtype: Any = np.float32) -> Any:
     """Network ``network`` of Tables 1-2 as a :class:`bionn.nn.Sequential`."""
-    from ..amplifying import amplifying_mlp
+    from ..nn.amplifying import amplifying_mlp
 
     spec = _network(network)
     return amplifying_mlp(1 if spec["problem"] == "1d" else 2, 1, width=WIDTH, depth=spec["depth"],

@@ -10,15 +10,11 @@ import pytest
 
 import bionn
 from bionn import losses, nn, optim
-from bionn.neglu import LearnedActivation, MinMaxout, MixLU, NegLU, SmoothNegLU
+from bionn.nn.neglu import LearnedActivation, MinMaxout, MixLU, NegLU, SmoothNegLU
 
-from gradcheck import check_layer
+from gradcheck import check_layer, rng
 
 F64 = np.float64
-
-
-def rng(seed=0):
-    return np.random.default_rng(seed)
 
 
 def away_from_zero(shape, seed=0, lo=0.05, hi=2.0):

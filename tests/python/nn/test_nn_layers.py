@@ -12,14 +12,10 @@ import pytest
 import bionn
 from bionn import nn
 
-from gradcheck import assert_close, check_layer, numerical_gradient
+from gradcheck import assert_close, check_layer, numerical_gradient, rng
 
 F64 = np.float64
 F32 = np.float32
-
-
-def rng(seed=0):
-    return np.random.default_rng(seed)
 
 
 def away_from_zero(shape, seed=0, low=0.05, high=2.0):

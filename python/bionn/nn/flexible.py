@@ -25,8 +25,8 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._validation import check_float, check_int
-from .nn import Layer, _pair, register_layer
+from .._validation import check_float, check_int, pair
+from .base import Layer, register_layer
 
 __all__ = ["FlexibleConv2d", "THRESHOLD_MODES"]
 
@@ -84,7 +84,7 @@ class FlexibleConv2d(Layer):
         if in_channels != 1 and in_channels != out_channels:
             raise ValueError(f"in_channels must be 1 (pooled map broadcast) or equal out_channels, got "
                              f"in_channels={in_channels}, out_channels={out_channels}")
-        kh, kw = _pair(kernel_size, "kernel_size")
+        kh, kw = pair(kernel_size, "kernel_size", minimum=1)
         if isinstance(input_size, (str, bytes)) or not isinstance(input_size, (tuple, list, np.ndarray)) \
                 or len(input_size) != 2:
             raise TypeError(f"input_size must be a pair (H, W), got {input_size!r}")

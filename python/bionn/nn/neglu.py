@@ -32,8 +32,8 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._validation import check_float, check_int
-from .nn import Layer, _ArgumentFree, register_layer
+from .._validation import check_float, check_int
+from .base import Layer, _ArgumentFree, register_layer
 
 __all__ = ["NegLU", "SmoothNegLU", "MixLU", "MinMaxout", "LearnedActivation"]
 

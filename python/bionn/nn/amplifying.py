@@ -22,8 +22,10 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._validation import check_float, check_int
-from .nn import Dense, Layer, Sequential, register_layer
+from .._validation import check_float, check_int
+from .base import Layer, register_layer
+from .layers import Dense
+from .sequential import Sequential
 
 __all__ = ["ParametricSoftplus", "SecondaryActivation", "amplifying_dense", "amplifying_mlp"]
 

@@ -25,8 +25,9 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._validation import check_float, check_int
-from .nn import Dense, Layer, register_layer
+from .._validation import check_float, check_int
+from .base import Layer, register_layer
+from .layers import Dense
 
 __all__ = ["FocusDense", "FocusDense2D"]
 

@@ -8,15 +8,11 @@ import pytest
 
 import bionn
 from bionn import losses, nn, optim
-from bionn.amplifying import ParametricSoftplus, SecondaryActivation, amplifying_dense, amplifying_mlp
+from bionn.nn.amplifying import ParametricSoftplus, SecondaryActivation, amplifying_dense, amplifying_mlp
 
-from gradcheck import check_layer
+from gradcheck import check_layer, rng
 
 F64 = np.float64
-
-
-def rng(seed=0):
-    return np.random.default_rng(seed)
 
 
 def psoftplus(x, a=0.3):

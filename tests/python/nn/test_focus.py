@@ -10,16 +10,12 @@ import pytest
 
 import bionn
 from bionn import losses, nn, optim
-from bionn.focus import FocusDense, FocusDense2D
+from bionn.nn.focus import FocusDense, FocusDense2D
 
-from gradcheck import check_layer
+from gradcheck import check_layer, rng
 
 F64 = np.float64
 F32 = np.float32
-
-
-def rng(seed=0):
-    return np.random.default_rng(seed)
 
 
 def test_reexported_from_nn():

@@ -8,15 +8,11 @@ import pytest
 
 import bionn
 from bionn import losses, nn, optim
-from bionn.flexible import THRESHOLD_MODES, FlexibleConv2d
+from bionn.nn.flexible import THRESHOLD_MODES, FlexibleConv2d
 
-from gradcheck import check_layer
+from gradcheck import check_layer, rng
 
 F64 = np.float64
-
-
-def rng(seed=0):
-    return np.random.default_rng(seed)
 
 
 def distinct(shape, seed, gap=0.013):
@@ -27,7 +23,7 @@ def distinct(shape, seed, gap=0.013):
 
 def test_reexported_from_nn():
     assert nn.FlexibleConv2d is FlexibleConv2d
-    assert "FlexibleConv2d" in bionn.flexible.__all__
+    assert "FlexibleConv2d" in bionn.nn.flexible.__all__
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,8 +1,4 @@
-"""Layers and the Sequential model.
-
-Every layer is a thin Python object around a C++ layer of the chosen dtype (float32 by default;
-float64 for gradient checks). Layers record the arguments they were built with, which is the
-JSON architecture written by :meth:`Sequential.save`.
+"""The :class:`Sequential` model: training loop (C++, GIL released), evaluation, state and files.
 
 Example
 -------
@@ -17,358 +13,19 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core
-from .io import load_archive, save_archive
-from ._validation import as_array, as_labels, check_dtype, check_float, check_int, suffix
+from .. import _core
+from .._validation import as_array, as_labels, check_int, suffix
+from ..io import load_archive, save_archive
+from .base import _LAYER_REGISTRY, Layer, Parameter
 
-__all__ = [
-    "Parameter", "Layer", "Dense", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "BatchNorm1d",
-    "BatchNorm2d", "Dropout", "Dropout2d", "Flatten", "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh",
-    "Softplus", "Sequential", "History", "load", "register_layer", "FocusDense", "FocusDense2D",
-]
+__all__ = ["Sequential", "History", "load", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "bionn.Sequential"
 FORMAT_VERSION = 1
-
-
-class Parameter:
-    """A trainable tensor of a layer.
-
-    ``data`` and ``grad`` are NumPy views of the C++ storage (no copy): writing to them changes the
-    model. ``tag`` (``weight``, ``bias``, ``mu``, ...) is what optimizers group parameters by.
-    """
-
-    __slots__ = ("_p", "name", "layer")
-
-    def __init__(self, core_param: Any, name: str, layer: "Layer") -> None:
-        self._p = core_param
-        self.name = name
-        self.layer = layer
-
-    @property
-    def data(self) -> np.ndarray:
-        return self._p.value
-
-    @property
-    def grad(self) -> np.ndarray:
-        return self._p.grad
-
-    @property
-    def tag(self) -> str:
-        return self._p.tag
-
-    @property
-    def shape(self) -> Tuple[int, ...]:
-        return tuple(self._p.value.shape)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._p.value.dtype
-
-    @property
-    def trainable(self) -> bool:
-        return self._p.trainable
-
-    @trainable.setter
-    def trainable(self, flag: bool) -> None:
-        self._p.trainable = bool(flag)
-
-    @property
-    def clamp(self) -> Tuple[float, float]:
-        return (self._p.clamp_min, self._p.clamp_max)
-
-    def set_clamp(self, min: float = -np.inf, max: float = np.inf) -> None:
-        """Bounds applied after every optimizer step (e.g. keep an aperture positive)."""
-        if np.isnan(min) or np.isnan(max):
-            raise ValueError("set_clamp: bounds must not be NaN")
-        self._p.set_clamp(float(min), float(max))
-
-    def __repr__(self) -> str:
-        return f"Parameter(name={self.name!r}, tag={self.tag!r}, shape={self.shape}, dtype={self.dtype})"
-
-
-_LAYER_REGISTRY: Dict[str, Type["Layer"]] = {}
-
-
-def register_layer(cls: Type["Layer"]) -> Type["Layer"]:
-    """Class decorator: makes a layer type loadable by :func:`load` (by its class name)."""
-    _LAYER_REGISTRY[cls.__name__] = cls
-    return cls
-
-
-class Layer:
-    """Base class. Subclasses build ``self._impl`` (a C++ layer) and record ``self._config``."""
-
-    _impl: Any
-    _config: Dict[str, Any]
-
-    def __init__(self, dtype: Any = np.float32) -> None:
-        self.dtype = check_dtype(dtype)
-        self._config = {}
-        self._params_cache: Optional[List[Parameter]] = None
-
-    def _core(self, name: str) -> Any:
-        return getattr(_core, name + suffix(self.dtype))
-
-    # -- introspection -------------------------------------------------------------------------
-    def config(self) -> Dict[str, Any]:
-        """Constructor arguments, JSON-serialisable (the saved architecture)."""
-        return dict(self._config, dtype=np.dtype(self.dtype).name)
-
-    def parameters(self) -> List[Parameter]:
-        if self._params_cache is None:
-            ps = []
-            for i in range(self._impl.num_parameters()):
-                p = self._impl.parameter(i)
-                ps.append(Parameter(p, p.name, self))
-            self._params_cache = ps
-        return list(self._params_cache)
-
-    def buffers(self) -> Dict[str, np.ndarray]:
-        """Non-trainable state (views), e.g. BatchNorm running statistics."""
-        return {n: self._impl.buffer(n) for n in self._impl.buffer_names()}
-
-    def reset_parameters(self) -> None:
-        """Re-draws the parameters from the global generator (see :func:`bionn.manual_seed`)."""
-        self._impl.reset_parameters()
-
-    # -- standalone use ------------------------------------------------------------------------
-    def forward(self, x: Any, training: bool = False) -> np.ndarray:
-        """Runs the layer on ``x`` (a batch); keeps what ``backward`` needs."""
-        return self._impl.forward(as_array(x, "x", self.dtype), bool(training))
-
-    __call__ = forward
-
-    def backward(self, grad_output: Any) -> np.ndarray:
-        """Accumulates parameter gradients for the last ``forward``; returns dLoss/dInput."""
-        return self._impl.backward(as_array(grad_output, "grad_output", self.dtype))
-
-    def zero_grad(self) -> None:
-        for p in self.parameters():
-            p.grad[...] = 0
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._config.items())
-        return f"{type(self).__name__}({args})"
-
-
-class _ArgumentFree(Layer):
-    """A layer whose only constructor argument is its dtype; subclasses name their C++ class."""
-
-    _core_name = ""
-
-    def __init__(self, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        self._impl = self._core(self._core_name)()
-
-
-def _pair(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return check_int(value[0], name, minimum=1), check_int(value[1], name, minimum=1)
-    v = check_int(value, name, minimum=1)
-    return v, v
-
-
-@register_layer
-class Dense(Layer):
-    """Fully connected layer ``y = x W^T + b`` with ``W`` of shape (out_features, in_features).
-
-    Parameters
-    ----------
-    in_features, out_features : int
-    bias : bool
-    init : {"torch", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros"}
-        Weight initialiser; "torch" reproduces ``torch.nn.Linear``'s default.
-    dtype : float32 or float64
-    """
-
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "torch",
-                 dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        in_features = check_int(in_features, "in_features", minimum=1)
-        out_features = check_int(out_features, "out_features", minimum=1)
-        self._config = dict(in_features=in_features, out_features=out_features, bias=bool(bias), init=str(init))
-        self._impl = self._core("Dense")(in_features, out_features, bool(bias), str(init))
-
-
-@register_layer
-class Conv2d(Layer):
-    """2-D convolution over (N, C, H, W) inputs, PyTorch semantics (cross-correlation).
-
-    Parameters
-    ----------
-    in_channels, out_channels : int
-    kernel_size : int or (int, int)
-    stride : int
-    padding : int
-        Zero padding on each side.
-    bias : bool
-    init : str
-        As for :class:`Dense`.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, Sequence[int]],
-                 stride: int = 1, padding: int = 0, bias: bool = True, init: str = "torch",
-                 dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        in_channels = check_int(in_channels, "in_channels", minimum=1)
-        out_channels = check_int(out_channels, "out_channels", minimum=1)
-        kh, kw = _pair(kernel_size, "kernel_size")
-        stride = check_int(stride, "stride", minimum=1)
-        padding = check_int(padding, "padding", minimum=0)
-        self._config = dict(in_channels=in_channels, out_channels=out_channels, kernel_size=[kh, kw],
-                            stride=stride, padding=padding, bias=bool(bias), init=str(init))
-        self._impl = self._core("Conv2d")(in_channels, out_channels, kh, kw, stride, padding, bool(bias), str(init))
-
-
-@register_layer
-class MaxPool2d(Layer):
-    """Max pooling; ``stride`` defaults to ``kernel_size``. Ties: the first maximum gets the gradient."""
-
-    def __init__(self, kernel_size: int, stride: Optional[int] = None, padding: int = 0,
-                 dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
-        stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
-        padding = check_int(padding, "padding", minimum=0)
-        self._config = dict(kernel_size=kernel_size, stride=stride, padding=padding)
-        self._impl = self._core("MaxPool2d")(kernel_size, stride, padding)
-
-
-@register_layer
-class AvgPool2d(Layer):
-    """Average pooling; padding counts as zeros in the average (``count_include_pad``, PyTorch's default)."""
-
-    def __init__(self, kernel_size: int, stride: Optional[int] = None, padding: int = 0,
-                 count_include_pad: bool = True, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
-        stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
-        padding = check_int(padding, "padding", minimum=0)
-        self._config = dict(kernel_size=kernel_size, stride=stride, padding=padding,
-                            count_include_pad=bool(count_include_pad))
-        self._impl = self._core("AvgPool2d")(kernel_size, stride, padding, bool(count_include_pad))
-
-
-@register_layer
-class GlobalAvgPool2d(_ArgumentFree):
-    """(N, C, H, W) -> (N, C): the mean over each feature map."""
-
-    _core_name = "GlobalAvgPool2d"
-
-
-class _BatchNorm(Layer):
-    _spatial = False
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        num_features = check_int(num_features, "num_features", minimum=1)
-        eps = check_float(eps, "eps", minimum=0.0, min_inclusive=False)
-        momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)
-        self._config = dict(num_features=num_features, eps=eps, momentum=momentum, affine=bool(affine))
-        self._impl = self._core("BatchNorm")(num_features, self._spatial, eps, momentum, bool(affine))
-
-
-@register_layer
-class BatchNorm1d(_BatchNorm):
-    """Batch normalisation of (N, C) or (N, C, L); running statistics as in PyTorch
-    (``running = (1 - momentum) running + momentum batch``, unbiased running variance)."""
-
-
-@register_layer
-class BatchNorm2d(_BatchNorm):
-    """Batch normalisation of (N, C, H, W) over N, H, W per channel."""
-
-    _spatial = True
-
-
-@register_layer
-class Dropout(Layer):
-    """Zeroes each element with probability ``p`` in training and scales the rest by 1/(1-p)."""
-
-    _channelwise = False
-
-    def __init__(self, p: float = 0.5, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        p = check_float(p, "p", minimum=0.0, maximum=1.0, max_inclusive=False)
-        self._config = dict(p=p)
-        self._impl = self._core("Dropout")(p, self._channelwise)
-
-
-@register_layer
-class Dropout2d(Dropout):
-    """Zeroes whole channels of (N, C, H, W) with probability ``p`` in training."""
-
-    _channelwise = True
-
-
-@register_layer
-class Flatten(_ArgumentFree):
-    """(N, C, H, W) -> (N, C*H*W)."""
-
-    _core_name = "Flatten"
-
-
-@register_layer
-class ReLU(_ArgumentFree):
-    """max(0, x)."""
-
-    _core_name = "ReLU"
-
-
-@register_layer
-class LeakyReLU(Layer):
-    """x for x > 0, negative_slope * x otherwise."""
-
-    def __init__(self, negative_slope: float = 0.01, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        negative_slope = check_float(negative_slope, "negative_slope")
-        self._config = dict(negative_slope=negative_slope)
-        self._impl = self._core("LeakyReLU")(negative_slope)
-
-
-@register_layer
-class ELU(Layer):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-
-    def __init__(self, alpha: float = 1.0, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        alpha = check_float(alpha, "alpha", minimum=0.0)
-        self._config = dict(alpha=alpha)
-        self._impl = self._core("ELU")(alpha)
-
-
-@register_layer
-class Sigmoid(_ArgumentFree):
-    """1 / (1 + exp(-x))."""
-
-    _core_name = "Sigmoid"
-
-
-@register_layer
-class Tanh(_ArgumentFree):
-    """tanh(x)."""
-
-    _core_name = "Tanh"
-
-
-@register_layer
-class Softplus(Layer):
-    """log(1 + exp(beta x)) / beta, linear where beta x > threshold (PyTorch's convention)."""
-
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0, dtype: Any = np.float32) -> None:
-        super().__init__(dtype)
-        beta = check_float(beta, "beta", minimum=0.0, min_inclusive=False)
-        threshold = check_float(threshold, "threshold", minimum=0.0, min_inclusive=False)
-        self._config = dict(beta=beta, threshold=threshold)
-        self._impl = self._core("Softplus")(beta, threshold)
 
 
 class History:
@@ -599,7 +256,7 @@ class Sequential:
             Also kept as ``model.history``; Ctrl-C stops between batches, leaving the model usable
             and the history of finished epochs in ``model.history``.
         """
-        from .callbacks import CallbackList
+        from ..callbacks import CallbackList
 
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
@@ -709,7 +366,7 @@ class Sequential:
         The file is written to a temporary file beside it and renamed, so an interrupted save
         never leaves a truncated model behind or destroys the previous file.
         """
-        from . import __version__
+        from .. import __version__
 
         cfg = dict(self.config(), bionn_version=__version__)
         save_archive(path, cfg, self.state_dict())
@@ -765,8 +422,3 @@ def _core_optimizer(optimizer: Any, dtype: np.dtype) -> Any:
     if np.dtype(optimizer.dtype) != np.dtype(dtype):
         raise TypeError(f"optimizer is for {np.dtype(optimizer.dtype).name} parameters, model is {np.dtype(dtype).name}")
     return impl
-from .focus import FocusDense, FocusDense2D  # noqa: E402
-# Each paper's layers live in their own module and are re-exported here (see its __all__).
-from .amplifying import *  # noqa: E402,F401,F403
-from .flexible import *  # noqa: E402,F401,F403
-from .neglu import *  # noqa: E402,F401,F403
