@@ -2,7 +2,8 @@
 
 Submodules: :mod:`bionn.nn` (layers, Sequential), :mod:`bionn.losses`, :mod:`bionn.optim`,
 :mod:`bionn.callbacks`, :mod:`bionn.datasets`, :mod:`bionn.metrics`,
-:mod:`bionn.experiments` (seed sweeps, statistics, paper claims), :mod:`bionn.plot` (matplotlib).
+:mod:`bionn.experiments` (seed sweeps, statistics, paper claims), :mod:`bionn.plot` (matplotlib),
+:mod:`bionn.papers` (each paper's claims, registered on import).
 """
 from __future__ import annotations
 
@@ -44,5 +45,10 @@ def __getattr__(name: str) -> object:
         return getattr(nn, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["nn", "optim", "losses", "callbacks", "datasets", "experiments", "metrics", "plot", "attacks", "corruptions", "selforg", "set_num_threads", "get_num_threads", "manual_seed",
+
+# Last: each paper module imports bionn.experiments and registers its claims (papers -> experiments,
+# never back), so `import bionn` makes every paper's claims visible to bionn.experiments.claims().
+from . import papers  # noqa: E402
+
+__all__ = ["nn", "optim", "losses", "callbacks", "datasets", "experiments", "metrics", "plot", "attacks", "corruptions", "selforg", "papers", "set_num_threads", "get_num_threads", "manual_seed",
            "__version__"]

@@ -12,13 +12,15 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ._base import _figure_and_ax
+
 __all__ = ["selforg_topology", "selforg_evolution", "selforg_entropy_accuracy"]
 
 _LEVEL_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
 
 
 def _as_topology(topology: Any) -> Any:
-    from .selforg import SelfOrganizingNetwork, Topology
+    from ..selforg import SelfOrganizingNetwork, Topology
 
     if isinstance(topology, SelfOrganizingNetwork):
         return topology.topology
@@ -50,8 +52,6 @@ def selforg_topology(topology: Any, ax: Any = None, image: Optional[np.ndarray] 
     matplotlib.figure.Figure
     """
     from matplotlib.patches import FancyArrowPatch, Rectangle
-
-    from .plot import _figure_and_ax
 
     topo = _as_topology(topology)
     h, w = topo.map_shape
@@ -131,8 +131,6 @@ def selforg_entropy_accuracy(max_entropy: Any, accuracy: Any, labels: Optional[S
                              ax: Any = None) -> Any:
     """Fig. 5: accuracy against maximum entropy, one point per network, with the least-squares line
     and Pearson's r in the legend. ``labels`` colours the points by group (e.g. topology name)."""
-    from .plot import _figure_and_ax
-
     x = np.asarray(max_entropy, dtype=float).reshape(-1)
     y = np.asarray(accuracy, dtype=float).reshape(-1)
     if x.shape != y.shape or x.size < 2:

@@ -18,6 +18,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ._base import _figure_and_ax, _pyplot
+
 __all__ = ["corruption_curves", "bandpass_curves"]
 
 
@@ -70,8 +72,6 @@ def corruption_curves(results: Any, names: Optional[Sequence[str]] = None, *, av
     -------
     matplotlib.figure.Figure
     """
-    from .plot import _pyplot
-
     tables = _per_model(results, ("corruption", "severity", "accuracy"))
     if names is None:
         names = list(dict.fromkeys(r["corruption"] for r in next(iter(tables.values()))))
@@ -142,8 +142,6 @@ def bandpass_curves(results: Any, *, ax: Any = None, figsize: Tuple[float, float
     -------
     matplotlib.figure.Figure
     """
-    from .plot import _figure_and_ax
-
     tables = _per_model(results, ("center", "accuracy"))
     fig, ax = _figure_and_ax(ax, figsize)
     units = None

@@ -1,19 +1,5 @@
-"""Plots of training runs, predictions and experiment sweeps (matplotlib).
-
-matplotlib is an optional dependency (``pip install bionn[plot]``); it is imported only when a
-plotting function is called, so ``import bionn.plot`` works without it. Every function draws on
-the Axes it is given (or on a new figure) and returns the :class:`matplotlib.figure.Figure`; none
-calls ``plt.show()``. In a script choose a backend yourself (``matplotlib.use("Agg")`` to only
-save files); Jupyter shows the returned figures inline.
-
-Example
--------
->>> from bionn import plot
->>> fig = plot.training_curves(history)                        # doctest: +SKIP
->>> fig = plot.confusion_matrix(y_test, model.predict(X_test),  # doctest: +SKIP
-...                             normalize="true", class_names=names)
->>> fig.savefig("confusion.png")                               # doctest: +SKIP
-"""
+"""Plots of training runs, predictions and experiment sweeps: :func:`training_curves`,
+:func:`confusion_matrix`, :func:`sweep_summary`; re-exported by :mod:`bionn.plot`."""
 from __future__ import annotations
 
 import math
@@ -22,35 +8,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .metrics import confusion_matrix as compute_confusion_matrix
+from ..metrics import confusion_matrix as compute_confusion_matrix
+from ._base import _check_ax, _figure_and_ax, _pyplot
 
-__all__ = ["training_curves", "confusion_matrix", "sweep_summary", "compute_confusion_matrix", "focus_curves",
-           "focus_2d", "parameter_trajectories", "value_histogram", "accuracy_vs_sparsity"]
-
-_INSTALL_HINT = ("bionn.plot needs matplotlib, an optional dependency of bionn; install it with "
-                 "`pip install bionn[plot]` (or `pip install matplotlib`)")
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError(_INSTALL_HINT) from exc
-    return plt
-
-
-def _check_ax(ax: Any, name: str = "ax") -> None:
-    plt = _pyplot()
-    if not isinstance(ax, plt.Axes):
-        raise TypeError(f"{name} must be a matplotlib Axes, got {type(ax).__name__}")
-
-
-def _figure_and_ax(ax: Any, figsize: Tuple[float, float]) -> Tuple[Any, Any]:
-    """The given Axes and its figure, or a new figure of ``figsize`` with one Axes."""
-    if ax is None:
-        return _pyplot().subplots(figsize=figsize)
-    _check_ax(ax)
-    return ax.figure, ax
+__all__ = ["training_curves", "confusion_matrix", "sweep_summary", "compute_confusion_matrix"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,7 +238,7 @@ def sweep_summary(df: Any, metric: str, by: Union[str, Sequence[str]], kind: str
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
+    _pyplot()  # without matplotlib: the install hint before any argument error
     if not (hasattr(df, "columns") and hasattr(df, "groupby")):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     if kind not in ("box", "bar"):
@@ -350,136 +311,3 @@ def sweep_summary(df: Any, metric: str, by: Union[str, Sequence[str]], kind: str
     if owns_figure:
         fig.tight_layout()
     return fig
-
-
-# ---------------------------------------------------------------------------------------------
-# receptive fields and parameter trajectories (the focusing-neuron paper's Figs. 2, 5, 7, 9b)
-# ---------------------------------------------------------------------------------------------
-def _focus_matrix(focus: Any) -> np.ndarray:
-    """A (neurons, inputs) focus matrix from an array or a layer with a ``focus()`` method."""
-    phi = focus.focus() if hasattr(focus, "focus") and callable(focus.focus) else focus
-    phi = np.asarray(phi, dtype=np.float64)
-    if phi.ndim != 2 or phi.size == 0:
-        raise ValueError(f"focus must be a non-empty (neurons, inputs) matrix, got shape {phi.shape}")
-    return phi
-
-
-def _neuron_indices(neurons: Optional[Sequence[int]], count: int, default: int) -> List[int]:
-    if neurons is None:
-        return list(range(min(count, default)))
-    idx = [int(i) for i in neurons]
-    bad = [i for i in idx if not 0 <= i < count]
-    if bad or not idx:
-        raise ValueError(f"neurons must be indices in [0, {count}), got {list(neurons)!r}")
-    return idx
-
-
-def focus_curves(focus: Any, weights: Any = None, neurons: Optional[Sequence[int]] = None, ax: Any = None) -> Any:
-    """Each neuron's focus over the input positions tau in [0, 1] (Fig. 2a/5), and optionally its
-    focused weights phi * w as markers.
-
-    Parameters
-    ----------
-    focus : array (neurons, inputs) or a layer with ``focus()``
-    weights : array (neurons, inputs), optional
-        The raw weights W; the plot then also shows phi * W.
-    neurons : sequence of int, optional
-        Which neurons to draw (default: the first 8).
-    """
-    plt = _pyplot()
-    phi = _focus_matrix(focus)
-    idx = _neuron_indices(neurons, phi.shape[0], 8)
-    fig, ax = _figure_and_ax(ax, (7, 4))
-    tau = np.linspace(0.0, 1.0, phi.shape[1])
-    w = None if weights is None else np.asarray(weights, dtype=np.float64)
-    if w is not None and w.shape != phi.shape:
-        raise ValueError(f"weights must have the focus's shape {phi.shape}, got {w.shape}")
-    for i in idx:
-        (line,) = ax.plot(tau, phi[i], label=f"neuron {i}")
-        if w is not None:
-            ax.plot(tau, phi[i] * w[i], ".", color=line.get_color(), markersize=3)
-    ax.set_xlabel("input position tau")
-    ax.set_ylabel("focus phi" + (" (lines), phi*w (dots)" if w is not None else ""))
-    ax.legend(fontsize="small", ncol=2)
-    return fig
-
-
-def focus_2d(focus: Any, grid: Tuple[int, int], neurons: Optional[Sequence[int]] = None, cols: int = 4) -> Any:
-    """Foci of a 2-D focusing layer projected on the image grid, one panel per neuron."""
-    plt = _pyplot()
-    phi = _focus_matrix(focus)
-    h, w = int(grid[0]), int(grid[1])
-    if h * w != phi.shape[1]:
-        raise ValueError(f"grid {grid} has {h * w} positions but the focus has {phi.shape[1]} inputs")
-    idx = _neuron_indices(neurons, phi.shape[0], 8)
-    cols = max(1, min(int(cols), len(idx)))
-    rows = math.ceil(len(idx) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.2 * rows), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k >= len(idx):
-            ax.axis("off")
-            continue
-        ax.imshow(phi[idx[k]].reshape(h, w), cmap="viridis")
-        ax.set_title(f"neuron {idx[k]}", fontsize="small")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return fig
-
-
-def parameter_trajectories(recorder: Any, name: str, neurons: Optional[Sequence[int]] = None, ax: Any = None) -> Any:
-    """Per-neuron values of a recorded parameter over epochs (Fig. 2c: mu and sigma while training).
-
-    ``recorder`` is a :class:`bionn.callbacks.ParameterRecorder` (or a mapping name -> list of arrays).
-    """
-    plt = _pyplot()
-    records = recorder.records if hasattr(recorder, "records") else recorder
-    if name not in records:
-        raise KeyError(f"no recorded parameter {name!r}; recorded: {sorted(records)}")
-    values = np.stack([np.asarray(v, dtype=np.float64).ravel() for v in records[name]])
-    idx = _neuron_indices(neurons, values.shape[1], 16)
-    fig, ax = _figure_and_ax(ax, (6, 4))
-    ax.plot(np.arange(values.shape[0]), values[:, idx])
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(name)
-    return fig
-
-
-def value_histogram(values: Any, bins: int = 30, label: str = "value", ax: Any = None) -> Any:
-    """Histogram of parameter values, e.g. the learned apertures sigma (Fig. 7)."""
-    plt = _pyplot()
-    v = np.asarray(values, dtype=np.float64).ravel()
-    if v.size == 0 or not np.isfinite(v).all():
-        raise ValueError("values must be non-empty and finite")
-    fig, ax = _figure_and_ax(ax, (5, 3.5))
-    ax.hist(v, bins=int(bins))
-    ax.set_xlabel(label)
-    ax.set_ylabel("count")
-    return fig
-
-
-def accuracy_vs_sparsity(curves: Mapping[str, Tuple[Sequence[float], Sequence[float]]], ax: Any = None) -> Any:
-    """Accuracy against the fraction of pruned weights, one line per model (Fig. 9b).
-
-    ``curves`` maps a label to ``(sparsities, accuracies)``.
-    """
-    plt = _pyplot()
-    if not isinstance(curves, Mapping) or not curves:
-        raise ValueError("curves must be a non-empty mapping label -> (sparsities, accuracies)")
-    fig, ax = _figure_and_ax(ax, (5, 3.5))
-    for label, (sp, acc) in curves.items():
-        sp, acc = np.asarray(sp, dtype=np.float64), np.asarray(acc, dtype=np.float64)
-        if sp.shape != acc.shape or sp.ndim != 1:
-            raise ValueError(f"curve {label!r}: sparsities and accuracies must be 1-D of equal length")
-        ax.plot(sp, acc, marker="o", label=str(label))
-    ax.set_xlabel("sparsity (fraction of weights pruned)")
-    ax.set_ylabel("accuracy")
-    ax.legend()
-    return fig
-
-
-# Each paper's plots live in their own module and are re-exported here (see its __all__).
-from ._plot_amplifying import *  # noqa: E402,F401,F403
-from ._plot_flexible import *  # noqa: E402,F401,F403
-from ._plot_corruptions import *  # noqa: E402,F401,F403
-from ._plot_neglu import *  # noqa: E402,F401,F403
-from ._plot_selforg import *  # noqa: E402,F401,F403

@@ -33,9 +33,8 @@ def check_report_schema(report: dict, paper: str, mode: str) -> None:
 def scratch_paper():
     paper = "pytest-cli"
     yield paper
-    for c in list(ex._REGISTRY.values()):
-        if c.paper == paper:
-            ex.unregister_claim(c.id)
+    for c in ex.claims(paper):
+        ex.unregister_claim(c.id)
 
 
 # -- subprocess -------------------------------------------------------------------------------------

@@ -367,9 +367,8 @@ def scratch_paper():
     """A paper key whose claims are removed from the registry afterwards."""
     paper = "pytest-scratch"
     yield paper
-    for c in list(ex._REGISTRY.values()):
-        if c.paper == paper:
-            ex.unregister_claim(c.id)
+    for c in ex.claims(paper):
+        ex.unregister_claim(c.id)
 
 
 def test_register_forms_and_lookup(scratch_paper):

@@ -11,6 +11,8 @@ from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._base import _figure_and_ax, _pyplot
+
 __all__ = ["mixlu_error_curves", "mixlu_gap"]
 
 
@@ -51,8 +53,6 @@ def mixlu_error_curves(results: Any, key: str = "fraction", ncols: int = 3, accu
     -------
     matplotlib.figure.Figure
     """
-    from .plot import _pyplot
-
     rows = _records(results, key)
     for i, r in enumerate(rows):
         if "train_curve" not in r or "test_curve" not in r:
@@ -114,8 +114,6 @@ def mixlu_gap(results: Any, paper: Optional[Mapping[float, Tuple[float, float]]]
     -------
     matplotlib.figure.Figure
     """
-    from .plot import _figure_and_ax
-
     rows = _records(results, "fraction")
     for i, r in enumerate(rows):
         if "test_error" not in r or "train_error" not in r:

@@ -13,6 +13,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ._base import _figure_and_ax, _pyplot
+
 __all__ = ["threshold_maps", "accuracy_vs_eps"]
 
 
@@ -36,8 +38,6 @@ def threshold_maps(source: Any, channels: Optional[Sequence[int]] = None, ncols:
     -------
     matplotlib.figure.Figure
     """
-    from .plot import _pyplot
-
     maps = np.asarray(source.threshold if hasattr(source, "threshold") and hasattr(source, "mask") else source,
                       dtype=np.float64)
     if maps.ndim != 3:
@@ -99,8 +99,6 @@ def accuracy_vs_eps(results: Mapping, ax: Any = None, title: Optional[str] = Non
     -------
     matplotlib.figure.Figure
     """
-    from .plot import _figure_and_ax
-
     if not isinstance(results, Mapping) or not results:
         raise ValueError("results must be a non-empty mapping {label: {eps: accuracy}}")
     fig, ax = _figure_and_ax(ax, (5.0, 3.6))

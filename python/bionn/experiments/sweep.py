@@ -1,0 +1,350 @@
+"""Repeated runs over seeds and configs: :func:`repeat`, :func:`grid` and the backends.
+
+:func:`repeat` calls ``fn(seed=seed, **config)`` for every config and seed and collects the dicts of
+metrics that ``fn`` returns into a pandas DataFrame, one row per run::
+
+    from bionn.experiments import repeat, summarize, ttest
+
+    def train(seed, hidden=32, epochs=20):
+        ...                                   # build a bionn model seeded with `seed`, fit it
+        return {"test_accuracy": acc}
+
+    df = repeat(train, seeds=range(5), configs=[{"hidden": 8}, {"hidden": 32}], backend="processes")
+    summarize(df, "test_accuracy", by=["hidden"])
+
+Backends: ``"serial"`` (in this process), ``"processes"`` (a spawn-context
+:class:`~concurrent.futures.ProcessPoolExecutor`; ``fn`` must be picklable, i.e. defined at module
+level of an importable module) and ``"dask"`` (a ``dask.distributed`` cluster: an existing one at
+``address`` or a temporary :class:`~distributed.LocalCluster` on loopback).
+
+Threads: the C++ core parallelises its kernels with OpenMP. Many runs in parallel, each using every
+core, would oversubscribe the machine, so in the parallel backends every run first calls
+``bionn.set_num_threads(1)`` in its worker process. The serial backend leaves the thread count as it
+is. bionn's results are reproducible for a given thread count; for bit-identical numbers across
+backends call ``bionn.set_num_threads(1)`` before a serial run too.
+"""
+from __future__ import annotations
+
+import numbers
+import os
+import pickle
+import sys
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["repeat", "grid", "RunError", "BACKENDS"]
+
+BACKENDS = ("serial", "processes", "dask")
+
+
+class RunError(RuntimeError):
+    """A run of :func:`repeat` raised; ``seed`` and ``config`` say which one (the cause is chained)."""
+
+    def __init__(self, message: str, seed: Any = None, config: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__(message)
+        self.seed = seed
+        self.config = dict(config or {})
+
+
+def grid(**axes: Sequence[Any]) -> List[Dict[str, Any]]:
+    """Every combination of the given values, as a list of configs for :func:`repeat`.
+
+    Examples
+    --------
+    >>> grid(hidden=[8, 32], lr=[0.1])
+    [{'hidden': 8, 'lr': 0.1}, {'hidden': 32, 'lr': 0.1}]
+    """
+    import itertools
+
+    keys = list(axes)
+    values = []
+    for k in keys:
+        v = axes[k]
+        if isinstance(v, (str, bytes)) or not isinstance(v, Iterable):
+            raise TypeError(f"grid: {k} must be a sequence of values, got {type(v).__name__}")
+        values.append(list(v))
+    return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+
+
+def _run_one(fn: Callable[..., Mapping[str, Any]], seed: int, config: Mapping[str, Any],
+             single_thread: bool) -> Dict[str, Any]:
+    """Executes one run (in a worker for the parallel backends). Module level so it pickles."""
+    if single_thread:
+        import bionn
+
+        bionn.set_num_threads(1)
+    result = fn(seed=seed, **config)
+    if not isinstance(result, Mapping):
+        raise TypeError(f"fn must return a dict of metrics, got {type(result).__name__}")
+    return dict(result)
+
+
+def _check_seeds(seeds: Any) -> List[int]:
+    if isinstance(seeds, (numbers.Integral, np.integer)) or isinstance(seeds, (str, bytes)):
+        raise TypeError(f"seeds must be a sequence of ints such as range({seeds!r}), got {type(seeds).__name__}")
+    try:
+        seq = list(seeds)
+    except TypeError:
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}") from None
+    if not seq:
+        raise ValueError("seeds is empty")
+    out = []
+    for s in seq:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (numbers.Integral, np.integer)):
+            raise TypeError(f"seeds must hold ints, got {s!r} ({type(s).__name__})")
+        if s < 0:
+            raise ValueError(f"seeds must be >= 0, got {s}")
+        out.append(int(s))
+    return out
+
+
+def _check_configs(configs: Any) -> List[Dict[str, Any]]:
+    if configs is None:
+        return [{}]
+    if isinstance(configs, Mapping):
+        raise TypeError("configs must be a list of dicts; for every combination of several values use "
+                        "configs=bionn.experiments.grid(name=[...], ...)")
+    try:
+        seq = list(configs)
+    except TypeError:
+        raise TypeError(f"configs must be a list of dicts, got {type(configs).__name__}") from None
+    if not seq:
+        raise ValueError("configs is empty (pass None for a single run per seed without extra arguments)")
+    out = []
+    for i, c in enumerate(seq):
+        if not isinstance(c, Mapping):
+            raise TypeError(f"configs[{i}] must be a dict, got {type(c).__name__}")
+        for k in c:
+            if not isinstance(k, str) or not k.isidentifier():
+                raise ValueError(f"configs[{i}] has key {k!r}; keys must be valid Python argument names")
+        if "seed" in c:
+            raise ValueError(f"configs[{i}] has a 'seed' key; seeds are given by the seeds argument")
+        out.append(dict(c))
+    return out
+
+
+def _check_picklable(fn: Callable[..., Any], configs: List[Dict[str, Any]]) -> None:
+    name = getattr(fn, "__qualname__", repr(fn))
+    hint = ("with backend='processes' fn is sent to spawned worker processes, so it must be picklable: "
+            "define it with `def` at the top level of an importable module (not a lambda, a nested "
+            "function or a function typed into an interactive session), or use backend='dask', which "
+            "pickles with cloudpickle")
+    try:
+        pickle.dumps(fn)
+    except Exception as exc:
+        raise TypeError(f"fn {name!r} is not picklable ({exc}); {hint}") from exc
+    if getattr(fn, "__module__", None) == "__main__":
+        main = sys.modules.get("__main__")
+        if main is None or not getattr(main, "__file__", None):
+            raise TypeError(f"fn {name!r} is defined in an interactive __main__ that worker processes "
+                            f"cannot import; {hint}")
+    for i, c in enumerate(configs):
+        try:
+            pickle.dumps(c)
+        except Exception as exc:
+            raise TypeError(f"configs[{i}] is not picklable ({exc}); backend='processes' sends configs "
+                            "to worker processes") from exc
+
+
+def _describe(seed: int, config: Mapping[str, Any]) -> str:
+    args = ", ".join([f"seed={seed}"] + [f"{k}={v!r}" for k, v in config.items()])
+    return f"fn({args})"
+
+
+def _progress_bar(enabled: bool, total: int) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is in the experiments extra
+        return None
+    return tqdm(total=total, desc="runs", unit="run", dynamic_ncols=True)
+
+
+def _default_workers(n_runs: int) -> int:
+    return max(1, min(n_runs, os.cpu_count() or 1))
+
+
+def repeat(fn: Callable[..., Mapping[str, Any]], seeds: Iterable[int],
+           configs: Optional[Sequence[Mapping[str, Any]]] = None, backend: str = "serial",
+           address: Optional[str] = None, n_workers: Optional[int] = None, progress: bool = False) -> Any:
+    """Runs ``fn(seed=seed, **config)`` for every config and every seed; one DataFrame row per run.
+
+    Parameters
+    ----------
+    fn : callable
+        Called with keyword arguments ``seed`` and the config's keys; returns a dict of metrics
+        (e.g. ``{"test_accuracy": 0.97}``).
+    seeds : iterable of int
+        Seeds (>= 0), e.g. ``range(5)``.
+    configs : sequence of dict, optional
+        Keyword arguments for ``fn``; ``None`` means one config without arguments. See :func:`grid`.
+    backend : {"serial", "processes", "dask"}
+        Where runs execute. ``"processes"`` uses a spawn-context process pool (``fn`` and the configs
+        must be picklable); ``"dask"`` submits to a ``dask.distributed`` cluster. In both parallel
+        backends each run calls ``bionn.set_num_threads(1)`` in its worker first, so that parallel
+        runs do not oversubscribe the cores.
+    address : str, optional
+        ``"dask"`` only: scheduler address of an existing cluster (e.g. ``"tcp://10.0.0.5:8786"``).
+        Without it a temporary ``LocalCluster`` (one single-threaded worker process per run slot,
+        bound to 127.0.0.1, no dashboard) is started and closed afterwards.
+    n_workers : int, optional
+        Worker processes for ``"processes"`` and for the temporary dask cluster (ignored with
+        ``address``: the existing cluster's workers are used); defaults to
+        ``min(number of runs, os.cpu_count())``.
+    progress : bool
+        Show a tqdm progress bar over runs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: the config keys, ``seed``, then the metric keys. Rows are ordered by config (in
+        the order given) then by seed (in the order given), whatever the backend and the order
+        in which runs finish.
+
+    Raises
+    ------
+    TypeError
+        ``fn`` (or a config) is not picklable with ``backend="processes"``, or ``fn`` returned
+        something other than a dict.
+    RunError
+        A run raised; the message names its seed and config and the original exception is chained.
+    ValueError
+        Bad arguments, or a metric named like a config key or ``seed``.
+    """
+    import pandas as pd
+
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    seed_list = _check_seeds(seeds)
+    config_list = _check_configs(configs)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    if address is not None and backend != "dask":
+        raise ValueError(f"address is only used by backend='dask' (got backend={backend!r})")
+    if n_workers is not None:
+        if isinstance(n_workers, bool) or not isinstance(n_workers, (numbers.Integral, np.integer)):
+            raise TypeError(f"n_workers must be an int, got {type(n_workers).__name__}")
+        if n_workers < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+        n_workers = int(n_workers)
+
+    tasks: List[Tuple[int, Dict[str, Any]]] = [(s, c) for c in config_list for s in seed_list]
+    bar = _progress_bar(progress, len(tasks))
+    try:
+        if backend == "serial":
+            results = _run_serial(fn, tasks, bar)
+        elif backend == "processes":
+            _check_picklable(fn, config_list)
+            results = _run_processes(fn, tasks, n_workers or _default_workers(len(tasks)), bar)
+        else:
+            results = _run_dask(fn, tasks, address, n_workers or _default_workers(len(tasks)), bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _to_frame(pd, tasks, results)
+
+
+def _run_serial(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], bar: Any) -> List[Dict[str, Any]]:
+    results = []
+    for seed, config in tasks:
+        try:
+            results.append(_run_one(fn, seed, config, single_thread=False))
+        except Exception as exc:
+            raise RunError(f"{_describe(seed, config)} failed: {type(exc).__name__}: {exc}", seed, config) from exc
+        if bar is not None:
+            bar.update(1)
+    return results
+
+
+def _collect(done: Any, index_of: Callable[[Any], int], tasks: List[Tuple[int, Dict[str, Any]]],
+             results: List[Optional[Dict[str, Any]]], where: str, bar: Any) -> None:
+    """Stores each finished future's result at its task's index (so order does not depend on
+    completion order); a failed run raises RunError naming its seed and config."""
+    for fut in done:
+        i = index_of(fut)
+        seed, config = tasks[i]
+        try:
+            results[i] = fut.result()
+        except Exception as exc:
+            raise RunError(f"{_describe(seed, config)} failed {where}: {type(exc).__name__}: {exc}",
+                           seed, config) from exc
+        if bar is not None:
+            bar.update(1)
+
+
+def _run_processes(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], n_workers: int,
+                   bar: Any) -> List[Dict[str, Any]]:
+    import concurrent.futures as cf
+    import multiprocessing
+
+    # spawn, not fork: forking a process whose OpenMP runtime is already running can deadlock.
+    ctx = multiprocessing.get_context("spawn")
+    results: List[Optional[Dict[str, Any]]] = [None] * len(tasks)
+    pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
+    try:
+        futures = {pool.submit(_run_one, fn, seed, config, True): i for i, (seed, config) in enumerate(tasks)}
+        _collect(cf.as_completed(futures), lambda fut: futures[fut], tasks, results, "in a worker process", bar)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results  # type: ignore[return-value]
+
+
+def _run_dask(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], address: Optional[str],
+              n_workers: int, bar: Any) -> List[Dict[str, Any]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("backend='dask' needs dask.distributed: pip install 'bionn[experiments]' "
+                          "or pip install 'dask[distributed]'") from exc
+    import logging
+
+    cluster = None
+    if address is None:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    results: List[Optional[Dict[str, Any]]] = [None] * len(tasks)
+    try:
+        futures = []
+        index = {}
+        for i, (seed, config) in enumerate(tasks):
+            fut = client.submit(_run_one, fn, seed, config, True, pure=False)
+            futures.append(fut)
+            index[fut.key] = i
+        try:
+            _collect(as_completed(futures), lambda fut: index[fut.key], tasks, results, "on a dask worker", bar)
+        finally:
+            client.cancel(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results  # type: ignore[return-value]
+
+
+def _to_frame(pd: Any, tasks: List[Tuple[int, Dict[str, Any]]], results: List[Dict[str, Any]]) -> Any:
+    config_keys: List[str] = []
+    metric_keys: List[str] = []
+    for (_, config), result in zip(tasks, results):
+        for k in config:
+            if k not in config_keys:
+                config_keys.append(k)
+        for k in result:
+            if k not in metric_keys:
+                metric_keys.append(k)
+    clash = set(metric_keys) & (set(config_keys) | {"seed"})
+    if clash:
+        raise ValueError(f"fn returned metric(s) {sorted(clash)} named like a config key or 'seed'; rename them")
+    columns = config_keys + ["seed"] + metric_keys
+    rows = []
+    for (seed, config), result in zip(tasks, results):
+        row = {k: config.get(k, np.nan) for k in config_keys}
+        row["seed"] = seed
+        for k in metric_keys:
+            row[k] = result.get(k, np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
