@@ -7,7 +7,7 @@ oversized arrays) with an exception that names the argument.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -90,6 +90,24 @@ def check_float(value: Any, name: str, *, minimum: Optional[float] = None, maxim
         op = "<=" if max_inclusive else "<"
         raise ValueError(f"{name} must be {op} {maximum}, got {value}")
     return value
+
+
+def pair(value: Any, name: str, minimum: int = 0) -> Tuple[int, int]:
+    """An int ``n`` (meaning ``(n, n)``) or a length-2 sequence of ints, each ``>= minimum``.
+
+    Raises TypeError (not an int or a sequence of ints) or ValueError (wrong length, below
+    ``minimum``), naming ``name``.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        n = check_int(value, name, minimum=minimum)
+        return (n, n)
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or not hasattr(value, "__getitem__"):
+        raise TypeError(f"{name} must be an integer or a pair of integers, got {value!r}")
+    if len(value) != 2:
+        raise ValueError(f"{name} must be a pair of integers, got {len(value)} values: {value!r}")
+    return (check_int(value[0], f"{name}[0]", minimum=minimum), check_int(value[1], f"{name}[1]", minimum=minimum))
 
 
 def check_dtype(dtype: Any) -> np.dtype:
