@@ -102,6 +102,24 @@ def check_float(value: Any, name: str, *, minimum: Optional[float] = None, maxim
     return value
 
 
+def pair(value: Any, name: str, minimum: int = 0) -> Tuple[int, int]:
+    """An int ``n`` (meaning ``(n, n)``) or a length-2 sequence of ints, each ``>= minimum``.
+
+    Raises TypeError (not an int or a sequence of ints) or ValueError (wrong length, below
+    ``minimum``), naming ``name``.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        n = check_int(value, name, minimum=minimum)
+        return (n, n)
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or not hasattr(value, "__getitem__"):
+        raise TypeError(f"{name} must be an integer or a pair of integers, got {value!r}")
+    if len(value) != 2:
+        raise ValueError(f"{name} must be a pair of integers, got {len(value)} values: {value!r}")
+    return (check_int(value[0], f"{name}[0]", minimum=minimum), check_int(value[1], f"{name}[1]", minimum=minimum))
+
+
 def check_dtype(dtype: Any) -> np.dtype:
     dt = np.dtype(dtype)
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):

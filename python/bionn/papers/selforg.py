@@ -4,6 +4,9 @@ Data: the project's 10,000-digit MNIST sample (not the official split), split pe
 training and test sets (stratified, 80/20), centre-cropped to 20 x 20 and min-max scaled (§3.1).
 Results are labelled "MNIST sample (10k), seeded split". CIFAR-10 is not available offline: its
 claims are not registered (``cifar10_available()`` says so; the loading code path exists).
+The data protocol is here: :func:`preprocess_mnist`, :func:`load_mnist`, :func:`cifar10_available`,
+:func:`load_cifar10_gray` (until the next release also reachable, with a DeprecationWarning, as
+``bionn.selforg.<name>``).
 
 Protocol (choices the paper leaves open are listed in :mod:`bionn.selforg`): three AE units with
 two 10 x 10 windows and 100 hidden units each on a 20 x 40 map; handcrafted A1/A2/A3 (Fig. 2) and
@@ -30,14 +33,17 @@ Quick mode (CI): see SETTINGS.
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from .. import datasets
+from .._validation import as_array, check_float, check_int
 from ..experiments import pearson, register_claim, repeat, ttest, wilcoxon
+from ..selforg import MetaLearner, Readout, SelfOrganizingNetwork, Topology
 
 __all__ = ["run_topology", "run_meta", "topology_runs", "meta_runs", "SETTINGS", "PAPER_TABLE1", "PAPER_TABLE2",
-           "TOPOLOGIES"]
+           "TOPOLOGIES", "preprocess_mnist", "load_mnist", "cifar10_available", "load_cifar10_gray"]
 
 PAPER = "selforg"
 TOPOLOGIES = ("A1", "A2", "A3", "AR1", "AR2", "AR3")
@@ -56,9 +62,125 @@ _NOTE = ("quick: 3 runs per topology, 2000/1000 digits of the MNIST sample, 5 ep
          "(full: 5 runs, 6000/2000 digits, 10 epochs; 10 meta-runs x 8 steps; paper: 10 runs on full MNIST)")
 
 
-def _topology(name: str) -> Any:
-    from ..selforg import Topology
+# ================================================================================================
+# data protocol (§3.1)
+# ================================================================================================
+def preprocess_mnist(X: Any, crop: int = 20, value_range: Optional[Tuple[float, float]] = None) -> np.ndarray:
+    """Centre-crop 28 x 28 digits to ``crop`` x ``crop`` and min-max scale to [0, 1] (§3.1).
 
+    Parameters
+    ----------
+    X : array (n, 28, 28) or (n, 1, 28, 28)
+    crop : int
+        Side of the centre crop (20 in the paper: "the 8 x 8 region acts mostly as extra padding").
+    value_range : (lo, hi), optional
+        Scaling range; default the min and max of ``X`` (use the training set's for test data).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (n, crop, crop) in [0, 1] (for data inside ``value_range``).
+    """
+    arr = as_array(X, "X", np.float32, min_ndim=3, max_ndim=4)
+    if arr.ndim == 4:
+        if arr.shape[1] != 1:
+            raise ValueError(f"X must be single-channel (n, 1, h, w), got {arr.shape}")
+        arr = arr[:, 0]
+    h, w = arr.shape[1:]
+    crop = check_int(crop, "crop", minimum=1)
+    if crop > min(h, w):
+        raise ValueError(f"crop={crop} is larger than the {h} x {w} images")
+    r, c = (h - crop) // 2, (w - crop) // 2
+    arr = arr[:, r:r + crop, c:c + crop]
+    lo, hi = (float(arr.min()), float(arr.max())) if value_range is None else (float(value_range[0]), float(value_range[1]))
+    if not hi > lo:
+        raise ValueError(f"min-max scaling needs hi > lo, got ({lo}, {hi})")
+    return np.ascontiguousarray((arr - lo) / (hi - lo), dtype=np.float32)
+
+
+def load_mnist(n_train: Optional[int] = None, n_test: Optional[int] = None, seed: int = 0, test_fraction: float = 0.2,
+               root: Any = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The project's 10,000-digit MNIST sample, split with ``seed`` (stratified), cropped to 20 x 20
+    and min-max scaled with the training split's range.
+
+    Not the official MNIST split: results on it are labelled "MNIST sample (10k), seeded split".
+    ``n_train`` / ``n_test`` take stratified subsets of the two splits.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test
+    """
+    X, y = datasets.load_mnist_sample(root)
+    test_fraction = check_float(test_fraction, "test_fraction", minimum=0, maximum=1, min_inclusive=False,
+                                max_inclusive=False)
+    (Xtr, ytr), (Xte, yte) = datasets.train_val_split(X, y, val_fraction=test_fraction, seed=seed)
+    if n_train is not None:
+        n_train = check_int(n_train, "n_train", minimum=1)
+        Xtr, ytr = Xtr[:n_train], ytr[:n_train]   # train_val_split shuffles, so a prefix is random
+    if n_test is not None:
+        n_test = check_int(n_test, "n_test", minimum=1)
+        Xte, yte = Xte[:n_test], yte[:n_test]
+    Xtr_c = preprocess_mnist(Xtr)
+    crop_tr = np.asarray(Xtr)[:, 0, 4:24, 4:24]
+    rng_ = (float(crop_tr.min()), float(crop_tr.max()))
+    return Xtr_c, np.asarray(ytr), preprocess_mnist(Xte, value_range=rng_), np.asarray(yte)
+
+
+def cifar10_available(root: Any = None) -> bool:
+    """Whether :func:`bionn.datasets.load_cifar10` finds CIFAR-10 (under ``root`` or its default
+    lookup). Corrupt files are not "unavailable": their ValueError propagates."""
+    try:
+        datasets.load_cifar10(root, split="test")
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def load_cifar10_gray(augment: bool = True, seed: int = 0, root: Any = None
+                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CIFAR-10 as in §3.1: standard augmentation of the training set (zero-pad 4, random 32 x 32
+    crop, random horizontal flip; one augmented copy, seeded), then grayscale and normalisation.
+
+    The images come from the one CIFAR-10 reader, :func:`bionn.datasets.load_cifar10` (official
+    binary batches, ``root`` or its default lookup).
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test
+        float32 (50000, 32, 32) and (10000, 32, 32) grayscale, standardised with the training
+        set's mean and standard deviation; int64 labels.
+
+    Raises
+    ------
+    FileNotFoundError
+        CIFAR-10 was not found (it is not available offline on this machine); the message lists
+        where :func:`bionn.datasets.load_cifar10` looked.
+    """
+    Xtr, ytr = datasets.load_cifar10(root, split="train")
+    Xte, yte = datasets.load_cifar10(root, split="test")
+    if augment:
+        rng = np.random.default_rng(seed)
+        padded = np.pad(Xtr, ((0, 0), (0, 0), (4, 4), (4, 4)))
+        oy, ox = rng.integers(0, 9, size=len(Xtr)), rng.integers(0, 9, size=len(Xtr))
+        flip = rng.random(len(Xtr)) < 0.5
+        out = np.empty_like(Xtr)
+        for i in range(len(Xtr)):
+            img = padded[i, :, oy[i]:oy[i] + 32, ox[i]:ox[i] + 32]
+            out[i] = img[:, :, ::-1] if flip[i] else img
+        Xtr = out
+
+    def gray(X: np.ndarray) -> np.ndarray:
+        return 0.299 * X[:, 0] + 0.587 * X[:, 1] + 0.114 * X[:, 2]
+
+    gtr, gte = gray(Xtr), gray(Xte)
+    mean, std = float(gtr.mean()), float(gtr.std())
+    return ((gtr - mean) / std).astype(np.float32), ytr, ((gte - mean) / std).astype(np.float32), yte
+
+
+# ================================================================================================
+# experiments
+# ================================================================================================
+def _topology(name: str) -> Any:
     if name.startswith("AR"):
         return Topology.random(int(name[2:]), name=name)
     return Topology.handcrafted(name)
@@ -66,14 +188,10 @@ def _topology(name: str) -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _data(seed: int, n_train: int, n_test: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from ..selforg import load_mnist
-
     return load_mnist(n_train=n_train, n_test=n_test, seed=seed)
 
 
 def _accuracy(net: Any, data: Tuple[np.ndarray, ...], seed: int) -> float:
-    from ..selforg import Readout
-
     Xtr, ytr, Xte, yte = data
     return Readout(seed=seed).fit(net.transform(Xtr), ytr).score(net.transform(Xte), yte)
 
@@ -96,7 +214,6 @@ def run_topology(seed: int, topology: str = "A3", n_train: int = 2000, n_test: i
         ``levels`` (hierarchy depth).
     """
     import bionn
-    from ..selforg import SelfOrganizingNetwork
 
     bionn.set_num_threads(1)
     data = _data(seed if data_seed is None else data_seed, n_train, n_test)
@@ -123,7 +240,6 @@ def run_meta(seed: int, n_train: int = 2000, n_test: int = 1000, epochs: int = 5
         ``levels_initial``/``levels_final``, ``fields_per_step``.
     """
     import bionn
-    from ..selforg import MetaLearner, SelfOrganizingNetwork, Topology
 
     bionn.set_num_threads(1)
     data = _data(seed, n_train, n_test)

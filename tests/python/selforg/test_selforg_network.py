@@ -1,13 +1,13 @@
-"""bionn.selforg: entropy estimator, masked AE gradients (float64, finite differences and PyTorch),
-feature-map write-back, retained weights, topologies, meta-learning rules, readout, persistence and
-input validation."""
+"""bionn.selforg.network and .topology: entropy estimator, masked AE gradients (float64, finite
+differences and PyTorch), feature-map write-back, retained weights, topologies, input validation,
+Ctrl-C."""
 import numpy as np
 import pytest
 import scipy.stats
 
-import bionn
 from bionn import _core, selforg
-from bionn.selforg import MetaLearner, Readout, SelfOrganizingNetwork, Topology
+from bionn._validation import pair
+from bionn.selforg import SelfOrganizingNetwork, Topology
 
 from interrupt_child import interrupt_child
 
@@ -209,6 +209,22 @@ def test_bad_topologies_raise_clear_errors(kwargs, match):
         Topology(**kwargs)
 
 
+def test_pair_helper_and_topology_cells():
+    assert pair(5, "size") == (5, 5) and pair([2, 3], "size") == (2, 3) and pair(np.array([4, 1]), "s") == (4, 1)
+    assert pair(np.int64(2), "size", 1) == (2, 2) and pair(np.array(7), "size") == (7, 7)
+    for bad, exc in (("ab", TypeError), (2.5, TypeError), (True, TypeError), (None, TypeError), ({1: 2}, TypeError),
+                     ([1, 2, 3], ValueError), ((1, "2"), TypeError), ((1, -1), ValueError), ((0, 5), ValueError)):
+        with pytest.raises(exc, match="size"):
+            pair(bad, "size", 1)
+    # sizes accept an int; map cells (window corners, unit blocks, image corner) must be pairs, so a
+    # fields list one nesting level short is an error, not two units with diagonal windows
+    assert Topology(fields=Topology.handcrafted("A3").fields, hidden_shape=10, window=10, name="A3") == Topology.handcrafted("A3")
+    with pytest.raises(TypeError, match=r"fields\[0\]\[0\]"):
+        Topology(fields=[(0, 0), (10, 0), (5, 0)])
+    with pytest.raises(TypeError, match="image_at"):
+        Topology(fields=Topology.handcrafted("A3").fields, image_at=0)
+
+
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="A1"):
         Topology.handcrafted("A4")
@@ -234,129 +250,11 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="batch_size"):
         net._impl.transform(images(2).reshape(2, 400), 0)
     assert "A3" in repr(net) and "epochs_trained=0" in repr(net)
-    with pytest.raises(RuntimeError, match="fit"):
-        MetaLearner().step(net, images(8))
-    with pytest.raises(ValueError, match="method"):
-        MetaLearner("annealing")
-    with pytest.raises(ValueError, match="epochs_per_step"):
-        MetaLearner(epochs_per_step=0)
 
 
 # ------------------------------------------------------------------------------------------------
-# meta-learning (§2.2, Algorithm 2)
+# Ctrl-C
 # ------------------------------------------------------------------------------------------------
-def test_acceptance_rule_is_strict():
-    assert _core.selforg_accept_candidate(2.0, 1.0)
-    assert not _core.selforg_accept_candidate(1.0, 1.0)
-    assert not _core.selforg_accept_candidate(0.5, 1.0)
-
-
-def test_neighbours_move_one_window_by_one_cell():
-    topo = Topology.random(7)
-    for k in range(3):
-        for f in _core.selforg_neighbours(topo.layout(), [list(map(list, u)) for u in topo.fields], k):
-            diff = sum(abs(a - b) for u, v in zip(f, topo.fields) for cu, cv in zip(u, v) for a, b in zip(cu, cv))
-            assert diff == 1
-            assert [tuple(map(tuple, u)) for j, u in enumerate(f) if j != k] == \
-                   [u for j, u in enumerate(topo.fields) if j != k]
-
-
-@pytest.mark.parametrize("method", ["hill_climbing", "local_search", "random_search"])
-def test_meta_learning_never_accepts_lower_entropy_and_is_seeded(method):
-    X = images(48)
-
-    def run(seed):
-        net = SelfOrganizingNetwork(Topology.random(11), seed=0, batch_size=16).fit(X, epochs=1)
-        meta = MetaLearner(method, seed=seed)
-        trace = []
-        for _ in range(3 if method != "local_search" else 1):
-            before_fields, before_h = net.topology.fields, net.last_entropy
-            r = meta.step(net, X)
-            if r["accepted"]:
-                if method == "random_search":
-                    assert sum(r["entropy"]) > sum(before_h)
-                else:
-                    assert r["entropy"][r["unit"]] > before_h[r["unit"]]
-                    moved = [k for k in range(3) if net.topology.fields[k] != before_fields[k]]
-                    assert moved == [r["unit"]]
-            else:
-                assert net.topology.fields == before_fields and net.last_entropy == before_h
-            trace.append((r["accepted"], r["fields"], r["entropy"]))
-        return trace
-
-    assert run(3) == run(3)
-
-
-def test_meta_learner_run_calls_back_per_step():
-    X = images(32)
-    net = SelfOrganizingNetwork(Topology.random(2), seed=0, batch_size=16).fit(X, epochs=1)
-    seen = []
-    out = MetaLearner(seed=1).run(net, X, 2, on_step=lambda m, n, r: seen.append((m, r["accepted"])))
-    assert [s[0] for s in seen] == [1, 2] and len(out) == 2
-
-
-# ------------------------------------------------------------------------------------------------
-# readout, data, persistence
-# ------------------------------------------------------------------------------------------------
-def test_readout_learns_a_linear_problem_and_validates():
-    rng = np.random.default_rng(0)
-    F = rng.normal(size=(400, 5))
-    y = (F[:, 0] + F[:, 1] > 0).astype(int) + 2 * (F[:, 2] > 0)
-    clf = Readout(n_classes=4, epochs=100, lr=0.05, seed=0).fit(F[:300], y[:300])
-    assert clf.score(F[300:], y[300:]) > 0.85
-    with pytest.raises(ValueError, match="features"):
-        clf.predict(F[:, :3])
-    with pytest.raises(ValueError, match="n_classes"):
-        Readout(n_classes=2).fit(F, y)
-    with pytest.raises(RuntimeError, match="fit"):
-        Readout().predict(F)
-
-
-def test_preprocess_mnist_crops_and_scales():
-    X = np.zeros((3, 1, 28, 28), np.float32)
-    X[:, 0, 4:24, 4:24] = np.linspace(0.2, 0.8, 400).reshape(20, 20)
-    out = selforg.preprocess_mnist(X)
-    assert out.shape == (3, 20, 20) and out.min() == 0.0 and out.max() == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="crop"):
-        selforg.preprocess_mnist(X, crop=30)
-    with pytest.raises(ValueError, match="hi > lo"):
-        selforg.preprocess_mnist(np.zeros((2, 28, 28)))
-
-
-def test_cifar10_absent_raises_clear_error(tmp_path):
-    assert not selforg.cifar10_available(tmp_path) or pytest.skip("CIFAR-10 present")
-    if not selforg.cifar10_available():
-        with pytest.raises(FileNotFoundError, match="CIFAR-10"):
-            selforg.load_cifar10_gray()
-
-
-def test_save_load_roundtrip(tmp_path):
-    X = images(32)
-    net = SelfOrganizingNetwork(Topology.random(5), seed=2, dropout=0.2).fit(X, epochs=1)
-    path = tmp_path / "net.npz"
-    net.save(path)
-    back = selforg.load(path)
-    assert back.topology == net.topology and back.history == net.history and back.config() == net.config()
-    np.testing.assert_array_equal(back.transform(X), net.transform(X))
-    with pytest.raises(FileNotFoundError):
-        selforg.load(tmp_path / "missing.npz")
-    np.savez(tmp_path / "other.npz", a=np.zeros(2))
-    with pytest.raises(ValueError, match="selforg"):
-        selforg.load(tmp_path / "other.npz")
-
-
-def test_save_load_after_meta_learning(tmp_path):
-    X = images(32)
-    net = SelfOrganizingNetwork(Topology.random(9), seed=0, batch_size=16).fit(X, epochs=1)
-    meta = MetaLearner("random_search", seed=4)
-    for _ in range(3):
-        meta.step(net, X)
-    net.save(tmp_path / "meta.npz")
-    back = selforg.load(tmp_path / "meta.npz")
-    assert back.topology.fields == net.topology.fields and back.history == net.history
-    np.testing.assert_array_equal(back.transform(X), net.transform(X))
-
-
 CTRL_C_CHILD = """
 import signal, sys, time
 import numpy as np
