@@ -76,16 +76,6 @@ def check_int(value: Any, name: str, *, minimum: Optional[int] = None) -> int:
     return value
 
 
-def pair(value: Any, name: str, minimum: int = 0) -> Tuple[int, int]:
-    """An int or a length-2 sequence of ints (each >= ``minimum``) as ``(a, b)``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return check_int(value[0], name, minimum=minimum), check_int(value[1], name, minimum=minimum)
-    v = check_int(value, name, minimum=minimum)
-    return v, v
-
-
 def check_float(value: Any, name: str, *, minimum: Optional[float] = None, maximum: Optional[float] = None,
                 min_inclusive: bool = True, max_inclusive: bool = True) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
