@@ -29,8 +29,8 @@ Statistics (:mod:`bionn.experiments.stats`)
 -------------------------------------------
 :func:`summarize`, :func:`ttest`, :func:`wilcoxon` and :func:`pearson` (scipy, imported lazily).
 
-Claims (``bionn.experiments.claims``, the module)
---------------------------------------------------
+Claims (:mod:`bionn.experiments.registry`)
+------------------------------------------
 A :class:`Claim` is one checkable statement of a paper ("MLP beats a linear model, p < 0.05";
 "test accuracy >= 0.98"). Its ``compute(mode)`` function really trains the models and returns bionn's
 value; :func:`run_claims` computes a paper's claims and compares each with the paper's value.
@@ -39,15 +39,13 @@ Paper modules in :mod:`bionn.papers` import this package and register their clai
 package, so :func:`claims` and :func:`run_claims` see them. This package never imports
 :mod:`bionn.papers`.
 
-The attribute ``bionn.experiments.claims`` is the function :func:`claims` (as before the split);
-the module of the same name is reached with ``from bionn.experiments.claims import ...``.
 """
 from __future__ import annotations
 
 from .sweep import BACKENDS, RunError, grid, repeat
 from .stats import TestResult, pearson, summarize, ttest, wilcoxon
-from .claims import (COMPARISONS, MODES, Claim, ClaimSkipped, claims, evaluate_claim, get_claim, papers,
-                     register_claim, run_claims, unregister_claim)
+from .registry import (COMPARISONS, MODES, Claim, ClaimSkipped, claims, evaluate_claim, get_claim, papers,
+                       register_claim, run_claims, unregister_claim)
 
 __all__ = [
     "repeat", "grid", "RunError", "BACKENDS",

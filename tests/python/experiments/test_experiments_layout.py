@@ -51,7 +51,7 @@ def _dynamic_imports(path: Path) -> list:
 
 def test_experiments_sources_never_import_papers():
     sources = sorted(EXPERIMENTS_DIR.glob("*.py"))
-    assert {p.name for p in sources} >= {"__init__.py", "sweep.py", "stats.py", "claims.py"}
+    assert {p.name for p in sources} >= {"__init__.py", "sweep.py", "stats.py", "registry.py"}
     offending = []
     for path in sources:
         for name in _imported_modules(path, "bionn.experiments"):
@@ -62,8 +62,8 @@ def test_experiments_sources_never_import_papers():
 
 
 def test_experiments_submodules_import_down_only():
-    """sweep and stats import no sibling; claims imports only sweep; none imports the package."""
-    allowed = {"sweep.py": set(), "stats.py": set(), "claims.py": {"bionn.experiments.sweep"}}
+    """sweep and stats import no sibling; registry imports only sweep; none imports the package."""
+    allowed = {"sweep.py": set(), "stats.py": set(), "registry.py": {"bionn.experiments.sweep"}}
     for fname, ok in allowed.items():
         siblings = {n for n in _imported_modules(EXPERIMENTS_DIR / fname, "bionn.experiments")
                     if n == "bionn.experiments" or n.startswith("bionn.experiments.")}
@@ -96,7 +96,7 @@ def test_registry_works_with_papers_unimportable():
         pkg.__path__ = [{str(PYTHON_DIR / "bionn")!r}]
         sys.modules["bionn"] = pkg
         import bionn.experiments as ex
-        from bionn.experiments.claims import _REGISTRY
+        from bionn.experiments.registry import _REGISTRY
 
         before = (ex.claims(), ex.papers())
         ex.register_claim(lambda mode: 0.9, id="t.one", paper="t", where="Table 1", description="d",
@@ -130,8 +130,6 @@ def test_import_bionn_is_light_and_registers_the_papers():
 
 
 def test_claims_attribute_is_the_function():
-    """The module experiments/claims.py shares its name with the function; the package attribute
-    stays the function, as before the split."""
-    assert callable(bionn.experiments.claims) and not isinstance(bionn.experiments.claims, type(bionn))
+    assert callable(bionn.experiments.claims)
     assert bionn.experiments.claims("demo")
-    assert sys.modules["bionn.experiments.claims"].claims is bionn.experiments.claims
+    assert sys.modules["bionn.experiments.registry"].claims is bionn.experiments.claims

@@ -9,8 +9,6 @@ The registry knows no paper: the modules of :mod:`bionn.papers` import this one 
 (after :mod:`bionn.experiments`), so :func:`claims` lists every paper's claims. The dependency
 points one way only: papers -> experiments.
 
-Note: the package attribute ``bionn.experiments.claims`` is the function :func:`claims`, not this
-module; reach the module with ``from bionn.experiments.claims import ...``.
 """
 from __future__ import annotations
 
