@@ -1,0 +1,225 @@
+"""Tests parametrised over the layer registry: every ``@register_layer`` class gets them for free.
+
+For each registered layer: it is re-exported by :mod:`bionn.nn` (and by ``from bionn.nn import *``),
+its repr rebuilds an equal layer, a model holding it survives a save/load round trip bit for bit,
+its float64 gradients match central differences, and it honours the fuzz contract (a bad input or
+constructor argument raises ``ValueError``/``TypeError``, never anything else, and a rejected call
+leaves the parameters untouched).
+
+A layer is built from the names of its required constructor arguments (:data:`SIZES`), and its
+input shape is read off those arguments (:func:`input_shape`). A new layer whose arguments are not
+covered fails :func:`test_every_registered_layer_can_be_built` with what to add to
+:data:`OVERRIDES`.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, Tuple
+
+import numpy as np
+import pytest
+
+import bionn
+from bionn import nn
+from bionn.nn import layer_registry
+
+from gradcheck import check_layer
+
+OK = (ValueError, TypeError)
+N = 3  # batch size of the probes
+
+# Values for required constructor arguments, by name.
+SIZES: Dict[str, Any] = dict(in_features=6, out_features=3, num_features=4, in_channels=2, out_channels=3,
+                             kernel_size=3, height=2, width=3, num_units=6, features=6, input_size=(6, 6))
+
+# Where names are not enough: extra constructor arguments and the per-sample input shape.
+OVERRIDES: Dict[str, Dict[str, Any]] = {
+    "BatchNorm1d": {"shape": (4,)},
+    "BatchNorm2d": {"shape": (4, 3, 3)},
+    "GlobalAvgPool2d": {"shape": (2, 4, 4)},
+    "Dropout2d": {"shape": (2, 4, 4)},
+    "Flatten": {"shape": (2, 3, 3)},
+    "AvgPool2d": {"shape": (2, 6, 6)},
+    "MaxPool2d": {"shape": (2, 6, 6)},
+    "SecondaryActivation": {"kwargs": dict(amplifying=[1, 4], attenuating=[2])},
+    "MixLU": {"kwargs": dict(fraction=0.5, seed=1)},
+    "MinMaxout": {"shape": (12,)},
+    "LearnedActivation": {"kwargs": dict(init=(0.7, 0.3))},
+    "FlexibleConv2d": {"kwargs": dict(out_channels=2, padding=1)},
+}
+
+# Layers whose float64 gradient check needs care: the max-pool family has kinks at ties (random
+# inputs have none); the flexible layer's threshold is a steep sigmoid (checked at eps 1e-7).
+GRADCHECK_EPS = {"FlexibleConv2d": 1e-7}
+
+REGISTRY = layer_registry()
+NAMES = sorted(REGISTRY)
+
+
+def constructor_args(name: str) -> Dict[str, Any]:
+    cls = REGISTRY[name]
+    kwargs = {}
+    for pname, p in inspect.signature(cls.__init__).parameters.items():
+        if pname == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.default is inspect.Parameter.empty:
+            if pname not in SIZES:
+                raise LookupError(f"{name}: no value for its required argument {pname!r}; add it to SIZES or "
+                                  f"OVERRIDES[{name!r}]['kwargs'] in {__file__}")
+            kwargs[pname] = SIZES[pname]
+    kwargs.update(OVERRIDES.get(name, {}).get("kwargs", {}))
+    return kwargs
+
+
+def input_shape(name: str, kwargs: Dict[str, Any]) -> Tuple[int, ...]:
+    """The per-sample input shape, from the constructor arguments."""
+    if "shape" in OVERRIDES.get(name, {}):
+        return tuple(OVERRIDES[name]["shape"])
+    if "input_size" in kwargs:
+        return (kwargs["in_channels"], *kwargs["input_size"])
+    if "in_channels" in kwargs:
+        return (kwargs["in_channels"], 6, 6)
+    if "height" in kwargs:
+        return (kwargs["height"] * kwargs["width"],)
+    for key in ("in_features", "num_features", "features", "num_units"):
+        if key in kwargs:
+            return (kwargs[key],)
+    return (6,)  # element-wise layers
+
+
+def build(name: str, dtype: Any = np.float32) -> Tuple[Any, Tuple[int, ...]]:
+    kwargs = constructor_args(name)
+    bionn.manual_seed(0)
+    layer = REGISTRY[name](**kwargs, dtype=dtype)
+    return layer, input_shape(name, kwargs)
+
+
+def probe(shape: Tuple[int, ...], dtype: Any = np.float32, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1, 1, size=(N, *shape)).astype(dtype)
+
+
+def state(layer: Any) -> Dict[str, np.ndarray]:
+    out = {f"p{i}": p.data.copy() for i, p in enumerate(layer.parameters())}
+    out.update({f"b.{k}": v.copy() for k, v in layer.buffers().items()})
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+def test_the_registry_holds_every_mechanism():
+    for name in ("Dense", "FocusDense", "FocusDense2D", "SecondaryActivation", "ParametricSoftplus",
+                 "FlexibleConv2d", "NegLU", "MixLU"):
+        assert name in REGISTRY
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_registered_layer_can_be_built(name):
+    layer, shape = build(name)
+    out = layer.forward(probe(shape))
+    assert out.shape[0] == N and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reexported_by_nn(name):
+    assert name in nn.__all__, f"{name} is registered but missing from bionn.nn.__all__"
+    assert getattr(nn, name) is REGISTRY[name]
+    namespace: Dict[str, Any] = {}
+    exec("from bionn.nn import *", namespace)
+    assert namespace[name] is REGISTRY[name]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_repr_rebuilds_an_equal_layer(name):
+    layer, _ = build(name)
+    text = repr(layer)
+    assert text.startswith(f"{name}(")
+    rebuilt = eval(text, {**vars(nn), "np": np})  # noqa: S307 - the repr of our own layer
+    assert rebuilt.config() == layer.config()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", NAMES)
+def test_save_load_round_trip(name, dtype, tmp_path):
+    layer, shape = build(name, dtype)
+    model = nn.Sequential([layer], seed=3)
+    x = probe(shape, dtype, seed=1)
+    for p in model.parameters():  # move off the initial values, so loading is really tested
+        p.data[...] += np.random.default_rng(2).uniform(-0.01, 0.01, size=p.shape).astype(p.dtype)
+    before = model.predict(x)
+    model.save(tmp_path / "m.npz")
+    loaded = nn.load(tmp_path / "m.npz")
+    assert [type(l).__name__ for l in loaded.layers] == [name]
+    assert loaded.layers[0].config() == layer.config()
+    np.testing.assert_array_equal(loaded.predict(x), before)
+    a, b = model.state_dict(), loaded.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float64_gradients_match_central_differences(name):
+    layer, shape = build(name, np.float64)
+    x = probe(shape, np.float64, seed=4)
+    # training=False: dropout is the identity and batch norm uses its running statistics, so the
+    # function being differentiated is deterministic.
+    check_layer(layer, x, training=False, eps=GRADCHECK_EPS.get(name, 1e-6), rtol=1e-5, atol=1e-7)
+
+
+def bad_inputs(shape: Tuple[int, ...]):
+    good = probe(shape)
+    wrong_width = probe((*shape[:-1], shape[-1] + 1))
+    yield "nan", np.where(good > 0.5, np.nan, good)
+    yield "inf", np.where(good > 0.5, np.inf, good)
+    yield "complex", good.astype(np.complex64)
+    yield "object", good.astype(object)
+    yield "string", np.full(good.shape, "1")
+    yield "scalar", np.float32(1.0)
+    yield "one_more_dim", good[..., None]
+    yield "one_less_dim", good.reshape(good.shape[0], -1)[:, 0] if len(shape) == 1 else good[:, 0]
+    yield "wrong_last_size", wrong_width
+    yield "none", None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fuzz_contract_bad_inputs(name):
+    layer, shape = build(name)
+    before = state(layer)
+    for kind, x in bad_inputs(shape):
+        try:
+            out = layer.forward(x)
+        except OK:
+            continue
+        # Accepted: only a shape-agnostic layer may take it, and the result must be finite.
+        assert kind in ("one_more_dim", "one_less_dim", "wrong_last_size", "scalar"), \
+            f"{name}.forward accepted a {kind} input"
+        assert np.isfinite(np.asarray(out)).all()
+    after = state(layer)
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k], err_msg=f"{name}: {k} changed by a rejected call")
+
+
+BAD_SIZES = [0, -1, 2.5, "3", None, True, 2**62, 2**31, 2**64]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fuzz_contract_bad_constructor_sizes(name):
+    kwargs = constructor_args(name)
+    size_args = [k for k, v in kwargs.items() if isinstance(v, int) and not isinstance(v, bool)]
+    for arg in size_args:
+        for value in BAD_SIZES:
+            try:
+                layer = REGISTRY[name](**{**kwargs, arg: value})
+            except OK:
+                continue
+            except MemoryError:
+                pytest.fail(f"{name}({arg}={value!r}) tried to allocate instead of rejecting the size")
+            # Accepted (e.g. 2**31 features is only large): the layer must be usable in principle.
+            assert isinstance(layer, nn.Layer)
+
+
+def test_sizes_whose_product_overflows_are_rejected():
+    for make in (lambda: nn.FocusDense2D(height=2**62, width=4, out_features=3),
+                 lambda: nn.FocusDense2D(2**32, 2**32, 3), lambda: nn.Dense(2**62, 4),
+                 lambda: nn.Conv2d(2**32, 4, (2**30, 4))):
+        with pytest.raises(OK):
+            make()
