@@ -1,7 +1,7 @@
 """bionn: bio-inspired neural-network mechanisms with a fast C++ core.
 
 Submodules: :mod:`bionn.nn` (layers, Sequential), :mod:`bionn.losses`, :mod:`bionn.optim`,
-:mod:`bionn.callbacks`, :mod:`bionn.datasets`, :mod:`bionn.metrics`,
+:mod:`bionn.callbacks`, :mod:`bionn.data` (data sets, data-file lookup, transforms), :mod:`bionn.metrics`,
 :mod:`bionn.experiments` (seed sweeps, statistics, paper claims), :mod:`bionn.plot` (matplotlib).
 """
 from __future__ import annotations
@@ -27,7 +27,16 @@ def manual_seed(seed: int) -> None:
     _core.manual_seed(_check_int(seed, "seed", minimum=0))
 
 
-from . import attacks, callbacks, corruptions, datasets, experiments, losses, metrics, nn, optim, plot, selforg  # noqa: E402
+from . import attacks, callbacks, corruptions, data, experiments, losses, metrics, nn, optim, plot, selforg  # noqa: E402
 
-__all__ = ["nn", "optim", "losses", "callbacks", "datasets", "experiments", "metrics", "plot", "attacks", "corruptions", "selforg", "set_num_threads", "get_num_threads", "manual_seed",
+__all__ = ["nn", "optim", "losses", "callbacks", "data", "experiments", "metrics", "plot", "attacks", "corruptions", "selforg", "set_num_threads", "get_num_threads", "manual_seed",
            "__version__"]
+
+
+def __getattr__(name: str):
+    # bionn.datasets is the deprecated alias of bionn.data: imported (and warning) only on use.
+    if name == "datasets":
+        import importlib
+
+        return importlib.import_module(".datasets", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
