@@ -3,20 +3,20 @@ experiment functions behind them."""
 import numpy as np
 import pytest
 
-from bionn import datasets, experiments
+from bionn import data, experiments
 from bionn.papers import selforg as paper
 
 
 def _mnist_available():
     try:
-        datasets.load_mnist_sample()
+        data.load_mnist_sample()
     except FileNotFoundError:
         return False
     return True
 
 
 needs_mnist = pytest.mark.skipif(not _mnist_available(),
-                                 reason="shared MNIST sample not found (set BIONN_SHARED_DATA)")
+                                 reason="shared MNIST sample not found (set BIONN_DATA)")
 
 CLAIMS = {"selforg.table1_a3_beats_random", "selforg.table1_a2_weakest_handcrafted",
           "selforg.sec32_entropy_accuracy_correlation"}
