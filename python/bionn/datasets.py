@@ -9,8 +9,9 @@ import sys
 import warnings
 
 from . import data as _data
-from .data import *  # noqa: F401,F403  (the public API, re-exported)
-from .data import __all__  # noqa: F401
+
+__all__ = list(_data.__all__)
+globals().update({_name: getattr(_data, _name) for _name in __all__})   # the public API
 
 
 def _caller_stacklevel() -> int:
