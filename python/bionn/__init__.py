@@ -1,13 +1,19 @@
 """bionn: bio-inspired neural-network mechanisms with a fast C++ core.
 
-Submodules: :mod:`bionn.nn` (layers, Sequential), :mod:`bionn.losses`, :mod:`bionn.optim`,
-:mod:`bionn.callbacks`, :mod:`bionn.datasets`, :mod:`bionn.metrics`,
-:mod:`bionn.experiments` (seed sweeps, statistics, paper claims), :mod:`bionn.plot` (matplotlib),
-:mod:`bionn.papers` (each paper's claims, registered on import).
+Subpackages and modules, bottom to top: :mod:`bionn.io` (the one file format),
+:mod:`bionn.data` (data sets, the data-file lookup, transforms, the papers' generators),
+:mod:`bionn.nn` (layers, Sequential), :mod:`bionn.losses`, :mod:`bionn.optim`,
+:mod:`bionn.callbacks`, :mod:`bionn.metrics`, :mod:`bionn.attacks`, :mod:`bionn.corruptions`,
+:mod:`bionn.selforg` (the self-organizing network), :mod:`bionn.experiments` (seed sweeps,
+statistics, the claim registry), :mod:`bionn.plot` (matplotlib), :mod:`bionn.papers` (each paper's
+protocols and claims, registered on import).
 """
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+import sys as _sys
+from typing import Any
 
 from . import _core
 from ._validation import check_int as _check_int
@@ -19,6 +25,7 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
+    """Threads the C++ kernels use."""
     return int(_core.get_num_threads())
 
 
@@ -28,27 +35,29 @@ def manual_seed(seed: int) -> None:
     _core.manual_seed(_check_int(seed, "seed", minimum=0))
 
 
-from . import attacks, callbacks, corruptions, datasets, experiments, losses, metrics, nn, optim, plot, selforg  # noqa: E402
+from . import attacks, callbacks, corruptions, data, experiments, losses, metrics, nn, optim, plot, selforg  # noqa: E402
 
-# The mechanism modules lived at the top level before bionn.nn was a package; the old paths
-# (``bionn.focus``, ``from bionn.neglu import MixLU``) keep working for one release.
-import sys as _sys  # noqa: E402
+# Last: each paper module imports bionn.experiments and registers its claims (papers -> experiments,
+# never back), so `import bionn` makes every paper's claims visible to bionn.experiments.claims().
+from . import papers  # noqa: E402
 
+__all__ = ["nn", "optim", "losses", "callbacks", "data", "experiments", "metrics", "plot", "attacks", "corruptions",
+           "selforg", "papers", "set_num_threads", "get_num_threads", "manual_seed", "__version__"]
+
+# Old paths, kept for one release: the mechanism modules lived at the top level before bionn.nn was
+# a package (``bionn.focus``, ``from bionn.neglu import MixLU``), and ``bionn.datasets`` is the
+# deprecated alias of ``bionn.data`` (imported, and warning, only on use).
 _MOVED_TO_NN = ("focus", "amplifying", "flexible", "neglu")
 for _name in _MOVED_TO_NN:
     _sys.modules[f"{__name__}.{_name}"] = getattr(nn, _name)
 del _name
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
     if name in _MOVED_TO_NN:
         return getattr(nn, name)
+    if name == "datasets":
+        import importlib
+
+        return importlib.import_module(".datasets", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# Last: each paper module imports bionn.experiments and registers its claims (papers -> experiments,
-# never back), so `import bionn` makes every paper's claims visible to bionn.experiments.claims().
-from . import papers  # noqa: E402
-
-__all__ = ["nn", "optim", "losses", "callbacks", "datasets", "experiments", "metrics", "plot", "attacks", "corruptions", "selforg", "papers", "set_num_threads", "get_num_threads", "manual_seed",
-           "__version__"]

@@ -7,7 +7,7 @@ oversized arrays) with an exception that names the argument.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -92,22 +92,99 @@ def check_float(value: Any, name: str, *, minimum: Optional[float] = None, maxim
     return value
 
 
-def pair(value: Any, name: str, minimum: int = 0) -> Tuple[int, int]:
-    """An int ``n`` (meaning ``(n, n)``) or a length-2 sequence of ints, each ``>= minimum``.
+def check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
-    Raises TypeError (not an int or a sequence of ints) or ValueError (wrong length, below
-    ``minimum``), naming ``name``.
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """``value`` lower-cased, which must be one of ``choices``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str (one of {', '.join(map(repr, choices))}), "
+                        f"got {type(value).__name__}")
+    low = value.lower()
+    if low not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return low
+
+
+def pair(value: Any, name: str, minimum: Optional[int] = None, *, scalar: bool = True) -> Tuple[int, int]:
+    """Two integers ``(a, b)`` from a length-2 sequence, or from one int ``v`` as ``(v, v)`` when
+    ``scalar`` is true (kernel sizes, crop sizes, paddings, grid positions).
+
+    Each element is checked with :func:`check_int` (errors name ``name[0]`` / ``name[1]``).
+    Raises TypeError for anything that is neither, ValueError for a sequence whose length is not
+    2 or a value below ``minimum``.
     """
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        n = check_int(value, name, minimum=minimum)
-        return (n, n)
-    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or not hasattr(value, "__getitem__"):
-        raise TypeError(f"{name} must be an integer or a pair of integers, got {value!r}")
-    if len(value) != 2:
-        raise ValueError(f"{name} must be a pair of integers, got {len(value)} values: {value!r}")
-    return (check_int(value[0], f"{name}[0]", minimum=minimum), check_int(value[1], f"{name}[1]", minimum=minimum))
+    what = "an int or a pair of ints" if scalar else "a pair of ints"
+    try:
+        length = None if isinstance(value, (str, bytes)) else len(value)
+    except TypeError:   # no len(): a scalar (or a 0-d array)
+        if scalar:
+            v = check_int(value, name, minimum=minimum)
+            return v, v
+        length = None
+    if length is None:
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
+    if length != 2:
+        raise ValueError(f"{name} must be {what}, got {length} values {value!r}")
+    return (check_int(value[0], f"{name}[0]", minimum=minimum),
+            check_int(value[1], f"{name}[1]", minimum=minimum))
+
+
+def as_ndarray(value: Any, name: str) -> np.ndarray:
+    """``value`` as a NumPy array, dtype kept and an ndarray returned as is (no copy, no check of
+    the values; see :func:`check_numeric`, :func:`check_finite`)."""
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a NumPy array, got {type(value).__name__}")
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be array-like: {exc}") from None
+
+
+def check_numeric(arr: np.ndarray, name: str) -> np.ndarray:
+    """Reject arrays whose dtype is not integer or real floating (bool, complex, object, str)."""
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must have an integer or real floating dtype, got {arr.dtype}")
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
+    """Reject floating arrays holding NaN or infinities."""
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def as_integer_labels(value: Any, name: str, n: Optional[int] = None) -> np.ndarray:
+    """1-D array of integer class labels, dtype kept (unlike :func:`as_labels`, which converts to
+    the model's float dtype); ``n`` is the number of samples they must match."""
+    arr = as_ndarray(value, name)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n} samples")
+    return arr
+
+
+def as_generator(rng: Any, name: str) -> np.random.Generator:
+    """A NumPy Generator from a Generator (returned as is), a SeedSequence or a non-negative int."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, np.random.SeedSequence):
+        return np.random.default_rng(rng)
+    if isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if int(rng) < 0:
+            raise ValueError(f"{name} must be a non-negative seed, got {int(rng)}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{name} must be a numpy.random.Generator or an int seed, got "
+                    f"{type(rng).__name__} (e.g. pass {name}=np.random.default_rng(0))")
 
 
 def check_dtype(dtype: Any) -> np.dtype:

@@ -14,10 +14,7 @@ from typing import Tuple
 import numpy as np
 import pytest
 
-try:  # TEMP until the data merge
-    from bionn import data
-except ImportError:
-    from bionn import datasets as data
+from bionn import data
 
 FASHION_HINT = "apt-get install dataset-fashion-mnist, or set BIONN_DATA to a folder holding the IDX files"
 SAMPLE_HINT = "the project's shared data (../shared/data/mnist-sample-10k) or BIONN_DATA"

@@ -9,7 +9,7 @@ import bionn
 from bionn import corruptions as C
 from bionn import losses, nn, optim
 
-from repo_source import import_datasets
+from bionn.data import load_fashion_mnist
 
 RANDOM_FAMILIES = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "motion_blur")
 
@@ -18,10 +18,9 @@ RANDOM_FAMILIES = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noi
 def fashion():
     """Real Fashion-MNIST: 256 test images for the corruption checks, 3,000 training images for
     the tiny model."""
-    ds = import_datasets()
     try:
-        X_train, y_train = ds.load_fashion_mnist(split="train")
-        X_test, y_test = ds.load_fashion_mnist(split="test")
+        X_train, y_train = load_fashion_mnist(split="train")
+        X_test, y_test = load_fashion_mnist(split="test")
     except Exception as exc:  # data not installed
         pytest.skip(f"Fashion-MNIST not available: {exc}")
     return X_train[:3000], y_train[:3000], X_test[:256], y_test[:256]

@@ -54,10 +54,10 @@ def _require_notebook_tools():
 
 
 def _require_fashion_mnist():
-    from bionn import datasets
+    from bionn import data
 
     try:
-        datasets.load_fashion_mnist(split="test")
+        data.load_fashion_mnist(split="test")
     except (FileNotFoundError, OSError) as exc:
         pytest.skip(f"Fashion-MNIST files not available ({type(exc).__name__}): apt-get install "
                     "dataset-fashion-mnist, or set BIONN_DATA")

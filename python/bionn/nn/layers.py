@@ -56,7 +56,7 @@ class Conv2d(Layer):
         super().__init__(dtype)
         in_channels = check_int(in_channels, "in_channels", minimum=1)
         out_channels = check_int(out_channels, "out_channels", minimum=1)
-        kh, kw = pair(kernel_size, "kernel_size")
+        kh, kw = pair(kernel_size, "kernel_size", minimum=1)
         stride = check_int(stride, "stride", minimum=1)
         padding = check_int(padding, "padding", minimum=0)
         self._config = dict(in_channels=in_channels, out_channels=out_channels, kernel_size=[kh, kw],

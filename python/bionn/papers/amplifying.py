@@ -2,8 +2,8 @@
 the regression experiments of §4 and the claims of Tables 1-2.
 
 Data: the paper's own training sets (``shared/data/amplifying-regression``: 194 points of Eq. 6 on
-[0, 2π), 300 points of the Ackley function Eq. 7 on [−3, 3)²), found like the MNIST sample
-(``root=``, ``$BIONN_SHARED_DATA``, ``<repo>/../shared/data``); when absent, the same numbers of
+[0, 2π), 300 points of the Ackley function Eq. 7 on [−3, 3)²), found by
+:func:`bionn.data.locate` (``root=``, ``$BIONN_DATA``, ``<repo>/../shared/data``); when absent, the same numbers of
 points are drawn uniformly with a fixed seed (:func:`make_function_1d_data`,
 :func:`make_ackley_data`) and the results say so (``data_source``). Errors are measured as the paper
 does, on a dense grid over the whole domain (1D: step 1/2000 over [0, 2π]; 2D: step 1/50 over
@@ -47,9 +47,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -121,28 +119,6 @@ def make_ackley_data(n: int = 300, seed: int = 0) -> Tuple[np.ndarray, np.ndarra
     return x, ackley(x[:, 0], x[:, 1])[:, None]
 
 
-def _candidates(root: Optional[Any]) -> List[Path]:
-    from ..datasets import _repo_roots
-
-    bases: List[Path] = []
-    if root is not None:
-        bases.append(Path(root).expanduser())
-    else:
-        env = os.environ.get("BIONN_SHARED_DATA")
-        if env:
-            bases.append(Path(env).expanduser())
-        for anchor in (Path(__file__).resolve().parent, Path.cwd()):
-            bases.extend(r.parent / "shared" / "data" for r in _repo_roots(anchor))
-            # A git worktree (or a notebook's folder) may sit deeper than the repository's siblings.
-            bases.extend(a / "shared" / "data" for a in anchor.parents)
-    out: List[Path] = []
-    for b in bases:
-        for d in (b / _DIRNAME, b):
-            if d not in out:
-                out.append(d)
-    return out
-
-
 def load_training_data(problem: str, root: Optional[Any] = None, fallback: bool = True
                        ) -> Tuple[np.ndarray, np.ndarray, str]:
     """The paper's training set for ``problem`` ``"1d"`` (Eq. 6) or ``"2d"`` (Ackley).
@@ -155,18 +131,20 @@ def load_training_data(problem: str, root: Optional[Any] = None, fallback: bool 
     """
     if problem not in _FILES:
         raise ValueError(f"problem must be '1d' or '2d', got {problem!r}")
-    for d in _candidates(root):
-        path = d / _FILES[problem]
-        if path.is_file():
-            data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
-            expect = 2 if problem == "1d" else 3
-            if data.shape[1] != expect or not np.isfinite(data).all():
-                raise ValueError(f"{path} must hold {expect} finite columns, got shape {data.shape}")
-            return data[:, :-1].copy(), data[:, -1:].copy(), str(path)
-    if not fallback:
-        raise FileNotFoundError(f"{_FILES[problem]} not found in: " + ", ".join(map(str, _candidates(root))))
-    X, y = make_function_1d_data() if problem == "1d" else make_ackley_data()
-    return X, y, "generated (seed 0)"
+    from ..data import locate
+
+    try:
+        path = locate(_DIRNAME, files=(_FILES[problem],), root=root) / _FILES[problem]
+    except FileNotFoundError:
+        if not fallback:
+            raise
+        X, y = make_function_1d_data() if problem == "1d" else make_ackley_data()
+        return X, y, "generated (seed 0)"
+    data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
+    expect = 2 if problem == "1d" else 3
+    if data.shape[1] != expect or not np.isfinite(data).all():
+        raise ValueError(f"{path} must hold {expect} finite columns, got shape {data.shape}")
+    return data[:, :-1].copy(), data[:, -1:].copy(), str(path)
 
 
 def evaluation_grid(problem: str) -> Tuple[np.ndarray, np.ndarray]:

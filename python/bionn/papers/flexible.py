@@ -55,7 +55,7 @@ notebook's full run — 10,000 training images, 5 epochs, 3 seeds — unless sai
   49.2 %, standard 46.4 %, uniform 47.4 % (clean 61 / 59.5 / 58 %). Notebook 03 reports every family
   and severity, and the band-pass curves (Fig. 5C).
 
-CIFAR-10 (Table 3, Fig. 4C) is used when :func:`bionn.datasets.load_cifar10` finds the files
+CIFAR-10 (Table 3, Fig. 4C) is used when :func:`bionn.data.load_cifar10` finds the files
 (``small_data(..., dataset="cifar10")``); otherwise :func:`cifar10_or_skip` raises
 :class:`DataUnavailable` saying so, and the Fashion-MNIST versions above stand in, as the issue asks.
 """
@@ -92,10 +92,10 @@ class DataUnavailable(ClaimSkipped, RuntimeError):
 
 @functools.lru_cache(maxsize=1)
 def _fmnist() -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from .. import datasets
+    from .. import data
 
-    X, y = datasets.load_fashion_mnist(split="train")
-    Xt, yt = datasets.load_fashion_mnist(split="test")
+    X, y = data.load_fashion_mnist(split="train")
+    Xt, yt = data.load_fashion_mnist(split="test")
     return X, y, Xt, yt
 
 
@@ -103,11 +103,11 @@ def load_fmnist(n_train: Optional[int] = None, n_test: Optional[int] = None,
                 seed: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fashion-MNIST in [0, 1], shape (N, 1, 28, 28): a class-balanced random subset of the official
     training split (``n_train``) and the first ``n_test`` images of the official test split."""
-    from .. import datasets
+    from .. import data
 
     X, y, Xt, yt = _fmnist()
     if n_train is not None and n_train < len(X):
-        X, y = datasets.subsample(X, y, per_class=max(1, n_train // 10), seed=seed)
+        X, y = data.subsample(X, y, per_class=max(1, n_train // 10), seed=seed)
     if n_test is not None:
         Xt, yt = Xt[:n_test], yt[:n_test]
     return (np.ascontiguousarray(X, dtype=np.float32), np.asarray(y), np.ascontiguousarray(Xt, dtype=np.float32),
@@ -116,11 +116,11 @@ def load_fmnist(n_train: Optional[int] = None, n_test: Optional[int] = None,
 
 def cifar10_or_skip() -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """CIFAR-10 (train, test) in [0, 1], or :class:`DataUnavailable` saying why not."""
-    from .. import datasets
+    from .. import data
 
     try:
-        X, y = datasets.load_cifar10(split="train")
-        Xt, yt = datasets.load_cifar10(split="test")
+        X, y = data.load_cifar10(split="train")
+        Xt, yt = data.load_cifar10(split="test")
     except (FileNotFoundError, OSError, ValueError) as exc:
         raise DataUnavailable(f"CIFAR-10 is not available offline on this machine, so this claim runs on "
                               f"Fashion-MNIST instead ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
@@ -245,16 +245,16 @@ def small_data(seed: int, threshold_mode: str, per_class: int = 100, epochs: int
                n_test: int = 2000, dataset: str = "fmnist") -> Dict[str, float]:
     """Fig. 4C's small-data regime: ``per_class`` training images per class; returns the final and
     the mean-over-epochs validation accuracy."""
-    from .. import datasets
+    from .. import data
 
     if dataset == "cifar10":  # Fig. 4C proper: the VGG-style network on 50x-downsampled CIFAR-10
         X, y, Xt, yt = cifar10_or_skip()
-        X, y = datasets.subsample(X, y, per_class=per_class, seed=seed)
+        X, y = data.subsample(X, y, per_class=per_class, seed=seed)
         Xt, yt = Xt[:n_test], yt[:n_test]
         model = vgg_style_network(threshold_mode, seed=seed, in_channels=3, size=32)
     elif dataset == "fmnist":
         X, y, Xt, yt = load_fmnist(None, n_test)
-        X, y = datasets.subsample(X, y, per_class=per_class, seed=seed)
+        X, y = data.subsample(X, y, per_class=per_class, seed=seed)
         model = small_network(threshold_mode, seed=seed)
     else:
         raise ValueError(f"dataset must be 'fmnist' or 'cifar10', got {dataset!r}")

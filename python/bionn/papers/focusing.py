@@ -1,6 +1,6 @@
 """The focusing-neuron paper (``../shared/papers/focusing-neuron.txt``): data, protocols and claims.
 
-Synthetic experiments (§4.1) on :func:`bionn.datasets.make_focus_blobs` (20 informative + 20 noise
+Synthetic experiments (§4.1) on :func:`bionn.data.make_focus_blobs` (20 informative + 20 noise
 columns, 2 classes, 2000 training samples, standardised), with the paper's network and training
 protocol for Fig. 2: FocusDense(40, 4) (sigma initialised at 0.08) -> BatchNorm -> ReLU -> Dense(4, 2),
 SGD with momentum 0.9, learning rate 1e-3 for weights and mu, 1e-4 for sigma, batch 128, 250 epochs.
@@ -76,9 +76,9 @@ def train_blobs(seed: int, noise: str = "left", mu_init: str = "center", n_sampl
         ``focus_on_informative_before/after`` (share of the focus mass on informative inputs),
         ``accuracy`` (test), ``pruned_accuracy`` and ``sparsity`` after pruning at phi < 1e-7.
     """
-    from .. import datasets, losses, nn, optim
+    from .. import data, losses, nn, optim
 
-    X, y, X_test, y_test, info = datasets.make_focus_blobs(n_samples=n_samples, n_informative=20, noise=noise,
+    X, y, X_test, y_test, info = data.make_focus_blobs(n_samples=n_samples, n_informative=20, noise=noise,
                                                            n_classes=2, seed=seed, return_info=True)
     informative = np.asarray(info["informative"])
     m = X.shape[1]
@@ -163,7 +163,7 @@ _QUICK_GRID = {"n_samples": (100, 200, 2000), "n_informative": (4, 40)}
 
 def train_grid_pair(seed: int, index: int = 0, epochs: int = 60, grid_seed: int = 0,
                     restrict: bool = True, l2: float = 1e-4) -> Dict[str, Any]:
-    """Fig. 3: draws Table 1 configuration number ``index`` (:func:`bionn.datasets.focus_blobs_grid`
+    """Fig. 3: draws Table 1 configuration number ``index`` (:func:`bionn.data.focus_blobs_grid`
     with ``grid_seed``) and trains a matching focusing and dense two-layer network on it.
 
     Both networks: hidden layer (FocusDense with spread foci and sigma 0.08, or Dense) -> BatchNorm
@@ -172,13 +172,13 @@ def train_grid_pair(seed: int, index: int = 0, epochs: int = 60, grid_seed: int 
     does not give). ``restrict`` keeps N <= 2000 and nL <= 40 (quick mode). Returns both test
     accuracies and the configuration.
     """
-    from .. import datasets, losses, nn, optim
+    from .. import data, losses, nn, optim
 
     grid = _QUICK_GRID if restrict else None
-    gen = datasets.focus_blobs_grid(seed=grid_seed + 1000 * seed, n=index + 1, grid=grid)
+    gen = data.focus_blobs_grid(seed=grid_seed + 1000 * seed, n=index + 1, grid=grid)
     cfg = list(gen)[index]
     d, t = cfg["data"], cfg["train"]
-    X, y, Xt, yt = datasets.make_focus_blobs(**d)
+    X, y, Xt, yt = data.make_focus_blobs(**d)
     m, k, h = X.shape[1], int(d["n_classes"]), int(t["n_hidden"])
     out: Dict[str, Any] = {"noisy": d["noise"] != "none", "n_inputs": m, **{f"cfg_{a}": b for a, b in d.items()},
                            **{f"cfg_{a}": b for a, b in t.items()}}
@@ -261,7 +261,7 @@ def load_table2_data(dataset: str, data_seed: int = 0, n_train: Optional[int] = 
 
     ``"mnist-sample"`` is the project's 10,000-digit MNIST sample split 80/20 with ``data_seed``
     (not the official 60k/10k split: ``label`` says so); ``"fashion"`` the official Fashion-MNIST
-    split; ``"mnist-cluttered"`` 60x60 frames made by :func:`bionn.datasets.make_cluttered_mnist`
+    split; ``"mnist-cluttered"`` 60x60 frames made by :func:`bionn.data.make_cluttered_mnist`
     from the sample (train and test frames from disjoint digits); ``"cifar10"`` the official split,
     grayscale-free (3x32x32 flattened). ``n_train``/``n_test`` take seeded stratified subsets.
 
@@ -270,36 +270,38 @@ def load_table2_data(dataset: str, data_seed: int = 0, n_train: Optional[int] = 
     bionn.experiments.ClaimSkipped
         CIFAR-10 files are absent (they are not in ``../shared/data`` yet).
     """
-    from .. import datasets
+    from .. import data
     from ..experiments import ClaimSkipped
 
     if dataset not in TABLE2_DATASETS:
         raise ValueError(f"dataset must be one of {TABLE2_DATASETS}, got {dataset!r}")
     if dataset in ("mnist-sample", "mnist-cluttered"):
-        X, y = datasets.load_mnist_sample()
-        (Xtr, ytr), (Xte, yte) = datasets.train_val_split(X, y, val_fraction=0.2, seed=data_seed)
+        X, y = data.load_mnist_sample()
+        (Xtr, ytr), (Xte, yte) = data.train_val_split(X, y, val_fraction=0.2, seed=data_seed)
         label = f"MNIST 10k sample, 8k/2k split (seed {data_seed})"
         if dataset == "mnist-cluttered":
-            Xtr, ytr = datasets.make_cluttered_mnist(Xtr, ytr, len(Xtr), seed=data_seed)
-            Xte, yte = datasets.make_cluttered_mnist(Xte, yte, len(Xte), seed=data_seed + 1)
+            Xtr, ytr = data.make_cluttered_mnist(Xtr, ytr, len(Xtr), seed=data_seed)
+            Xte, yte = data.make_cluttered_mnist(Xte, yte, len(Xte), seed=data_seed + 1)
             label = f"MNIST-cluttered 60x60 from the MNIST 10k sample (split seed {data_seed})"
     elif dataset == "fashion":
-        Xtr, ytr = datasets.load_fashion_mnist(split="train")
-        Xte, yte = datasets.load_fashion_mnist(split="test")
+        Xtr, ytr = data.load_fashion_mnist(split="train")
+        Xte, yte = data.load_fashion_mnist(split="test")
         label = "Fashion-MNIST (official split)"
     else:
         try:
-            Xtr, ytr = datasets.load_cifar10(split="train")
-            Xte, yte = datasets.load_cifar10(split="test")
+            Xtr, ytr = data.load_cifar10(split="train")
+            Xte, yte = data.load_cifar10(split="test")
         except (FileNotFoundError, OSError) as exc:
-            raise ClaimSkipped(f"CIFAR-10 is not available offline ({type(exc).__name__}); put the "
-                               "python-version batches in ../shared/data/cifar-10-batches-py or set BIONN_DATA") from exc
+            raise ClaimSkipped(f"CIFAR-10 is not available offline ({type(exc).__name__}); put "
+                               "cifar-10-binary.tar.gz or the extracted cifar-10-batches-bin/ (or "
+                               "cifar-10-batches-py/) in ../shared/data/cifar-10/, or set BIONN_DATA "
+                               "to a directory holding them") from exc
         label = "CIFAR-10 (official split)"
     if n_train is not None and n_train < len(Xtr):
-        Xtr, ytr = datasets.subsample(Xtr, ytr, per_class=max(1, n_train // 10), seed=data_seed)
+        Xtr, ytr = data.subsample(Xtr, ytr, per_class=max(1, n_train // 10), seed=data_seed)
         label += f", {len(Xtr)} training images"
     if n_test is not None and n_test < len(Xte):
-        Xte, yte = datasets.subsample(Xte, yte, per_class=max(1, n_test // 10), seed=data_seed)
+        Xte, yte = data.subsample(Xte, yte, per_class=max(1, n_test // 10), seed=data_seed)
         label += f", {len(Xte)} test images"
     flat = lambda a: np.ascontiguousarray(np.asarray(a, dtype=np.float32).reshape(len(a), -1))  # noqa: E731
     return flat(Xtr), np.asarray(ytr), flat(Xte), np.asarray(yte), label

@@ -10,7 +10,7 @@ Protocol (as the thesis and the authors' MatConvNet code describe it; reductions
   project's 10,000-digit sample, split 8,000 train / 2,000 test (stratified, split seed 0): *not* the
   official 60k/10k split, so errors are larger and noisier than the thesis's.
 * **CIFAR-10, Tables 9-10** — MatConvNet's CIFAR "quick" net with every ReLU a MixLU. CIFAR-10 is not
-  available offline; when :func:`bionn.datasets.load_cifar10` finds no files the same protocol runs
+  available offline; when :func:`bionn.data.load_cifar10` finds no files the same protocol runs
   on Fashion-MNIST (zero-padded to 32x32 so the net's shapes work), labelled as such. Pooling uses
   symmetric padding 1 (MatConvNet pads one row/column at the bottom/right only, "emulate caffe"); the
   output sizes (16, 8, 4) are the same. Per-layer learning-rate multipliers of the code are not used.
@@ -97,10 +97,10 @@ def load_mnist_split(split_seed: int = 0, test_fraction: float = 0.2) -> Tuple[n
 
     Returns ``(X_train, y_train, X_test, y_test)``, float32 (N, 1, 28, 28) and int64 labels.
     """
-    from .. import datasets
+    from .. import data
 
-    X, y = datasets.load_mnist_sample()
-    (Xtr, ytr), (Xte, yte) = datasets.train_val_split(X, y, val_fraction=test_fraction, seed=split_seed)
+    X, y = data.load_mnist_sample()
+    (Xtr, ytr), (Xte, yte) = data.train_val_split(X, y, val_fraction=test_fraction, seed=split_seed)
     Xtr = Xtr.astype(np.float32) * 255.0
     Xte = Xte.astype(np.float32) * 255.0
     mean = Xtr.mean(axis=0, keepdims=True)
@@ -114,15 +114,15 @@ def load_cifar_or_fashion() -> Tuple[str, Tuple[np.ndarray, ...]]:
     Both are preprocessed as the authors' cnn_cifar without whitening: pixels in [0, 255] minus the
     training-set mean image. Returns ``(name, (X_train, y_train, X_test, y_test))``.
     """
-    from .. import datasets
+    from .. import data
 
     try:
-        Xtr, ytr = datasets.load_cifar10(split="train")
-        Xte, yte = datasets.load_cifar10(split="test")
+        Xtr, ytr = data.load_cifar10(split="train")
+        Xte, yte = data.load_cifar10(split="test")
         name = "CIFAR-10"
     except FileNotFoundError:
-        Xtr, ytr = datasets.load_fashion_mnist(split="train")
-        Xte, yte = datasets.load_fashion_mnist(split="test")
+        Xtr, ytr = data.load_fashion_mnist(split="train")
+        Xte, yte = data.load_fashion_mnist(split="test")
         pad = ((0, 0), (0, 0), (2, 2), (2, 2))
         Xtr, Xte = np.pad(Xtr, pad), np.pad(Xte, pad)
         name = "Fashion-MNIST (CIFAR-10 absent; padded to 32x32)"

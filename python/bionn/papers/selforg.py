@@ -37,7 +37,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from .. import datasets
+from .. import data
 from .._validation import as_array, check_float, check_int
 from ..experiments import pearson, register_claim, repeat, ttest, wilcoxon
 from ..selforg import MetaLearner, Readout, SelfOrganizingNetwork, Topology
@@ -110,10 +110,10 @@ def load_mnist(n_train: Optional[int] = None, n_test: Optional[int] = None, seed
     -------
     X_train, y_train, X_test, y_test
     """
-    X, y = datasets.load_mnist_sample(root)
+    X, y = data.load_mnist_sample(root)
     test_fraction = check_float(test_fraction, "test_fraction", minimum=0, maximum=1, min_inclusive=False,
                                 max_inclusive=False)
-    (Xtr, ytr), (Xte, yte) = datasets.train_val_split(X, y, val_fraction=test_fraction, seed=seed)
+    (Xtr, ytr), (Xte, yte) = data.train_val_split(X, y, val_fraction=test_fraction, seed=seed)
     if n_train is not None:
         n_train = check_int(n_train, "n_train", minimum=1)
         Xtr, ytr = Xtr[:n_train], ytr[:n_train]   # train_val_split shuffles, so a prefix is random
@@ -127,10 +127,10 @@ def load_mnist(n_train: Optional[int] = None, n_test: Optional[int] = None, seed
 
 
 def cifar10_available(root: Any = None) -> bool:
-    """Whether :func:`bionn.datasets.load_cifar10` finds CIFAR-10 (under ``root`` or its default
+    """Whether :func:`bionn.data.load_cifar10` finds CIFAR-10 (under ``root`` or its default
     lookup). Corrupt files are not "unavailable": their ValueError propagates."""
     try:
-        datasets.load_cifar10(root, split="test")
+        data.load_cifar10(root, split="test")
     except FileNotFoundError:
         return False
     return True
@@ -141,7 +141,7 @@ def load_cifar10_gray(augment: bool = True, seed: int = 0, root: Any = None
     """CIFAR-10 as in §3.1: standard augmentation of the training set (zero-pad 4, random 32 x 32
     crop, random horizontal flip; one augmented copy, seeded), then grayscale and normalisation.
 
-    The images come from the one CIFAR-10 reader, :func:`bionn.datasets.load_cifar10` (official
+    The images come from the one CIFAR-10 reader, :func:`bionn.data.load_cifar10` (official
     binary batches, ``root`` or its default lookup).
 
     Returns
@@ -154,10 +154,10 @@ def load_cifar10_gray(augment: bool = True, seed: int = 0, root: Any = None
     ------
     FileNotFoundError
         CIFAR-10 was not found (it is not available offline on this machine); the message lists
-        where :func:`bionn.datasets.load_cifar10` looked.
+        where :func:`bionn.data.load_cifar10` looked.
     """
-    Xtr, ytr = datasets.load_cifar10(root, split="train")
-    Xte, yte = datasets.load_cifar10(root, split="test")
+    Xtr, ytr = data.load_cifar10(root, split="train")
+    Xte, yte = data.load_cifar10(root, split="test")
     if augment:
         rng = np.random.default_rng(seed)
         padded = np.pad(Xtr, ((0, 0), (0, 0), (4, 4), (4, 4)))

@@ -232,9 +232,9 @@ def _read_idx(name, offset):
 
 
 def _load_fashion(split):
-    """bionn.datasets when available, else the Debian files read directly."""
+    """bionn.data when available, else the Debian files read directly."""
     try:
-        from bionn.datasets import load_fashion_mnist
+        from bionn.data import load_fashion_mnist
 
         x, y = load_fashion_mnist(split=split)
         return np.asarray(x, np.float32).reshape(-1, 1, 28, 28), np.asarray(y, np.int64)

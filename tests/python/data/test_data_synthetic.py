@@ -1,15 +1,11 @@
-"""Tests of the focusing-neuron paper's data sets in bionn.datasets (§4.1 / Table 1 blobs,
+"""Tests of the focusing-neuron paper's data sets in bionn.data.synthetic (§4.1 / Table 1 blobs,
 MNIST-cluttered)."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
-from repo_source import import_datasets
 
-
-
-ds = import_datasets(("make_focus_blobs",))
+from bionn import data as ds
 
 
 def _nearest_centroid_accuracy(Xtr, ytr, Xte, yte):

@@ -6,13 +6,13 @@ import warnings
 import numpy as np
 import pytest
 
-from bionn import datasets, experiments, selforg
+from bionn import data, experiments, selforg
 from bionn.papers import selforg as paper
 
 
 def _mnist_available():
     try:
-        datasets.load_mnist_sample()
+        data.load_mnist_sample()
     except FileNotFoundError:
         return False
     return True
@@ -79,7 +79,7 @@ def test_load_mnist_is_the_seeded_cropped_sample():
 
 
 def _fake_cifar(root, n=6):
-    """A tiny CIFAR-10 in the official binary layout (what bionn.datasets.load_cifar10 reads)."""
+    """A tiny CIFAR-10 in the official binary layout (what bionn.data.load_cifar10 reads)."""
     d = root / "cifar-10-batches-bin"
     d.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -95,8 +95,8 @@ def test_cifar10_gray_reads_the_one_cifar_reader(tmp_path):
     root = _fake_cifar(tmp_path / "data")
     assert paper.cifar10_available(root)
     Xtr, ytr, Xte, yte = paper.load_cifar10_gray(augment=False, root=root)
-    rtr, ltr = datasets.load_cifar10(root, split="train")
-    rte, lte = datasets.load_cifar10(root, split="test")
+    rtr, ltr = data.load_cifar10(root, split="train")
+    rte, lte = data.load_cifar10(root, split="test")
     assert Xtr.shape == (30, 32, 32) and Xte.shape == (6, 32, 32) and Xtr.dtype == np.float32
     np.testing.assert_array_equal(ytr, ltr)
     np.testing.assert_array_equal(yte, lte)

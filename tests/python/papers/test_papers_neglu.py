@@ -11,19 +11,19 @@ from bionn.papers import neglu
 
 
 def _require_mnist_sample():
-    from bionn import datasets
+    from bionn import data
 
     try:
-        datasets.load_mnist_sample()
+        data.load_mnist_sample()
     except FileNotFoundError as exc:
-        pytest.skip(f"MNIST sample not found (set BIONN_SHARED_DATA): {str(exc).splitlines()[0]}")
+        pytest.skip(f"MNIST sample not found (set BIONN_DATA): {str(exc).splitlines()[0]}")
 
 
 def _require_fashion():
-    from bionn import datasets
+    from bionn import data
 
     try:
-        datasets.load_fashion_mnist(split="test")
+        data.load_fashion_mnist(split="test")
     except (FileNotFoundError, OSError) as exc:
         pytest.skip(f"Fashion-MNIST not available: {exc}")
 

@@ -81,10 +81,10 @@ def test_table2_mnist_sample_is_split_with_a_seed_and_labelled():
 
 def test_table2_cifar_is_skipped_with_a_reason_when_absent(monkeypatch, tmp_path):
     monkeypatch.setenv("BIONN_DATA", str(tmp_path))
-    from bionn import datasets
+    from bionn import data
 
     try:
-        datasets.load_cifar10(split="test")
+        data.load_cifar10(split="test")
         pytest.skip("CIFAR-10 is present on this machine")
     except (FileNotFoundError, OSError):
         pass
