@@ -9,7 +9,7 @@ namespace {
 template <typename T>
 void bind_flexible_dtype(py::module_& m) {
   using F = FlexibleConv2d<T>;
-  py::class_<F, Layer<T>, std::shared_ptr<F>>(m, (std::string("FlexibleConv2d") + dtype_suffix<T>()).c_str())
+  layer_class<T, F>(m, "FlexibleConv2d")
       .def(py::init([](int64_t cin, int64_t cout, int64_t kh, int64_t kw, int64_t stride, int64_t padding,
                        int64_t pool_kernel, int64_t pool_stride, int64_t pool_padding, int64_t input_h,
                        int64_t input_w, const std::string& mode, double threshold, double scale, bool bias,
@@ -53,11 +53,13 @@ void bind_flexible_dtype(py::module_& m) {
       .def_property_readonly("out_w", &F::out_w);
 }
 
-}  // namespace
-
 void bind_flexible(py::module_& m) {
   bind_flexible_dtype<float>(m);
   bind_flexible_dtype<double>(m);
 }
+
+const Registration registration{"flexible", &bind_flexible, BindOrder::kMechanism};
+
+}  // namespace
 
 }  // namespace bionn
