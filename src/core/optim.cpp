@@ -278,15 +278,15 @@ double ExponentialLR<T>::factor(int64_t epoch) const {
   return std::pow(gamma_, static_cast<double>(epoch));
 }
 
-#define BIONN_INSTANTIATE(T)          \
-  template class Optimizer<T>;        \
-  template class SGD<T>;              \
-  template class Adam<T>;             \
-  template class RMSprop<T>;          \
-  template class LRScheduler<T>;      \
-  template class StepLR<T>;           \
-  template class ExponentialLR<T>;      \
-  template struct AdamCoefficients<T>;  \
+#define BIONN_INSTANTIATE(T)           \
+  template class Optimizer<T>;         \
+  template class SGD<T>;               \
+  template class Adam<T>;              \
+  template class RMSprop<T>;           \
+  template class LRScheduler<T>;       \
+  template class StepLR<T>;            \
+  template class ExponentialLR<T>;     \
+  template struct AdamCoefficients<T>; \
   template void adam_update<T>(T*, T*, T*, T*, const T*, int64_t, int64_t, const AdamCoefficients<T>&);
 BIONN_INSTANTIATE(float)
 BIONN_INSTANTIATE(double)

@@ -18,10 +18,9 @@ using namespace bionn_test;
 
 TEST_CASE("an MLP train step allocates nothing in steady state", "[allocation]") {
   auto layers = [] {
-    return std::vector<LayerPtr<float>>{
-        std::make_shared<Dense<float>>(64, 128), std::make_shared<BatchNorm<float>>(128, false),
-        std::make_shared<ReLU<float>>(), std::make_shared<Dropout<float>>(0.2),
-        std::make_shared<Dense<float>>(128, 10)};
+    return std::vector<LayerPtr<float>>{std::make_shared<Dense<float>>(64, 128),
+                                        std::make_shared<BatchNorm<float>>(128, false), std::make_shared<ReLU<float>>(),
+                                        std::make_shared<Dropout<float>>(0.2), std::make_shared<Dense<float>>(128, 10)};
   };
   CHECK(mallocs_per_steps(layers, Shape{32, 64}, 10, 5) == 0);
   CHECK(mallocs_per_steps(layers, Shape{2, 64}, 10, 5) == 0);  // tiny batch: GEMV paths
@@ -30,8 +29,8 @@ TEST_CASE("an MLP train step allocates nothing in steady state", "[allocation]")
 TEST_CASE("a benchmark-sized MLP step allocates nothing in steady state", "[allocation]") {
   auto layers = [] {
     return std::vector<LayerPtr<float>>{std::make_shared<Dense<float>>(784, 800),
-                                        std::make_shared<BatchNorm<float>>(800, false),
-                                        std::make_shared<ReLU<float>>(), std::make_shared<Dense<float>>(800, 10)};
+                                        std::make_shared<BatchNorm<float>>(800, false), std::make_shared<ReLU<float>>(),
+                                        std::make_shared<Dense<float>>(800, 10)};
   };
   CHECK(mallocs_per_steps(layers, Shape{128, 784}, 10, 2) == 0);
 }

@@ -283,11 +283,10 @@ TEST_CASE("NegLU-family layers allocate nothing in steady state", "[allocation][
   sel.fraction = 0.25;
   for (MixLUMode mode : {MixLUMode::Fixed, MixLUMode::RandomPerElement}) {
     auto layers = [&sel, mode] {
-      return std::vector<LayerPtr<float>>{std::make_shared<Dense<float>>(20, 32),
-                                          std::make_shared<MixLU<float>>(std::vector<int64_t>{32}, sel, mode),
-                                          std::make_shared<MinMaxout<float>>(16, 2, sel),
-                                          std::make_shared<LearnedActivation<float>>(16, 1.0, 0.0),
-                                          std::make_shared<Dense<float>>(16, 4)};
+      return std::vector<LayerPtr<float>>{
+          std::make_shared<Dense<float>>(20, 32), std::make_shared<MixLU<float>>(std::vector<int64_t>{32}, sel, mode),
+          std::make_shared<MinMaxout<float>>(16, 2, sel), std::make_shared<LearnedActivation<float>>(16, 1.0, 0.0),
+          std::make_shared<Dense<float>>(16, 4)};
     };
     CHECK(mallocs_per_steps(layers, Shape{8, 20}, 4, 5) == 0);
   }

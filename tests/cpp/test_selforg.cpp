@@ -241,8 +241,7 @@ TEST_CASE("neighbours move one window by one cell inside the map", "[selforg][me
   for (const auto& g : nb) {
     REQUIRE(g[1] == f[1]);
     int64_t moved = 0;
-    for (size_t j = 0; j < 2; ++j)
-      moved += std::abs(g[0][j][0] - f[0][j][0]) + std::abs(g[0][j][1] - f[0][j][1]);
+    for (size_t j = 0; j < 2; ++j) moved += std::abs(g[0][j][0] - f[0][j][0]) + std::abs(g[0][j][1] - f[0][j][1]);
     REQUIRE(moved == 1);
   }
   Rng rng(1);
