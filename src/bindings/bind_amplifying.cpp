@@ -9,10 +9,10 @@ namespace {
 
 template <typename T>
 void bind_amplifying_dtype(py::module_& m) {
-  m.def((std::string("ParametricSoftplus") + dtype_suffix<T>()).c_str(), &make_parametric_softplus<T>, py::arg("a"));
+  m.def(with_dtype<T>("ParametricSoftplus").c_str(), &make_parametric_softplus<T>, py::arg("a"));
 
   using S = SecondaryActivation<T>;
-  py::class_<S, Layer<T>, std::shared_ptr<S>>(m, (std::string("SecondaryActivation") + dtype_suffix<T>()).c_str())
+  layer_class<T, S>(m, "SecondaryActivation")
       .def(py::init([](int64_t features, const std::vector<int64_t>& amplifying,
                        const std::vector<int64_t>& attenuating, const std::string& activation, double a, double b) {
              SecondaryOptions o;
@@ -31,11 +31,13 @@ void bind_amplifying_dtype(py::module_& m) {
       .def_property_readonly("b", &S::b);
 }
 
-}  // namespace
-
 void bind_amplifying(py::module_& m) {
   bind_amplifying_dtype<float>(m);
   bind_amplifying_dtype<double>(m);
 }
+
+const Registration registration{"amplifying", &bind_amplifying, BindOrder::kMechanism};
+
+}  // namespace
 
 }  // namespace bionn

@@ -9,7 +9,7 @@ namespace {
 
 template <typename T>
 void bind_attacks_dtype(py::module_& m) {
-  m.def((std::string("pgd_attack") + dtype_suffix<T>()).c_str(),
+  m.def(with_dtype<T>("pgd_attack").c_str(),
         [](Sequential<T>& model, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, double eps, double alpha,
            int steps, bool random_start, double clip_min, double clip_max, int64_t batch_size, uint64_t seed,
            py::object start) {
@@ -43,11 +43,13 @@ void bind_attacks_dtype(py::module_& m) {
         py::arg("seed"), py::arg("start") = py::none());
 }
 
-}  // namespace
-
 void bind_attacks(py::module_& m) {
   bind_attacks_dtype<float>(m);
   bind_attacks_dtype<double>(m);
 }
+
+const Registration registration{"attacks", &bind_attacks, BindOrder::kAlgorithms};
+
+}  // namespace
 
 }  // namespace bionn

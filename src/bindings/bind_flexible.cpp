@@ -9,11 +9,10 @@ namespace {
 template <typename T>
 void bind_flexible_dtype(py::module_& m) {
   using F = FlexibleConv2d<T>;
-  py::class_<F, Layer<T>, std::shared_ptr<F>>(m, (std::string("FlexibleConv2d") + dtype_suffix<T>()).c_str())
+  layer_class<T, F>(m, "FlexibleConv2d")
       .def(py::init([](int64_t cin, int64_t cout, int64_t kh, int64_t kw, int64_t stride, int64_t padding,
-                       int64_t pool_kernel, int64_t pool_stride, int64_t pool_padding, int64_t input_h,
-                       int64_t input_w, const std::string& mode, double threshold, double scale, bool bias,
-                       const std::string& init) {
+                       int64_t pool_kernel, int64_t pool_stride, int64_t pool_padding, int64_t input_h, int64_t input_w,
+                       const std::string& mode, double threshold, double scale, bool bias, const std::string& init) {
              FlexibleOptions o;
              o.in_channels = cin;
              o.out_channels = cout;
@@ -33,10 +32,10 @@ void bind_flexible_dtype(py::module_& m) {
              o.init = init;
              return std::make_shared<F>(o, global_rng());
            }),
-           py::arg("in_channels"), py::arg("out_channels"), py::arg("kernel_h"), py::arg("kernel_w"),
-           py::arg("stride"), py::arg("padding"), py::arg("pool_kernel"), py::arg("pool_stride"),
-           py::arg("pool_padding"), py::arg("input_h"), py::arg("input_w"), py::arg("threshold_mode"),
-           py::arg("threshold"), py::arg("scale"), py::arg("bias"), py::arg("init"))
+           py::arg("in_channels"), py::arg("out_channels"), py::arg("kernel_h"), py::arg("kernel_w"), py::arg("stride"),
+           py::arg("padding"), py::arg("pool_kernel"), py::arg("pool_stride"), py::arg("pool_padding"),
+           py::arg("input_h"), py::arg("input_w"), py::arg("threshold_mode"), py::arg("threshold"), py::arg("scale"),
+           py::arg("bias"), py::arg("init"))
       .def("last_mask",
            [](F& f) {
              if (f.last_mask().ndim() == 0) throw py::value_error("mask() needs a forward pass first");
@@ -53,11 +52,13 @@ void bind_flexible_dtype(py::module_& m) {
       .def_property_readonly("out_w", &F::out_w);
 }
 
-}  // namespace
-
 void bind_flexible(py::module_& m) {
   bind_flexible_dtype<float>(m);
   bind_flexible_dtype<double>(m);
 }
+
+const Registration registration{"flexible", &bind_flexible, BindOrder::kMechanism};
+
+}  // namespace
 
 }  // namespace bionn

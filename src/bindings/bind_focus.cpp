@@ -1,4 +1,5 @@
-// Focusing-neuron layer bindings (FocusDense, FocusDense2D), once per dtype. No logic here.
+// Focusing-neuron layer bindings (FocusOptions; FocusDense, FocusDense2D once per dtype). No logic
+// here, and no defaults: FocusOptions() carries the C++ struct's (layers/focus.h).
 #include "bindings/common.h"
 #include "layers/focus.h"
 
@@ -6,34 +7,31 @@ namespace bionn {
 
 namespace {
 
-FocusOptions make_options(bool bias, const std::string& init, const std::string& normalization,
-                          const std::string& mu_init, const std::vector<double>& mu_values, double spread_lo,
-                          double spread_hi, double sigma_init, bool trainable_focus, double mu_min, double mu_max,
-                          double sigma_min, double sigma_max, double sigma_l1, double sigma_l2,
-                          double prune_threshold, bool anisotropic) {
-  FocusOptions o;
-  o.bias = bias;
-  o.init = init;
-  o.normalization = normalization;
-  o.mu_init = mu_init;
-  o.mu_values = mu_values;
-  o.spread_lo = spread_lo;
-  o.spread_hi = spread_hi;
-  o.sigma_init = sigma_init;
-  o.trainable_focus = trainable_focus;
-  o.mu_min = mu_min;
-  o.mu_max = mu_max;
-  o.sigma_min = sigma_min;
-  o.sigma_max = sigma_max;
-  o.sigma_l1 = sigma_l1;
-  o.sigma_l2 = sigma_l2;
-  o.prune_threshold = prune_threshold;
-  o.anisotropic = anisotropic;
-  return o;
+void bind_options(py::module_& m) {
+  using O = FocusOptions;
+  py::class_<O>(m, "FocusOptions")
+      .def(py::init<>())
+      .def_readwrite("bias", &O::bias)
+      .def_readwrite("init", &O::init)
+      .def_readwrite("normalization", &O::normalization)
+      .def_readwrite("mu_init", &O::mu_init)
+      .def_readwrite("mu_values", &O::mu_values)
+      .def_readwrite("spread_lo", &O::spread_lo)
+      .def_readwrite("spread_hi", &O::spread_hi)
+      .def_readwrite("sigma_init", &O::sigma_init)
+      .def_readwrite("trainable_focus", &O::trainable_focus)
+      .def_readwrite("mu_min", &O::mu_min)
+      .def_readwrite("mu_max", &O::mu_max)
+      .def_readwrite("sigma_min", &O::sigma_min)
+      .def_readwrite("sigma_max", &O::sigma_max)
+      .def_readwrite("sigma_l1", &O::sigma_l1)
+      .def_readwrite("sigma_l2", &O::sigma_l2)
+      .def_readwrite("prune_threshold", &O::prune_threshold)
+      .def_readwrite("anisotropic", &O::anisotropic);
 }
 
 template <typename T, class L>
-void focus_methods(py::class_<L, Layer<T>, std::shared_ptr<L>>& c) {
+void focus_methods(LayerClass<T, L>& c) {
   c.def("focus", [](L& l) { return to_numpy(l.focus()); })
       .def("effective_weight", [](L& l) { return to_numpy(l.effective_weight()); })
       .def("prune", &L::prune, py::arg("threshold"))
@@ -43,52 +41,33 @@ void focus_methods(py::class_<L, Layer<T>, std::shared_ptr<L>>& c) {
       .def_property_readonly("out_features", &L::out_features);
 }
 
-#define BIONN_FOCUS_ARGS                                                                                      \
-  py::arg("bias") = true, py::arg("init") = "focus", py::arg("normalization") = "l2",                         \
-  py::arg("mu_init") = "spread", py::arg("mu_values") = std::vector<double>{}, py::arg("spread_lo") = 0.2,    \
-  py::arg("spread_hi") = 0.8, py::arg("sigma_init") = 0.025, py::arg("trainable_focus") = true,              \
-  py::arg("mu_min") = 0.0, py::arg("mu_max") = 1.0, py::arg("sigma_min") = 0.01, py::arg("sigma_max") = 1.0, \
-  py::arg("sigma_l1") = 0.0, py::arg("sigma_l2") = 0.0, py::arg("prune_threshold") = 0.0
-
 template <typename T>
 void bind_focus_dtype(py::module_& m) {
   using F1 = FocusDense<T>;
   using F2 = FocusDense2D<T>;
-  py::class_<F1, Layer<T>, std::shared_ptr<F1>> c1(m, (std::string("FocusDense") + dtype_suffix<T>()).c_str());
-  c1.def(py::init([](int64_t in, int64_t out, bool bias, const std::string& init, const std::string& norm,
-                     const std::string& mu_init, const std::vector<double>& mu_values, double a, double b,
-                     double sigma_init, bool trainable, double mu_min, double mu_max, double s_min, double s_max,
-                     double l1, double l2, double prune) {
-           return std::make_shared<F1>(in, out,
-                                       make_options(bias, init, norm, mu_init, mu_values, a, b, sigma_init, trainable,
-                                                    mu_min, mu_max, s_min, s_max, l1, l2, prune, false),
-                                       global_rng());
+  auto c1 = layer_class<T, F1>(m, "FocusDense");
+  c1.def(py::init([](int64_t in, int64_t out, const FocusOptions& o) {
+           return std::make_shared<F1>(in, out, o, global_rng());
          }),
-         py::arg("in_features"), py::arg("out_features"), BIONN_FOCUS_ARGS);
+         py::arg("in_features"), py::arg("out_features"), py::arg("options"));
   focus_methods<T, F1>(c1);
 
-  py::class_<F2, Layer<T>, std::shared_ptr<F2>> c2(m, (std::string("FocusDense2D") + dtype_suffix<T>()).c_str());
-  c2.def(py::init([](int64_t h, int64_t w, int64_t out, bool bias, const std::string& init, const std::string& norm,
-                     const std::string& mu_init, const std::vector<double>& mu_values, double a, double b,
-                     double sigma_init, bool trainable, double mu_min, double mu_max, double s_min, double s_max,
-                     double l1, double l2, double prune, bool aniso) {
-           return std::make_shared<F2>(h, w, out,
-                                       make_options(bias, init, norm, mu_init, mu_values, a, b, sigma_init, trainable,
-                                                    mu_min, mu_max, s_min, s_max, l1, l2, prune, aniso),
-                                       global_rng());
+  auto c2 = layer_class<T, F2>(m, "FocusDense2D");
+  c2.def(py::init([](int64_t h, int64_t w, int64_t out, const FocusOptions& o) {
+           return std::make_shared<F2>(h, w, out, o, global_rng());
          }),
-         py::arg("height"), py::arg("width"), py::arg("out_features"), BIONN_FOCUS_ARGS,
-         py::arg("anisotropic") = false);
+         py::arg("height"), py::arg("width"), py::arg("out_features"), py::arg("options"));
   focus_methods<T, F2>(c2);
 }
 
-#undef BIONN_FOCUS_ARGS
-
-}  // namespace
-
 void bind_focus(py::module_& m) {
+  bind_options(m);
   bind_focus_dtype<float>(m);
   bind_focus_dtype<double>(m);
 }
+
+const Registration registration{"focus", &bind_focus, BindOrder::kMechanism};
+
+}  // namespace
 
 }  // namespace bionn

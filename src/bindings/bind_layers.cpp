@@ -15,7 +15,7 @@ namespace {
 template <typename T>
 void bind_parameter(py::module_& m) {
   using P = Parameter<T>;
-  py::class_<P>(m, (std::string("Parameter") + dtype_suffix<T>()).c_str())
+  py::class_<P>(m, with_dtype<T>("Parameter").c_str())
       .def_readonly("name", &P::name)
       .def_readonly("tag", &P::tag)
       .def_readwrite("trainable", &P::trainable)
@@ -26,15 +26,10 @@ void bind_parameter(py::module_& m) {
       .def_property_readonly("grad", [](py::object self) { return view_of(self.cast<P&>().grad, self); });
 }
 
-template <typename T, class L, class... Extra>
-py::class_<L, Layer<T>, std::shared_ptr<L>> layer_class(py::module_& m, const char* name) {
-  return py::class_<L, Layer<T>, std::shared_ptr<L>>(m, (std::string(name) + dtype_suffix<T>()).c_str());
-}
-
 template <typename T>
 void bind_all(py::module_& m) {
   bind_parameter<T>(m);
-  py::class_<Layer<T>, std::shared_ptr<Layer<T>>>(m, (std::string("Layer") + dtype_suffix<T>()).c_str())
+  py::class_<Layer<T>, std::shared_ptr<Layer<T>>>(m, with_dtype<T>("Layer").c_str())
       .def_property_readonly("kind", &Layer<T>::kind)
       .def("forward",
            [](Layer<T>& l, const CArray<T>& x, bool training) {
@@ -82,7 +77,7 @@ void bind_all(py::module_& m) {
              return std::make_shared<Pool2d<T>>(Pool2d<T>::Mode::Max, k, s, p, true);
            }),
            py::arg("kernel_size"), py::arg("stride"), py::arg("padding") = 0);
-  m.def((std::string("AvgPool2d") + dtype_suffix<T>()).c_str(),
+  m.def(with_dtype<T>("AvgPool2d").c_str(),
         [](int64_t k, int64_t s, int64_t p, bool count_include_pad) {
           return std::static_pointer_cast<Layer<T>>(
               std::make_shared<Pool2d<T>>(Pool2d<T>::Mode::Avg, k, s, p, count_include_pad));
@@ -98,17 +93,19 @@ void bind_all(py::module_& m) {
   layer_class<T, ReLU<T>>(m, "ReLU").def(py::init<>());
   layer_class<T, Sigmoid<T>>(m, "Sigmoid").def(py::init<>());
   layer_class<T, Tanh<T>>(m, "Tanh").def(py::init<>());
-  m.def((std::string("LeakyReLU") + dtype_suffix<T>()).c_str(), &make_leaky_relu<T>, py::arg("negative_slope"));
-  m.def((std::string("ELU") + dtype_suffix<T>()).c_str(), &make_elu<T>, py::arg("alpha"));
-  m.def((std::string("Softplus") + dtype_suffix<T>()).c_str(), &make_softplus<T>, py::arg("beta"),
+  m.def(with_dtype<T>("LeakyReLU").c_str(), &make_leaky_relu<T>, py::arg("negative_slope"));
+  m.def(with_dtype<T>("ELU").c_str(), &make_elu<T>, py::arg("alpha"));
+  m.def(with_dtype<T>("Softplus").c_str(), &make_softplus<T>, py::arg("beta"),
         py::arg("threshold"));
 }
-
-}  // namespace
 
 void bind_layers(py::module_& m) {
   bind_all<float>(m);
   bind_all<double>(m);
 }
+
+const Registration registration{"layers", &bind_layers, BindOrder::kCore};
+
+}  // namespace
 
 }  // namespace bionn

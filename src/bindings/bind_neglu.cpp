@@ -16,16 +16,11 @@ UnitSelection selection(double fraction, const std::vector<int64_t>& units, bool
   return s;
 }
 
-template <typename T, class L>
-py::class_<L, Layer<T>, std::shared_ptr<L>> cls(py::module_& m, const char* name) {
-  return py::class_<L, Layer<T>, std::shared_ptr<L>>(m, (std::string(name) + dtype_suffix<T>()).c_str());
-}
-
 template <typename T>
 void bind_neglu_dtype(py::module_& m) {
-  cls<T, NegLU<T>>(m, "NegLU").def(py::init<>());
-  cls<T, SmoothNegLU<T>>(m, "SmoothNegLU").def(py::init<>());
-  cls<T, MixLU<T>>(m, "MixLU")
+  layer_class<T, NegLU<T>>(m, "NegLU").def(py::init<>());
+  layer_class<T, SmoothNegLU<T>>(m, "SmoothNegLU").def(py::init<>());
+  layer_class<T, MixLU<T>>(m, "MixLU")
       .def(py::init([](const std::vector<int64_t>& units_shape, double fraction, const std::vector<int64_t>& units,
                        bool is_explicit, int64_t seed, const std::string& mode, const std::string& grad) {
              return std::make_shared<MixLU<T>>(units_shape, selection(fraction, units, is_explicit, seed),
@@ -34,7 +29,7 @@ void bind_neglu_dtype(py::module_& m) {
            py::arg("units_shape"), py::arg("fraction"), py::arg("units"), py::arg("is_explicit"), py::arg("seed"),
            py::arg("mode"), py::arg("neglu_grad"))
       .def("mask", [](const MixLU<T>& l) { return to_numpy(l.mask()); });
-  cls<T, MinMaxout<T>>(m, "MinMaxout")
+  layer_class<T, MinMaxout<T>>(m, "MinMaxout")
       .def(py::init([](int64_t units, int64_t pieces, double fraction, const std::vector<int64_t>& min_units,
                        bool is_explicit, int64_t seed) {
              return std::make_shared<MinMaxout<T>>(units, pieces, selection(fraction, min_units, is_explicit, seed),
@@ -43,16 +38,18 @@ void bind_neglu_dtype(py::module_& m) {
            py::arg("num_units"), py::arg("pieces"), py::arg("min_fraction"), py::arg("min_units"),
            py::arg("is_explicit"), py::arg("seed"))
       .def("mask", [](const MinMaxout<T>& l) { return to_numpy(l.mask()); });
-  cls<T, LearnedActivation<T>>(m, "LearnedActivation")
+  layer_class<T, LearnedActivation<T>>(m, "LearnedActivation")
       .def(py::init<int64_t, double, double>(), py::arg("num_units"), py::arg("positive_init"),
            py::arg("negative_init"));
 }
-
-}  // namespace
 
 void bind_neglu(py::module_& m) {
   bind_neglu_dtype<float>(m);
   bind_neglu_dtype<double>(m);
 }
+
+const Registration registration{"neglu", &bind_neglu, BindOrder::kMechanism};
+
+}  // namespace
 
 }  // namespace bionn

@@ -150,8 +150,6 @@ void bind_all(py::module_& m) {
            py::arg("network"), py::arg("incumbent"), py::arg("images"), py::arg("entropy_images"));
 }
 
-}  // namespace
-
 void bind_selforg(py::module_& m) {
   py::class_<MapLayout>(m, "SelfOrgLayout")
       .def(py::init<>())
@@ -202,5 +200,9 @@ void bind_selforg(py::module_& m) {
   bind_all<float>(m);
   bind_all<double>(m);
 }
+
+const Registration registration{"selforg", &bind_selforg, BindOrder::kMechanism};
+
+}  // namespace
 
 }  // namespace bionn

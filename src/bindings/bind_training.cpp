@@ -12,11 +12,6 @@ namespace bionn {
 namespace {
 
 template <typename T>
-std::string named(const char* base) {
-  return std::string(base) + dtype_suffix<T>();
-}
-
-template <typename T>
 std::vector<ParamGroup<T>> make_groups(const std::vector<std::pair<std::vector<Parameter<T>*>, GroupOptions>>& in) {
   std::vector<ParamGroup<T>> groups;
   for (const auto& g : in) {
@@ -30,7 +25,7 @@ std::vector<ParamGroup<T>> make_groups(const std::vector<std::pair<std::vector<P
 
 template <typename T>
 void bind_all(py::module_& m) {
-  py::class_<Loss<T>, std::shared_ptr<Loss<T>>>(m, named<T>("Loss").c_str())
+  py::class_<Loss<T>, std::shared_ptr<Loss<T>>>(m, with_dtype<T>("Loss").c_str())
       .def_property_readonly("kind", &Loss<T>::kind)
       .def_property_readonly("is_classification", &Loss<T>::is_classification)
       .def("forward",
@@ -40,15 +35,15 @@ void bind_all(py::module_& m) {
            },
            py::arg("pred"), py::arg("target"))
       .def("backward", [](Loss<T>& l) { return to_numpy(l.backward()); });
-  py::class_<CrossEntropyLoss<T>, Loss<T>, std::shared_ptr<CrossEntropyLoss<T>>>(m, named<T>("CrossEntropyLoss").c_str())
+  py::class_<CrossEntropyLoss<T>, Loss<T>, std::shared_ptr<CrossEntropyLoss<T>>>(m, with_dtype<T>("CrossEntropyLoss").c_str())
       .def(py::init<double>(), py::arg("label_smoothing") = 0.0);
-  py::class_<MSELoss<T>, Loss<T>, std::shared_ptr<MSELoss<T>>>(m, named<T>("MSELoss").c_str()).def(py::init<>());
-  py::class_<L1Loss<T>, Loss<T>, std::shared_ptr<L1Loss<T>>>(m, named<T>("L1Loss").c_str()).def(py::init<>());
-  py::class_<BCEWithLogitsLoss<T>, Loss<T>, std::shared_ptr<BCEWithLogitsLoss<T>>>(m, named<T>("BCEWithLogitsLoss").c_str())
+  py::class_<MSELoss<T>, Loss<T>, std::shared_ptr<MSELoss<T>>>(m, with_dtype<T>("MSELoss").c_str()).def(py::init<>());
+  py::class_<L1Loss<T>, Loss<T>, std::shared_ptr<L1Loss<T>>>(m, with_dtype<T>("L1Loss").c_str()).def(py::init<>());
+  py::class_<BCEWithLogitsLoss<T>, Loss<T>, std::shared_ptr<BCEWithLogitsLoss<T>>>(m, with_dtype<T>("BCEWithLogitsLoss").c_str())
       .def(py::init<>());
 
   using Groups = std::vector<std::pair<std::vector<Parameter<T>*>, GroupOptions>>;
-  py::class_<Optimizer<T>, std::shared_ptr<Optimizer<T>>>(m, named<T>("Optimizer").c_str())
+  py::class_<Optimizer<T>, std::shared_ptr<Optimizer<T>>>(m, with_dtype<T>("Optimizer").c_str())
       .def("step", &Optimizer<T>::step)
       .def("zero_grad", &Optimizer<T>::zero_grad)
       .def("validate_options", &Optimizer<T>::validate_options)
@@ -63,26 +58,26 @@ void bind_all(py::module_& m) {
         for (auto* t : self.cast<Optimizer<T>&>().state_tensors()) out.append(view_of(*t, self));
         return out;
       });
-  py::class_<SGD<T>, Optimizer<T>, std::shared_ptr<SGD<T>>>(m, named<T>("SGD").c_str())
+  py::class_<SGD<T>, Optimizer<T>, std::shared_ptr<SGD<T>>>(m, with_dtype<T>("SGD").c_str())
       .def(py::init([](const Groups& g) { return std::make_shared<SGD<T>>(make_groups<T>(g)); }), py::keep_alive<1, 2>());
-  py::class_<Adam<T>, Optimizer<T>, std::shared_ptr<Adam<T>>>(m, named<T>("Adam").c_str())
+  py::class_<Adam<T>, Optimizer<T>, std::shared_ptr<Adam<T>>>(m, with_dtype<T>("Adam").c_str())
       .def(py::init([](const Groups& g) { return std::make_shared<Adam<T>>(make_groups<T>(g)); }), py::keep_alive<1, 2>());
-  py::class_<RMSprop<T>, Optimizer<T>, std::shared_ptr<RMSprop<T>>>(m, named<T>("RMSprop").c_str())
+  py::class_<RMSprop<T>, Optimizer<T>, std::shared_ptr<RMSprop<T>>>(m, with_dtype<T>("RMSprop").c_str())
       .def(py::init([](const Groups& g) { return std::make_shared<RMSprop<T>>(make_groups<T>(g)); }),
            py::keep_alive<1, 2>());
 
-  py::class_<LRScheduler<T>, std::shared_ptr<LRScheduler<T>>>(m, named<T>("LRScheduler").c_str())
+  py::class_<LRScheduler<T>, std::shared_ptr<LRScheduler<T>>>(m, with_dtype<T>("LRScheduler").c_str())
       .def("step", &LRScheduler<T>::step)
       .def_property_readonly("epoch", &LRScheduler<T>::epoch)
       .def("factor", &LRScheduler<T>::factor, py::arg("epoch"));
-  py::class_<StepLR<T>, LRScheduler<T>, std::shared_ptr<StepLR<T>>>(m, named<T>("StepLR").c_str())
+  py::class_<StepLR<T>, LRScheduler<T>, std::shared_ptr<StepLR<T>>>(m, with_dtype<T>("StepLR").c_str())
       .def(py::init<std::shared_ptr<Optimizer<T>>, int64_t, double>(), py::arg("optimizer"), py::arg("step_size"),
            py::arg("gamma"));
-  py::class_<ExponentialLR<T>, LRScheduler<T>, std::shared_ptr<ExponentialLR<T>>>(m, named<T>("ExponentialLR").c_str())
+  py::class_<ExponentialLR<T>, LRScheduler<T>, std::shared_ptr<ExponentialLR<T>>>(m, with_dtype<T>("ExponentialLR").c_str())
       .def(py::init<std::shared_ptr<Optimizer<T>>, double>(), py::arg("optimizer"), py::arg("gamma"));
 
   using S = Sequential<T>;
-  py::class_<S, std::shared_ptr<S>>(m, named<T>("Sequential").c_str())
+  py::class_<S, std::shared_ptr<S>>(m, with_dtype<T>("Sequential").c_str())
       .def(py::init<std::vector<LayerPtr<T>>, uint64_t>(), py::arg("layers"), py::arg("seed"))
       .def("reseed", &S::reseed, py::arg("seed"))
       .def("reset_parameters", &S::reset_parameters)
@@ -178,8 +173,6 @@ void bind_all(py::module_& m) {
   (void)m;
 }
 
-}  // namespace
-
 void bind_training(py::module_& m) {
   py::class_<GroupOptions>(m, "GroupOptions")
       .def(py::init<>())
@@ -199,5 +192,9 @@ void bind_training(py::module_& m) {
   bind_all<float>(m);
   bind_all<double>(m);
 }
+
+const Registration registration{"training", &bind_training, BindOrder::kTraining};
+
+}  // namespace
 
 }  // namespace bionn

@@ -1,13 +1,17 @@
-// Shared helpers for the bindings: NumPy <-> Tensor conversion and zero-copy views.
-// Python validates and converts inputs (dtype, contiguity, finiteness) before they get here.
+// Shared helpers for the bindings: the registry every bind_*.cpp adds itself to, NumPy <-> Tensor
+// conversion, zero-copy views and the layer class helper. Python validates and converts inputs
+// (dtype, contiguity, finiteness) before they get here.
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "core/layer.h"
 #include "core/sequential.h"
 #include "core/tensor.h"
 
@@ -59,13 +63,53 @@ py::array_t<T> view_of(Tensor<T>& t, py::handle owner) {
   return py::array_t<T>(shape, t.data(), owner);
 }
 
-void bind_layers(py::module_& m);
-void bind_training(py::module_& m);
-void bind_focus(py::module_& m);
-void bind_amplifying(py::module_& m);
-void bind_flexible(py::module_& m);
-void bind_attacks(py::module_& m);
-void bind_neglu(py::module_& m);
-void bind_selforg(py::module_& m);
+// -- registry ---------------------------------------------------------------------------------
+// Each bind_<area>.cpp registers its init function with a namespace-scope object:
+//
+//   namespace { const Registration registration{"focus", &bind_focus, BindOrder::kMechanism}; }
+//
+// and module.cpp calls every registered function, sorted by (order, name): the order is fixed by
+// the priorities, not by link or static-initialisation order. A class's base (Layer_f32, Loss_f32,
+// ...) must be bound before the class, and a type should be bound before the functions that take it
+// (pybind11 writes signatures at def time), hence the priorities. The binding sources are compiled
+// into the _core module itself (not a static library), so the linker keeps every registration.
+using BindFunction = void (*)(py::module_&);
+
+struct BindOrder {
+  static constexpr int kCore = 0;         // Parameter, Layer and the core layers
+  static constexpr int kTraining = 10;    // losses, optimizers, schedulers, Sequential
+  static constexpr int kAlgorithms = 20;  // functions over Sequential and losses (attacks)
+  static constexpr int kMechanism = 100;  // a paper's layers and networks
+};
+
+struct BindingEntry {
+  const char* name;
+  BindFunction bind;
+  int order;
+};
+
+// The registered bindings, in registration order (a function-local static: safe to use from other
+// translation units' static initialisers). Defined in module.cpp.
+std::vector<BindingEntry>& binding_registry();
+
+struct Registration {
+  Registration(const char* name, BindFunction bind, int order) { binding_registry().push_back({name, bind, order}); }
+};
+
+// -- helpers ----------------------------------------------------------------------------------
+// "Dense" -> "Dense_f32" / "Dense_f64".
+template <typename T>
+std::string with_dtype(const char* name) {
+  return std::string(name) + dtype_suffix<T>();
+}
+
+template <typename T, class L>
+using LayerClass = py::class_<L, Layer<T>, std::shared_ptr<L>>;
+
+// The Python class of layer L (derived from Layer<T>), named name + dtype suffix.
+template <typename T, class L>
+LayerClass<T, L> layer_class(py::module_& m, const char* name) {
+  return LayerClass<T, L>(m, with_dtype<T>(name).c_str());
+}
 
 }  // namespace bionn

@@ -1,6 +1,37 @@
+// The bionn._core module: module-level functions, then every binding registered by a bind_*.cpp
+// (see Registration in bindings/common.h), in (order, name) order. A new mechanism adds its own
+// bind_<area>.cpp and edits neither this file nor common.h.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
 #include "bindings/common.h"
 #include "core/parallel.h"
 #include "core/rng.h"
+
+namespace bionn {
+
+std::vector<BindingEntry>& binding_registry() {
+  static std::vector<BindingEntry> registry;
+  return registry;
+}
+
+namespace {
+
+std::vector<BindingEntry> sorted_bindings() {
+  std::vector<BindingEntry> entries = binding_registry();
+  std::sort(entries.begin(), entries.end(), [](const BindingEntry& a, const BindingEntry& b) {
+    return a.order != b.order ? a.order < b.order : std::string(a.name) < std::string(b.name);
+  });
+  for (size_t i = 1; i < entries.size(); ++i)
+    if (std::string(entries[i].name) == entries[i - 1].name)
+      throw std::logic_error(std::string("bionn._core: binding '") + entries[i].name + "' registered twice");
+  return entries;
+}
+
+}  // namespace
+
+}  // namespace bionn
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "bionn C++ core: layers, losses, optimizers and the training loop";
@@ -15,12 +46,5 @@ PYBIND11_MODULE(_core, m) {
 #else
   m.attr("has_openmp") = false;
 #endif
-  bionn::bind_layers(m);
-  bionn::bind_training(m);
-  bionn::bind_focus(m);
-  bionn::bind_amplifying(m);
-  bionn::bind_flexible(m);
-  bionn::bind_attacks(m);
-  bionn::bind_neglu(m);
-  bionn::bind_selforg(m);
+  for (const auto& entry : bionn::sorted_bindings()) entry.bind(m);
 }

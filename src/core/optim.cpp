@@ -167,8 +167,46 @@ Adam<T>::Adam(std::vector<ParamGroup<T>> groups) : Optimizer<T>(std::move(groups
   this->allocate_state();
 }
 
-// torch.optim.Adam / AdamW: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+template <typename T>
+AdamCoefficients<T>::AdamCoefficients(double lr_, double beta1, double beta2, double eps_, int64_t t,
+                                      double weight_decay, bool decoupled_weight_decay)
+    : step_size(static_cast<T>(lr_ / (1.0 - std::pow(beta1, static_cast<double>(t))))),
+      bc2_sqrt(static_cast<T>(std::sqrt(1.0 - std::pow(beta2, static_cast<double>(t))))),
+      b1(static_cast<T>(beta1)),
+      b2(static_cast<T>(beta2)),
+      // 1 - beta in double, then rounded: 1 - 0.999f is 6.7e-6 off in relative terms, torch is not.
+      one_minus_b1(static_cast<T>(1.0 - beta1)),
+      one_minus_b2(static_cast<T>(1.0 - beta2)),
+      eps(static_cast<T>(eps_)),
+      lr(static_cast<T>(lr_)),
+      wd(static_cast<T>(weight_decay)),
+      decoupled(decoupled_weight_decay) {}
+
+template <typename T>
+void adam_update(T* w, T* m, T* v, T* vmax, const T* g, int64_t begin, int64_t end, const AdamCoefficients<T>& c) {
+  // Locals, not c's members: the arrays could alias c, which would reload them every iteration.
+  const T step_size = c.step_size, bc2_sqrt = c.bc2_sqrt, b1 = c.b1, b2 = c.b2, eps = c.eps;
+  const T one_minus_b1 = c.one_minus_b1, one_minus_b2 = c.one_minus_b2, lr = c.lr, wd = c.wd;
+  const bool decoupled = c.decoupled;
+  for (int64_t i = begin; i < end; ++i) {
+    T gi = g[i];
+    if (decoupled) {
+      w[i] *= T(1) - lr * wd;
+    } else {
+      gi += wd * w[i];
+    }
+    m[i] = flush_subnormal(b1 * m[i] + one_minus_b1 * gi);
+    v[i] = flush_subnormal(b2 * v[i] + one_minus_b2 * gi * gi);
+    T vh = v[i];
+    if (vmax) {
+      vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
+      vh = vmax[i];
+    }
+    w[i] -= step_size * m[i] / (std::sqrt(vh) / bc2_sqrt + eps);
+  }
+}
+
+// torch.optim.Adam / AdamW (adam_update), in parallel chunks.
 template <typename T>
 void Adam<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state, int64_t t) {
   T* w = p.value.data();
@@ -176,32 +214,8 @@ void Adam<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<
   T* m = state[0].data();
   T* v = state[1].data();
   T* vmax = o.amsgrad ? state[2].data() : nullptr;
-  const int64_t n = p.value.size();
-  const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(t)), bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(t));
-  const T step_size = static_cast<T>(o.lr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
-  // 1 - beta in double, then rounded: 1 - 0.999f is 6.7e-6 off in relative terms, torch is not.
-  const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2), eps = static_cast<T>(o.eps);
-  const T one_minus_b1 = static_cast<T>(1.0 - o.beta1), one_minus_b2 = static_cast<T>(1.0 - o.beta2);
-  const T wd = static_cast<T>(o.weight_decay), lr = static_cast<T>(o.lr);
-  const bool decoupled = o.decoupled_weight_decay;
-  parallel_chunks(n, [&](int64_t a, int64_t len) {
-    for (int64_t i = a; i < a + len; ++i) {
-      T gi = g[i];
-      if (decoupled) {
-        w[i] *= T(1) - lr * wd;
-      } else {
-        gi += wd * w[i];
-      }
-      m[i] = flush_subnormal(b1 * m[i] + one_minus_b1 * gi);
-      v[i] = flush_subnormal(b2 * v[i] + one_minus_b2 * gi * gi);
-      T vh = v[i];
-      if (vmax) {
-        vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
-        vh = vmax[i];
-      }
-      w[i] -= step_size * m[i] / (std::sqrt(vh) / bc2_sqrt + eps);
-    }
-  });
+  const AdamCoefficients<T> c(o.lr, o.beta1, o.beta2, o.eps, t, o.weight_decay, o.decoupled_weight_decay);
+  parallel_chunks(p.value.size(), [&](int64_t a, int64_t len) { adam_update(w, m, v, vmax, g, a, a + len, c); });
 }
 
 template <typename T>
@@ -264,14 +278,16 @@ double ExponentialLR<T>::factor(int64_t epoch) const {
   return std::pow(gamma_, static_cast<double>(epoch));
 }
 
-#define BIONN_INSTANTIATE(T)          \
-  template class Optimizer<T>;        \
-  template class SGD<T>;              \
-  template class Adam<T>;             \
-  template class RMSprop<T>;          \
-  template class LRScheduler<T>;      \
-  template class StepLR<T>;           \
-  template class ExponentialLR<T>;
+#define BIONN_INSTANTIATE(T)           \
+  template class Optimizer<T>;         \
+  template class SGD<T>;               \
+  template class Adam<T>;              \
+  template class RMSprop<T>;           \
+  template class LRScheduler<T>;       \
+  template class StepLR<T>;            \
+  template class ExponentialLR<T>;     \
+  template struct AdamCoefficients<T>; \
+  template void adam_update<T>(T*, T*, T*, T*, const T*, int64_t, int64_t, const AdamCoefficients<T>&);
 BIONN_INSTANTIATE(float)
 BIONN_INSTANTIATE(double)
 #undef BIONN_INSTANTIATE

@@ -30,6 +30,25 @@ struct GroupOptions {
   bool centered = false;
 };
 
+// The Adam update rule, shared by Adam below and every other Adam in bionn (the self-organizing
+// network's AE units keep their parameters in their own buffers). Coefficients are computed once
+// per step t (1-based: the updates this tensor has had, this one included) in double, then
+// rounded to T, as torch does.
+template <typename T>
+struct AdamCoefficients {
+  AdamCoefficients(double lr, double beta1, double beta2, double eps, int64_t t, double weight_decay = 0.0,
+                   bool decoupled_weight_decay = false);
+  T step_size, bc2_sqrt, b1, b2, one_minus_b1, one_minus_b2, eps, lr, wd;
+  bool decoupled;
+};
+
+// torch.optim.Adam / AdamW on the entries [begin, end): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), with L2 (g += wd p) or decoupled
+// (p *= 1 - lr wd) weight decay. vmax (AMSGrad's running max of v) may be null. Moments that decay
+// into the subnormal range are flushed to 0. Allocates nothing.
+template <typename T>
+void adam_update(T* p, T* m, T* v, T* vmax, const T* g, int64_t begin, int64_t end, const AdamCoefficients<T>& c);
+
 template <typename T>
 struct ParamGroup {
   std::vector<Parameter<T>*> params;

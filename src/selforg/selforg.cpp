@@ -14,6 +14,7 @@
 
 #include "core/eigen.h"
 #include "core/gemm.h"
+#include "core/optim.h"
 
 namespace bionn {
 namespace selforg {
@@ -317,17 +318,11 @@ double AEUnit<T>::backward(double l2) {
 template <typename T>
 void AEUnit<T>::adam_step(const TrainOptions& o) {
   ++adam_t_;
-  const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(adam_t_));
-  const double bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(adam_t_));
-  const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2), step = static_cast<T>(o.lr / bc1),
-          sq = static_cast<T>(1.0 / std::sqrt(bc2)), eps = static_cast<T>(o.eps);
-  auto update = [&](AlignedVector<T>& p, AlignedVector<T>& m, AlignedVector<T>& v, const AlignedVector<T>& g) {
-    const size_t n = g.size();
-    for (size_t i = 0; i < n; ++i) {
-      m[i] = b1 * m[i] + (T(1) - b1) * g[i];
-      v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
-      p[i] -= step * m[i] / (std::sqrt(v[i]) * sq + eps);
-    }
+  // The core optimizer's Adam rule (core/optim.h), on the compact field buffers; no weight decay
+  // here: the L2 penalty is in the loss (backward adds its gradient).
+  const AdamCoefficients<T> c(o.lr, o.beta1, o.beta2, o.eps, adam_t_);
+  auto update = [&c](AlignedVector<T>& p, AlignedVector<T>& m, AlignedVector<T>& v, const AlignedVector<T>& g) {
+    adam_update<T>(p.data(), m.data(), v.data(), nullptr, g.data(), 0, static_cast<int64_t>(g.size()), c);
   };
   // Only the field's weights move (the gradient outside delta_k is zero by construction, and the
   // moments outside it stay frozen too, so retained weights stay exactly unchanged).

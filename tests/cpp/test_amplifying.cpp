@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "allocation.h"
 #include "core/sequential.h"
 #include "gradcheck.h"
 #include "layers/amplifying.h"
@@ -258,3 +259,19 @@ TEST_CASE("a batch-size-1 network with special neurons trains in Sequential", "[
   CHECK(std::isfinite(after));
   CHECK(after < 0.1 * before);
 }
+
+#ifdef BIONN_TEST_COUNTS_MALLOC
+using bionn_test::mallocs_per_steps;
+
+TEST_CASE("amplifying/attenuating layers allocate nothing in steady state", "[allocation]") {
+  auto layers = [] {
+    const std::vector<int64_t> amp{6, 7, 8, 9}, att{5};
+    return std::vector<LayerPtr<float>>{std::make_shared<Dense<float>>(4, 10),
+                                        std::make_shared<SecondaryActivation<float>>(10, amp, att),
+                                        std::make_shared<Dense<float>>(10, 10), make_parametric_softplus<float>(0.3),
+                                        std::make_shared<Dense<float>>(10, 3)};
+  };
+  CHECK(mallocs_per_steps(layers, Shape{1, 4}, 3, 20) == 0);  // the paper's batch size 1
+  CHECK(mallocs_per_steps(layers, Shape{16, 4}, 3, 5) == 0);
+}
+#endif

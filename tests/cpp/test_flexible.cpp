@@ -5,8 +5,12 @@
 
 #include <cmath>
 
+#include "allocation.h"
 #include "gradcheck.h"
+#include "layers/activations.h"
 #include "layers/conv2d.h"
+#include "layers/dense.h"
+#include "layers/flatten.h"
 #include "layers/flexible.h"
 #include "layers/pooling.h"
 
@@ -125,3 +129,23 @@ TEST_CASE("FlexibleConv2d validates its arguments", "[flexible]") {
   REQUIRE_THROWS_AS(f.backward(g), std::logic_error);
   REQUIRE_THROWS_AS(f.set_uniform_threshold(0.1), std::logic_error);
 }
+
+#ifdef BIONN_TEST_COUNTS_MALLOC
+using bionn_test::mallocs_per_steps;
+
+TEST_CASE("flexible layers allocate nothing in steady state", "[allocation]") {
+  for (const char* mode : {"learned", "random", "baseline"}) {
+    CAPTURE(mode);
+    auto layers = [mode] {
+      FlexibleOptions o;
+      o.out_channels = 12;
+      o.kernel_h = o.kernel_w = o.pool_kernel = 5;
+      o.input_h = o.input_w = 28;
+      o.threshold_mode = mode;
+      return std::vector<LayerPtr<float>>{std::make_shared<FlexibleConv2d<float>>(o), std::make_shared<Sigmoid<float>>(),
+                                          std::make_shared<Flatten<float>>(), std::make_shared<Dense<float>>(6912, 10)};
+    };
+    CHECK(mallocs_per_steps(layers, Shape{16, 1, 28, 28}, 10, 3) == 0);
+  }
+}
+#endif

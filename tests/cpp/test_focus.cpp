@@ -4,8 +4,11 @@
 
 #include <cmath>
 
+#include "allocation.h"
 #include "core/optim.h"
 #include "gradcheck.h"
+#include "layers/activations.h"
+#include "layers/dense.h"
 #include "layers/focus.h"
 
 using namespace bionn;
@@ -410,3 +413,31 @@ TEST_CASE("windowed and full products agree with a direct evaluation of Eq. 6-9"
   check_close("d/dmu", to_vector(f.mu().grad), ref.dmu);
   check_close("d/dsigma", to_vector(f.sigma().grad), ref.dsigma);
 }
+
+#ifdef BIONN_TEST_COUNTS_MALLOC
+using bionn_test::mallocs_per_steps;
+
+TEST_CASE("focusing layers allocate nothing in steady state", "[allocation]") {
+  auto focus1d = [] {
+    return std::vector<LayerPtr<float>>{std::make_shared<FocusDense<float>>(196, 64), std::make_shared<ReLU<float>>(),
+                                        std::make_shared<Dense<float>>(64, 10)};
+  };
+  CHECK(mallocs_per_steps(focus1d, Shape{32, 196}, 10, 5) == 0);
+  auto focus2d = [] {
+    return std::vector<LayerPtr<float>>{std::make_shared<FocusDense2D<float>>(14, 14, 32),
+                                        std::make_shared<Dense<float>>(32, 10)};
+  };
+  CHECK(mallocs_per_steps(focus2d, Shape{32, 196}, 10, 5) == 0);
+  // Large enough for the multi-threaded block products, with shuffled narrow foci: the rows are
+  // re-sorted every pass and Y's and G's columns permuted.
+  auto shuffled = [] {
+    FocusOptions o;
+    o.mu_init = "values";
+    for (int j = 0; j < 300; ++j) o.mu_values.push_back(((j * 37) % 300) / 299.0);
+    o.sigma_init = 0.02;
+    return std::vector<LayerPtr<float>>{std::make_shared<FocusDense<float>>(196, 300, o), std::make_shared<ReLU<float>>(),
+                                        std::make_shared<FocusDense<float>>(300, 10)};
+  };
+  CHECK(mallocs_per_steps(shuffled, Shape{64, 196}, 10, 5) == 0);
+}
+#endif

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <limits>
 
+#include "allocation.h"
 #include "core/sequential.h"
 #include "gradcheck.h"
+#include "layers/dense.h"
 #include "layers/neglu.h"
 
 using namespace bionn;
@@ -272,3 +274,21 @@ TEST_CASE("The model's seed fixes a MixLU mask", "[neglu][mixlu][sequential]") {
   CHECK(mask_of(a) == mask_of(b));
   CHECK(mask_of(a) != mask_of(c));
 }
+
+#ifdef BIONN_TEST_COUNTS_MALLOC
+using bionn_test::mallocs_per_steps;
+
+TEST_CASE("NegLU-family layers allocate nothing in steady state", "[allocation][neglu]") {
+  UnitSelection sel;
+  sel.fraction = 0.25;
+  for (MixLUMode mode : {MixLUMode::Fixed, MixLUMode::RandomPerElement}) {
+    auto layers = [&sel, mode] {
+      return std::vector<LayerPtr<float>>{
+          std::make_shared<Dense<float>>(20, 32), std::make_shared<MixLU<float>>(std::vector<int64_t>{32}, sel, mode),
+          std::make_shared<MinMaxout<float>>(16, 2, sel), std::make_shared<LearnedActivation<float>>(16, 1.0, 0.0),
+          std::make_shared<Dense<float>>(16, 4)};
+    };
+    CHECK(mallocs_per_steps(layers, Shape{8, 20}, 4, 5) == 0);
+  }
+}
+#endif

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "allocation.h"
 #include "core/rng.h"
 #include "selforg/selforg.h"
 
@@ -240,8 +241,7 @@ TEST_CASE("neighbours move one window by one cell inside the map", "[selforg][me
   for (const auto& g : nb) {
     REQUIRE(g[1] == f[1]);
     int64_t moved = 0;
-    for (size_t j = 0; j < 2; ++j)
-      moved += std::abs(g[0][j][0] - f[0][j][0]) + std::abs(g[0][j][1] - f[0][j][1]);
+    for (size_t j = 0; j < 2; ++j) moved += std::abs(g[0][j][0] - f[0][j][0]) + std::abs(g[0][j][1] - f[0][j][1]);
     REQUIRE(moved == 1);
   }
   Rng rng(1);
@@ -272,3 +272,27 @@ TEST_CASE("bad layouts and fields are rejected", "[selforg][validation]") {
   mo.method = "annealing";
   REQUIRE_THROWS_AS(MetaLearner<double>(mo, 1), std::invalid_argument);
 }
+
+#ifdef BIONN_TEST_COUNTS_MALLOC
+TEST_CASE("self-organizing network batches allocate nothing in steady state", "[allocation][selforg]") {
+  // One epoch allocates O(1) bookkeeping (its loss vector); the count must not grow with batches.
+  selforg::MapLayout L;
+  L.height = 20;
+  L.width = 40;
+  L.image_height = L.image_width = 20;
+  L.unit_locations = {{0, 20}, {0, 30}, {10, 20}};
+  const selforg::Fields fields = {{{0, 0}, {0, 10}}, {{10, 0}, {10, 10}}, {{0, 20}, {0, 30}}};
+  selforg::TrainOptions o;
+  o.batch_size = 16;
+  selforg::SelfOrgNetwork<float> net(L, fields, o, 1);
+  std::vector<float> images(64 * 400, 0.5f);
+  net.train_epoch(images.data(), 64);  // warm-up sizes every buffer
+  auto count = [&](int64_t n) {
+    bionn_test::start_counting_mallocs();
+    net.train_epoch(images.data(), n);
+    return bionn_test::stop_counting_mallocs();
+  };
+  const long one_batch = count(16), four_batches = count(64);
+  CHECK(four_batches == one_batch);
+}
+#endif

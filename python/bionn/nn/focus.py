@@ -21,10 +21,11 @@ about as much as a :class:`bionn.nn.Dense` of the same shape.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Sequence, Tuple, Union
 
 import numpy as np
 
+from .. import _core
 from .._validation import check_float, check_int
 from .base import Layer, register_layer
 from .layers import Dense
@@ -54,7 +55,7 @@ class _FocusBase(Layer):
     def _options(self, out_features: int, bias: bool, init: str, normalization: str,
                  mu_init: Union[str, Sequence[float], np.ndarray], spread: Sequence[float], sigma_init: float,
                  trainable_focus: bool, mu_bounds: Sequence[float], sigma_bounds: Sequence[float],
-                 sigma_l1: float, sigma_l2: float, prune_threshold: float) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+                 sigma_l1: float, sigma_l2: float, prune_threshold: float) -> Tuple[Dict[str, Any], Any]:
         if not isinstance(init, str) or init not in _INITS:
             raise ValueError(f"init must be one of {list(_INITS)}, got {init!r}")
         if not isinstance(normalization, str) or normalization not in _NORMALIZATIONS:
@@ -93,10 +94,13 @@ class _FocusBase(Layer):
                       sigma_init=sigma_init, trainable_focus=bool(trainable_focus), mu_bounds=[mu_lo, mu_hi],
                       sigma_bounds=[s_lo, s_hi], sigma_l1=sigma_l1, sigma_l2=sigma_l2,
                       prune_threshold=prune_threshold)
-        core = dict(bias=bool(bias), init=init, normalization=normalization, mu_init=mu_mode, mu_values=mu_values,
-                    spread_lo=a, spread_hi=b, sigma_init=sigma_init, trainable_focus=bool(trainable_focus),
-                    mu_min=mu_lo, mu_max=mu_hi, sigma_min=s_lo, sigma_max=s_hi, sigma_l1=sigma_l1,
-                    sigma_l2=sigma_l2, prune_threshold=prune_threshold)
+        core = _core.FocusOptions()
+        for name, value in dict(bias=bool(bias), init=init, normalization=normalization, mu_init=mu_mode,
+                                mu_values=mu_values, spread_lo=a, spread_hi=b, sigma_init=sigma_init,
+                                trainable_focus=bool(trainable_focus), mu_min=mu_lo, mu_max=mu_hi, sigma_min=s_lo,
+                                sigma_max=s_hi, sigma_l1=sigma_l1, sigma_l2=sigma_l2,
+                                prune_threshold=prune_threshold).items():
+            setattr(core, name, value)
         return config, core
 
     # -- focus parameters ----------------------------------------------------------------------
@@ -212,7 +216,7 @@ class FocusDense(_FocusBase):
         config, core = self._options(out_features, bias, init, normalization, mu_init, spread, sigma_init,
                                      trainable_focus, mu_bounds, sigma_bounds, sigma_l1, sigma_l2, prune_threshold)
         self._config = dict(in_features=in_features, out_features=out_features, **config)
-        self._impl = self._core("FocusDense")(in_features, out_features, **core)
+        self._impl = self._core("FocusDense")(in_features, out_features, core)
 
     @property
     def mu(self) -> np.ndarray:
@@ -269,7 +273,8 @@ class FocusDense2D(_FocusBase):
                                      trainable_focus, mu_bounds, sigma_bounds, sigma_l1, sigma_l2, prune_threshold)
         self._config = dict(height=height, width=width, out_features=out_features, **config,
                             anisotropic=bool(anisotropic))
-        self._impl = self._core("FocusDense2D")(height, width, out_features, **core, anisotropic=bool(anisotropic))
+        core.anisotropic = bool(anisotropic)
+        self._impl = self._core("FocusDense2D")(height, width, out_features, core)
 
     def focus(self) -> np.ndarray:
         """Phi reshaped to (out_features, height, width) (a copy)."""
