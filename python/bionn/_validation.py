@@ -196,3 +196,25 @@ def check_dtype(dtype: Any) -> np.dtype:
 
 def suffix(dtype: np.dtype) -> str:
     return "_f32" if np.dtype(dtype) == np.float32 else "_f64"
+
+
+def _physical_memory() -> int:
+    try:
+        import os
+
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # not POSIX: only the 64-bit bound applies
+        return 2 ** 63 - 1
+
+
+def check_size(what: str, count: int, itemsize: int) -> None:
+    """Refuses, before anything is allocated, a tensor of ``count`` elements of ``itemsize`` bytes
+    that overflows 64 bits or is larger than this machine's physical memory.
+
+    ``count`` is a Python int (exact); ``what`` names the arguments it came from, e.g.
+    ``"in_features * out_features"``.
+    """
+    nbytes = int(count) * int(itemsize)
+    if count >= 2 ** 62 or nbytes > _physical_memory():
+        raise ValueError(f"{what} = {count} elements ({nbytes / 2**30:.3g} GiB) cannot fit in this machine's "
+                         f"memory ({_physical_memory() / 2**30:.3g} GiB)")

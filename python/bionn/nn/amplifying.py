@@ -143,6 +143,7 @@ class SecondaryActivation(Layer):
                  dtype: Any = np.float32) -> None:
         super().__init__(dtype)
         features = check_int(features, "features", minimum=1)
+        self._check_size("features", 4 * features)
         if not isinstance(activation, str) or activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {list(_ACTIVATIONS)}, got {activation!r}")
         a = check_float(a, "a")

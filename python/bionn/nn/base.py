@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple, Type
 import numpy as np
 
 from .. import _core
-from .._validation import as_array, check_dtype, suffix
+from .._validation import as_array, check_dtype, check_size, suffix
 
 __all__ = ["Parameter", "Layer", "register_layer", "layer_registry"]
 
@@ -92,6 +92,10 @@ class Layer:
         self.dtype = check_dtype(dtype)
         self._config = {}
         self._params_cache: Optional[List[Parameter]] = None
+
+    def _check_size(self, what: str, count: int) -> None:
+        """Refuses a layer whose ``count`` elements of its dtype cannot be allocated (before any are)."""
+        check_size(what, count, self.dtype.itemsize)
 
     def _core(self, name: str) -> Any:
         return getattr(_core, name + suffix(self.dtype))

@@ -111,6 +111,7 @@ class FlexibleConv2d(Layer):
         conv_hw = ((ih + 2 * padding - kh) // stride + 1, (iw + 2 * padding - kw) // stride + 1)
         pool_hw = ((ih + 2 * pool_padding - pool_kernel) // pool_stride + 1,
                    (iw + 2 * pool_padding - pool_kernel) // pool_stride + 1)
+        self._check_size("out_channels * kernel_size", 2 * out_channels * in_channels * kh * kw)
         if ih + 2 * padding < kh or iw + 2 * padding < kw:
             raise ValueError(f"input_size {(ih, iw)} is smaller than the kernel {(kh, kw)} after padding")
         if conv_hw != pool_hw:

@@ -213,6 +213,8 @@ class FocusDense(_FocusBase):
         super().__init__(dtype)
         in_features = check_int(in_features, "in_features", minimum=1)
         out_features = check_int(out_features, "out_features", minimum=1)
+        # W, the focus Phi, the kernel K and their gradients: about four weight-sized buffers.
+        self._check_size("in_features * out_features", 4 * in_features * out_features)
         config, core = self._options(out_features, bias, init, normalization, mu_init, spread, sigma_init,
                                      trainable_focus, mu_bounds, sigma_bounds, sigma_l1, sigma_l2, prune_threshold)
         self._config = dict(in_features=in_features, out_features=out_features, **config)
@@ -269,6 +271,7 @@ class FocusDense2D(_FocusBase):
         height = check_int(height, "height", minimum=1)
         width = check_int(width, "width", minimum=1)
         out_features = check_int(out_features, "out_features", minimum=1)
+        self._check_size("height * width * out_features", 4 * height * width * out_features)
         config, core = self._options(out_features, bias, init, normalization, mu_init, spread, sigma_init,
                                      trainable_focus, mu_bounds, sigma_bounds, sigma_l1, sigma_l2, prune_threshold)
         self._config = dict(height=height, width=width, out_features=out_features, **config,

@@ -30,6 +30,7 @@ class Dense(Layer):
         super().__init__(dtype)
         in_features = check_int(in_features, "in_features", minimum=1)
         out_features = check_int(out_features, "out_features", minimum=1)
+        self._check_size("in_features * out_features", in_features * out_features)
         self._config = dict(in_features=in_features, out_features=out_features, bias=bool(bias), init=str(init))
         self._impl = self._core("Dense")(in_features, out_features, bool(bias), str(init))
 
@@ -57,6 +58,7 @@ class Conv2d(Layer):
         in_channels = check_int(in_channels, "in_channels", minimum=1)
         out_channels = check_int(out_channels, "out_channels", minimum=1)
         kh, kw = pair(kernel_size, "kernel_size", minimum=1)
+        self._check_size("in_channels * out_channels * kernel_size", in_channels * out_channels * kh * kw)
         stride = check_int(stride, "stride", minimum=1)
         padding = check_int(padding, "padding", minimum=0)
         self._config = dict(in_channels=in_channels, out_channels=out_channels, kernel_size=[kh, kw],
@@ -107,6 +109,7 @@ class _BatchNorm(Layer):
                  dtype: Any = np.float32) -> None:
         super().__init__(dtype)
         num_features = check_int(num_features, "num_features", minimum=1)
+        self._check_size("num_features", 4 * num_features)
         eps = check_float(eps, "eps", minimum=0.0, min_inclusive=False)
         momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)
         self._config = dict(num_features=num_features, eps=eps, momentum=momentum, affine=bool(affine))

@@ -27,6 +27,7 @@ Example
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Optional, Sequence, Tuple, Union
 
@@ -144,7 +145,8 @@ class MixLU(Layer):
                  neglu_grad: str = "exact", dtype: Any = np.float32) -> None:
         super().__init__(dtype)
         shape = _units_shape(num_units)
-        n = int(np.prod(shape))
+        n = math.prod(shape)
+        self._check_size("num_units", 2 * n)
         if mode not in ("fixed", "random"):
             raise ValueError(f"mode must be 'fixed' or 'random', got {mode!r}")
         if neglu_grad not in ("exact", "relu_mask"):
@@ -219,6 +221,7 @@ class MinMaxout(Layer):
         super().__init__(dtype)
         num_units = check_int(num_units, "num_units", minimum=1)
         pieces = check_int(pieces, "pieces", minimum=1)
+        self._check_size("num_units * pieces", 2 * num_units * pieces)
         frac, units, explicit = _selection(min_fraction, min_units, num_units, "min_fraction", "min_units", 0.5)
         seed_v = _seed(seed)
         self._config = dict(num_units=num_units, pieces=pieces, min_fraction=None if explicit else frac,
@@ -259,6 +262,7 @@ class LearnedActivation(Layer):
     def __init__(self, num_units: int, init: Union[str, Sequence[float]] = "relu", dtype: Any = np.float32) -> None:
         super().__init__(dtype)
         num_units = check_int(num_units, "num_units", minimum=1)
+        self._check_size("num_units", 4 * num_units)
         if isinstance(init, str):
             if init not in _SLOPE_PRESETS:
                 raise ValueError(f"init must be one of {sorted(_SLOPE_PRESETS)} or a pair (a_pos, a_neg), got {init!r}")

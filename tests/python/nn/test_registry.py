@@ -198,13 +198,14 @@ def test_fuzz_contract_bad_inputs(name):
         np.testing.assert_array_equal(after[k], before[k], err_msg=f"{name}: {k} changed by a rejected call")
 
 
-BAD_SIZES = [0, -1, 2.5, "3", None, True, 2**62, 2**31, 2**64]
+# 2**40 elements cannot fit in memory; 2**62 and 2**64 overflow once multiplied by another size.
+BAD_SIZES = [0, -1, 2.5, "3", None, True, 2**40, 2**62, 2**64]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_fuzz_contract_bad_constructor_sizes(name):
     kwargs = constructor_args(name)
-    size_args = [k for k, v in kwargs.items() if isinstance(v, int) and not isinstance(v, bool)]
+    size_args = [k for k, v in kwargs.items() if k in SIZES and isinstance(v, int)]
     for arg in size_args:
         for value in BAD_SIZES:
             try:
@@ -213,8 +214,8 @@ def test_fuzz_contract_bad_constructor_sizes(name):
                 continue
             except MemoryError:
                 pytest.fail(f"{name}({arg}={value!r}) tried to allocate instead of rejecting the size")
-            # Accepted (e.g. 2**31 features is only large): the layer must be usable in principle.
-            assert isinstance(layer, nn.Layer)
+            # Accepted: only a size that allocates nothing (a pooling window, say) may be.
+            assert not layer.parameters() and not layer.buffers(), f"{name}({arg}={value!r}) was accepted"
 
 
 def test_sizes_whose_product_overflows_are_rejected():
