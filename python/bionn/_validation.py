@@ -118,8 +118,10 @@ def pair(value: Any, name: str, minimum: Optional[int] = None, *, scalar: bool =
     2 or a value below ``minimum``.
     """
     what = "an int or a pair of ints" if scalar else "a pair of ints"
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
     try:
-        length = None if isinstance(value, (str, bytes)) else len(value)
+        length = None if isinstance(value, (str, bytes, dict, set, frozenset)) else len(value)
     except TypeError:   # no len(): a scalar (or a 0-d array)
         if scalar:
             v = check_int(value, name, minimum=minimum)

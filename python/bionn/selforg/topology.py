@@ -39,9 +39,7 @@ HANDCRAFTED: Dict[str, Tuple[Tuple[Cell, Cell], ...]] = {
 def _cell(value: Any, name: str) -> Cell:
     """A (row, col) map cell. Unlike sizes, a bare int is refused: ``fields=[(0, 0), (2, 3)]`` (one
     nesting level short) must not silently become two units with windows at (0, 0) and (2, 2)."""
-    if isinstance(value, (int, np.integer)) or (isinstance(value, np.ndarray) and value.ndim == 0):
-        raise TypeError(f"{name} must be a pair of integers (row, col), got {value!r}")
-    return pair(value, name)
+    return pair(value, name, 0, scalar=False)
 
 
 @dataclass
