@@ -1,10 +1,6 @@
-"""Common corruptions (Hendrycks & Dietterich) and Fourier band-pass filtering (issue 6).
-
-The flexible-layer robustness paper (Evanson et al., "Biomimetic computations improve neural
-network robustness") measures accuracy on the common corruptions of Hendrycks & Dietterich
-(ICLR 2019, "Benchmarking neural network robustness to common corruptions and perturbations")
-at severities 1-5, and accuracy on images band-passed in the Fourier domain (its Fig. 5). This
-module provides both for small images:
+"""Common corruptions (Hendrycks & Dietterich, ICLR 2019) and Fourier band-pass filtering: what
+the flexible-layer paper measures at severities 1-5 and per centre frequency (its Fig. 5), for
+small images:
 
 * the corruption families that make sense on 28x28 grayscale and 32x32 colour images --
   :data:`CORRUPTIONS` -- as one function each plus :func:`corrupt` / :func:`corrupt_all`;
@@ -32,10 +28,9 @@ Families not included and why: glass blur and elastic transform (pixel-shuffling
 the image size), zoom blur, and the weather (snow, frost, fog, spatter) and saturate families
 (they need ImageMagick, texture files or a colour image).
 
-Implementation notes: the reference code uses scikit-image, OpenCV and ImageMagick (Wand); here
-scipy.ndimage performs the filtering (same kernels and border rules, stated per function) and
-Pillow does JPEG and the pixelate resizes. scipy and Pillow are optional dependencies
-(``pip install bionn[corruptions]``), imported only when a corruption needs them.
+Implementation: scipy.ndimage filters where the reference code uses scikit-image, OpenCV and
+ImageMagick (same kernels and border rules, stated per function); Pillow does JPEG and pixelate.
+Both are optional (``pip install bionn[corruptions]``), imported only when a corruption needs them.
 
 Input convention: images are float arrays in [0, 1] of shape (N, C, H, W) with C = 1 (grayscale)
 or C = 3 (RGB), or (N, H, W) for grayscale; any real dtype is accepted and converted once.
@@ -52,8 +47,6 @@ Example
 >>> from bionn import corruptions
 >>> X_noisy = corruptions.corrupt(X_test, "gaussian_noise", severity=3, seed=0)  # doctest: +SKIP
 >>> table = corruptions.evaluate_corruptions(model, X_test, y_test, seed=0)     # doctest: +SKIP
->>> table.pivot(index="severity", columns="corruption", values="accuracy")     # doctest: +SKIP
->>> X_band = corruptions.bandpass_filter(X_test, center=5, bandwidth=2)         # doctest: +SKIP
 """
 from __future__ import annotations
 

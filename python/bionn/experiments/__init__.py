@@ -2,28 +2,9 @@
 
 Running experiments (:mod:`bionn.experiments.sweep`)
 ----------------------------------------------------
-:func:`repeat` calls ``fn(seed=seed, **config)`` for every config and seed and collects the dicts of
-metrics that ``fn`` returns into a pandas DataFrame, one row per run::
-
-    from bionn.experiments import repeat, summarize, ttest
-
-    def train(seed, hidden=32, epochs=20):
-        ...                                   # build a bionn model seeded with `seed`, fit it
-        return {"test_accuracy": acc}
-
-    df = repeat(train, seeds=range(5), configs=[{"hidden": 8}, {"hidden": 32}], backend="processes")
-    summarize(df, "test_accuracy", by=["hidden"])
-
-Backends: ``"serial"`` (in this process), ``"processes"`` (a spawn-context
-:class:`~concurrent.futures.ProcessPoolExecutor`; ``fn`` must be picklable, i.e. defined at module
-level of an importable module) and ``"dask"`` (a ``dask.distributed`` cluster: an existing one at
-``address`` or a temporary :class:`~distributed.LocalCluster` on loopback).
-
-Threads: the C++ core parallelises its kernels with OpenMP. Many runs in parallel, each using every
-core, would oversubscribe the machine, so in the parallel backends every run first calls
-``bionn.set_num_threads(1)`` in its worker process. The serial backend leaves the thread count as it
-is. bionn's results are reproducible for a given thread count; for bit-identical numbers across
-backends call ``bionn.set_num_threads(1)`` before a serial run too.
+:func:`repeat` runs ``fn(seed=seed, **config)`` for every config and seed (serially, in worker
+processes or on a Dask cluster) and collects the metrics into a pandas DataFrame; :func:`grid`
+builds configs. See the module for the backends and the threading rule.
 
 Statistics (:mod:`bionn.experiments.stats`)
 -------------------------------------------

@@ -33,6 +33,7 @@ Deprecated: ``bionn.selforg.preprocess_mnist``, ``load_mnist``, ``cifar10_availa
 """
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any, List
 
@@ -45,7 +46,8 @@ __all__ = ["Topology", "SelfOrganizingNetwork", "MetaLearner", "Readout", "histo
            "META_METHODS", "load"]
 
 # The paper's data protocol moved to bionn.papers.selforg; the old names resolve there, with a
-# warning, until the next release. This shim is the only place the library reaches up into papers.
+# warning, until the next release. No import: `import bionn` has loaded bionn.papers by the time
+# user code can ask, so the shim only looks the module up (the library never imports papers).
 _MOVED_TO_PAPERS = ("preprocess_mnist", "load_mnist", "cifar10_available", "load_cifar10_gray")
 
 
@@ -53,9 +55,7 @@ def __getattr__(name: str) -> Any:
     if name in _MOVED_TO_PAPERS:
         warnings.warn(f"bionn.selforg.{name} moved to bionn.papers.selforg.{name} (the paper's data protocol); "
                       f"the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
-        from ..papers import selforg as _paper
-
-        return getattr(_paper, name)
+        return getattr(sys.modules[__name__.rpartition(".")[0] + ".papers.selforg"], name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
