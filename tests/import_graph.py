@@ -11,6 +11,7 @@ package's ``__init__`` by its submodules is not an edge.
     python tests/import_graph.py            # prints the cycles (exit 1) or "no import cycle"
     python tests/import_graph.py --edges    # every edge
 """
+
 from __future__ import annotations
 
 import ast

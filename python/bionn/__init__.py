@@ -8,6 +8,7 @@ Subpackages and modules, bottom to top: :mod:`bionn.io` (the one file format),
 statistics, the claim registry), :mod:`bionn.plot` (matplotlib), :mod:`bionn.papers` (each paper's
 protocols and claims, registered on import).
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -35,14 +36,41 @@ def manual_seed(seed: int) -> None:
     _core.manual_seed(_check_int(seed, "seed", minimum=0))
 
 
-from . import attacks, callbacks, corruptions, data, experiments, losses, metrics, nn, optim, plot, selforg  # noqa: E402
-
 # Last: each paper module imports bionn.experiments and registers its claims (papers -> experiments,
 # never back), so `import bionn` makes every paper's claims visible to bionn.experiments.claims().
-from . import papers  # noqa: E402
+from . import (  # noqa: E402
+    attacks,
+    callbacks,
+    corruptions,
+    data,
+    experiments,
+    losses,
+    metrics,
+    nn,
+    optim,
+    papers,  # noqa: E402
+    plot,
+    selforg,
+)
 
-__all__ = ["nn", "optim", "losses", "callbacks", "data", "experiments", "metrics", "plot", "attacks", "corruptions",
-           "selforg", "papers", "set_num_threads", "get_num_threads", "manual_seed", "__version__"]
+__all__ = [
+    "nn",
+    "optim",
+    "losses",
+    "callbacks",
+    "data",
+    "experiments",
+    "metrics",
+    "plot",
+    "attacks",
+    "corruptions",
+    "selforg",
+    "papers",
+    "set_num_threads",
+    "get_num_threads",
+    "manual_seed",
+    "__version__",
+]
 
 # Old paths, kept for one release: the mechanism modules lived at the top level before bionn.nn was
 # a package (``bionn.focus``, ``from bionn.neglu import MixLU``), and ``bionn.datasets`` is the

@@ -1,4 +1,5 @@
 """``python -m bionn ...``: the same as the ``bionn`` console script (see :mod:`bionn.cli`)."""
+
 import sys
 
 from bionn.cli import main

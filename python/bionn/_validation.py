@@ -4,6 +4,7 @@ Every public entry point converts its arrays exactly once, here, to a C-contiguo
 model's dtype, and rejects what the C++ core must never see (wrong dtype kinds, NaN/Inf, empty or
 oversized arrays) with an exception that names the argument.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -34,8 +35,7 @@ def as_array(
     if arr.dtype.kind not in _REAL_KINDS:
         raise TypeError(f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}")
     if not (min_ndim <= arr.ndim <= max_ndim):
-        raise ValueError(
-            f"{name} must have {min_ndim} to {max_ndim} dimensions, got {arr.ndim} (shape {arr.shape})")
+        raise ValueError(f"{name} must have {min_ndim} to {max_ndim} dimensions, got {arr.ndim} (shape {arr.shape})")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     with np.errstate(over="ignore"):  # values too large for dtype become inf and are reported below
@@ -62,7 +62,7 @@ def as_labels(value: Any, name: str, n: int, dtype: np.dtype) -> np.ndarray:
             raise ValueError(f"{name} must hold whole-number class labels")
     if arr.size and float(arr.min()) < 0:
         raise ValueError(f"{name} has a negative label ({arr.min()})")
-    if arr.size and float(arr.max()) >= 2 ** 24:
+    if arr.size and float(arr.max()) >= 2**24:
         raise ValueError(f"{name} has a label >= 2**24, which the core cannot represent exactly")
     return np.ascontiguousarray(arr, dtype=dtype)
 
@@ -76,8 +76,15 @@ def check_int(value: Any, name: str, *, minimum: Optional[int] = None) -> int:
     return value
 
 
-def check_float(value: Any, name: str, *, minimum: Optional[float] = None, maximum: Optional[float] = None,
-                min_inclusive: bool = True, max_inclusive: bool = True) -> float:
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    minimum: Optional[float] = None,
+    maximum: Optional[float] = None,
+    min_inclusive: bool = True,
+    max_inclusive: bool = True,
+) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
@@ -101,8 +108,7 @@ def check_bool(value: Any, name: str) -> bool:
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     """``value`` lower-cased, which must be one of ``choices``."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str (one of {', '.join(map(repr, choices))}), "
-                        f"got {type(value).__name__}")
+        raise TypeError(f"{name} must be a str (one of {', '.join(map(repr, choices))}), got {type(value).__name__}")
     low = value.lower()
     if low not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
@@ -122,7 +128,7 @@ def pair(value: Any, name: str, minimum: Optional[int] = None, *, scalar: bool =
         value = value.item()
     try:
         length = None if isinstance(value, (str, bytes, dict, set, frozenset)) else len(value)
-    except TypeError:   # no len(): a scalar (or a 0-d array)
+    except TypeError:  # no len(): a scalar (or a 0-d array)
         if scalar:
             v = check_int(value, name, minimum=minimum)
             return v, v
@@ -131,8 +137,7 @@ def pair(value: Any, name: str, minimum: Optional[int] = None, *, scalar: bool =
         raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
     if length != 2:
         raise ValueError(f"{name} must be {what}, got {length} values {value!r}")
-    return (check_int(value[0], f"{name}[0]", minimum=minimum),
-            check_int(value[1], f"{name}[1]", minimum=minimum))
+    return (check_int(value[0], f"{name}[0]", minimum=minimum), check_int(value[1], f"{name}[1]", minimum=minimum))
 
 
 def as_ndarray(value: Any, name: str) -> np.ndarray:
@@ -185,8 +190,10 @@ def as_generator(rng: Any, name: str) -> np.random.Generator:
         if int(rng) < 0:
             raise ValueError(f"{name} must be a non-negative seed, got {int(rng)}")
         return np.random.default_rng(int(rng))
-    raise TypeError(f"{name} must be a numpy.random.Generator or an int seed, got "
-                    f"{type(rng).__name__} (e.g. pass {name}=np.random.default_rng(0))")
+    raise TypeError(
+        f"{name} must be a numpy.random.Generator or an int seed, got "
+        f"{type(rng).__name__} (e.g. pass {name}=np.random.default_rng(0))"
+    )
 
 
 def check_dtype(dtype: Any) -> np.dtype:
@@ -206,7 +213,7 @@ def _physical_memory() -> int:
 
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):  # not POSIX: only the 64-bit bound applies
-        return 2 ** 63 - 1
+        return 2**63 - 1
 
 
 def check_size(what: str, count: int, itemsize: int) -> None:
@@ -217,6 +224,8 @@ def check_size(what: str, count: int, itemsize: int) -> None:
     ``"in_features * out_features"``.
     """
     nbytes = int(count) * int(itemsize)
-    if count >= 2 ** 62 or nbytes > _physical_memory():
-        raise ValueError(f"{what} = {count} elements ({nbytes / 2**30:.3g} GiB) cannot fit in this machine's "
-                         f"memory ({_physical_memory() / 2**30:.3g} GiB)")
+    if count >= 2**62 or nbytes > _physical_memory():
+        raise ValueError(
+            f"{what} = {count} elements ({nbytes / 2**30:.3g} GiB) cannot fit in this machine's "
+            f"memory ({_physical_memory() / 2**30:.3g} GiB)"
+        )

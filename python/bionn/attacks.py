@@ -23,6 +23,7 @@ library); every step is ``x ← Π(x + α·sign(∇ₓJ))`` with Π the projecti
 clean image and onto ``clip``. Layers that are random in inference (the flexible layer's random
 thresholds) draw from the model's own engine.
 """
+
 from __future__ import annotations
 
 import abc
@@ -41,8 +42,9 @@ def _check_model(model: Any, name: str = "model") -> Any:
     from .nn import Sequential
 
     if not isinstance(model, Sequential):
-        raise TypeError(f"{name} must be a bionn.nn.Sequential (attacks need its input gradient), got "
-                        f"{type(model).__name__}")
+        raise TypeError(
+            f"{name} must be a bionn.nn.Sequential (attacks need its input gradient), got {type(model).__name__}"
+        )
     return model
 
 
@@ -65,19 +67,30 @@ def _inputs(model: Any, images: Any, labels: Any, clip: Tuple[float, float]) -> 
     y = as_labels(labels, "labels", x.shape[0], model.dtype)
     lo, hi = clip
     if x.min() < lo or x.max() > hi:
-        raise ValueError(f"images must lie in the valid range clip=({lo}, {hi}), got values in "
-                         f"[{float(x.min())}, {float(x.max())}]")
+        raise ValueError(
+            f"images must lie in the valid range clip=({lo}, {hi}), got values in [{float(x.min())}, {float(x.max())}]"
+        )
     return x, y
 
 
-def _run_pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, alpha: float, steps: int, random_start: bool,
-             clip: Tuple[float, float], batch_size: int, seed: int, start: Optional[np.ndarray]) -> np.ndarray:
+def _run_pgd(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    eps: float,
+    alpha: float,
+    steps: int,
+    random_start: bool,
+    clip: Tuple[float, float],
+    batch_size: int,
+    seed: int,
+    start: Optional[np.ndarray],
+) -> np.ndarray:
     from .losses import CrossEntropy
 
     loss = CrossEntropy()._for_dtype(model.dtype)
     fn = getattr(_core, "pgd_attack" + suffix(model.dtype))
-    return fn(model._impl, x, y, loss, eps, alpha, steps, bool(random_start), clip[0], clip[1], batch_size, seed,
-              start)
+    return fn(model._impl, x, y, loss, eps, alpha, steps, bool(random_start), clip[0], clip[1], batch_size, seed, start)
 
 
 def _attacker(model: Any, surrogate: Any) -> Any:
@@ -87,9 +100,21 @@ def _attacker(model: Any, surrogate: Any) -> Any:
     return _check_model(surrogate, "surrogate")
 
 
-def pgd(model: Any, images: Any, labels: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10,
-        random_start: bool = True, *, seed: int = 0, start: Any = None, clip: Sequence[float] = (0.0, 1.0),
-        batch_size: int = 1000, surrogate: Any = None) -> np.ndarray:
+def pgd(
+    model: Any,
+    images: Any,
+    labels: Any,
+    eps: float = 8 / 255,
+    alpha: float = 2 / 255,
+    steps: int = 10,
+    random_start: bool = True,
+    *,
+    seed: int = 0,
+    start: Any = None,
+    clip: Sequence[float] = (0.0, 1.0),
+    batch_size: int = 1000,
+    surrogate: Any = None,
+) -> np.ndarray:
     """Projected gradient descent (L∞), white-box or black-box.
 
     Parameters
@@ -145,8 +170,16 @@ def pgd(model: Any, images: Any, labels: Any, eps: float = 8 / 255, alpha: float
     return _run_pgd(attacker, x, y, eps, alpha, steps, random_start, clip, batch_size, seed, s)
 
 
-def fgsm(model: Any, images: Any, labels: Any, eps: float = 8 / 255, *, clip: Sequence[float] = (0.0, 1.0),
-         batch_size: int = 1000, surrogate: Any = None) -> np.ndarray:
+def fgsm(
+    model: Any,
+    images: Any,
+    labels: Any,
+    eps: float = 8 / 255,
+    *,
+    clip: Sequence[float] = (0.0, 1.0),
+    batch_size: int = 1000,
+    surrogate: Any = None,
+) -> np.ndarray:
     """Fast gradient sign method (Eq. 2): ``clip(x + ε·sign(∇ₓJ(θ, x, y)))``, one step, no start noise.
 
     Parameters are as for :func:`pgd`. Returns the adversarial images.
@@ -181,10 +214,22 @@ class Attack(abc.ABC):
 class FGSM(Attack):
     """``FGSM(model, eps=8/255)(images, labels)``; see :func:`fgsm`."""
 
-    def __init__(self, model: Any, eps: float = 8 / 255, *, clip: Sequence[float] = (0.0, 1.0),
-                 batch_size: int = 1000, surrogate: Any = None) -> None:
-        super().__init__(model, eps=_check_eps(eps), clip=_check_clip(clip),
-                         batch_size=check_int(batch_size, "batch_size", minimum=1), surrogate=surrogate)
+    def __init__(
+        self,
+        model: Any,
+        eps: float = 8 / 255,
+        *,
+        clip: Sequence[float] = (0.0, 1.0),
+        batch_size: int = 1000,
+        surrogate: Any = None,
+    ) -> None:
+        super().__init__(
+            model,
+            eps=_check_eps(eps),
+            clip=_check_clip(clip),
+            batch_size=check_int(batch_size, "batch_size", minimum=1),
+            surrogate=surrogate,
+        )
 
     def __call__(self, images: Any, labels: Any) -> np.ndarray:
         return fgsm(self.model, images, labels, **self.options)
@@ -197,16 +242,33 @@ class PGD(Attack):
     paper averages 100) differ but a fresh object with the same seed repeats them.
     """
 
-    def __init__(self, model: Any, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 10,
-                 random_start: bool = True, *, seed: int = 0, clip: Sequence[float] = (0.0, 1.0),
-                 batch_size: int = 1000, surrogate: Any = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        eps: float = 8 / 255,
+        alpha: float = 2 / 255,
+        steps: int = 10,
+        random_start: bool = True,
+        *,
+        seed: int = 0,
+        clip: Sequence[float] = (0.0, 1.0),
+        batch_size: int = 1000,
+        surrogate: Any = None,
+    ) -> None:
         steps = check_int(steps, "steps", minimum=0)
         alpha = check_float(alpha, "alpha", minimum=0.0)
         if steps > 0 and alpha == 0.0:
             raise ValueError("alpha must be > 0 when steps > 0")
-        super().__init__(model, eps=_check_eps(eps), alpha=alpha, steps=steps, random_start=bool(random_start),
-                         clip=_check_clip(clip), batch_size=check_int(batch_size, "batch_size", minimum=1),
-                         surrogate=surrogate)
+        super().__init__(
+            model,
+            eps=_check_eps(eps),
+            alpha=alpha,
+            steps=steps,
+            random_start=bool(random_start),
+            clip=_check_clip(clip),
+            batch_size=check_int(batch_size, "batch_size", minimum=1),
+            surrogate=surrogate,
+        )
         self.seed = check_int(seed, "seed", minimum=0)
         self._calls = 0
 
@@ -224,11 +286,22 @@ def accuracy(model: Any, images: Any, labels: Any, batch_size: int = 1000) -> fl
     return float(model.evaluate(images, labels, CrossEntropy(), batch_size=batch_size)["accuracy"])
 
 
-def evaluate_robustness(model: Any, images: Any, labels: Any, eps: Union[float, Iterable[float]] = (0.0, 0.05, 0.1),
-                        attack: str = "fgsm", *, alpha: Optional[float] = None, steps: int = 20,
-                        random_start: bool = True, seed: int = 0, repeats: int = 1,
-                        clip: Sequence[float] = (0.0, 1.0), batch_size: int = 1000,
-                        surrogate: Any = None) -> Dict[float, float]:
+def evaluate_robustness(
+    model: Any,
+    images: Any,
+    labels: Any,
+    eps: Union[float, Iterable[float]] = (0.0, 0.05, 0.1),
+    attack: str = "fgsm",
+    *,
+    alpha: Optional[float] = None,
+    steps: int = 20,
+    random_start: bool = True,
+    seed: int = 0,
+    repeats: int = 1,
+    clip: Sequence[float] = (0.0, 1.0),
+    batch_size: int = 1000,
+    surrogate: Any = None,
+) -> Dict[float, float]:
     """Accuracy of ``model`` on adversarial images, for every ε.
 
     Parameters
@@ -275,8 +348,19 @@ def evaluate_robustness(model: Any, images: Any, labels: Any, eps: Union[float, 
                 adv = fgsm(model, x, y, e, clip=clip, batch_size=batch_size, surrogate=surrogate)
             else:
                 a = e / 4 if alpha is None else alpha
-                adv = pgd(model, x, y, e, a, steps, random_start, seed=seed + r, clip=clip, batch_size=batch_size,
-                          surrogate=surrogate)
+                adv = pgd(
+                    model,
+                    x,
+                    y,
+                    e,
+                    a,
+                    steps,
+                    random_start,
+                    seed=seed + r,
+                    clip=clip,
+                    batch_size=batch_size,
+                    surrogate=surrogate,
+                )
             accs.append(accuracy(model, adv, y, batch_size=batch_size))
         out[e] = float(np.mean(accs))
     return out

@@ -5,6 +5,7 @@ A callback overrides any of ``on_train_begin()``, ``on_batch_end(epoch, batch, l
 ``on_epoch_end`` stops training; set ``self.stop_reason`` to say why. Per-batch hooks make the C++
 loop call back into Python, so they are only installed when some callback defines one.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,16 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Callback", "ProgressBar", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
-           "TerminateOnNaN", "ParameterRecorder", "CallbackList"]
+__all__ = [
+    "Callback",
+    "ProgressBar",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "LearningRateScheduler",
+    "TerminateOnNaN",
+    "ParameterRecorder",
+    "CallbackList",
+]
 
 
 class Callback:
@@ -63,8 +72,13 @@ class ProgressBar(Callback):
 
     def _open(self, epoch: int) -> None:
         if self._tqdm is not None:
-            self._bar = self._tqdm(total=self.batches, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch",
-                                   leave=True, dynamic_ncols=True)
+            self._bar = self._tqdm(
+                total=self.batches,
+                desc=f"epoch {epoch + 1}/{self.epochs}",
+                unit="batch",
+                leave=True,
+                dynamic_ncols=True,
+            )
         self._loss_sum, self._count = 0.0, 0
 
     def on_batch_end(self, epoch: int, batch: int, loss: float) -> None:
@@ -87,8 +101,7 @@ class ProgressBar(Callback):
             self._bar.close()
             self._bar = None
         else:
-            print(f"epoch {epoch + 1}/{self.epochs} " + " ".join(f"{k}={v}" for k, v in shown.items()),
-                  file=sys.stderr)
+            print(f"epoch {epoch + 1}/{self.epochs} " + " ".join(f"{k}={v}" for k, v in shown.items()), file=sys.stderr)
         return None
 
     def on_train_end(self) -> None:
@@ -110,8 +123,14 @@ class EarlyStopping(Callback):
         Put back the parameters of the best epoch when stopping.
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
-                 restore_best_weights: bool = False) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best_weights: bool = False,
+    ) -> None:
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         if patience < 0:
@@ -129,11 +148,14 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> bool:
         if self.monitor not in logs:
-            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but the epoch logs have {sorted(logs)}; "
-                           "pass validation_data to fit for val_* metrics")
+            raise KeyError(
+                f"EarlyStopping monitors {self.monitor!r}, but the epoch logs have {sorted(logs)}; "
+                "pass validation_data to fit for val_* metrics"
+            )
         value = logs[self.monitor]
-        better = self.best is None or (value > self.best + self.min_delta if self.maximise
-                                       else value < self.best - self.min_delta)
+        better = self.best is None or (
+            value > self.best + self.min_delta if self.maximise else value < self.best - self.min_delta
+        )
         if better:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
@@ -141,8 +163,10 @@ class EarlyStopping(Callback):
             return False
         self.wait += 1
         if self.wait > self.patience:
-            self.stop_reason = (f"early stopping: {self.monitor} did not improve for {self.patience} epoch(s) "
-                                f"after epoch {self.best_epoch + 1} ({self.best:.6g})")
+            self.stop_reason = (
+                f"early stopping: {self.monitor} did not improve for {self.patience} epoch(s) "
+                f"after epoch {self.best_epoch + 1} ({self.best:.6g})"
+            )
             if self.restore_best_weights and self._best_state is not None:
                 self.model.load_state_dict(self._best_state)
             return True
@@ -155,8 +179,9 @@ class ModelCheckpoint(Callback):
     ``filepath`` may contain ``{epoch}`` and any log key, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.npz"``.
     """
 
-    def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto") -> None:
+    def __init__(
+        self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto"
+    ) -> None:
         self.filepath, self.monitor, self.save_best_only = os.fspath(filepath), monitor, save_best_only
         self.maximise = mode == "max" or (mode == "auto" and "acc" in monitor)
         self.best: Optional[float] = None
@@ -197,8 +222,10 @@ class TerminateOnNaN(Callback):
 
     def on_batch_end(self, epoch: int, batch: int, loss: float) -> bool:
         if not math.isfinite(loss):
-            self.stop_reason = (f"training stopped: loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; "
-                                "lower the learning rate or check the inputs")
+            self.stop_reason = (
+                f"training stopped: loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; "
+                "lower the learning rate or check the inputs"
+            )
             warnings.warn(self.stop_reason, RuntimeWarning, stacklevel=2)
             return True
         return False
@@ -236,8 +263,9 @@ class ParameterRecorder(Callback):
 class CallbackList:
     """Dispatches the hooks of several callbacks; used by ``fit``."""
 
-    def __init__(self, callbacks: Optional[Sequence[Callback]], model: Any, verbose: int = 0, epochs: int = 0,
-                 batches: int = 0) -> None:
+    def __init__(
+        self, callbacks: Optional[Sequence[Callback]], model: Any, verbose: int = 0, epochs: int = 0, batches: int = 0
+    ) -> None:
         cbs = list(callbacks or [])
         for cb in cbs:
             if not isinstance(cb, Callback):

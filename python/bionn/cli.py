@@ -7,9 +7,10 @@
     bionn reproduce all --full --json out.json --backend processes --workers 8
     bionn reproduce demo --backend dask --address tcp://scheduler:8786
 
-Exit status: 0 when every claim passed (or was skipped: data absent), 1 when any failed (or could not be computed), 2 for usage
-errors (including an unknown paper), 130 when interrupted.
+Exit status: 0 when every claim passed (or was skipped: data absent), 1 when any failed (or could
+not be computed), 2 for usage errors (including an unknown paper), 130 when interrupted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,22 +39,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bionn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     rep = sub.add_parser(
-        "reproduce", help="check the claims of a paper by retraining with bionn",
+        "reproduce",
+        help="check the claims of a paper by retraining with bionn",
         description="Recompute the registered claims of a paper (or of all papers) by really training "
-                    "models, and compare each with the paper's value. Exit status: 0 all passed, 1 some "
-                    "failed, 2 usage error.")
+        "models, and compare each with the paper's value. Exit status: 0 all passed, 1 some "
+        "failed, 2 usage error.",
+    )
     rep.add_argument("paper", nargs="?", help="paper key (see --list) or 'all'")
-    rep.add_argument("--list", action="store_true", dest="list_claims",
-                     help="list the registered claims (of PAPER, if given) and exit")
+    rep.add_argument(
+        "--list",
+        action="store_true",
+        dest="list_claims",
+        help="list the registered claims (of PAPER, if given) and exit",
+    )
     mode = rep.add_mutually_exclusive_group()
-    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
-                      help="fewer seeds, epochs and data (default)")
-    mode.add_argument("--full", dest="mode", action="store_const", const="full",
-                      help="the full protocol (slow)")
+    mode.add_argument(
+        "--quick", dest="mode", action="store_const", const="quick", help="fewer seeds, epochs and data (default)"
+    )
+    mode.add_argument("--full", dest="mode", action="store_const", const="full", help="the full protocol (slow)")
     rep.set_defaults(mode="quick")
     rep.add_argument("--json", metavar="FILE", dest="json_path", help="also write the results as JSON to FILE")
-    rep.add_argument("--backend", choices=("serial", "processes", "dask"), default=None,
-                     help="where repeated runs execute (default serial; dask when --address is given)")
+    rep.add_argument(
+        "--backend",
+        choices=("serial", "processes", "dask"),
+        default=None,
+        help="where repeated runs execute (default serial; dask when --address is given)",
+    )
     rep.add_argument("--address", metavar="ADDR", help="dask scheduler address, e.g. tcp://host:8786")
     rep.add_argument("--workers", metavar="N", type=int, help="worker processes (processes / local dask)")
     rep.add_argument("-v", "--verbose", action="store_true", help="print each claim's details and errors")
@@ -144,23 +155,40 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"      {verdict} in {result['info'].get('seconds', 0):.1f} s", file=err, flush=True)
 
     start = time.perf_counter()
-    results = ex.run_claims(args.paper, mode=args.mode, backend=backend, address=args.address,
-                            n_workers=args.workers, on_start=on_start, on_result=on_result)
+    results = ex.run_claims(
+        args.paper,
+        mode=args.mode,
+        backend=backend,
+        address=args.address,
+        n_workers=args.workers,
+        on_start=on_start,
+        on_result=on_result,
+    )
     elapsed = time.perf_counter() - start
 
     rows = []
     for r in results:
         claim = by_id[r["id"]]
         verdict = _verdict(r)
-        rows.append([r["id"], _fmt_value(r["paper_value"], claim.compare), claim.criterion(),
-                     _fmt_value(r["bionn_value"], claim.compare), verdict])
+        rows.append(
+            [
+                r["id"],
+                _fmt_value(r["paper_value"], claim.compare),
+                claim.criterion(),
+                _fmt_value(r["bionn_value"], claim.compare),
+                verdict,
+            ]
+        )
     print(file=out)
     _table(["claim", "paper value", "pass if", "bionn value", "verdict"], rows, out)
     n_passed = sum(r["passed"] for r in results)
     n_skipped = sum(bool(r.get("skipped")) for r in results)
     skipped_text = f", {n_skipped} skipped" if n_skipped else ""
-    print(f"\n{n_passed}/{len(results)} claim(s) passed{skipped_text} ({args.mode} mode, backend {backend}, "
-          f"{elapsed:.1f} s)", file=out)
+    print(
+        f"\n{n_passed}/{len(results)} claim(s) passed{skipped_text} ({args.mode} mode, backend {backend}, "
+        f"{elapsed:.1f} s)",
+        file=out,
+    )
     for r in results:
         info = r["info"]
         if r.get("skipped"):

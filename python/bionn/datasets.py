@@ -3,6 +3,7 @@
 ``from bionn import datasets`` and ``import bionn.datasets`` still work and give every public
 name of :mod:`bionn.data`, with a :class:`DeprecationWarning`: use ``from bionn import data``.
 """
+
 from __future__ import annotations
 
 import sys
@@ -11,14 +12,14 @@ import warnings
 from . import data as _data
 
 __all__ = list(_data.__all__)
-globals().update({_name: getattr(_data, _name) for _name in __all__})   # the public API
+globals().update({_name: getattr(_data, _name) for _name in __all__})  # the public API
 
 
 def _caller_stacklevel() -> int:
     """``stacklevel`` pointing the warning at the user's import statement: past bionn's package
     ``__getattr__`` and :func:`importlib.import_module` (:func:`warnings.warn` itself skips the
     frames of the import machinery, ``importlib._bootstrap``, without counting them)."""
-    level, frame = 1, sys._getframe(2)   # level 1 is this module's body
+    level, frame = 1, sys._getframe(2)  # level 1 is this module's body
     while frame is not None:
         name = frame.f_code.co_filename.replace("\\", "/")
         if not ("importlib" in name and "_bootstrap" in name):
@@ -29,9 +30,12 @@ def _caller_stacklevel() -> int:
     return 1
 
 
-warnings.warn("bionn.datasets is deprecated and will be removed in the next release; use "
-              "bionn.data (same names: from bionn import data; data.load_mnist(...))",
-              DeprecationWarning, stacklevel=_caller_stacklevel())
+warnings.warn(
+    "bionn.datasets is deprecated and will be removed in the next release; use "
+    "bionn.data (same names: from bionn import data; data.load_mnist(...))",
+    DeprecationWarning,
+    stacklevel=_caller_stacklevel(),
+)
 
 
 def __getattr__(name: str):

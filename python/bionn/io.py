@@ -10,6 +10,7 @@ newer format, a malformed header) is a :class:`ValueError` naming the path.
 The header is a UTF-8 JSON object stored as a ``uint8`` array under :data:`HEADER_KEY`; it holds
 at least ``"format"`` (what the file is) and ``"version"`` (an integer).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -77,8 +78,11 @@ def save_archive(path: PathLike, header: Mapping[str, Any], arrays: Mapping[str,
         good file is never replaced by one).
     """
     path = os.fspath(path)
-    if not isinstance(header.get("format"), str) or isinstance(header.get("version"), bool) \
-            or not isinstance(header.get("version"), int):
+    if (
+        not isinstance(header.get("format"), str)
+        or isinstance(header.get("version"), bool)
+        or not isinstance(header.get("version"), int)
+    ):
         raise ValueError("header needs a string 'format' and an integer 'version'")
     blob = json.dumps(dict(header), allow_nan=False).encode("utf-8")  # TypeError if not serialisable
     out: Dict[str, np.ndarray] = {}
@@ -99,8 +103,9 @@ def save_archive(path: PathLike, header: Mapping[str, Any], arrays: Mapping[str,
         np.savez(fh, **out)
 
 
-def load_archive(path: PathLike, format: str, max_version: int, *,
-                 what: str = "bionn file") -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+def load_archive(
+    path: PathLike, format: str, max_version: int, *, what: str = "bionn file"
+) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     """Reads a file written by :func:`save_archive` and checks what it claims to be.
 
     Parameters
@@ -148,8 +153,15 @@ def load_archive(path: PathLike, format: str, max_version: int, *,
         raise ValueError(f"{path!r} is corrupt or not a {what}: {exc}") from None
     # zipfile reports damaged metadata as RuntimeError (encrypted flag) or NotImplementedError
     # (unknown compression); to the caller all of these are a corrupt file.
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, UnicodeDecodeError, RuntimeError,
-            NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        KeyError,
+        UnicodeDecodeError,
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
         raise ValueError(f"{path!r} is corrupt or truncated: {exc}") from None
     if not isinstance(header, dict) or header.get("format") != format:
         raise ValueError(f"{path!r} is not a {what} (format {format!r})")
@@ -157,4 +169,3 @@ def load_archive(path: PathLike, format: str, max_version: int, *,
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= max_version:
         raise ValueError(f"{path!r} has format version {version!r}; this bionn reads versions 1 to {max_version}")
     return header, arrays
-

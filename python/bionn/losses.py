@@ -2,6 +2,7 @@
 
 A loss object is dtype-agnostic: the C++ loss for float32 or float64 is made on first use.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -77,8 +78,9 @@ class CrossEntropy(Loss):
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         super().__init__()
-        self.label_smoothing = check_float(label_smoothing, "label_smoothing", minimum=0.0, maximum=1.0,
-                                           max_inclusive=False)
+        self.label_smoothing = check_float(
+            label_smoothing, "label_smoothing", minimum=0.0, maximum=1.0, max_inclusive=False
+        )
 
     def _make(self, dtype: np.dtype) -> Any:
         return getattr(_core, self._core_name + suffix(dtype))(self.label_smoothing)

@@ -22,6 +22,7 @@ array([[1, 1, 0],
        [0, 0, 0],
        [0, 0, 1]])
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -128,8 +129,9 @@ def top_k_accuracy(y_true: Any, logits: Any, k: int = 5) -> float:
     return float(np.mean(above.sum(axis=1) < k))
 
 
-def confusion_matrix(y_true: Any, y_pred: Any, num_classes: Optional[int] = None,
-                     normalize: Optional[str] = None) -> np.ndarray:
+def confusion_matrix(
+    y_true: Any, y_pred: Any, num_classes: Optional[int] = None, normalize: Optional[str] = None
+) -> np.ndarray:
     """Counts ``C[i, j]`` of samples of true class ``i`` predicted as class ``j``.
 
     Parameters
@@ -180,7 +182,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: Optional[int] = None
     return np.divide(cm, totals, out=np.zeros_like(cm), where=totals > 0)
 
 
-def _regression_pair(y_true: Any, y_pred: Any) -> "tuple[np.ndarray, np.ndarray]":
+def _regression_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     a = _numeric(y_true, "y_true").astype(np.float64)
     b = _numeric(y_pred, "y_pred").astype(np.float64)
     if a.shape != b.shape:

@@ -9,13 +9,14 @@ dicts, exactly as in ``torch.optim``::
     ], lr=0.1, momentum=0.9)
 
 Every group may override any hyper-parameter of the optimizer. ``clip_value=c > 0`` clips each
-gradient element to ``[-c, c]`` before the update (torch's ``clip_grad_value_``, Keras' ``clipvalue``). ``opt.param_groups[i]["lr"]`` reads
-and writes the live value.
+gradient element to ``[-c, c]`` before the update (torch's ``clip_grad_value_``, Keras'
+``clipvalue``). ``opt.param_groups[i]["lr"]`` reads and writes the live value.
 """
+
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
@@ -25,13 +26,24 @@ from ._validation import check_float, check_int, suffix
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "ExponentialLR", "groups_by_tag"]
 
 # Python option name -> GroupOptions field(s).
-_FIELDS = ("lr", "weight_decay", "clip_value", "momentum", "dampening", "nesterov", "eps", "alpha", "centered", "amsgrad")
+_FIELDS = (
+    "lr",
+    "weight_decay",
+    "clip_value",
+    "momentum",
+    "dampening",
+    "nesterov",
+    "eps",
+    "alpha",
+    "centered",
+    "amsgrad",
+)
 
 
 class _GroupView(MutableMapping):
     """A live dict view of one parameter group: ``group["lr"] = 0.01`` changes the C++ optimizer."""
 
-    def __init__(self, opt: "Optimizer", index: int, params: List[Any], keys: Sequence[str]) -> None:
+    def __init__(self, opt: Optimizer, index: int, params: List[Any], keys: Sequence[str]) -> None:
         self._opt, self._index, self._params, self._keys = opt, index, params, list(keys)
 
     def _options(self) -> Any:
@@ -84,8 +96,10 @@ class _GroupView(MutableMapping):
 def _betas(value: Any) -> Tuple[float, float]:
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {value!r}")
-    return (check_float(value[0], "betas[0]", minimum=0.0, maximum=1.0, max_inclusive=False),
-            check_float(value[1], "betas[1]", minimum=0.0, maximum=1.0, max_inclusive=False))
+    return (
+        check_float(value[0], "betas[0]", minimum=0.0, maximum=1.0, max_inclusive=False),
+        check_float(value[1], "betas[1]", minimum=0.0, maximum=1.0, max_inclusive=False),
+    )
 
 
 class Optimizer:
@@ -110,8 +124,9 @@ class Optimizer:
             plist = group["params"]
             for p in plist:
                 if not isinstance(p, Parameter):
-                    raise TypeError(f"param_groups[{gi}]['params'] must hold bionn.nn.Parameter objects, "
-                                    f"got {type(p).__name__}")
+                    raise TypeError(
+                        f"param_groups[{gi}]['params'] must hold bionn.nn.Parameter objects, got {type(p).__name__}"
+                    )
                 dtypes.add(np.dtype(p.dtype))
             extra = set(group) - {"params"} - set(self._defaults)
             if extra:
@@ -173,7 +188,9 @@ def _normalise_groups(params: Any) -> List[Dict[str, Any]]:
     try:
         items = list(params)
     except TypeError:
-        raise TypeError(f"params must be an iterable of Parameters or group dicts, got {type(params).__name__}") from None
+        raise TypeError(
+            f"params must be an iterable of Parameters or group dicts, got {type(params).__name__}"
+        ) from None
     if not items:
         raise ValueError("optimizer got an empty parameter list")
     if all(isinstance(i, Mapping) for i in items):
@@ -209,26 +226,62 @@ class SGD(Optimizer):
     """Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay."""
 
     _core_name = "SGD"
-    _defaults = {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0,
-                 "clip_value": 0.0}
+    _defaults = {
+        "lr": 0.01,
+        "momentum": 0.0,
+        "dampening": 0.0,
+        "nesterov": False,
+        "weight_decay": 0.0,
+        "clip_value": 0.0,
+    }
 
-    def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0, clip_value: float = 0.0) -> None:
-        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                         weight_decay=weight_decay, clip_value=clip_value)
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        clip_value: float = 0.0,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            nesterov=nesterov,
+            weight_decay=weight_decay,
+            clip_value=clip_value,
+        )
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with PyTorch's bias correction and eps placement; L2 weight decay."""
 
     _core_name = "Adam"
-    _defaults = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
-                 "clip_value": 0.0}
+    _defaults = {
+        "lr": 1e-3,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "amsgrad": False,
+        "clip_value": 0.0,
+    }
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, clip_value: float = 0.0) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         clip_value=clip_value)
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-3,
+        betas: Tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        clip_value: float = 0.0,
+    ) -> None:
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, clip_value=clip_value
+        )
 
 
 class AdamW(Adam):
@@ -236,24 +289,56 @@ class AdamW(Adam):
 
     _fixed = {"decoupled_weight_decay": True}
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, clip_value: float = 0.0) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         clip_value=clip_value)
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-3,
+        betas: Tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        clip_value: float = 0.0,
+    ) -> None:
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, clip_value=clip_value
+        )
 
 
 class RMSprop(Optimizer):
     """RMSprop with PyTorch's defaults (alpha 0.99, eps 1e-8), optional momentum and centering."""
 
     _core_name = "RMSprop"
-    _defaults = {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False,
-                 "clip_value": 0.0}
+    _defaults = {
+        "lr": 1e-2,
+        "alpha": 0.99,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "momentum": 0.0,
+        "centered": False,
+        "clip_value": 0.0,
+    }
 
-    def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 clip_value: float = 0.0) -> None:
-        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                         centered=centered, clip_value=clip_value)
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        clip_value: float = 0.0,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            clip_value=clip_value,
+        )
 
 
 class _Scheduler:

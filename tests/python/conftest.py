@@ -7,6 +7,7 @@ Data sets are named once here. A test that needs one takes the fixture and is sk
 reason and the fix, when the files are absent; a skip is never a pass of a reproduction claim
 (those are checked by ``bionn reproduce``, which reports SKIP separately).
 """
+
 from __future__ import annotations
 
 from typing import Tuple

@@ -9,6 +9,7 @@ Usage from a test module (``tests/python`` is on ``sys.path`` under pytest's def
     from gradcheck import check_layer, check_loss
     check_layer(nn.Dense(3, 2, dtype=np.float64), x)
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional
@@ -47,8 +48,13 @@ def numerical_gradient(f: Callable[[], float], v: np.ndarray, eps: float = DEFAU
     return grad
 
 
-def assert_close(analytic: np.ndarray, numeric: np.ndarray, name: str = "gradient",
-                 rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> None:
+def assert_close(
+    analytic: np.ndarray,
+    numeric: np.ndarray,
+    name: str = "gradient",
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+) -> None:
     """Elementwise ``|a - n| <= atol + rtol * max(|a|, |n|)`` with a readable failure message."""
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
@@ -60,12 +66,18 @@ def assert_close(analytic: np.ndarray, numeric: np.ndarray, name: str = "gradien
         idx = np.unravel_index(int(np.argmax(np.where(bad, err - bound, -np.inf))), a.shape)
         raise AssertionError(
             f"{name}: {int(bad.sum())}/{a.size} entries differ; worst at {tuple(int(i) for i in idx)}: "
-            f"analytic {a[idx]!r} vs numeric {n[idx]!r} (|diff| {err[idx]:.3e} > {bound[idx]:.3e})")
+            f"analytic {a[idx]!r} vs numeric {n[idx]!r} (|diff| {err[idx]:.3e} > {bound[idx]:.3e})"
+        )
 
 
-def layer_gradients(layer: Any, x: np.ndarray, training: bool = True, seed: int = 0,
-                    before_forward: Optional[Callable[[], None]] = None,
-                    eps: float = DEFAULT_EPS) -> Dict[str, Any]:
+def layer_gradients(
+    layer: Any,
+    x: np.ndarray,
+    training: bool = True,
+    seed: int = 0,
+    before_forward: Optional[Callable[[], None]] = None,
+    eps: float = DEFAULT_EPS,
+) -> Dict[str, Any]:
     """Analytic and numeric gradients of ``sum(layer(x) * W)`` w.r.t. ``x`` and every parameter.
 
     ``before_forward`` (optional) is called before every forward pass, e.g. to reseed the generator
@@ -106,9 +118,17 @@ def layer_gradients(layer: Any, x: np.ndarray, training: bool = True, seed: int 
     return result
 
 
-def check_layer(layer: Any, x: np.ndarray, training: bool = True, seed: int = 0,
-                before_forward: Optional[Callable[[], None]] = None, rtol: float = DEFAULT_RTOL,
-                atol: float = DEFAULT_ATOL, eps: float = DEFAULT_EPS, check_input: bool = True) -> Dict[str, Any]:
+def check_layer(
+    layer: Any,
+    x: np.ndarray,
+    training: bool = True,
+    seed: int = 0,
+    before_forward: Optional[Callable[[], None]] = None,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    eps: float = DEFAULT_EPS,
+    check_input: bool = True,
+) -> Dict[str, Any]:
     """Asserts that the input gradient and every parameter gradient match central differences."""
     res = layer_gradients(layer, x, training=training, seed=seed, before_forward=before_forward, eps=eps)
     label = type(layer).__name__
@@ -119,8 +139,14 @@ def check_layer(layer: Any, x: np.ndarray, training: bool = True, seed: int = 0,
     return res
 
 
-def check_loss(loss: Any, pred: np.ndarray, target: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
-               eps: float = DEFAULT_EPS) -> np.ndarray:
+def check_loss(
+    loss: Any,
+    pred: np.ndarray,
+    target: Any,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    eps: float = DEFAULT_EPS,
+) -> np.ndarray:
     """Asserts that ``loss.backward()`` matches central differences of ``loss(pred, target)``."""
     pred = np.array(pred, dtype=np.float64, copy=True, order="C")
     loss(pred, target)

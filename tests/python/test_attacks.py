@@ -1,53 +1,77 @@
 """Adversarial attacks (bionn.attacks): FGSM/PGD parity with a direct PyTorch implementation on the
 same weights (same start noise), projection and seeding, black-box via a surrogate, evaluate_robustness,
 and clear errors for bad arguments."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import bionn
 from bionn import attacks, losses, nn, optim
-
 from gradcheck import rng
 
 F64 = np.float64
 
 
 def cnn(seed=0, dtype=F64, flexible=False):
-    first = (nn.FlexibleConv2d(1, 3, 3, input_size=(8, 8), threshold_mode="learned", threshold=0.6, dtype=dtype)
-             if flexible else nn.Conv2d(1, 3, 3, dtype=dtype))
-    return nn.Sequential([first, nn.Sigmoid(dtype=dtype) if flexible else nn.ReLU(dtype=dtype), nn.Flatten(dtype=dtype),
-                          nn.Dense(3 * 36, 4, dtype=dtype)], seed=seed)
+    first = (
+        nn.FlexibleConv2d(1, 3, 3, input_size=(8, 8), threshold_mode="learned", threshold=0.6, dtype=dtype)
+        if flexible
+        else nn.Conv2d(1, 3, 3, dtype=dtype)
+    )
+    return nn.Sequential(
+        [
+            first,
+            nn.Sigmoid(dtype=dtype) if flexible else nn.ReLU(dtype=dtype),
+            nn.Flatten(dtype=dtype),
+            nn.Dense(3 * 36, 4, dtype=dtype),
+        ],
+        seed=seed,
+    )
 
 
 def data(n=60, seed=1):
     x = rng(seed).uniform(0, 1, (n, 1, 8, 8))
     # A learnable rule: the class is which quadrant is brightest.
-    q = np.stack([x[:, 0, :4, :4].mean((1, 2)), x[:, 0, :4, 4:].mean((1, 2)), x[:, 0, 4:, :4].mean((1, 2)),
-                  x[:, 0, 4:, 4:].mean((1, 2))], 1)
+    q = np.stack(
+        [
+            x[:, 0, :4, :4].mean((1, 2)),
+            x[:, 0, :4, 4:].mean((1, 2)),
+            x[:, 0, 4:, :4].mean((1, 2)),
+            x[:, 0, 4:, 4:].mean((1, 2)),
+        ],
+        1,
+    )
     return x, q.argmax(1)
 
 
 def trained(flexible=False, seed=0, dtype=F64):
     model = cnn(seed, dtype, flexible)
     x, y = data(200, seed=5)
-    model.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
-              epochs=15, batch_size=20)
+    model.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+        epochs=15,
+        batch_size=20,
+    )
     return model
 
 
 def torch_model(torch, model, flexible=False):
     """The same network in PyTorch, sharing model's weights (float64)."""
     F = torch.nn.functional
-    p = {f"{i}.{q.name}": torch.tensor(q.data.copy()) for i, layer in enumerate(model.layers) for q in layer.parameters()}
+    p = {
+        f"{i}.{q.name}": torch.tensor(q.data.copy()) for i, layer in enumerate(model.layers) for q in layer.parameters()
+    }
 
     def forward(x):
         if flexible:
             f_conv = F.conv2d(x, p["0.weight"], p["0.bias"])
             f_max = F.max_pool2d(x, 3, 1)
             d = p["0.threshold"] - f_max
-            h = torch.sigmoid(torch.sigmoid(d * 50) * f_max + torch.sigmoid(-d * 50) * f_conv)   # Eq. 1, Sigmoid
+            h = torch.sigmoid(torch.sigmoid(d * 50) * f_max + torch.sigmoid(-d * 50) * f_conv)  # Eq. 1, Sigmoid
         else:
             h = torch.relu(F.conv2d(x, p["0.weight"], p["0.bias"]))
         return F.linear(h.flatten(1), p["3.weight"], p["3.bias"])
@@ -63,7 +87,7 @@ def torch_pgd(torch, forward, x, y, eps, alpha, steps, start):
     for _ in range(steps):
         adv.requires_grad_(True)
         loss = torch.nn.functional.cross_entropy(forward(adv), y)
-        grad, = torch.autograd.grad(loss, adv)
+        (grad,) = torch.autograd.grad(loss, adv)
         adv = adv.detach() + alpha * grad.sign()
         adv = torch.clamp(torch.min(torch.max(adv, x - eps), x + eps), 0, 1)
     return adv.detach()
@@ -78,6 +102,7 @@ def torch_accuracy(torch, forward, x, y):
 # Parity with PyTorch on the same weights
 # ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("flexible", [False, True])
 def test_fgsm_matches_pytorch(flexible):
     torch = pytest.importorskip("torch")
@@ -87,7 +112,7 @@ def test_fgsm_matches_pytorch(flexible):
     for eps in (0.03, 0.1):
         ours = attacks.fgsm(model, x, y, eps)
         ref = torch_pgd(torch, fwd, x, y, eps, eps, 1, None).numpy()
-        assert np.mean(ours != ref) < 1e-3          # a gradient exactly at 0 may round either way
+        assert np.mean(ours != ref) < 1e-3  # a gradient exactly at 0 may round either way
         np.testing.assert_allclose(ours, ref, atol=2 * eps)
         assert attacks.accuracy(model, ours, y) == torch_accuracy(torch, fwd, ref, y)
     # The attack works: accuracy drops.
@@ -112,6 +137,7 @@ def test_pgd_matches_pytorch_with_the_same_start(flexible):
 # Behaviour
 # ------------------------------------------------------------------------------------------------
 
+
 def test_pgd_projection_seeding_and_batching():
     model = trained()
     x, y = data(50, seed=12)
@@ -120,7 +146,7 @@ def test_pgd_projection_seeding_and_batching():
     assert np.all(np.abs(a - x) <= eps + 1e-12) and a.min() >= 0 and a.max() <= 1
     np.testing.assert_array_equal(a, attacks.pgd(model, x, y, eps, 0.01, 5, seed=3, batch_size=7))
     assert not np.array_equal(a, attacks.pgd(model, x, y, eps, 0.01, 5, seed=4))
-    start_only = attacks.pgd(model, x, y, eps, 0.01, 0, seed=3)          # steps=0: the random start
+    start_only = attacks.pgd(model, x, y, eps, 0.01, 0, seed=3)  # steps=0: the random start
     assert 0 < np.abs(start_only - x).max() <= eps
     np.testing.assert_array_equal(attacks.pgd(model, x, y, eps, 0.01, 0, random_start=False), x)
 
@@ -140,9 +166,12 @@ def test_black_box_uses_the_surrogate_gradients():
     bb = attacks.pgd(target, x, y, 0.1, 0.02, 5, seed=2, surrogate=surrogate)
     np.testing.assert_array_equal(bb, attacks.pgd(surrogate, x, y, 0.1, 0.02, 5, seed=2))
     assert not np.array_equal(bb, attacks.pgd(target, x, y, 0.1, 0.02, 5, seed=2))
-    np.testing.assert_array_equal(attacks.fgsm(target, x, y, 0.1, surrogate=surrogate), attacks.fgsm(surrogate, x, y, 0.1))
-    rob = attacks.evaluate_robustness(target, x, y, eps=[0.1], attack="pgd", alpha=0.02, steps=5, seed=2,
-                                      surrogate=surrogate)
+    np.testing.assert_array_equal(
+        attacks.fgsm(target, x, y, 0.1, surrogate=surrogate), attacks.fgsm(surrogate, x, y, 0.1)
+    )
+    rob = attacks.evaluate_robustness(
+        target, x, y, eps=[0.1], attack="pgd", alpha=0.02, steps=5, seed=2, surrogate=surrogate
+    )
     assert rob[0.1] == attacks.accuracy(target, bb, y)
 
 
@@ -151,7 +180,7 @@ def test_attack_classes_follow_torchattacks_conventions():
     x, y = data(30, seed=14)
     atk = attacks.PGD(model, eps=0.05, alpha=0.01, steps=4, seed=5)
     first, second = atk(x, y), atk(x, y)
-    assert not np.array_equal(first, second)                      # a new random start per call
+    assert not np.array_equal(first, second)  # a new random start per call
     np.testing.assert_array_equal(first, attacks.pgd(model, x, y, 0.05, 0.01, 4, seed=5))
     np.testing.assert_array_equal(attacks.FGSM(model, eps=0.05)(x, y), attacks.fgsm(model, x, y, 0.05))
     assert "eps=0.05" in repr(atk)
@@ -169,8 +198,15 @@ def test_evaluate_robustness():
 
 
 def test_random_threshold_model_can_be_attacked():
-    model = nn.Sequential([nn.FlexibleConv2d(1, 3, 3, input_size=(8, 8), threshold_mode="random"), nn.Sigmoid(),
-                           nn.Flatten(), nn.Dense(108, 4)], seed=0)
+    model = nn.Sequential(
+        [
+            nn.FlexibleConv2d(1, 3, 3, input_size=(8, 8), threshold_mode="random"),
+            nn.Sigmoid(),
+            nn.Flatten(),
+            nn.Dense(108, 4),
+        ],
+        seed=0,
+    )
     x, y = data(20)
     adv = attacks.pgd(model, x, y, 0.05, 0.01, 3)
     assert adv.dtype == np.float32 and np.all(np.abs(adv - x.astype(np.float32)) <= 0.05 + 1e-6)
@@ -180,21 +216,25 @@ def test_random_threshold_model_can_be_attacked():
 # Errors
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(eps=-0.1), ValueError, "eps"),
-    (dict(eps=float("nan")), ValueError, "eps"),
-    (dict(eps="0.1"), TypeError, "eps"),
-    (dict(steps=-1), ValueError, "steps"),
-    (dict(steps=2.5), TypeError, "steps"),
-    (dict(alpha=0.0), ValueError, "alpha"),
-    (dict(alpha=-1.0), ValueError, "alpha"),
-    (dict(seed=-1), ValueError, "seed"),
-    (dict(batch_size=0), ValueError, "batch_size"),
-    (dict(clip=(1, 0)), ValueError, "clip"),
-    (dict(clip=0.5), TypeError, "clip"),
-    (dict(start=np.zeros((3, 1, 8, 8))), ValueError, "start"),
-    (dict(surrogate="model"), TypeError, "surrogate"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(eps=-0.1), ValueError, "eps"),
+        (dict(eps=float("nan")), ValueError, "eps"),
+        (dict(eps="0.1"), TypeError, "eps"),
+        (dict(steps=-1), ValueError, "steps"),
+        (dict(steps=2.5), TypeError, "steps"),
+        (dict(alpha=0.0), ValueError, "alpha"),
+        (dict(alpha=-1.0), ValueError, "alpha"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(clip=(1, 0)), ValueError, "clip"),
+        (dict(clip=0.5), TypeError, "clip"),
+        (dict(start=np.zeros((3, 1, 8, 8))), ValueError, "start"),
+        (dict(surrogate="model"), TypeError, "surrogate"),
+    ],
+)
 def test_pgd_argument_errors(kwargs, exc, match):
     model = cnn()
     x, y = data(5)
@@ -214,7 +254,7 @@ def test_input_and_model_errors():
     with pytest.raises(ValueError, match="labels"):
         attacks.fgsm(model, x, y[:3], 0.1)
     with pytest.raises(ValueError):
-        attacks.fgsm(model, x[:, :, :6, :6], y, 0.1)     # wrong image size for the model
+        attacks.fgsm(model, x[:, :, :6, :6], y, 0.1)  # wrong image size for the model
     with pytest.raises(ValueError, match="logits"):
         attacks.fgsm(nn.Sequential([nn.Conv2d(1, 2, 3)]), x, y, 0.1)
     with pytest.raises(ValueError, match="attack"):

@@ -2,6 +2,7 @@
 
 Only the structure is checked, never the timings: performance claims do not belong in unit tests.
 """
+
 import json
 import os
 import subprocess
@@ -13,18 +14,41 @@ pytest.importorskip("torch")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "benchmarks", "run.py")
-EXPECTED_CASES = ["mlp_bn_dropout", "small_cnn", "mlp_softplus_bs1", "focus_dense", "focus_dense_wide",
-                  "amplifying_net5_bs1",
-                  "flexible_small", "mixlu_lenet", "selforg_epoch"]
+EXPECTED_CASES = [
+    "mlp_bn_dropout",
+    "small_cnn",
+    "mlp_softplus_bs1",
+    "focus_dense",
+    "focus_dense_wide",
+    "amplifying_net5_bs1",
+    "flexible_small",
+    "mixlu_lenet",
+    "selforg_epoch",
+]
 
 
 def _run(tmp_path, *extra):
     out = tmp_path / "bench.json"
     md = tmp_path / "bench.md"
     proc = subprocess.run(
-        [sys.executable, SCRIPT, "--repeats", "1", "--warmup", "0", "--threads", "1", "--json", str(out),
-         "--markdown", str(md), *extra],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            SCRIPT,
+            "--repeats",
+            "1",
+            "--warmup",
+            "0",
+            "--threads",
+            "1",
+            "--json",
+            str(out),
+            "--markdown",
+            str(md),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(out.read_text()), md.read_text()
@@ -58,7 +82,11 @@ def test_benchmark_only_selects_cases(tmp_path):
 
 
 def test_benchmark_rejects_unknown_case(tmp_path):
-    proc = subprocess.run([sys.executable, SCRIPT, "--only", "no_such_case", "--json", str(tmp_path / "x.json")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, "--only", "no_such_case", "--json", str(tmp_path / "x.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "no_such_case" in proc.stderr

@@ -1,6 +1,7 @@
 """The checked-in type stub python/bionn/_core.pyi matches the built extension bionn._core: the same
 public names, the same classes with the same bases, and per class the same methods and properties.
 Regenerate the stub with tools/stubgen.sh after changing a binding."""
+
 from __future__ import annotations
 
 import ast

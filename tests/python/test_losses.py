@@ -1,11 +1,11 @@
 """Loss tests: finite-difference gradient checks (float64), PyTorch parity, stability, bad labels."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from bionn import losses
-
 from gradcheck import check_loss, rng
 
 F64 = np.float64
@@ -15,6 +15,7 @@ F32 = np.float32
 # ------------------------------------------------------------------------------------------------
 # Gradient checks (float64)
 # ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5])
 @pytest.mark.parametrize("n,c", [(1, 3), (5, 4), (3, 10)])
@@ -62,6 +63,7 @@ def test_gradcheck_detects_wrong_loss_gradient():
 # Known values
 # ------------------------------------------------------------------------------------------------
 
+
 def test_cross_entropy_known_value():
     logits = np.array([[0.0, 0.0, 0.0, 0.0], [np.log(3.0), 0.0, 0.0, 0.0]])
     loss = losses.CrossEntropy()
@@ -69,8 +71,7 @@ def test_cross_entropy_known_value():
     assert isinstance(value, float)
     np.testing.assert_allclose(value, (np.log(4.0) + np.log(2.0)) / 2, rtol=1e-12)
     g = loss.backward()
-    np.testing.assert_allclose(g, np.array([[0.25, 0.25, -0.75, 0.25], [-0.5, 1 / 6, 1 / 6, 1 / 6]]) / 2,
-                               rtol=1e-12)
+    np.testing.assert_allclose(g, np.array([[0.25, 0.25, -0.75, 0.25], [-0.5, 1 / 6, 1 / 6, 1 / 6]]) / 2, rtol=1e-12)
 
 
 def test_mse_l1_known_values():
@@ -123,6 +124,7 @@ def test_reprs_and_configs():
 # PyTorch parity
 # ------------------------------------------------------------------------------------------------
 
+
 def _torch():
     return pytest.importorskip("torch")
 
@@ -154,9 +156,14 @@ def test_torch_cross_entropy(n, c, smoothing, dtype):
     torch = _torch()
     logits = rng(n + c).standard_normal((n, c)) * 3
     labels = rng(c).integers(0, c, size=n)
-    _assert_parity(losses.CrossEntropy(label_smoothing=smoothing),
-                   torch.nn.CrossEntropyLoss(label_smoothing=smoothing),
-                   logits, labels, torch.from_numpy(labels.astype(np.int64)), dtype)
+    _assert_parity(
+        losses.CrossEntropy(label_smoothing=smoothing),
+        torch.nn.CrossEntropyLoss(label_smoothing=smoothing),
+        logits,
+        labels,
+        torch.from_numpy(labels.astype(np.int64)),
+        dtype,
+    )
 
 
 @pytest.mark.parametrize("dtype", [F32, F64])
@@ -186,13 +193,15 @@ def test_torch_bce_with_logits(shape, dtype):
     logits = r.standard_normal(shape) * 4
     targets = r.uniform(0, 1, size=shape).astype(dtype)
     targets.reshape(-1)[0] = 1.0
-    _assert_parity(losses.BCEWithLogits(), torch.nn.BCEWithLogitsLoss(), logits, targets,
-                   torch.from_numpy(targets), dtype)
+    _assert_parity(
+        losses.BCEWithLogits(), torch.nn.BCEWithLogitsLoss(), logits, targets, torch.from_numpy(targets), dtype
+    )
 
 
 # ------------------------------------------------------------------------------------------------
 # Numerical stability
 # ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", [F32, F64])
 @pytest.mark.parametrize("scale", [1e3, 1e5, 1e30])
@@ -254,15 +263,19 @@ def test_mse_large_values_finite():
 # Bad inputs
 # ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [F32, F64])
-@pytest.mark.parametrize("labels", [
-    [0, -1, 1],          # negative
-    [0, 3, 1],           # == C
-    [0, 1, 7],           # > C
-    [0, 1.5, 1],         # not an integer
-    [0, np.nan, 1],      # NaN
-    [0, np.inf, 1],      # infinite
-])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [0, -1, 1],  # negative
+        [0, 3, 1],  # == C
+        [0, 1, 7],  # > C
+        [0, 1.5, 1],  # not an integer
+        [0, np.nan, 1],  # NaN
+        [0, np.inf, 1],  # infinite
+    ],
+)
 def test_cross_entropy_bad_labels_raise(labels, dtype):
     loss = losses.CrossEntropy()
     with pytest.raises(ValueError):
@@ -272,11 +285,11 @@ def test_cross_entropy_bad_labels_raise(labels, dtype):
 def test_cross_entropy_bad_shapes_raise():
     loss = losses.CrossEntropy()
     with pytest.raises(ValueError):
-        loss(np.zeros((3, 3)), [0, 1])           # too few labels
+        loss(np.zeros((3, 3)), [0, 1])  # too few labels
     with pytest.raises(ValueError):
         loss(np.zeros((3, 3)), np.zeros((3, 2)))  # not a label vector
     with pytest.raises(ValueError):
-        loss(np.zeros((3, 3, 2)), [0, 1, 2])     # logits not 2-D
+        loss(np.zeros((3, 3, 2)), [0, 1, 2])  # logits not 2-D
     with pytest.raises(TypeError):
         loss(np.zeros((3, 3)), np.array(["a", "b", "c"]))
 

@@ -1,15 +1,18 @@
 """bionn.metrics against hand-computed references (no scikit-learn)."""
+
 import numpy as np
 import pytest
 
 from bionn import metrics
 
-LOGITS = np.array([
-    [2.0, 1.0, 0.1],   # pred 0
-    [0.2, 0.3, 3.0],   # pred 2
-    [1.0, 2.0, 0.0],   # pred 1
-    [0.5, 0.5, 0.4],   # tie 0/1 -> pred 0
-])
+LOGITS = np.array(
+    [
+        [2.0, 1.0, 0.1],  # pred 0
+        [0.2, 0.3, 3.0],  # pred 2
+        [1.0, 2.0, 0.0],  # pred 1
+        [0.5, 0.5, 0.4],  # tie 0/1 -> pred 0
+    ]
+)
 Y = np.array([0, 2, 0, 1])
 
 
@@ -42,20 +45,23 @@ def test_accuracy_random_matches_loop():
     assert metrics.accuracy(y, logits) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("y_true, pred, match", [
-    ([], [], "empty"),
-    ([0, 1], [0], "2 samples"),
-    ([0, -1], [0, 0], "negative"),
-    ([0, 1.5], [0, 1], "whole-number"),
-    ([0, np.nan], [0, 1], "NaN"),
-    ([0, 1], [[0.1, np.inf], [1, 2]], "NaN or infinite"),
-    (["a", "b"], [0, 1], "real numbers"),
-    ("ab", [0, 1], "array of numbers"),
-    (None, [0, 1], "array of numbers"),
-    (np.zeros((2, 2), dtype=int), [0, 1], "1-D"),
-    ([0, 1], np.zeros((2, 2, 2)), "1-D"),
-    ([[0, 1], [1]], [0, 1], "could not be converted|1-D"),
-])
+@pytest.mark.parametrize(
+    "y_true, pred, match",
+    [
+        ([], [], "empty"),
+        ([0, 1], [0], "2 samples"),
+        ([0, -1], [0, 0], "negative"),
+        ([0, 1.5], [0, 1], "whole-number"),
+        ([0, np.nan], [0, 1], "NaN"),
+        ([0, 1], [[0.1, np.inf], [1, 2]], "NaN or infinite"),
+        (["a", "b"], [0, 1], "real numbers"),
+        ("ab", [0, 1], "array of numbers"),
+        (None, [0, 1], "array of numbers"),
+        (np.zeros((2, 2), dtype=int), [0, 1], "1-D"),
+        ([0, 1], np.zeros((2, 2, 2)), "1-D"),
+        ([[0, 1], [1]], [0, 1], "could not be converted|1-D"),
+    ],
+)
 def test_accuracy_validation(y_true, pred, match):
     with pytest.raises(ValueError, match=match):
         metrics.accuracy(y_true, pred)
@@ -125,10 +131,8 @@ def test_confusion_matrix_matches_loop_and_accuracy():
 def test_confusion_matrix_normalize():
     y, p = [0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2]
     counts = np.array([[1, 1, 0], [0, 1, 0], [1, 0, 2]], dtype=float)
-    np.testing.assert_allclose(metrics.confusion_matrix(y, p, normalize="true"),
-                               counts / counts.sum(1, keepdims=True))
-    np.testing.assert_allclose(metrics.confusion_matrix(y, p, normalize="pred"),
-                               counts / counts.sum(0, keepdims=True))
+    np.testing.assert_allclose(metrics.confusion_matrix(y, p, normalize="true"), counts / counts.sum(1, keepdims=True))
+    np.testing.assert_allclose(metrics.confusion_matrix(y, p, normalize="pred"), counts / counts.sum(0, keepdims=True))
     np.testing.assert_allclose(metrics.confusion_matrix(y, p, normalize="all"), counts / 6)
     # a class that never occurs gives a zero row, not NaN
     cm = metrics.confusion_matrix([0, 0], [0, 1], num_classes=3, normalize="true")

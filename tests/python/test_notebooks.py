@@ -6,6 +6,7 @@ notebook is never modified. Needs ``pip install papermill nbclient ipykernel mat
 ``notebooks`` extra) plus the extras the notebooks import (pandas, scipy, tqdm) and the
 Fashion-MNIST files; skipped with the reason when those are missing.
 """
+
 import json
 import time
 from pathlib import Path
@@ -43,8 +44,10 @@ def _require_notebook_tools():
         except ImportError:
             missing.append(module)
     if missing:
-        pytest.skip(f"notebook tests need {', '.join(missing)}: pip install papermill nbclient ipykernel matplotlib "
-                    "(or pip install bionn[notebooks])")
+        pytest.skip(
+            f"notebook tests need {', '.join(missing)}: pip install papermill nbclient ipykernel matplotlib "
+            "(or pip install bionn[notebooks])"
+        )
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
@@ -59,8 +62,10 @@ def _require_fashion_mnist():
     try:
         data.load_fashion_mnist(split="test")
     except (FileNotFoundError, OSError) as exc:
-        pytest.skip(f"Fashion-MNIST files not available ({type(exc).__name__}): apt-get install "
-                    "dataset-fashion-mnist, or set BIONN_DATA")
+        pytest.skip(
+            f"Fashion-MNIST files not available ({type(exc).__name__}): apt-get install "
+            "dataset-fashion-mnist, or set BIONN_DATA"
+        )
 
 
 def test_there_are_notebooks():
@@ -76,7 +81,8 @@ def test_committed_notebook_has_quick_parameter_and_full_run_outputs(path):
     assert "QUICK = True" in _source(params[0]), f"{path.name}: the parameters cell must default to QUICK = True"
     injected = _tagged(nb, "injected-parameters")
     assert injected and "QUICK = False" in _source(injected[0]), (
-        f"{path.name}: commit the outputs of a full run: python notebooks/execute.py {path.name}")
+        f"{path.name}: commit the outputs of a full run: python notebooks/execute.py {path.name}"
+    )
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(c.get("execution_count") for c in code), f"{path.name}: some code cells were not executed"
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
@@ -95,8 +101,15 @@ def test_notebook_runs_in_quick_mode(path, tmp_path):
     out = tmp_path / path.name
     before = path.read_bytes()
     start = time.perf_counter()
-    pm.execute_notebook(str(path), str(out), parameters={"QUICK": True}, kernel_name="python3",
-                        cwd=str(path.parent), progress_bar=False, execution_timeout=QUICK_BUDGET_SECONDS)
+    pm.execute_notebook(
+        str(path),
+        str(out),
+        parameters={"QUICK": True},
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+        execution_timeout=QUICK_BUDGET_SECONDS,
+    )
     elapsed = time.perf_counter() - start
     nb = _load(out)
     injected = _tagged(nb, "injected-parameters")

@@ -1,10 +1,10 @@
 """Optimizer and scheduler tests: update rules against torch.optim, parameter groups, live group
 options, clamps, schedulers and hyper-parameter validation."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -76,44 +76,85 @@ def _cases():
     to = torch.optim
     return {
         "sgd": (lambda ps: optim.SGD(ps, lr=0.1), lambda ps: to.SGD(ps, lr=0.1)),
-        "sgd_momentum": (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
-                         lambda ps: to.SGD(ps, lr=0.1, momentum=0.9)),
-        "sgd_nesterov": (lambda ps: optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True),
-                         lambda ps: to.SGD(ps, lr=0.05, momentum=0.8, nesterov=True)),
-        "sgd_dampening": (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.5),
-                          lambda ps: to.SGD(ps, lr=0.1, momentum=0.9, dampening=0.5)),
-        "sgd_weight_decay": (lambda ps: optim.SGD(ps, lr=0.1, weight_decay=0.05),
-                             lambda ps: to.SGD(ps, lr=0.1, weight_decay=0.05)),
-        "sgd_all": (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.1),
-                    lambda ps: to.SGD(ps, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.1)),
+        "sgd_momentum": (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: to.SGD(ps, lr=0.1, momentum=0.9)),
+        "sgd_nesterov": (
+            lambda ps: optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True),
+            lambda ps: to.SGD(ps, lr=0.05, momentum=0.8, nesterov=True),
+        ),
+        "sgd_dampening": (
+            lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.5),
+            lambda ps: to.SGD(ps, lr=0.1, momentum=0.9, dampening=0.5),
+        ),
+        "sgd_weight_decay": (
+            lambda ps: optim.SGD(ps, lr=0.1, weight_decay=0.05),
+            lambda ps: to.SGD(ps, lr=0.1, weight_decay=0.05),
+        ),
+        "sgd_all": (
+            lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.1),
+            lambda ps: to.SGD(ps, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.1),
+        ),
         "adam": (lambda ps: optim.Adam(ps, lr=0.01), lambda ps: to.Adam(ps, lr=0.01)),
-        "adam_betas_eps": (lambda ps: optim.Adam(ps, lr=0.05, betas=(0.5, 0.9), eps=1e-3),
-                           lambda ps: to.Adam(ps, lr=0.05, betas=(0.5, 0.9), eps=1e-3)),
-        "adam_weight_decay": (lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.1),
-                              lambda ps: to.Adam(ps, lr=0.01, weight_decay=0.1)),
-        "adam_amsgrad": (lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True),
-                         lambda ps: to.Adam(ps, lr=0.01, amsgrad=True)),
-        "adam_amsgrad_wd": (lambda ps: optim.Adam(ps, lr=0.02, weight_decay=0.05, amsgrad=True),
-                            lambda ps: to.Adam(ps, lr=0.02, weight_decay=0.05, amsgrad=True)),
+        "adam_betas_eps": (
+            lambda ps: optim.Adam(ps, lr=0.05, betas=(0.5, 0.9), eps=1e-3),
+            lambda ps: to.Adam(ps, lr=0.05, betas=(0.5, 0.9), eps=1e-3),
+        ),
+        "adam_weight_decay": (
+            lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.1),
+            lambda ps: to.Adam(ps, lr=0.01, weight_decay=0.1),
+        ),
+        "adam_amsgrad": (
+            lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True),
+            lambda ps: to.Adam(ps, lr=0.01, amsgrad=True),
+        ),
+        "adam_amsgrad_wd": (
+            lambda ps: optim.Adam(ps, lr=0.02, weight_decay=0.05, amsgrad=True),
+            lambda ps: to.Adam(ps, lr=0.02, weight_decay=0.05, amsgrad=True),
+        ),
         "adamw": (lambda ps: optim.AdamW(ps, lr=0.01), lambda ps: to.AdamW(ps, lr=0.01)),
-        "adamw_wd_amsgrad": (lambda ps: optim.AdamW(ps, lr=0.05, weight_decay=0.3, amsgrad=True),
-                             lambda ps: to.AdamW(ps, lr=0.05, weight_decay=0.3, amsgrad=True)),
+        "adamw_wd_amsgrad": (
+            lambda ps: optim.AdamW(ps, lr=0.05, weight_decay=0.3, amsgrad=True),
+            lambda ps: to.AdamW(ps, lr=0.05, weight_decay=0.3, amsgrad=True),
+        ),
         "rmsprop": (lambda ps: optim.RMSprop(ps, lr=0.01), lambda ps: to.RMSprop(ps, lr=0.01)),
-        "rmsprop_alpha_eps": (lambda ps: optim.RMSprop(ps, lr=0.01, alpha=0.8, eps=1e-4),
-                              lambda ps: to.RMSprop(ps, lr=0.01, alpha=0.8, eps=1e-4)),
-        "rmsprop_momentum": (lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9),
-                             lambda ps: to.RMSprop(ps, lr=0.01, momentum=0.9)),
-        "rmsprop_centered": (lambda ps: optim.RMSprop(ps, lr=0.01, centered=True),
-                             lambda ps: to.RMSprop(ps, lr=0.01, centered=True)),
-        "rmsprop_all": (lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
-                        lambda ps: to.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1)),
+        "rmsprop_alpha_eps": (
+            lambda ps: optim.RMSprop(ps, lr=0.01, alpha=0.8, eps=1e-4),
+            lambda ps: to.RMSprop(ps, lr=0.01, alpha=0.8, eps=1e-4),
+        ),
+        "rmsprop_momentum": (
+            lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9),
+            lambda ps: to.RMSprop(ps, lr=0.01, momentum=0.9),
+        ),
+        "rmsprop_centered": (
+            lambda ps: optim.RMSprop(ps, lr=0.01, centered=True),
+            lambda ps: to.RMSprop(ps, lr=0.01, centered=True),
+        ),
+        "rmsprop_all": (
+            lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
+            lambda ps: to.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
+        ),
     }
 
 
-CASE_NAMES = ["sgd", "sgd_momentum", "sgd_nesterov", "sgd_dampening", "sgd_weight_decay", "sgd_all", "adam",
-              "adam_betas_eps", "adam_weight_decay", "adam_amsgrad", "adam_amsgrad_wd", "adamw",
-              "adamw_wd_amsgrad", "rmsprop", "rmsprop_alpha_eps", "rmsprop_momentum", "rmsprop_centered",
-              "rmsprop_all"]
+CASE_NAMES = [
+    "sgd",
+    "sgd_momentum",
+    "sgd_nesterov",
+    "sgd_dampening",
+    "sgd_weight_decay",
+    "sgd_all",
+    "adam",
+    "adam_betas_eps",
+    "adam_weight_decay",
+    "adam_amsgrad",
+    "adam_amsgrad_wd",
+    "adamw",
+    "adamw_wd_amsgrad",
+    "rmsprop",
+    "rmsprop_alpha_eps",
+    "rmsprop_momentum",
+    "rmsprop_centered",
+    "rmsprop_all",
+]
 
 
 @pytest.mark.parametrize("dtype", [F32, F64])
@@ -168,11 +209,15 @@ def test_plain_sgd_rule_by_hand():
         np.testing.assert_allclose(p.data, b - 0.2 * (g + 0.1 * b), rtol=1e-14)
 
 
-@pytest.mark.parametrize("make", [
-    lambda ps, c: optim.SGD(ps, lr=0.1, momentum=0.9, clip_value=c),
-    lambda ps, c: optim.Adam(ps, lr=0.01, clip_value=c),
-    lambda ps, c: optim.RMSprop(ps, lr=0.01, clip_value=c),
-], ids=["sgd", "adam", "rmsprop"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps, c: optim.SGD(ps, lr=0.1, momentum=0.9, clip_value=c),
+        lambda ps, c: optim.Adam(ps, lr=0.01, clip_value=c),
+        lambda ps, c: optim.RMSprop(ps, lr=0.01, clip_value=c),
+    ],
+    ids=["sgd", "adam", "rmsprop"],
+)
 def test_clip_value_matches_torch_clip_grad_value(make):
     torch = _torch()
     _, params = make_params(F64)
@@ -180,9 +225,11 @@ def test_clip_value_matches_torch_clip_grad_value(make):
     grads = [rng.normal(scale=2.0, size=p.shape) for p in params]  # many elements beyond +-1
     tparams = [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
     opt = make(params, 1.0)
-    topt = {"SGD": lambda: torch.optim.SGD(tparams, lr=0.1, momentum=0.9),
-            "Adam": lambda: torch.optim.Adam(tparams, lr=0.01),
-            "RMSprop": lambda: torch.optim.RMSprop(tparams, lr=0.01)}[type(opt).__name__]()
+    topt = {
+        "SGD": lambda: torch.optim.SGD(tparams, lr=0.1, momentum=0.9),
+        "Adam": lambda: torch.optim.Adam(tparams, lr=0.01),
+        "RMSprop": lambda: torch.optim.RMSprop(tparams, lr=0.01),
+    }[type(opt).__name__]()
     for _ in range(3):
         for p, tp, g in zip(params, tparams, grads):
             p.grad[...] = g
@@ -238,9 +285,17 @@ def test_untrainable_parameter_is_not_updated():
 # Parameter groups
 # ------------------------------------------------------------------------------------------------
 
+
 def _model(dtype=F32):
-    model = nn.Sequential([nn.Dense(4, 5, dtype=dtype), nn.BatchNorm1d(5, dtype=dtype), nn.ReLU(dtype=dtype),
-                           nn.Dense(5, 2, dtype=dtype)], seed=0)
+    model = nn.Sequential(
+        [
+            nn.Dense(4, 5, dtype=dtype),
+            nn.BatchNorm1d(5, dtype=dtype),
+            nn.ReLU(dtype=dtype),
+            nn.Dense(5, 2, dtype=dtype),
+        ],
+        seed=0,
+    )
     r = np.random.default_rng(7)
     for p in model.parameters():
         p.data[...] = r.standard_normal(p.shape)
@@ -269,8 +324,9 @@ def test_param_groups_by_tag_with_different_lrs():
     assert len(bn) == 2 and len(rest) == 4
     assert {p.tag for p in bn} == {"bn_weight", "bn_bias"} and not {p.tag for p in rest} & {"bn_weight", "bn_bias"}
     opt = optim.SGD([{"params": bn, "lr": 0.5}, {"params": rest}], lr=0.01, momentum=0.9)
-    topt = torch.optim.SGD([{"params": _tp(model, tparams, bn), "lr": 0.5},
-                            {"params": _tp(model, tparams, rest)}], lr=0.01, momentum=0.9)
+    topt = torch.optim.SGD(
+        [{"params": _tp(model, tparams, bn), "lr": 0.5}, {"params": _tp(model, tparams, rest)}], lr=0.01, momentum=0.9
+    )
     assert opt.param_groups[0]["lr"] == 0.5 and opt.param_groups[1]["lr"] == 0.01
     assert opt.param_groups[1]["momentum"] == 0.9
     _step_model_and_torch(opt, topt, params, tparams, 4)
@@ -282,9 +338,14 @@ def test_groups_by_tag_helper_and_per_group_options():
     model = _model()
     params = model.parameters()
     tparams = torch_clone(params)
-    groups = optim.groups_by_tag(params, {"bias": {"lr": 0.001, "weight_decay": 0.0},
-                                          "bn_weight": {"lr": 0.1, "betas": (0.5, 0.6)},
-                                          "not_a_tag": {"lr": 9.0}})
+    groups = optim.groups_by_tag(
+        params,
+        {
+            "bias": {"lr": 0.001, "weight_decay": 0.0},
+            "bn_weight": {"lr": 0.1, "betas": (0.5, 0.6)},
+            "not_a_tag": {"lr": 9.0},
+        },
+    )
     assert len(groups) == 3  # the empty "not_a_tag" group is dropped; one group for the rest
     assert [len(g["params"]) for g in groups] == [2, 1, 3]
     assert all(p.tag == "bias" for p in groups[0]["params"])
@@ -362,13 +423,17 @@ def test_group_view_mapping_interface():
     assert sd["steps"] == 0 and sd["param_groups"][0]["lr"] == pytest.approx(0.02)
 
 
-@pytest.mark.parametrize("make,key,value", [
-    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5), "momentum", 1.5),
-    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5), "dampening", 2.0),
-    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, nesterov=True), "momentum", 0.0),
-    (lambda ps: optim.RMSprop(ps), "alpha", 3.0),
-    (lambda ps: optim.Adam(ps), "eps", 0.0),
-], ids=["sgd-momentum-1.5", "sgd-dampening-2", "sgd-nesterov-momentum-0", "rmsprop-alpha-3", "adam-eps-0"])
+@pytest.mark.parametrize(
+    "make,key,value",
+    [
+        (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5), "momentum", 1.5),
+        (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5), "dampening", 2.0),
+        (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, nesterov=True), "momentum", 0.0),
+        (lambda ps: optim.RMSprop(ps), "alpha", 3.0),
+        (lambda ps: optim.Adam(ps), "eps", 0.0),
+    ],
+    ids=["sgd-momentum-1.5", "sgd-dampening-2", "sgd-nesterov-momentum-0", "rmsprop-alpha-3", "adam-eps-0"],
+)
 def test_setting_bad_group_option_raises(make, key, value):
     # Rejecting the value on assignment or on the next step() are both fine; using it is not.
     _, params = make_params(F32)
@@ -409,10 +474,14 @@ _SGD_CHECK = "assert all(np.allclose(p.data, -0.561, rtol=1e-12) for p in params
 _ADAM_CHECK = "assert all(np.allclose(p.data, -3e-3, rtol=1e-6) for p in params), params[0].data.ravel()[:3]"
 
 
-@pytest.mark.parametrize("make,key,value,check", [
-    ("SGD(params, lr=0.1)", "momentum", 0.9, _SGD_CHECK),
-    ("Adam(params, lr=1e-3, amsgrad=False)", "amsgrad", True, _ADAM_CHECK),
-], ids=["sgd-momentum", "adam-amsgrad"])
+@pytest.mark.parametrize(
+    "make,key,value,check",
+    [
+        ("SGD(params, lr=0.1)", "momentum", 0.9, _SGD_CHECK),
+        ("Adam(params, lr=1e-3, amsgrad=False)", "amsgrad", True, _ADAM_CHECK),
+    ],
+    ids=["sgd-momentum", "adam-amsgrad"],
+)
 def test_enabling_stateful_option_later_does_not_crash(make, key, value, check):
     code = _ENABLE_LATER.format(make=make, key=key, value=value, check=check)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -423,9 +492,15 @@ def test_enabling_stateful_option_later_does_not_crash(make, key, value, check):
 # Clamps
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.5, momentum=0.9),
-                                  lambda ps: optim.Adam(ps, lr=0.3),
-                                  lambda ps: optim.RMSprop(ps, lr=0.3, centered=True)])
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.SGD(ps, lr=0.5, momentum=0.9),
+        lambda ps: optim.Adam(ps, lr=0.3),
+        lambda ps: optim.RMSprop(ps, lr=0.3, centered=True),
+    ],
+)
 def test_clamp_applied_after_every_step(make):
     torch = _torch()
     _, params = make_params(F32)
@@ -475,6 +550,7 @@ def test_bad_clamps_raise():
 # Schedulers
 # ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["step", "step1", "exp"])
 def test_scheduler_lr_sequence_matches_torch(kind):
     torch = _torch()
@@ -499,8 +575,9 @@ def test_scheduler_lr_sequence_matches_torch(kind):
         tsched.step()
         assert sched.last_epoch == tsched.last_epoch == epoch + 1
         np.testing.assert_allclose(sched.get_last_lr(), tsched.get_last_lr(), rtol=1e-12)
-        np.testing.assert_allclose([g["lr"] for g in opt.param_groups], [g["lr"] for g in topt.param_groups],
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            [g["lr"] for g in opt.param_groups], [g["lr"] for g in topt.param_groups], rtol=1e-12
+        )
         seen.append(sched.get_last_lr()[1])
     assert len(set(np.round(seen, 12))) > 1  # the lr really changed
     assert_params_match(params, tparams, F32, f"{kind} scheduled SGD")
@@ -562,8 +639,10 @@ BAD_VALUE = [
     ("alpha > 1", lambda ps: optim.RMSprop(ps, alpha=1.5)),
     ("neg alpha", lambda ps: optim.RMSprop(ps, alpha=-0.5)),
     ("unknown group option", lambda ps: optim.SGD([{"params": ps, "betas": (0.9, 0.9)}], lr=0.1)),
-    ("bad option in second group", lambda ps: optim.SGD([{"params": ps[:2]}, {"params": ps[2:], "momentum": 1.0}],
-                                                         lr=0.1)),
+    (
+        "bad option in second group",
+        lambda ps: optim.SGD([{"params": ps[:2]}, {"params": ps[2:], "momentum": 1.0}], lr=0.1),
+    ),
     ("bad lr in a group", lambda ps: optim.Adam([{"params": ps, "lr": -1.0}])),
     ("group without params", lambda ps: optim.SGD([{"lr": 0.1}], lr=0.1)),
     ("empty list", lambda ps: optim.SGD([], lr=0.1)),
@@ -611,12 +690,18 @@ def test_defaults_match_torch():
     _, params = make_params(F32)
     tparams = torch_clone(params)
     for mine, theirs, keys in [
-        (optim.SGD(params), torch.optim.SGD(tparams, lr=0.01), ["lr", "momentum", "dampening", "nesterov",
-                                                                 "weight_decay"]),
+        (
+            optim.SGD(params),
+            torch.optim.SGD(tparams, lr=0.01),
+            ["lr", "momentum", "dampening", "nesterov", "weight_decay"],
+        ),
         (optim.Adam(params), torch.optim.Adam(tparams), ["lr", "betas", "eps", "weight_decay", "amsgrad"]),
         (optim.AdamW(params), torch.optim.AdamW(tparams), ["lr", "betas", "eps", "weight_decay", "amsgrad"]),
-        (optim.RMSprop(params), torch.optim.RMSprop(tparams), ["lr", "alpha", "eps", "weight_decay", "momentum",
-                                                               "centered"]),
+        (
+            optim.RMSprop(params),
+            torch.optim.RMSprop(tparams),
+            ["lr", "alpha", "eps", "weight_decay", "momentum", "centered"],
+        ),
     ]:
         for k in keys:
             assert mine.param_groups[0][k] == pytest.approx(theirs.param_groups[0][k]), (type(mine).__name__, k)

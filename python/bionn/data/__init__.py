@@ -27,25 +27,62 @@ Environment: ``BIONN_DATA`` names a data directory searched before the defaults 
 ``$BIONN_DATA/<name>/`` or directly in it). ``BIONN_SHARED_DATA`` is deprecated: it is still read
 in this release, with a :class:`DeprecationWarning`, after ``BIONN_DATA``.
 """
+
 from __future__ import annotations
 
-from ._files import (CONTENT_SHA256, DATA_ENV, MIRRORS, SHA256, SYSTEM_DATA_DIRS, ChecksumError,
-                     download_file, locate, sha256_file)
+from ._files import (
+    CONTENT_SHA256,
+    DATA_ENV,
+    MIRRORS,
+    SHA256,
+    SYSTEM_DATA_DIRS,
+    ChecksumError,
+    download_file,
+    locate,
+    sha256_file,
+)
 from ._idx import read_idx
 from .cifar10 import CIFAR10_CLASSES, load_cifar10, read_cifar10_batch
-from .mnist import (FASHION_MNIST_CLASSES, MNIST_CLASSES, load_fashion_mnist, load_mnist,
-                    load_mnist_sample)
+from .mnist import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_fashion_mnist, load_mnist, load_mnist_sample
 from .synthetic import FOCUS_BLOBS_GRID, focus_blobs_grid, make_cluttered_mnist, make_focus_blobs
-from .transforms import (one_hot, random_crop, random_horizontal_flip, random_translate,
-                         standardize, subsample, train_val_split)
+from .transforms import (
+    one_hot,
+    random_crop,
+    random_horizontal_flip,
+    random_translate,
+    standardize,
+    subsample,
+    train_val_split,
+)
 
 __all__ = [
-    "locate", "DATA_ENV", "SYSTEM_DATA_DIRS",
-    "load_mnist", "load_fashion_mnist", "load_cifar10", "load_mnist_sample",
-    "read_idx", "read_cifar10_batch", "download_file", "sha256_file", "ChecksumError",
-    "train_val_split", "standardize", "one_hot", "subsample",
-    "random_horizontal_flip", "random_crop", "random_translate",
-    "MIRRORS", "SHA256", "CONTENT_SHA256", "MNIST_CLASSES", "FASHION_MNIST_CLASSES",
+    "locate",
+    "DATA_ENV",
+    "SYSTEM_DATA_DIRS",
+    "load_mnist",
+    "load_fashion_mnist",
+    "load_cifar10",
+    "load_mnist_sample",
+    "read_idx",
+    "read_cifar10_batch",
+    "download_file",
+    "sha256_file",
+    "ChecksumError",
+    "train_val_split",
+    "standardize",
+    "one_hot",
+    "subsample",
+    "random_horizontal_flip",
+    "random_crop",
+    "random_translate",
+    "MIRRORS",
+    "SHA256",
+    "CONTENT_SHA256",
+    "MNIST_CLASSES",
+    "FASHION_MNIST_CLASSES",
     "CIFAR10_CLASSES",
-    "make_focus_blobs", "focus_blobs_grid", "FOCUS_BLOBS_GRID", "make_cluttered_mnist",
+    "make_focus_blobs",
+    "focus_blobs_grid",
+    "FOCUS_BLOBS_GRID",
+    "make_cluttered_mnist",
 ]

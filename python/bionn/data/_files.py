@@ -21,6 +21,7 @@ Integrity
 reads it. :func:`download_file` streams into a temporary file and moves it into place only once
 its hash is verified.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,17 @@ from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["locate", "download_file", "sha256_file", "ChecksumError", "MIRRORS", "SHA256",
-           "CONTENT_SHA256", "DATA_ENV", "SYSTEM_DATA_DIRS"]
+__all__ = [
+    "locate",
+    "download_file",
+    "sha256_file",
+    "ChecksumError",
+    "MIRRORS",
+    "SHA256",
+    "CONTENT_SHA256",
+    "DATA_ENV",
+    "SYSTEM_DATA_DIRS",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 HashSpec = Union[str, Sequence[str], None]
@@ -57,17 +67,15 @@ _USER_AGENT = "bionn-datasets/0.1 (+urllib)"
 #: Base URLs tried in order by ``download=True`` (override per call with ``base_url=``).
 MIRRORS: Dict[str, Tuple[str, ...]] = {
     "mnist": (
-        "https://ossci-datasets.s3.amazonaws.com/mnist/",        # torchvision's primary mirror
-        "https://storage.googleapis.com/cvdf-datasets/mnist/",   # TensorFlow's mirror
-        "http://yann.lecun.com/exdb/mnist/",                     # original (often unavailable)
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's primary mirror
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",  # TensorFlow's mirror
+        "http://yann.lecun.com/exdb/mnist/",  # original (often unavailable)
     ),
     "fashion-mnist": (
         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     ),
-    "cifar-10": (
-        "https://www.cs.toronto.edu/~kriz/",
-    ),
+    "cifar-10": ("https://www.cs.toronto.edu/~kriz/",),
 }
 
 #: Accepted SHA-256 of whole files, per dataset and file name. Files not listed are not verified
@@ -85,19 +93,15 @@ MIRRORS: Dict[str, Tuple[str, ...]] = {
 #: * mnist-sample-10k: as listed in the shared ``SHA256SUMS`` (which takes precedence when present).
 SHA256: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "mnist": {
-        "train-images-idx3-ubyte.gz":
-            ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",),
-        "train-labels-idx1-ubyte.gz":
-            ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",),
-        "t10k-images-idx3-ubyte.gz":
-            ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",),
-        "t10k-labels-idx1-ubyte.gz":
-            ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",),
+        "train-images-idx3-ubyte.gz": ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",),
+        "train-labels-idx1-ubyte.gz": ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",),
+        "t10k-images-idx3-ubyte.gz": ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",),
+        "t10k-labels-idx1-ubyte.gz": ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",),
     },
     "fashion-mnist": {
         "train-images-idx3-ubyte.gz": (
-            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",   # official
-            "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",   # Debian
+            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",  # official
+            "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",  # Debian
         ),
         "train-labels-idx1-ubyte.gz": (
             "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
@@ -113,14 +117,11 @@ SHA256: Dict[str, Dict[str, Tuple[str, ...]]] = {
         ),
     },
     "cifar-10": {
-        "cifar-10-binary.tar.gz":
-            ("c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",),
+        "cifar-10-binary.tar.gz": ("c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",),
     },
     "mnist-sample-10k": {
-        "images-idx3-ubyte.gz":
-            ("6a946977e2d18a1d30309689d66c4a726f8947ebf1e28ac8cf29e77944f37acd",),
-        "labels-idx1-ubyte.gz":
-            ("3c9febfe37133a546879f8509a79abfa06824c3e027ef4d575f43837e1017952",),
+        "images-idx3-ubyte.gz": ("6a946977e2d18a1d30309689d66c4a726f8947ebf1e28ac8cf29e77944f37acd",),
+        "labels-idx1-ubyte.gz": ("3c9febfe37133a546879f8509a79abfa06824c3e027ef4d575f43837e1017952",),
     },
 }
 
@@ -129,14 +130,10 @@ SHA256: Dict[str, Dict[str, Tuple[str, ...]]] = {
 #: deflate streams are those of the official files (only the gzip header differs).
 CONTENT_SHA256: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "fashion-mnist": {
-        "train-images-idx3-ubyte.gz":
-            ("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",),
-        "train-labels-idx1-ubyte.gz":
-            ("bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",),
-        "t10k-images-idx3-ubyte.gz":
-            ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",),
-        "t10k-labels-idx1-ubyte.gz":
-            ("0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",),
+        "train-images-idx3-ubyte.gz": ("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",),
+        "train-labels-idx1-ubyte.gz": ("bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",),
+        "t10k-images-idx3-ubyte.gz": ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",),
+        "t10k-labels-idx1-ubyte.gz": ("0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",),
     },
 }
 
@@ -147,16 +144,18 @@ class ChecksumError(ValueError):
 
 class _Spec(NamedTuple):
     """An official data set, as the loaders and their messages need it."""
-    key: str                         # table key and default cache sub-directory
-    title: str                       # human-readable name
-    func: str                        # public loader name, for messages
-    subdirs: Tuple[str, ...]         # folder names tried in every search base
-    package: Optional[str] = None    # Debian package installing it under SYSTEM_DATA_DIRS
+
+    key: str  # table key and default cache sub-directory
+    title: str  # human-readable name
+    func: str  # public loader name, for messages
+    subdirs: Tuple[str, ...]  # folder names tried in every search base
+    package: Optional[str] = None  # Debian package installing it under SYSTEM_DATA_DIRS
 
 
 # --------------------------------------------------------------------------------------------
 # The lookup
 # --------------------------------------------------------------------------------------------
+
 
 def _as_path(value, argname: str) -> Path:
     if not isinstance(value, (str, os.PathLike)):
@@ -168,7 +167,7 @@ def _anchors() -> List[Path]:
     anchors = [Path(__file__).resolve().parent]
     try:
         anchors.append(Path.cwd())
-    except OSError:   # the current directory was deleted
+    except OSError:  # the current directory was deleted
         pass
     return anchors
 
@@ -195,9 +194,12 @@ def _search_bases(root=None) -> List[Tuple[Path, str]]:
         bases.append((Path(env).expanduser(), f"${DATA_ENV}"))
     old = os.environ.get(_DEPRECATED_ENV)
     if old:
-        warnings.warn(f"the environment variable {_DEPRECATED_ENV} is deprecated and will be "
-                      f"ignored in the next release; set {DATA_ENV}={old} instead",
-                      DeprecationWarning, stacklevel=4)
+        warnings.warn(
+            f"the environment variable {_DEPRECATED_ENV} is deprecated and will be "
+            f"ignored in the next release; set {DATA_ENV}={old} instead",
+            DeprecationWarning,
+            stacklevel=4,
+        )
         bases.append((Path(old).expanduser(), f"${_DEPRECATED_ENV} (deprecated)"))
     bases.extend((d, "shared data") for d in _shared_data_dirs())
     bases.extend((Path(d), "system") for d in SYSTEM_DATA_DIRS)
@@ -231,13 +233,14 @@ def _shared_note(root) -> List[str]:
     """A 'looked in' line for the shared data when no ``shared/data`` folder was found."""
     if root is not None or _shared_data_dirs():
         return []
-    return [f"  - <repo>/../shared/data  (no shared/data folder above "
-            f"{' or '.join(map(str, _anchors()))})"]
+    return [f"  - <repo>/../shared/data  (no shared/data folder above {' or '.join(map(str, _anchors()))})"]
 
 
 def _how_to_fix(name: str) -> str:
-    return (f"  - put the files in a directory DIR (as DIR/{name}/ or directly in DIR) and pass "
-            f"root=DIR, or set the environment variable {DATA_ENV}=DIR")
+    return (
+        f"  - put the files in a directory DIR (as DIR/{name}/ or directly in DIR) and pass "
+        f"root=DIR, or set the environment variable {DATA_ENV}=DIR"
+    )
 
 
 def _check_name(name) -> str:
@@ -291,18 +294,26 @@ def locate(name: str, files: Sequence[str] = (), root: Optional[PathLike] = None
     if found is not None:
         return found
     need = f"files {', '.join(files)}" if files else f"a folder {name}/"
-    lines = [f"data set {name!r} not found: need {need}.", "Looked in:",
-             *(_describe(d, files) for d in candidates), *_shared_note(root), "To fix:",
-             _how_to_fix(name)]
+    lines = [
+        f"data set {name!r} not found: need {need}.",
+        "Looked in:",
+        *(_describe(d, files) for d in candidates),
+        *_shared_note(root),
+        "To fix:",
+        _how_to_fix(name),
+    ]
     if root is None:
-        lines.append(f"  - the project's shared data, <repo>/../shared/data/{name}/, is found "
-                     f"automatically from a checkout (or from the current directory)")
+        lines.append(
+            f"  - the project's shared data, <repo>/../shared/data/{name}/, is found "
+            f"automatically from a checkout (or from the current directory)"
+        )
     raise FileNotFoundError("\n".join(lines))
 
 
 # --------------------------------------------------------------------------------------------
 # Checksums and downloads
 # --------------------------------------------------------------------------------------------
+
 
 def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
     """SHA-256 of a file, as a lowercase hex string.
@@ -334,8 +345,9 @@ def _coerce_hashes(value: HashSpec, argname: str) -> Optional[Tuple[str, ...]]:
     try:
         values = tuple(values)
     except TypeError:
-        raise TypeError(f"{argname} must be a SHA-256 hex string, a sequence of them, or None; "
-                        f"got {type(value).__name__}") from None
+        raise TypeError(
+            f"{argname} must be a SHA-256 hex string, a sequence of them, or None; got {type(value).__name__}"
+        ) from None
     out = []
     for v in values:
         if not isinstance(v, str):
@@ -353,8 +365,9 @@ def _check_checksums_arg(checksums) -> Optional[Mapping[str, HashSpec]]:
     if checksums is None:
         return None
     if not isinstance(checksums, Mapping):
-        raise TypeError(f"checksums must be a mapping of file name -> SHA-256 (or None), got "
-                        f"{type(checksums).__name__}")
+        raise TypeError(
+            f"checksums must be a mapping of file name -> SHA-256 (or None), got {type(checksums).__name__}"
+        )
     for k, v in checksums.items():
         if not isinstance(k, str):
             raise TypeError(f"checksums keys must be file names (str), got {k!r}")
@@ -362,8 +375,9 @@ def _check_checksums_arg(checksums) -> Optional[Mapping[str, HashSpec]]:
     return checksums
 
 
-def _expected_for(spec_key: str, filename: str, checksums: Optional[Mapping[str, HashSpec]]
-                  ) -> Tuple[Optional[Tuple[str, ...]], Optional[Tuple[str, ...]]]:
+def _expected_for(
+    spec_key: str, filename: str, checksums: Optional[Mapping[str, HashSpec]]
+) -> Tuple[Optional[Tuple[str, ...]], Optional[Tuple[str, ...]]]:
     """(accepted file hashes, accepted content hashes) for a file; (None, None) = unverified."""
     if checksums is not None and filename in checksums:
         return _coerce_hashes(checksums[filename], f"checksums[{filename!r}]"), None
@@ -390,15 +404,15 @@ def _sha256sums_entry(path: Path) -> Optional[Tuple[str, Path]]:
     return None
 
 
-def _mismatch(path: Path, got: str, expected: Sequence[str], what: str, hint: str
-              ) -> ChecksumError:
-    return ChecksumError(f"{path}: SHA-256 mismatch (got {got}, expected "
-                         f"{' or '.join(expected)}). The file is corrupt, truncated or not the "
-                         f"official {what} file. {hint}")
+def _mismatch(path: Path, got: str, expected: Sequence[str], what: str, hint: str) -> ChecksumError:
+    return ChecksumError(
+        f"{path}: SHA-256 mismatch (got {got}, expected "
+        f"{' or '.join(expected)}). The file is corrupt, truncated or not the "
+        f"official {what} file. {hint}"
+    )
 
 
-def _verify_file_hash(path: Path, expected: Optional[Tuple[str, ...]], what: str, hint: str
-                      ) -> None:
+def _verify_file_hash(path: Path, expected: Optional[Tuple[str, ...]], what: str, hint: str) -> None:
     if expected is None:
         return
     got = sha256_file(path)
@@ -406,8 +420,9 @@ def _verify_file_hash(path: Path, expected: Optional[Tuple[str, ...]], what: str
         raise _mismatch(path, got, expected, what, hint)
 
 
-def download_file(url: str, dest: PathLike, sha256: HashSpec = None, *, timeout: float = 60.0,
-                  overwrite: bool = False) -> Path:
+def download_file(
+    url: str, dest: PathLike, sha256: HashSpec = None, *, timeout: float = 60.0, overwrite: bool = False
+) -> Path:
     """Download ``url`` to ``dest`` atomically, verifying its SHA-256.
 
     The response is streamed into a temporary file in ``dest``'s directory while being hashed;
@@ -473,8 +488,7 @@ def download_file(url: str, dest: PathLike, sha256: HashSpec = None, *, timeout:
                     out.write(block)
                     received += len(block)
             if length is not None and length.isdigit() and int(length) != received:
-                raise OSError(f"download of {url} was truncated: received {received} of "
-                              f"{length} bytes")
+                raise OSError(f"download of {url} was truncated: received {received} of {length} bytes")
             out.flush()
             os.fsync(out.fileno())
         got = h.hexdigest()
@@ -482,7 +496,8 @@ def download_file(url: str, dest: PathLike, sha256: HashSpec = None, *, timeout:
             raise ChecksumError(
                 f"SHA-256 mismatch for {url}: got {got}, expected {' or '.join(expected)}. "
                 f"The download is corrupt or the mirror serves a different file; nothing was "
-                f"written to {dest}. Try again later or another mirror (base_url=...).")
+                f"written to {dest}. Try again later or another mirror (base_url=...)."
+            )
         os.replace(tmp, dest)
     except BaseException:
         try:
@@ -507,9 +522,13 @@ def _base_urls(spec: _Spec, base_url: Union[str, Sequence[str], None]) -> Tuple[
     return tuple(b if b.endswith("/") else b + "/" for b in bases)
 
 
-def _download_from_mirrors(spec: _Spec, filename: str, dest_dir: Path,
-                           base_url: Union[str, Sequence[str], None],
-                           expected: Optional[Tuple[str, ...]]) -> Path:
+def _download_from_mirrors(
+    spec: _Spec,
+    filename: str,
+    dest_dir: Path,
+    base_url: Union[str, Sequence[str], None],
+    expected: Optional[Tuple[str, ...]],
+) -> Path:
     errors: List[str] = []
     mismatch = False
     for base in _base_urls(spec, base_url):
@@ -521,10 +540,12 @@ def _download_from_mirrors(spec: _Spec, filename: str, dest_dir: Path,
             errors.append(f"  - {url}: {exc}")
         except (OSError, http.client.HTTPException) as exc:
             errors.append(f"  - {url}: {type(exc).__name__}: {exc}")
-    msg = (f"could not download {spec.title} file {filename} into {dest_dir}:\n"
-           + "\n".join(errors)
-           + f"\nCheck your network connection, or download the file yourself and put it in "
-             f"{dest_dir} (or in a directory given as root=... or ${DATA_ENV}).")
+    msg = (
+        f"could not download {spec.title} file {filename} into {dest_dir}:\n"
+        + "\n".join(errors)
+        + f"\nCheck your network connection, or download the file yourself and put it in "
+        f"{dest_dir} (or in a directory given as root=... or ${DATA_ENV})."
+    )
     if mismatch:
         raise ChecksumError(msg)
     raise ConnectionError(msg)
@@ -533,6 +554,7 @@ def _download_from_mirrors(spec: _Spec, filename: str, dest_dir: Path,
 # --------------------------------------------------------------------------------------------
 # Shared plumbing of the official loaders (split, cache, messages)
 # --------------------------------------------------------------------------------------------
+
 
 def _read_bytes(path: Path) -> bytes:
     with open(path, "rb") as fh:
@@ -547,8 +569,7 @@ def _to_unit_float(images: np.ndarray) -> np.ndarray:
 
 def _check_split(split) -> Tuple[str, ...]:
     if not isinstance(split, str):
-        raise TypeError(f"split must be a str ('train', 'test' or 'all'), got "
-                        f"{type(split).__name__}")
+        raise TypeError(f"split must be a str ('train', 'test' or 'all'), got {type(split).__name__}")
     if split == "all":
         return ("train", "test")
     if split in ("train", "test"):
@@ -569,17 +590,24 @@ def _candidate_dirs(spec: _Spec, root, cache: Path) -> List[Path]:
     return dirs + ([cache] if cache not in dirs else [])
 
 
-def _not_found(spec: _Spec, names: Sequence[str], split: str, looked: Sequence[str],
-               cache: Path, root) -> FileNotFoundError:
+def _not_found(
+    spec: _Spec, names: Sequence[str], split: str, looked: Sequence[str], cache: Path, root
+) -> FileNotFoundError:
     mirror = MIRRORS.get(spec.key, ("<no mirror>",))[0]
-    lines = [f"{spec.title} {split} files not found: need {', '.join(names)}.",
-             "Looked in:", *looked, *_shared_note(root), "To fix, do one of:"]
+    lines = [
+        f"{spec.title} {split} files not found: need {', '.join(names)}.",
+        "Looked in:",
+        *looked,
+        *_shared_note(root),
+        "To fix, do one of:",
+    ]
     if spec.package:
-        lines.append(f"  - install the Debian package: sudo apt-get install {spec.package}  "
-                     f"(puts the files in {SYSTEM_DATA_DIRS[0]}/{spec.subdirs[0]}/)")
+        lines.append(
+            f"  - install the Debian package: sudo apt-get install {spec.package}  "
+            f"(puts the files in {SYSTEM_DATA_DIRS[0]}/{spec.subdirs[0]}/)"
+        )
     lines += [
-        f"  - call {spec.func}(..., download=True) to download them (SHA-256 verified) from "
-        f"{mirror} into {cache}",
+        f"  - call {spec.func}(..., download=True) to download them (SHA-256 verified) from {mirror} into {cache}",
         _how_to_fix(spec.subdirs[0]),
         f"  - or put them in the project's shared data, <repo>/../shared/data/{spec.subdirs[0]}/",
     ]
@@ -587,8 +615,7 @@ def _not_found(spec: _Spec, names: Sequence[str], split: str, looked: Sequence[s
 
 
 def _repair_hint(spec: _Spec, path: Path, cache: Path) -> str:
-    hint = (f"Delete {path} and download it again ({spec.func}(download=True) fetches verified "
-            f"copies into {cache})")
+    hint = f"Delete {path} and download it again ({spec.func}(download=True) fetches verified copies into {cache})"
     if spec.package and any(str(path).startswith(d) for d in SYSTEM_DATA_DIRS):
         hint += f", or reinstall: sudo apt-get install --reinstall {spec.package}"
     return hint + "."

@@ -11,6 +11,7 @@ record is checked (a ``uint8`` array of shape ``(N, 3072)`` whose bytes are all 
 then turned into a NumPy array by :func:`numpy.frombuffer`. A pickle naming any other global is
 rejected before anything is built.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,15 +23,39 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._files import (_LOADER_DOC, ChecksumError, HashSpec, PathLike, _as_path, _candidate_dirs,
-                     _check_checksums_arg, _check_split, _download_from_mirrors, _expected_for,
-                     _not_found, _read_bytes, _repair_hint, _resolve_cache_dir, _Spec,
-                     _to_unit_float, _verify_file_hash)
+from ._files import (
+    _LOADER_DOC,
+    ChecksumError,
+    HashSpec,
+    PathLike,
+    _as_path,
+    _candidate_dirs,
+    _check_checksums_arg,
+    _check_split,
+    _download_from_mirrors,
+    _expected_for,
+    _not_found,
+    _read_bytes,
+    _repair_hint,
+    _resolve_cache_dir,
+    _Spec,
+    _to_unit_float,
+    _verify_file_hash,
+)
 
 __all__ = ["load_cifar10", "read_cifar10_batch", "CIFAR10_CLASSES"]
 
 CIFAR10_CLASSES: Tuple[str, ...] = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 )
 
 _CIFAR_TARBALL = "cifar-10-binary.tar.gz"
@@ -40,8 +65,7 @@ _PY_FILES: Dict[str, Tuple[str, ...]] = {
     "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
     "test": ("test_batch",),
 }
-_BIN_FILES: Dict[str, Tuple[str, ...]] = {k: tuple(n + ".bin" for n in v)
-                                          for k, v in _PY_FILES.items()}
+_BIN_FILES: Dict[str, Tuple[str, ...]] = {k: tuple(n + ".bin" for n in v) for k, v in _PY_FILES.items()}
 _PIXELS = 3 * 32 * 32
 _CIFAR_RECORD = 1 + _PIXELS
 _GENERIC_HINT = "Delete the file and obtain a fresh copy of it."
@@ -52,17 +76,22 @@ _CIFAR10 = _Spec("cifar-10", "CIFAR-10", "load_cifar10", ("cifar-10", "cifar10")
 # The binary version
 # --------------------------------------------------------------------------------------------
 
+
 def _parse_cifar_bin(data: bytes, source: str, hint: str) -> Tuple[np.ndarray, np.ndarray]:
     if len(data) == 0 or len(data) % _CIFAR_RECORD != 0:
-        raise ValueError(f"{source}: size {len(data)} bytes is not a positive multiple of the "
-                         f"CIFAR-10 record size {_CIFAR_RECORD} (1 label byte + 3x32x32 pixels); "
-                         f"the file is truncated or not a CIFAR-10 binary batch. {hint}")
+        raise ValueError(
+            f"{source}: size {len(data)} bytes is not a positive multiple of the "
+            f"CIFAR-10 record size {_CIFAR_RECORD} (1 label byte + 3x32x32 pixels); "
+            f"the file is truncated or not a CIFAR-10 binary batch. {hint}"
+        )
     records = np.frombuffer(data, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
     labels = records[:, 0]
     if labels.max() > 9:
         bad = int(np.flatnonzero(labels > 9)[0])
-        raise ValueError(f"{source}: record {bad} has label {int(labels[bad])}, outside 0..9; "
-                         f"the file is corrupt or not a CIFAR-10 binary batch. {hint}")
+        raise ValueError(
+            f"{source}: record {bad} has label {int(labels[bad])}, outside 0..9; "
+            f"the file is corrupt or not a CIFAR-10 binary batch. {hint}"
+        )
     images = records[:, 1:].reshape(-1, 3, 32, 32)
     return images, labels.astype(np.int64)
 
@@ -70,6 +99,7 @@ def _parse_cifar_bin(data: bytes, source: str, hint: str) -> Tuple[np.ndarray, n
 # --------------------------------------------------------------------------------------------
 # The python version: a restricted unpickler whose globals are inert stand-ins
 # --------------------------------------------------------------------------------------------
+
 
 class _Stub:
     """A stand-in for a numpy object in a pickle: it records its arguments and state only."""
@@ -120,18 +150,23 @@ class _BatchUnpickler(pickle.Unpickler):
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except (KeyError, TypeError):
-            raise pickle.UnpicklingError(f"forbidden global {module}.{name} (a CIFAR-10 batch "
-                                         f"holds only numpy arrays, lists and strings)") from None
+            raise pickle.UnpicklingError(
+                f"forbidden global {module}.{name} (a CIFAR-10 batch holds only numpy arrays, lists and strings)"
+            ) from None
 
     def persistent_load(self, pid):
         raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
 def _is_u1(dtype_stub) -> bool:
-    if isinstance(dtype_stub, (str, bytes)):      # _reconstruct's placeholder dtype 'b'
+    if isinstance(dtype_stub, (str, bytes)):  # _reconstruct's placeholder dtype 'b'
         return False
-    return (isinstance(dtype_stub, _Stub) and dtype_stub.kind == "dtype" and dtype_stub.args
-            and dtype_stub.args[0] in ("u1", b"u1", "uint8", b"uint8"))
+    return (
+        isinstance(dtype_stub, _Stub)
+        and dtype_stub.kind == "dtype"
+        and dtype_stub.args
+        and dtype_stub.args[0] in ("u1", b"u1", "uint8", b"uint8")
+    )
 
 
 def _stub_to_uint8(stub) -> np.ndarray:
@@ -151,14 +186,19 @@ def _stub_to_uint8(stub) -> np.ndarray:
         raise ValueError(f"data is a {type(stub).__name__}, not a numpy array")
     if not _is_u1(dtype):
         raise ValueError("data is not a uint8 array")
-    if not (isinstance(shape, tuple) and len(shape) == 2
-            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)):
+    if not (
+        isinstance(shape, tuple)
+        and len(shape) == 2
+        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
+    ):
         raise ValueError(f"data has an invalid shape {shape!r}")
     if shape[1] != _PIXELS or shape[0] < 1:
         raise ValueError(f"data has shape {shape}, expected (N, {_PIXELS})")
     if not isinstance(raw, (bytes, bytearray)) or len(raw) != shape[0] * shape[1]:
-        raise ValueError(f"data holds {len(raw) if isinstance(raw, (bytes, bytearray)) else '?'} "
-                         f"bytes, its shape {shape} needs {shape[0] * shape[1]}")
+        raise ValueError(
+            f"data holds {len(raw) if isinstance(raw, (bytes, bytearray)) else '?'} "
+            f"bytes, its shape {shape} needs {shape[0] * shape[1]}"
+        )
     if order not in ("C", "F"):
         raise ValueError(f"data has an invalid memory order {order!r}")
     return np.frombuffer(bytes(raw), dtype=np.uint8).reshape(shape, order=order)
@@ -168,11 +208,11 @@ def _parse_cifar_pickle(data: bytes, source: str, hint: str) -> Tuple[np.ndarray
     bad = f"{source}: not a CIFAR-10 python batch"
     try:
         batch = _BatchUnpickler(io.BytesIO(data), encoding="bytes").load()
-    except Exception as exc:   # forbidden globals, truncation, malformed opcodes, bad arguments
+    except Exception as exc:  # forbidden globals, truncation, malformed opcodes, bad arguments
         raise ValueError(f"{bad} ({type(exc).__name__}: {exc}). {hint}") from None
     if not isinstance(batch, dict):
         raise ValueError(f"{bad} (it holds a {type(batch).__name__}, not a dict). {hint}")
-    get = lambda key: batch.get(key.encode(), batch.get(key))   # noqa: E731 (bytes or str keys)
+    get = lambda key: batch.get(key.encode(), batch.get(key))  # noqa: E731 (bytes or str keys)
     stub, labels = get("data"), get("labels")
     if stub is None or labels is None:
         raise ValueError(f"{bad} (no 'data' and 'labels' entries). {hint}")
@@ -234,6 +274,7 @@ def read_cifar10_batch(path: PathLike) -> Tuple[np.ndarray, np.ndarray]:
 # The loader
 # --------------------------------------------------------------------------------------------
 
+
 def _find_cifar_source(dirs: Sequence[Path], parts: Sequence[str]):
     """(kind, where, batch names) of the first directory holding CIFAR-10 in any format."""
     bin_names = [n for p in parts for n in _BIN_FILES[p]]
@@ -256,8 +297,7 @@ def _describe_cifar(d: Path) -> str:
     return f"  - {d}  (no {_CIFAR_TARBALL}, no complete {_BIN_DIR}/ or {_PY_DIR}/)"
 
 
-def _read_cifar_tar(tar_path: Path, names: Sequence[str], expected, hint: str
-                    ) -> Dict[str, bytes]:
+def _read_cifar_tar(tar_path: Path, names: Sequence[str], expected, hint: str) -> Dict[str, bytes]:
     _verify_file_hash(tar_path, expected, "CIFAR-10", hint)
     out: Dict[str, bytes] = {}
     try:
@@ -267,22 +307,26 @@ def _read_cifar_tar(tar_path: Path, names: Sequence[str], expected, hint: str
                 base = m.name.rsplit("/", 1)[-1]
                 if m.isfile() and base in names and base not in members:
                     members[base] = m
-                    out[base] = tf.extractfile(m).read()   # read in memory, never extracted
+                    out[base] = tf.extractfile(m).read()  # read in memory, never extracted
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise ValueError(f"{tar_path}: corrupt or truncated tar.gz archive ({exc}). {hint}"
-                         ) from None
+        raise ValueError(f"{tar_path}: corrupt or truncated tar.gz archive ({exc}). {hint}") from None
     missing = [n for n in names if n not in out]
     if missing:
-        raise ValueError(f"{tar_path}: archive lacks {', '.join(missing)} (expected "
-                         f"{_BIN_DIR}/<batch>.bin members). {hint}")
+        raise ValueError(
+            f"{tar_path}: archive lacks {', '.join(missing)} (expected {_BIN_DIR}/<batch>.bin members). {hint}"
+        )
     return out
 
 
-def load_cifar10(root: Optional[PathLike] = None, split: str = "train", download: bool = False,
-                 cache_dir: Optional[PathLike] = None, *,
-                 base_url: Union[str, Sequence[str], None] = None,
-                 checksums: Optional[Mapping[str, HashSpec]] = None
-                 ) -> Tuple[np.ndarray, np.ndarray]:
+def load_cifar10(
+    root: Optional[PathLike] = None,
+    split: str = "train",
+    download: bool = False,
+    cache_dir: Optional[PathLike] = None,
+    *,
+    base_url: Union[str, Sequence[str], None] = None,
+    checksums: Optional[Mapping[str, HashSpec]] = None,
+) -> Tuple[np.ndarray, np.ndarray]:
     parts = _check_split(split)
     checksums = _check_checksums_arg(checksums)
     spec = _CIFAR10
@@ -293,11 +337,9 @@ def load_cifar10(root: Optional[PathLike] = None, split: str = "train", download
     if kind is None:
         if not download:
             batches = ", ".join(n[:-4] for n in names)
-            need = [f"{_CIFAR_TARBALL}, or {_BIN_DIR}/{{{', '.join(names)}}}, or "
-                    f"{_PY_DIR}/{{{batches}}}"]
+            need = [f"{_CIFAR_TARBALL}, or {_BIN_DIR}/{{{', '.join(names)}}}, or {_PY_DIR}/{{{batches}}}"]
             raise _not_found(spec, need, split, [_describe_cifar(d) for d in dirs], cache, root)
-        kind, where = "tar", _download_from_mirrors(spec, _CIFAR_TARBALL, cache, base_url,
-                                                    tar_expected)
+        kind, where = "tar", _download_from_mirrors(spec, _CIFAR_TARBALL, cache, base_url, tar_expected)
     if kind == "tar":
         hint = _repair_hint(spec, where, cache)
         try:
@@ -314,8 +356,7 @@ def load_cifar10(root: Optional[PathLike] = None, split: str = "train", download
         for n in names:
             path = where / n
             hints[n] = _repair_hint(spec, path, cache)
-            _verify_file_hash(path, _expected_for(spec.key, n, checksums)[0], "CIFAR-10",
-                              hints[n])
+            _verify_file_hash(path, _expected_for(spec.key, n, checksums)[0], "CIFAR-10", hints[n])
             blobs[n] = _read_bytes(path)
             sources[n] = str(path)
     Xs: List[np.ndarray] = []
@@ -330,9 +371,15 @@ def load_cifar10(root: Optional[PathLike] = None, split: str = "train", download
 
 
 load_cifar10.__doc__ = _LOADER_DOC.format(
-    title=("CIFAR-10 from the official binary version (``cifar-10-batches-bin/*.bin`` or the "
-           "tarball ``cifar-10-binary.tar.gz``, read without extracting it) or from the extracted "
-           "python version (``cifar-10-batches-py/``, read without unpickling any object; see "
-           ":func:`read_cifar10_batch`)"),
-    sub="cifar-10", key="cifar-10", extra="", shape="(N, 3, 32, 32)",
-    classes=" (names in :data:`CIFAR10_CLASSES`)")
+    title=(
+        "CIFAR-10 from the official binary version (``cifar-10-batches-bin/*.bin`` or the "
+        "tarball ``cifar-10-binary.tar.gz``, read without extracting it) or from the extracted "
+        "python version (``cifar-10-batches-py/``, read without unpickling any object; see "
+        ":func:`read_cifar10_batch`)"
+    ),
+    sub="cifar-10",
+    key="cifar-10",
+    extra="",
+    shape="(N, 3, 32, 32)",
+    classes=" (names in :data:`CIFAR10_CLASSES`)",
+)

@@ -1,14 +1,25 @@
 """The papers' synthetic data: the focusing-neuron paper's Gaussian blobs with noise columns (§4.1,
 Table 1: :func:`make_focus_blobs`, :data:`FOCUS_BLOBS_GRID`, :func:`focus_blobs_grid`) and
 MNIST-cluttered frames (:func:`make_cluttered_mnist`)."""
+
 from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._validation import (as_generator, as_integer_labels, as_ndarray, check_bool, check_choice,
-                           check_finite, check_float, check_int, check_numeric, pair)
+from .._validation import (
+    as_generator,
+    as_integer_labels,
+    as_ndarray,
+    check_bool,
+    check_choice,
+    check_finite,
+    check_float,
+    check_int,
+    check_numeric,
+    pair,
+)
 from .transforms import RngLike
 
 __all__ = ["make_focus_blobs", "focus_blobs_grid", "FOCUS_BLOBS_GRID", "make_cluttered_mnist"]
@@ -45,13 +56,12 @@ _NOISE_DISTRIBUTIONS = ("normal", "uniform")
 
 
 def _check_noise_position(v, name: str) -> str:
-    if isinstance(v, str) and v.lower() == "sides":    # the paper's word for noise on both sides
+    if isinstance(v, str) and v.lower() == "sides":  # the paper's word for noise on both sides
         v = "both"
     return check_choice(v, name, _NOISE_POSITIONS)
 
 
-def _blob_centers(gen: np.random.Generator, n_centers: int, dim: int, class_sep: float
-                  ) -> np.ndarray:
+def _blob_centers(gen: np.random.Generator, n_centers: int, dim: int, class_sep: float) -> np.ndarray:
     """``n_centers`` distinct hypercube vertices ``class_sep * {-1, +1}^dim`` (random order).
 
     When the hypercube has fewer vertices than centres (only ``dim`` <= 4 with many classes and
@@ -69,27 +79,31 @@ def _blob_centers(gen: np.random.Generator, n_centers: int, dim: int, class_sep:
     else:
         # 2**dim >> n_centers: collisions are astronomically unlikely, but redraw to be exact.
         signs = gen.choice(np.array([-1.0, 1.0]), size=(n_centers, dim))
-        while np.unique(signs, axis=0).shape[0] < n_centers:   # pragma: no cover
+        while np.unique(signs, axis=0).shape[0] < n_centers:  # pragma: no cover
             signs = gen.choice(np.array([-1.0, 1.0]), size=(n_centers, dim))
     return class_sep * signs
 
 
-def make_focus_blobs(n_samples: int = 2000, n_informative: int = 20, *,
-                     n_test: Optional[int] = None,
-                     noise: str = "left",
-                     noise_ratio: float = 1.0,
-                     n_noise: Optional[int] = None,
-                     noise_distribution: str = "normal",
-                     noise_mean: float = 0.0,
-                     noise_std: float = 1.0,
-                     n_classes: int = 2,
-                     n_clusters_per_class: int = 1,
-                     cluster_std: float = 1.0,
-                     class_sep: float = 1.0,
-                     normalize: bool = True,
-                     dtype=np.float32,
-                     return_info: bool = False,
-                     seed: RngLike = 0):
+def make_focus_blobs(
+    n_samples: int = 2000,
+    n_informative: int = 20,
+    *,
+    n_test: Optional[int] = None,
+    noise: str = "left",
+    noise_ratio: float = 1.0,
+    n_noise: Optional[int] = None,
+    noise_distribution: str = "normal",
+    noise_mean: float = 0.0,
+    noise_std: float = 1.0,
+    n_classes: int = 2,
+    n_clusters_per_class: int = 1,
+    cluster_std: float = 1.0,
+    class_sep: float = 1.0,
+    normalize: bool = True,
+    dtype=np.float32,
+    return_info: bool = False,
+    seed: RngLike = 0,
+):
     """Gaussian-blob classification data with uninformative noise columns (paper §4.1, Table 1).
 
     The synthetic experiment of the focusing-neuron paper (§4.1 "Learning to Focus"): a Gaussian
@@ -178,8 +192,7 @@ def make_focus_blobs(n_samples: int = 2000, n_informative: int = 20, *,
     n_test = n_samples if n_test is None else check_int(n_test, "n_test", minimum=0)
     noise = _check_noise_position(noise, "noise")
     noise_ratio = check_float(noise_ratio, "noise_ratio", minimum=0.0)
-    noise_distribution = check_choice(noise_distribution, "noise_distribution",
-                                      _NOISE_DISTRIBUTIONS)
+    noise_distribution = check_choice(noise_distribution, "noise_distribution", _NOISE_DISTRIBUTIONS)
     noise_mean = check_float(noise_mean, "noise_mean")
     noise_std = check_float(noise_std, "noise_std", minimum=0.0, min_inclusive=False)
     n_classes = check_int(n_classes, "n_classes", minimum=2)
@@ -233,8 +246,7 @@ def make_focus_blobs(n_samples: int = 2000, n_informative: int = 20, *,
         return out
     info = {
         "informative": np.arange(n_left, n_left + n_informative),
-        "noise": np.concatenate([np.arange(n_left),
-                                 np.arange(n_left + n_informative, n_informative + n_noise)]),
+        "noise": np.concatenate([np.arange(n_left), np.arange(n_left + n_informative, n_informative + n_noise)]),
         "n_features": n_informative + n_noise,
         "n_noise": n_noise,
         "noise_position": noise,
@@ -248,8 +260,7 @@ def make_focus_blobs(n_samples: int = 2000, n_informative: int = 20, *,
     return out + (info,)
 
 
-def focus_blobs_grid(seed: RngLike = 0, n: Optional[int] = None,
-                     grid: Optional[Mapping[str, Sequence]] = None):
+def focus_blobs_grid(seed: RngLike = 0, n: Optional[int] = None, grid: Optional[Mapping[str, Sequence]] = None):
     """Yield random configurations from Table 1 of the focusing-neuron paper (§4.1, Fig. 3).
 
     The paper's Fig. 3 reports 750 runs of a script that "repeatedly sampled a random synthetic
@@ -322,9 +333,17 @@ def _check_clutter_count(v) -> Tuple[int, int]:
     return lo, hi
 
 
-def make_cluttered_mnist(X: np.ndarray, y: np.ndarray, n: int, size: int = 60, *,
-                         n_clutter: Union[int, Tuple[int, int]] = 6, clutter_size: int = 8,
-                         seed: RngLike = 0, return_info: bool = False):
+def make_cluttered_mnist(
+    X: np.ndarray,
+    y: np.ndarray,
+    n: int,
+    size: int = 60,
+    *,
+    n_clutter: Union[int, Tuple[int, int]] = 6,
+    clutter_size: int = 8,
+    seed: RngLike = 0,
+    return_info: bool = False,
+):
     """MNIST-cluttered: each digit randomly translated in a frame full of digit fragments.
 
     The focusing-neuron paper (§4, data sets; "MNIST-Cluttered (CLT)", Table 2) uses "a cluttered
@@ -410,8 +429,7 @@ def make_cluttered_mnist(X: np.ndarray, y: np.ndarray, n: int, size: int = 60, *
     else:
         check_finite(X, "X")
         if X.size and (X.min() < 0.0 or X.max() > 1.0):
-            raise ValueError(f"X must be in [0, 1], got values in [{float(X.min())}, "
-                             f"{float(X.max())}]")
+            raise ValueError(f"X must be in [0, 1], got values in [{float(X.min())}, {float(X.max())}]")
         src = X.astype(np.float32, copy=False)
     if hi > 0 and N < 2:
         raise ValueError("X must hold at least 2 digits to cut clutter from other digits")
@@ -429,8 +447,7 @@ def make_cluttered_mnist(X: np.ndarray, y: np.ndarray, n: int, size: int = 60, *
         # Fragment sources: any digit but the frame's own (uniform over the other N - 1).
         other = gen.integers(0, N - 1, (n, hi))
         other += other >= source[:, None]
-        cut = np.stack([gen.integers(0, h - c + 1, (n, hi)), gen.integers(0, w - c + 1, (n, hi))],
-                       axis=-1)
+        cut = np.stack([gen.integers(0, h - c + 1, (n, hi)), gen.integers(0, w - c + 1, (n, hi))], axis=-1)
         put = gen.integers(0, size - c + 1, (n, hi, 2))
         active = np.arange(hi)[None, :] < counts[:, None]
         f_idx, k_idx = np.nonzero(active)
@@ -440,10 +457,14 @@ def make_cluttered_mnist(X: np.ndarray, y: np.ndarray, n: int, size: int = 60, *
         rows_s = cr[:, None, None] + ar[None, :, None]
         cols_s = cc[:, None, None] + ar[None, None, :]
         vals = src[o[:, None, None], rows_s, cols_s]
-        flat = (f_idx[:, None, None] * size + pr[:, None, None] + ar[None, :, None]) * size \
-            + pc[:, None, None] + ar[None, None, :]
-        frames += np.bincount(flat.ravel(), weights=vals.ravel().astype(np.float64),
-                              minlength=frames.size).astype(np.float32)
+        flat = (
+            (f_idx[:, None, None] * size + pr[:, None, None] + ar[None, :, None]) * size
+            + pc[:, None, None]
+            + ar[None, None, :]
+        )
+        frames += np.bincount(flat.ravel(), weights=vals.ravel().astype(np.float64), minlength=frames.size).astype(
+            np.float32
+        )
         np.minimum(frames, 1.0, out=frames)
         csrc[f_idx, k_idx] = o
         cpos[f_idx, k_idx] = put[f_idx, k_idx]
@@ -456,6 +477,5 @@ def make_cluttered_mnist(X: np.ndarray, y: np.ndarray, n: int, size: int = 60, *
     out = (frames[:, None], y[source].astype(np.int64))
     if not return_info:
         return out
-    info = {"source": source, "position": pos, "n_clutter": counts,
-            "clutter_source": csrc, "clutter_position": cpos}
+    info = {"source": source, "position": pos, "n_clutter": counts, "clutter_source": csrc, "clutter_position": cpos}
     return out + (info,)

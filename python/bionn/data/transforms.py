@@ -1,17 +1,34 @@
 """NumPy data utilities: splitting, standardising, one-hot encoding, class-balanced subsampling,
 and vectorised augmentation with an explicit random generator (:func:`random_horizontal_flip`,
 :func:`random_crop`, :func:`random_translate`)."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._validation import (as_generator, as_integer_labels, as_ndarray, check_bool, check_finite,
-                           check_float, check_int, check_numeric, pair)
+from .._validation import (
+    as_generator,
+    as_integer_labels,
+    as_ndarray,
+    check_bool,
+    check_finite,
+    check_float,
+    check_int,
+    check_numeric,
+    pair,
+)
 
-__all__ = ["train_val_split", "standardize", "one_hot", "subsample", "random_horizontal_flip",
-           "random_crop", "random_translate"]
+__all__ = [
+    "train_val_split",
+    "standardize",
+    "one_hot",
+    "subsample",
+    "random_horizontal_flip",
+    "random_crop",
+    "random_translate",
+]
 
 RngLike = Union[np.random.Generator, int, np.integer, np.random.SeedSequence]
 
@@ -32,9 +49,9 @@ def _as_samples(X, name: str = "X") -> np.ndarray:
     return X
 
 
-def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
-                    seed: RngLike = 0, stratify: bool = True
-                    ) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]:
+def train_val_split(
+    X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1, seed: RngLike = 0, stratify: bool = True
+) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]:
     """Split ``(X, y)`` into shuffled training and validation sets.
 
     Parameters
@@ -60,8 +77,9 @@ def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
     X = _as_samples(X, "X")
     y = as_integer_labels(y, "y", X.shape[0])
     stratify = check_bool(stratify, "stratify")
-    val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=1.0,
-                               min_inclusive=False, max_inclusive=False)
+    val_fraction = check_float(
+        val_fraction, "val_fraction", minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False
+    )
     n = X.shape[0]
     if n < 2:
         raise ValueError(f"X must have at least 2 samples to split, got {n}")
@@ -73,13 +91,13 @@ def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
         num = counts.astype(np.int64) * n_val
         k = num // n
         rest = n_val - int(k.sum())
-        order = np.argsort(-(num % n), kind="stable")   # largest remainders first
+        order = np.argsort(-(num % n), kind="stable")  # largest remainders first
         k[order[:rest]] += 1
         val_parts, train_parts = [], []
         for ci in range(classes.size):
             idx = rng.permutation(np.flatnonzero(inverse == ci))
-            val_parts.append(idx[:k[ci]])
-            train_parts.append(idx[k[ci]:])
+            val_parts.append(idx[: k[ci]])
+            train_parts.append(idx[k[ci] :])
         val_idx = rng.permutation(np.concatenate(val_parts))
         train_idx = rng.permutation(np.concatenate(train_parts))
     else:
@@ -88,9 +106,9 @@ def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
     return (X[train_idx], y[train_idx]), (X[val_idx], y[val_idx])
 
 
-def standardize(X_train: np.ndarray, *others: np.ndarray,
-                axis: Union[int, Tuple[int, ...], None, str] = "auto", eps: float = 1e-8
-                ) -> tuple:
+def standardize(
+    X_train: np.ndarray, *others: np.ndarray, axis: Union[int, Tuple[int, ...], None, str] = "auto", eps: float = 1e-8
+) -> tuple:
     """Standardize arrays with the mean and standard deviation of ``X_train``.
 
     Parameters
@@ -147,10 +165,11 @@ def standardize(X_train: np.ndarray, *others: np.ndarray,
         name = "X_train" if k == 0 else f"others[{k - 1}]"
         A = as_ndarray(A, name)
         check_numeric(A, name)
-        if A.ndim != Xt.ndim or any(A.shape[i] != Xt.shape[i] for i in range(Xt.ndim)
-                                    if i not in red):
-            raise ValueError(f"{name} has shape {A.shape}, incompatible with X_train's shape "
-                             f"{Xt.shape} (must match on the non-reduced axes)")
+        if A.ndim != Xt.ndim or any(A.shape[i] != Xt.shape[i] for i in range(Xt.ndim) if i not in red):
+            raise ValueError(
+                f"{name} has shape {A.shape}, incompatible with X_train's shape "
+                f"{Xt.shape} (must match on the non-reduced axes)"
+            )
         if k:
             check_finite(A, name)
         results.append((A.astype(out_dtype) - mean_o) / std_o)
@@ -189,8 +208,9 @@ def one_hot(y: np.ndarray, num_classes: Optional[int] = None, dtype=np.float32) 
     return out
 
 
-def subsample(X: np.ndarray, y: np.ndarray, per_class: int, seed: RngLike = 0,
-              classes: Optional[Sequence[int]] = None) -> Tuple[np.ndarray, np.ndarray]:
+def subsample(
+    X: np.ndarray, y: np.ndarray, per_class: int, seed: RngLike = 0, classes: Optional[Sequence[int]] = None
+) -> Tuple[np.ndarray, np.ndarray]:
     """Draw exactly ``per_class`` samples of every class, without replacement.
 
     Parameters
@@ -264,8 +284,7 @@ def random_horizontal_flip(X: np.ndarray, p: float = 0.5, *, rng: RngLike) -> np
     return out
 
 
-def _crop_windows(X: np.ndarray, pad: Tuple[int, int], size: Tuple[int, int],
-                  gen: np.random.Generator) -> np.ndarray:
+def _crop_windows(X: np.ndarray, pad: Tuple[int, int], size: Tuple[int, int], gen: np.random.Generator) -> np.ndarray:
     n = X.shape[0]
     ph, pw = pad
     h, w = size
@@ -277,8 +296,9 @@ def _crop_windows(X: np.ndarray, pad: Tuple[int, int], size: Tuple[int, int],
     return np.ascontiguousarray(windows[np.arange(n), :, top, left])
 
 
-def random_crop(X: np.ndarray, size: Union[int, Tuple[int, int]],
-                padding: Union[int, Tuple[int, int]] = 0, *, rng: RngLike) -> np.ndarray:
+def random_crop(
+    X: np.ndarray, size: Union[int, Tuple[int, int]], padding: Union[int, Tuple[int, int]] = 0, *, rng: RngLike
+) -> np.ndarray:
     """Zero-pad each image, then crop a random window (like torchvision ``RandomCrop``).
 
     Parameters
@@ -301,14 +321,12 @@ def random_crop(X: np.ndarray, size: Union[int, Tuple[int, int]],
     h, w = pair(size, "size", 1)
     ph, pw = pair(padding, "padding", 0)
     if h > X.shape[2] + 2 * ph or w > X.shape[3] + 2 * pw:
-        raise ValueError(f"size {(h, w)} is larger than the padded image "
-                         f"{(X.shape[2] + 2 * ph, X.shape[3] + 2 * pw)}")
+        raise ValueError(f"size {(h, w)} is larger than the padded image {(X.shape[2] + 2 * ph, X.shape[3] + 2 * pw)}")
     gen = as_generator(rng, "rng")
     return _crop_windows(X, (ph, pw), (h, w), gen)
 
 
-def random_translate(X: np.ndarray, max_shift: Union[int, Tuple[int, int]], *,
-                     rng: RngLike) -> np.ndarray:
+def random_translate(X: np.ndarray, max_shift: Union[int, Tuple[int, int]], *, rng: RngLike) -> np.ndarray:
     """Shift each image by a random integer offset, filling uncovered pixels with zeros.
 
     Parameters

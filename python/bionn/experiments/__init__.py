@@ -21,16 +21,44 @@ package, so :func:`claims` and :func:`run_claims` see them. This package never i
 :mod:`bionn.papers`.
 
 """
+
 from __future__ import annotations
 
-from .sweep import BACKENDS, RunError, grid, repeat
+from .registry import (
+    COMPARISONS,
+    MODES,
+    Claim,
+    ClaimSkipped,
+    claims,
+    evaluate_claim,
+    get_claim,
+    papers,
+    register_claim,
+    run_claims,
+    unregister_claim,
+)
 from .stats import TestResult, pearson, summarize, ttest, wilcoxon
-from .registry import (COMPARISONS, MODES, Claim, ClaimSkipped, claims, evaluate_claim, get_claim, papers,
-                       register_claim, run_claims, unregister_claim)
+from .sweep import BACKENDS, RunError, grid, repeat
 
 __all__ = [
-    "repeat", "grid", "RunError", "BACKENDS",
-    "summarize", "TestResult", "ttest", "wilcoxon", "pearson",
-    "Claim", "register_claim", "unregister_claim", "claims", "get_claim", "papers", "run_claims",
-    "evaluate_claim", "ClaimSkipped", "COMPARISONS", "MODES",
+    "repeat",
+    "grid",
+    "RunError",
+    "BACKENDS",
+    "summarize",
+    "TestResult",
+    "ttest",
+    "wilcoxon",
+    "pearson",
+    "Claim",
+    "register_claim",
+    "unregister_claim",
+    "claims",
+    "get_claim",
+    "papers",
+    "run_claims",
+    "evaluate_claim",
+    "ClaimSkipped",
+    "COMPARISONS",
+    "MODES",
 ]

@@ -10,6 +10,7 @@ The registry knows no paper: the modules of :mod:`bionn.papers` import this one 
 points one way only: papers -> experiments.
 
 """
+
 from __future__ import annotations
 
 import inspect
@@ -24,8 +25,19 @@ import numpy as np
 
 from .sweep import BACKENDS
 
-__all__ = ["Claim", "ClaimSkipped", "register_claim", "unregister_claim", "claims", "get_claim", "papers",
-           "evaluate_claim", "run_claims", "MODES", "COMPARISONS"]
+__all__ = [
+    "Claim",
+    "ClaimSkipped",
+    "register_claim",
+    "unregister_claim",
+    "claims",
+    "get_claim",
+    "papers",
+    "evaluate_claim",
+    "run_claims",
+    "MODES",
+    "COMPARISONS",
+]
 
 MODES = ("quick", "full")
 COMPARISONS = (">=", "<=", "within", "significant")
@@ -99,15 +111,24 @@ class Claim:
         if not callable(self.compute):
             raise TypeError(f"Claim {self.id!r}: compute must be callable")
         if self.compare != "significant":
-            if isinstance(self.paper_value, bool) or not isinstance(self.paper_value, numbers.Real) \
-                    or not math.isfinite(self.paper_value):
-                raise TypeError(f"Claim {self.id!r}: compare={self.compare!r} needs a finite numeric paper_value, "
-                                f"got {self.paper_value!r}")
+            if (
+                isinstance(self.paper_value, bool)
+                or not isinstance(self.paper_value, numbers.Real)
+                or not math.isfinite(self.paper_value)
+            ):
+                raise TypeError(
+                    f"Claim {self.id!r}: compare={self.compare!r} needs a finite numeric paper_value, "
+                    f"got {self.paper_value!r}"
+                )
         if self.compare == "within" and self.tolerance is None:
             raise ValueError(f"Claim {self.id!r}: compare='within' needs a tolerance")
         if self.tolerance is not None:
-            if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, numbers.Real) \
-                    or not (self.tolerance >= 0) or not math.isfinite(self.tolerance):
+            if (
+                isinstance(self.tolerance, bool)
+                or not isinstance(self.tolerance, numbers.Real)
+                or not (self.tolerance >= 0)
+                or not math.isfinite(self.tolerance)
+            ):
                 raise ValueError(f"Claim {self.id!r}: tolerance must be a finite number >= 0, got {self.tolerance!r}")
         if not (isinstance(self.alpha, numbers.Real) and 0 < self.alpha < 1):
             raise ValueError(f"Claim {self.id!r}: alpha must be in (0, 1), got {self.alpha!r}")
@@ -172,11 +193,14 @@ def register_claim(claim: Claim, *, replace: bool = False) -> Claim: ...
 
 
 @overload
-def register_claim(claim: None = None, *, replace: bool = False, **fields: Any) -> Callable[[Callable[..., Any]], Claim]: ...
+def register_claim(
+    claim: None = None, *, replace: bool = False, **fields: Any
+) -> Callable[[Callable[..., Any]], Claim]: ...
 
 
-def register_claim(claim: Optional[Union[Claim, Callable[..., Any]]] = None, *, replace: bool = False,
-                   **fields: Any) -> Any:
+def register_claim(
+    claim: Optional[Union[Claim, Callable[..., Any]]] = None, *, replace: bool = False, **fields: Any
+) -> Any:
     """Adds a claim to the registry; works as a function or as a decorator of the compute function.
 
     Parameters
@@ -217,8 +241,10 @@ def register_claim(claim: Optional[Union[Claim, Callable[..., Any]]] = None, *, 
 
 def _add(claim: Claim, replace: bool) -> Claim:
     if claim.id in _REGISTRY and not replace:
-        raise ValueError(f"a claim with id {claim.id!r} is already registered (paper "
-                         f"{_REGISTRY[claim.id].paper!r}); use a unique id or replace=True")
+        raise ValueError(
+            f"a claim with id {claim.id!r} is already registered (paper "
+            f"{_REGISTRY[claim.id].paper!r}); use a unique id or replace=True"
+        )
     _REGISTRY[claim.id] = claim
     return claim
 
@@ -297,8 +323,7 @@ def evaluate_claim(claim: Claim, mode: str = "quick", **runtime: Any) -> Dict[st
     except Exception as exc:
         value, passed = None, False
         info = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-    info = dict(info, seconds=round(time.perf_counter() - start, 3), where=claim.where,
-                criterion=claim.criterion())
+    info = dict(info, seconds=round(time.perf_counter() - start, 3), where=claim.where, criterion=claim.criterion())
     return {
         "id": claim.id,
         "description": claim.description,
@@ -310,10 +335,15 @@ def evaluate_claim(claim: Claim, mode: str = "quick", **runtime: Any) -> Dict[st
     }
 
 
-def run_claims(paper: Optional[str] = "all", mode: str = "quick", backend: str = "serial",
-               address: Optional[str] = None, n_workers: Optional[int] = None,
-               on_result: Optional[Callable[[Dict[str, Any]], None]] = None,
-               on_start: Optional[Callable[[Claim], None]] = None) -> List[Dict[str, Any]]:
+def run_claims(
+    paper: Optional[str] = "all",
+    mode: str = "quick",
+    backend: str = "serial",
+    address: Optional[str] = None,
+    n_workers: Optional[int] = None,
+    on_result: Optional[Callable[[Dict[str, Any]], None]] = None,
+    on_start: Optional[Callable[[Claim], None]] = None,
+) -> List[Dict[str, Any]]:
     """Computes every claim of ``paper`` (``"all"`` or None: of every paper) and checks it.
 
     Parameters

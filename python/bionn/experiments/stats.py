@@ -1,6 +1,7 @@
 """Statistics over repeated runs: :func:`summarize` (pandas) and the tests :func:`ttest`,
 :func:`wilcoxon` and :func:`pearson` (scipy), each returning a :class:`TestResult`. pandas and
 scipy are imported lazily, inside the functions."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -123,8 +124,13 @@ def ttest(a: Any, b: Any, welch: bool = True, alternative: str = "two-sided") ->
     if a.size < 2 or b.size < 2:
         raise ValueError(f"ttest needs at least 2 values per sample, got {a.size} and {b.size}")
     res = stats.ttest_ind(a, b, equal_var=not welch, alternative=_check_alternative(alternative))
-    return TestResult("welch_t" if welch else "student_t", float(res.statistic), float(res.pvalue), alternative,
-                      int(min(a.size, b.size)))
+    return TestResult(
+        "welch_t" if welch else "student_t",
+        float(res.statistic),
+        float(res.pvalue),
+        alternative,
+        int(min(a.size, b.size)),
+    )
 
 
 def wilcoxon(a: Any, b: Any, alternative: str = "two-sided") -> TestResult:

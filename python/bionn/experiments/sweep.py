@@ -23,6 +23,7 @@ core, would oversubscribe the machine, so in the parallel backends every run fir
 is. bionn's results are reproducible for a given thread count; for bit-identical numbers across
 backends call ``bionn.set_num_threads(1)`` before a serial run too.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -67,8 +68,9 @@ def grid(**axes: Sequence[Any]) -> List[Dict[str, Any]]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
 
 
-def _run_one(fn: Callable[..., Mapping[str, Any]], seed: int, config: Mapping[str, Any],
-             single_thread: bool) -> Dict[str, Any]:
+def _run_one(
+    fn: Callable[..., Mapping[str, Any]], seed: int, config: Mapping[str, Any], single_thread: bool
+) -> Dict[str, Any]:
     """Executes one run (in a worker for the parallel backends). Module level so it pickles."""
     if single_thread:
         import bionn
@@ -103,8 +105,10 @@ def _check_configs(configs: Any) -> List[Dict[str, Any]]:
     if configs is None:
         return [{}]
     if isinstance(configs, Mapping):
-        raise TypeError("configs must be a list of dicts; for every combination of several values use "
-                        "configs=bionn.experiments.grid(name=[...], ...)")
+        raise TypeError(
+            "configs must be a list of dicts; for every combination of several values use "
+            "configs=bionn.experiments.grid(name=[...], ...)"
+        )
     try:
         seq = list(configs)
     except TypeError:
@@ -126,10 +130,12 @@ def _check_configs(configs: Any) -> List[Dict[str, Any]]:
 
 def _check_picklable(fn: Callable[..., Any], configs: List[Dict[str, Any]]) -> None:
     name = getattr(fn, "__qualname__", repr(fn))
-    hint = ("with backend='processes' fn is sent to spawned worker processes, so it must be picklable: "
-            "define it with `def` at the top level of an importable module (not a lambda, a nested "
-            "function or a function typed into an interactive session), or use backend='dask', which "
-            "pickles with cloudpickle")
+    hint = (
+        "with backend='processes' fn is sent to spawned worker processes, so it must be picklable: "
+        "define it with `def` at the top level of an importable module (not a lambda, a nested "
+        "function or a function typed into an interactive session), or use backend='dask', which "
+        "pickles with cloudpickle"
+    )
     try:
         pickle.dumps(fn)
     except Exception as exc:
@@ -137,14 +143,16 @@ def _check_picklable(fn: Callable[..., Any], configs: List[Dict[str, Any]]) -> N
     if getattr(fn, "__module__", None) == "__main__":
         main = sys.modules.get("__main__")
         if main is None or not getattr(main, "__file__", None):
-            raise TypeError(f"fn {name!r} is defined in an interactive __main__ that worker processes "
-                            f"cannot import; {hint}")
+            raise TypeError(
+                f"fn {name!r} is defined in an interactive __main__ that worker processes cannot import; {hint}"
+            )
     for i, c in enumerate(configs):
         try:
             pickle.dumps(c)
         except Exception as exc:
-            raise TypeError(f"configs[{i}] is not picklable ({exc}); backend='processes' sends configs "
-                            "to worker processes") from exc
+            raise TypeError(
+                f"configs[{i}] is not picklable ({exc}); backend='processes' sends configs to worker processes"
+            ) from exc
 
 
 def _describe(seed: int, config: Mapping[str, Any]) -> str:
@@ -166,9 +174,15 @@ def _default_workers(n_runs: int) -> int:
     return max(1, min(n_runs, os.cpu_count() or 1))
 
 
-def repeat(fn: Callable[..., Mapping[str, Any]], seeds: Iterable[int],
-           configs: Optional[Sequence[Mapping[str, Any]]] = None, backend: str = "serial",
-           address: Optional[str] = None, n_workers: Optional[int] = None, progress: bool = False) -> Any:
+def repeat(
+    fn: Callable[..., Mapping[str, Any]],
+    seeds: Iterable[int],
+    configs: Optional[Sequence[Mapping[str, Any]]] = None,
+    backend: str = "serial",
+    address: Optional[str] = None,
+    n_workers: Optional[int] = None,
+    progress: bool = False,
+) -> Any:
     """Runs ``fn(seed=seed, **config)`` for every config and every seed; one DataFrame row per run.
 
     Parameters
@@ -258,8 +272,14 @@ def _run_serial(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]],
     return results
 
 
-def _collect(done: Any, index_of: Callable[[Any], int], tasks: List[Tuple[int, Dict[str, Any]]],
-             results: List[Optional[Dict[str, Any]]], where: str, bar: Any) -> None:
+def _collect(
+    done: Any,
+    index_of: Callable[[Any], int],
+    tasks: List[Tuple[int, Dict[str, Any]]],
+    results: List[Optional[Dict[str, Any]]],
+    where: str,
+    bar: Any,
+) -> None:
     """Stores each finished future's result at its task's index (so order does not depend on
     completion order); a failed run raises RunError naming its seed and config."""
     for fut in done:
@@ -268,14 +288,16 @@ def _collect(done: Any, index_of: Callable[[Any], int], tasks: List[Tuple[int, D
         try:
             results[i] = fut.result()
         except Exception as exc:
-            raise RunError(f"{_describe(seed, config)} failed {where}: {type(exc).__name__}: {exc}",
-                           seed, config) from exc
+            raise RunError(
+                f"{_describe(seed, config)} failed {where}: {type(exc).__name__}: {exc}", seed, config
+            ) from exc
         if bar is not None:
             bar.update(1)
 
 
-def _run_processes(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], n_workers: int,
-                   bar: Any) -> List[Dict[str, Any]]:
+def _run_processes(
+    fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], n_workers: int, bar: Any
+) -> List[Dict[str, Any]]:
     import concurrent.futures as cf
     import multiprocessing
 
@@ -291,19 +313,27 @@ def _run_processes(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]
     return results  # type: ignore[return-value]
 
 
-def _run_dask(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], address: Optional[str],
-              n_workers: int, bar: Any) -> List[Dict[str, Any]]:
+def _run_dask(
+    fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], address: Optional[str], n_workers: int, bar: Any
+) -> List[Dict[str, Any]]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("backend='dask' needs dask.distributed: pip install 'bionn[experiments]' "
-                          "or pip install 'dask[distributed]'") from exc
+        raise ImportError(
+            "backend='dask' needs dask.distributed: pip install 'bionn[experiments]' or pip install 'dask[distributed]'"
+        ) from exc
     import logging
 
     cluster = None
     if address is None:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         client = Client(cluster)
     else:
         client = Client(address)

@@ -13,21 +13,69 @@ Example
 >>> opt = optim.Adam(model.parameters(), lr=1e-3)
 >>> history = model.fit(X, y, loss=losses.CrossEntropy(), optimizer=opt, epochs=10)   # doctest: +SKIP
 """
+
 from __future__ import annotations
 
-from .amplifying import amplifying_dense, amplifying_mlp, ParametricSoftplus, SecondaryActivation
-from .base import Layer, layer_registry, Parameter, register_layer
-from .flexible import FlexibleConv2d, THRESHOLD_MODES
+from .amplifying import ParametricSoftplus, SecondaryActivation, amplifying_dense, amplifying_mlp
+from .base import Layer, Parameter, layer_registry, register_layer
+from .flexible import THRESHOLD_MODES, FlexibleConv2d
 from .focus import FocusDense, FocusDense2D
-from .layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dense, Dropout, Dropout2d, ELU, Flatten,
-                     GlobalAvgPool2d, LeakyReLU, MaxPool2d, ReLU, Sigmoid, Softplus, Tanh)
+from .layers import (
+    ELU,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dense,
+    Dropout,
+    Dropout2d,
+    Flatten,
+    GlobalAvgPool2d,
+    LeakyReLU,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Softplus,
+    Tanh,
+)
 from .neglu import LearnedActivation, MinMaxout, MixLU, NegLU, SmoothNegLU
-from .sequential import History, load, Sequential
+from .sequential import History, Sequential, load
 
 __all__ = [
-    "Parameter", "Layer", "register_layer", "layer_registry", "Sequential", "History", "load", "Dense",
-    "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout",
-    "Dropout2d", "Flatten", "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softplus", "FocusDense",
-    "FocusDense2D", "ParametricSoftplus", "SecondaryActivation", "amplifying_dense", "amplifying_mlp",
-    "FlexibleConv2d", "THRESHOLD_MODES", "NegLU", "SmoothNegLU", "MixLU", "MinMaxout", "LearnedActivation",
+    "Parameter",
+    "Layer",
+    "register_layer",
+    "layer_registry",
+    "Sequential",
+    "History",
+    "load",
+    "Dense",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "GlobalAvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Dropout",
+    "Dropout2d",
+    "Flatten",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "Sigmoid",
+    "Tanh",
+    "Softplus",
+    "FocusDense",
+    "FocusDense2D",
+    "ParametricSoftplus",
+    "SecondaryActivation",
+    "amplifying_dense",
+    "amplifying_mlp",
+    "FlexibleConv2d",
+    "THRESHOLD_MODES",
+    "NegLU",
+    "SmoothNegLU",
+    "MixLU",
+    "MinMaxout",
+    "LearnedActivation",
 ]

@@ -16,6 +16,7 @@ others keep ``H``. As in Algorithm 1 the derivative ``F'`` is computed during th
 By default the special neurons are the *last* ones of the layer (attenuating before amplifying),
 as in the authors' code; pass explicit index lists to choose others.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
@@ -90,8 +91,9 @@ def _place(features: int, amplifying: Any, attenuating: Any) -> Tuple[List[int],
     n_amp = check_int(amplifying, "amplifying", minimum=0) if amp is None else len(amp)
     n_att = check_int(attenuating, "attenuating", minimum=0) if att is None else len(att)
     if n_amp + n_att > features:
-        raise ValueError(f"amplifying ({n_amp}) + attenuating ({n_att}) neurons exceed the layer width "
-                         f"features={features}")
+        raise ValueError(
+            f"amplifying ({n_amp}) + attenuating ({n_att}) neurons exceed the layer width features={features}"
+        )
     taken = set(amp or []) | set(att or [])
     if amp is not None and att is not None:
         both = sorted(set(amp) & set(att))
@@ -138,9 +140,16 @@ class SecondaryActivation(Layer):
         amplifying and attenuating, ``b <= 0``, an unknown activation.
     """
 
-    def __init__(self, features: int, amplifying: IndexSpec = 0, attenuating: IndexSpec = 0,
-                 activation: str = "parametric_softplus", a: float = 0.3, b: float = 1.0,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        features: int,
+        amplifying: IndexSpec = 0,
+        attenuating: IndexSpec = 0,
+        activation: str = "parametric_softplus",
+        a: float = 0.3,
+        b: float = 1.0,
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__(dtype)
         features = check_int(features, "features", minimum=1)
         self._check_size("features", 4 * features)
@@ -148,7 +157,9 @@ class SecondaryActivation(Layer):
             raise ValueError(f"activation must be one of {list(_ACTIVATIONS)}, got {activation!r}")
         a = check_float(a, "a")
         b = check_float(b, "b", minimum=0.0, min_inclusive=False)
-        if np.dtype(self.dtype) == np.float32 and not (np.float32(b) > 0 and np.isfinite(np.float32(1) / np.float32(b))):
+        if np.dtype(self.dtype) == np.float32 and not (
+            np.float32(b) > 0 and np.isfinite(np.float32(1) / np.float32(b))
+        ):
             raise ValueError(f"b must be positive with b and 1/b representable in float32, got {b}")
         amp, att = _place(features, amplifying, attenuating)
         self._config = dict(features=features, amplifying=amp, attenuating=att, activation=activation, a=a, b=b)
@@ -180,9 +191,19 @@ class SecondaryActivation(Layer):
         return k
 
 
-def amplifying_dense(in_features: int, out_features: int, amplifying: IndexSpec = 0, attenuating: IndexSpec = 0,
-                     *, activation: str = "parametric_softplus", a: float = 0.3, b: float = 1.0, bias: bool = True,
-                     init: str = "torch", dtype: Any = np.float32) -> List[Layer]:
+def amplifying_dense(
+    in_features: int,
+    out_features: int,
+    amplifying: IndexSpec = 0,
+    attenuating: IndexSpec = 0,
+    *,
+    activation: str = "parametric_softplus",
+    a: float = 0.3,
+    b: float = 1.0,
+    bias: bool = True,
+    init: str = "torch",
+    dtype: Any = np.float32,
+) -> List[Layer]:
     """A hidden layer with amplifying/attenuating neurons: ``[Dense, SecondaryActivation]``.
 
     ``nn.amplifying_dense(10, 10, amplifying=4, attenuating=1)`` is one of the paper's Network 5
@@ -195,11 +216,22 @@ def amplifying_dense(in_features: int, out_features: int, amplifying: IndexSpec 
     return [Dense(in_features, out_features, bias=bias, init=init, dtype=dtype), act]
 
 
-def amplifying_mlp(in_features: int, out_features: int, *, width: int = 10, depth: int = 5,
-                   amplifying: IndexSpec = 0, attenuating: IndexSpec = 0,
-                   special_layers: Optional[Iterable[int]] = None, activation: str = "parametric_softplus",
-                   a: float = 0.3, b: float = 1.0, init: str = "torch", seed: Optional[int] = None,
-                   dtype: Any = np.float32) -> Sequential:
+def amplifying_mlp(
+    in_features: int,
+    out_features: int,
+    *,
+    width: int = 10,
+    depth: int = 5,
+    amplifying: IndexSpec = 0,
+    attenuating: IndexSpec = 0,
+    special_layers: Optional[Iterable[int]] = None,
+    activation: str = "parametric_softplus",
+    a: float = 0.3,
+    b: float = 1.0,
+    init: str = "torch",
+    seed: Optional[int] = None,
+    dtype: Any = np.float32,
+) -> Sequential:
     """The paper's multilayer perceptrons (§4): ``depth`` hidden layers of ``width`` neurons, a linear
     output layer.
 

@@ -5,6 +5,7 @@ Every layer is a thin Python object around a C++ layer of the chosen dtype (floa
 float64 for gradient checks). Layers record the arguments they were built with, which is the JSON
 architecture written by :meth:`bionn.nn.Sequential.save`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple, Type
@@ -26,7 +27,7 @@ class Parameter:
 
     __slots__ = ("_p", "name", "layer")
 
-    def __init__(self, core_param: Any, name: str, layer: "Layer") -> None:
+    def __init__(self, core_param: Any, name: str, layer: Layer) -> None:
         self._p = core_param
         self.name = name
         self.layer = layer
@@ -73,10 +74,10 @@ class Parameter:
         return f"Parameter(name={self.name!r}, tag={self.tag!r}, shape={self.shape}, dtype={self.dtype})"
 
 
-_LAYER_REGISTRY: Dict[str, Type["Layer"]] = {}
+_LAYER_REGISTRY: Dict[str, Type[Layer]] = {}
 
 
-def register_layer(cls: Type["Layer"]) -> Type["Layer"]:
+def register_layer(cls: Type[Layer]) -> Type[Layer]:
     """Class decorator: makes a layer type loadable by :func:`load` (by its class name)."""
     _LAYER_REGISTRY[cls.__name__] = cls
     return cls

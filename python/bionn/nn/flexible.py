@@ -19,6 +19,7 @@ Give the threshold its own optimizer group without weight decay, as the paper do
     groups = optim.groups_by_tag(model.parameters(), {"threshold": {"weight_decay": 0.0}})
     opt = optim.SGD(groups, lr=0.001, momentum=0.9, weight_decay=0.006)
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Tuple, Union
@@ -31,8 +32,19 @@ from .base import Layer, register_layer
 __all__ = ["FlexibleConv2d", "THRESHOLD_MODES"]
 
 THRESHOLD_MODES = ("learned", "uniform", "random", "reverse", "baseline")
-_INITS = ("torch", "default", "glorot_uniform", "xavier_uniform", "glorot_normal", "xavier_normal", "he_uniform",
-          "kaiming_uniform", "he_normal", "kaiming_normal", "zeros")
+_INITS = (
+    "torch",
+    "default",
+    "glorot_uniform",
+    "xavier_uniform",
+    "glorot_normal",
+    "xavier_normal",
+    "he_uniform",
+    "kaiming_uniform",
+    "he_normal",
+    "kaiming_normal",
+    "zeros",
+)
 
 
 @register_layer
@@ -73,20 +85,39 @@ class FlexibleConv2d(Layer):
     dtype : float32 or float64
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, Sequence[int]], *,
-                 input_size: Sequence[int], stride: int = 1, padding: int = 0, pool_kernel: Optional[int] = None,
-                 pool_stride: int = 1, pool_padding: Optional[int] = None, threshold_mode: str = "learned",
-                 threshold: float = 0.5, scale: float = 50.0, bias: bool = True, init: str = "torch",
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Union[int, Sequence[int]],
+        *,
+        input_size: Sequence[int],
+        stride: int = 1,
+        padding: int = 0,
+        pool_kernel: Optional[int] = None,
+        pool_stride: int = 1,
+        pool_padding: Optional[int] = None,
+        threshold_mode: str = "learned",
+        threshold: float = 0.5,
+        scale: float = 50.0,
+        bias: bool = True,
+        init: str = "torch",
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__(dtype)
         in_channels = check_int(in_channels, "in_channels", minimum=1)
         out_channels = check_int(out_channels, "out_channels", minimum=1)
         if in_channels != 1 and in_channels != out_channels:
-            raise ValueError(f"in_channels must be 1 (pooled map broadcast) or equal out_channels, got "
-                             f"in_channels={in_channels}, out_channels={out_channels}")
+            raise ValueError(
+                f"in_channels must be 1 (pooled map broadcast) or equal out_channels, got "
+                f"in_channels={in_channels}, out_channels={out_channels}"
+            )
         kh, kw = pair(kernel_size, "kernel_size", minimum=1)
-        if isinstance(input_size, (str, bytes)) or not isinstance(input_size, (tuple, list, np.ndarray)) \
-                or len(input_size) != 2:
+        if (
+            isinstance(input_size, (str, bytes))
+            or not isinstance(input_size, (tuple, list, np.ndarray))
+            or len(input_size) != 2
+        ):
             raise TypeError(f"input_size must be a pair (H, W), got {input_size!r}")
         ih = check_int(input_size[0], "input_size[0]", minimum=1)
         iw = check_int(input_size[1], "input_size[1]", minimum=1)
@@ -109,21 +140,52 @@ class FlexibleConv2d(Layer):
         if not isinstance(init, str) or init not in _INITS:
             raise ValueError(f"init must be one of {list(_INITS)}, got {init!r}")
         conv_hw = ((ih + 2 * padding - kh) // stride + 1, (iw + 2 * padding - kw) // stride + 1)
-        pool_hw = ((ih + 2 * pool_padding - pool_kernel) // pool_stride + 1,
-                   (iw + 2 * pool_padding - pool_kernel) // pool_stride + 1)
+        pool_hw = (
+            (ih + 2 * pool_padding - pool_kernel) // pool_stride + 1,
+            (iw + 2 * pool_padding - pool_kernel) // pool_stride + 1,
+        )
         self._check_size("out_channels * kernel_size", 2 * out_channels * in_channels * kh * kw)
         if ih + 2 * padding < kh or iw + 2 * padding < kw:
             raise ValueError(f"input_size {(ih, iw)} is smaller than the kernel {(kh, kw)} after padding")
         if conv_hw != pool_hw:
-            raise ValueError(f"convolution and max-pooling must give the same output size; got {conv_hw} and "
-                             f"{pool_hw} (choose pool_kernel/pool_stride/pool_padding to match)")
-        self._config = dict(in_channels=in_channels, out_channels=out_channels, kernel_size=[kh, kw],
-                            input_size=[ih, iw], stride=stride, padding=padding, pool_kernel=pool_kernel,
-                            pool_stride=pool_stride, pool_padding=pool_padding, threshold_mode=threshold_mode,
-                            threshold=threshold, scale=scale, bias=bool(bias), init=init)
-        self._impl = self._core("FlexibleConv2d")(in_channels, out_channels, kh, kw, stride, padding, pool_kernel,
-                                                  pool_stride, pool_padding, ih, iw, threshold_mode, threshold,
-                                                  scale, bool(bias), init)
+            raise ValueError(
+                f"convolution and max-pooling must give the same output size; got {conv_hw} and "
+                f"{pool_hw} (choose pool_kernel/pool_stride/pool_padding to match)"
+            )
+        self._config = dict(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            kernel_size=[kh, kw],
+            input_size=[ih, iw],
+            stride=stride,
+            padding=padding,
+            pool_kernel=pool_kernel,
+            pool_stride=pool_stride,
+            pool_padding=pool_padding,
+            threshold_mode=threshold_mode,
+            threshold=threshold,
+            scale=scale,
+            bias=bool(bias),
+            init=init,
+        )
+        self._impl = self._core("FlexibleConv2d")(
+            in_channels,
+            out_channels,
+            kh,
+            kw,
+            stride,
+            padding,
+            pool_kernel,
+            pool_stride,
+            pool_padding,
+            ih,
+            iw,
+            threshold_mode,
+            threshold,
+            scale,
+            bool(bias),
+            init,
+        )
 
     # -- introspection -------------------------------------------------------------------------
     @property

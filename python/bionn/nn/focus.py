@@ -19,6 +19,7 @@ learning rates with parameter groups::
 Phi is computed once per forward pass and the product is a single GEMM, so a focusing layer costs
 about as much as a :class:`bionn.nn.Dense` of the same shape.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Sequence, Tuple, Union
@@ -33,8 +34,20 @@ from .layers import Dense
 __all__ = ["FocusDense", "FocusDense2D"]
 
 _NORMALIZATIONS = ("l2", "sum", "none")
-_INITS = ("focus", "torch", "default", "glorot_uniform", "xavier_uniform", "glorot_normal", "xavier_normal",
-          "he_uniform", "kaiming_uniform", "he_normal", "kaiming_normal", "zeros")
+_INITS = (
+    "focus",
+    "torch",
+    "default",
+    "glorot_uniform",
+    "xavier_uniform",
+    "glorot_normal",
+    "xavier_normal",
+    "he_uniform",
+    "kaiming_uniform",
+    "he_normal",
+    "kaiming_normal",
+    "zeros",
+)
 
 
 def _interval(value: Any, name: str) -> Tuple[float, float]:
@@ -52,10 +65,22 @@ class _FocusBase(Layer):
 
     _dims = 1
 
-    def _options(self, out_features: int, bias: bool, init: str, normalization: str,
-                 mu_init: Union[str, Sequence[float], np.ndarray], spread: Sequence[float], sigma_init: float,
-                 trainable_focus: bool, mu_bounds: Sequence[float], sigma_bounds: Sequence[float],
-                 sigma_l1: float, sigma_l2: float, prune_threshold: float) -> Tuple[Dict[str, Any], Any]:
+    def _options(
+        self,
+        out_features: int,
+        bias: bool,
+        init: str,
+        normalization: str,
+        mu_init: Union[str, Sequence[float], np.ndarray],
+        spread: Sequence[float],
+        sigma_init: float,
+        trainable_focus: bool,
+        mu_bounds: Sequence[float],
+        sigma_bounds: Sequence[float],
+        sigma_l1: float,
+        sigma_l2: float,
+        prune_threshold: float,
+    ) -> Tuple[Dict[str, Any], Any]:
         if not isinstance(init, str) or init not in _INITS:
             raise ValueError(f"init must be one of {list(_INITS)}, got {init!r}")
         if not isinstance(normalization, str) or normalization not in _NORMALIZATIONS:
@@ -90,16 +115,39 @@ class _FocusBase(Layer):
         sigma_l1 = check_float(sigma_l1, "sigma_l1", minimum=0.0)
         sigma_l2 = check_float(sigma_l2, "sigma_l2", minimum=0.0)
         prune_threshold = check_float(prune_threshold, "prune_threshold", minimum=0.0)
-        config = dict(bias=bool(bias), init=init, normalization=normalization, mu_init=mu_cfg, spread=[a, b],
-                      sigma_init=sigma_init, trainable_focus=bool(trainable_focus), mu_bounds=[mu_lo, mu_hi],
-                      sigma_bounds=[s_lo, s_hi], sigma_l1=sigma_l1, sigma_l2=sigma_l2,
-                      prune_threshold=prune_threshold)
+        config = dict(
+            bias=bool(bias),
+            init=init,
+            normalization=normalization,
+            mu_init=mu_cfg,
+            spread=[a, b],
+            sigma_init=sigma_init,
+            trainable_focus=bool(trainable_focus),
+            mu_bounds=[mu_lo, mu_hi],
+            sigma_bounds=[s_lo, s_hi],
+            sigma_l1=sigma_l1,
+            sigma_l2=sigma_l2,
+            prune_threshold=prune_threshold,
+        )
         core = _core.FocusOptions()
-        for name, value in dict(bias=bool(bias), init=init, normalization=normalization, mu_init=mu_mode,
-                                mu_values=mu_values, spread_lo=a, spread_hi=b, sigma_init=sigma_init,
-                                trainable_focus=bool(trainable_focus), mu_min=mu_lo, mu_max=mu_hi, sigma_min=s_lo,
-                                sigma_max=s_hi, sigma_l1=sigma_l1, sigma_l2=sigma_l2,
-                                prune_threshold=prune_threshold).items():
+        for name, value in dict(
+            bias=bool(bias),
+            init=init,
+            normalization=normalization,
+            mu_init=mu_mode,
+            mu_values=mu_values,
+            spread_lo=a,
+            spread_hi=b,
+            sigma_init=sigma_init,
+            trainable_focus=bool(trainable_focus),
+            mu_min=mu_lo,
+            mu_max=mu_hi,
+            sigma_min=s_lo,
+            sigma_max=s_hi,
+            sigma_l1=sigma_l1,
+            sigma_l2=sigma_l2,
+            prune_threshold=prune_threshold,
+        ).items():
             setattr(core, name, value)
         return config, core
 
@@ -204,19 +252,44 @@ class FocusDense(_FocusBase):
     below the rounding of any sum that includes the peak.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "focus",
-                 normalization: str = "l2", mu_init: Union[str, Sequence[float], np.ndarray] = "spread",
-                 spread: Sequence[float] = (0.2, 0.8), sigma_init: float = 0.025, trainable_focus: bool = True,
-                 mu_bounds: Sequence[float] = (0.0, 1.0), sigma_bounds: Sequence[float] = (0.01, 1.0),
-                 sigma_l1: float = 0.0, sigma_l2: float = 0.0, prune_threshold: float = 0.0,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init: str = "focus",
+        normalization: str = "l2",
+        mu_init: Union[str, Sequence[float], np.ndarray] = "spread",
+        spread: Sequence[float] = (0.2, 0.8),
+        sigma_init: float = 0.025,
+        trainable_focus: bool = True,
+        mu_bounds: Sequence[float] = (0.0, 1.0),
+        sigma_bounds: Sequence[float] = (0.01, 1.0),
+        sigma_l1: float = 0.0,
+        sigma_l2: float = 0.0,
+        prune_threshold: float = 0.0,
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__(dtype)
         in_features = check_int(in_features, "in_features", minimum=1)
         out_features = check_int(out_features, "out_features", minimum=1)
         # W, the focus Phi, the kernel K and their gradients: about four weight-sized buffers.
         self._check_size("in_features * out_features", 4 * in_features * out_features)
-        config, core = self._options(out_features, bias, init, normalization, mu_init, spread, sigma_init,
-                                     trainable_focus, mu_bounds, sigma_bounds, sigma_l1, sigma_l2, prune_threshold)
+        config, core = self._options(
+            out_features,
+            bias,
+            init,
+            normalization,
+            mu_init,
+            spread,
+            sigma_init,
+            trainable_focus,
+            mu_bounds,
+            sigma_bounds,
+            sigma_l1,
+            sigma_l2,
+            prune_threshold,
+        )
         self._config = dict(in_features=in_features, out_features=out_features, **config)
         self._impl = self._core("FocusDense")(in_features, out_features, core)
 
@@ -261,21 +334,49 @@ class FocusDense2D(_FocusBase):
 
     _dims = 2
 
-    def __init__(self, height: int, width: int, out_features: int, bias: bool = True, init: str = "focus",
-                 normalization: str = "l2", mu_init: Union[str, Sequence[Sequence[float]], np.ndarray] = "spread",
-                 spread: Sequence[float] = (0.2, 0.8), sigma_init: float = 0.025, trainable_focus: bool = True,
-                 mu_bounds: Sequence[float] = (0.0, 1.0), sigma_bounds: Sequence[float] = (0.01, 1.0),
-                 sigma_l1: float = 0.0, sigma_l2: float = 0.0, prune_threshold: float = 0.0,
-                 anisotropic: bool = False, dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        out_features: int,
+        bias: bool = True,
+        init: str = "focus",
+        normalization: str = "l2",
+        mu_init: Union[str, Sequence[Sequence[float]], np.ndarray] = "spread",
+        spread: Sequence[float] = (0.2, 0.8),
+        sigma_init: float = 0.025,
+        trainable_focus: bool = True,
+        mu_bounds: Sequence[float] = (0.0, 1.0),
+        sigma_bounds: Sequence[float] = (0.01, 1.0),
+        sigma_l1: float = 0.0,
+        sigma_l2: float = 0.0,
+        prune_threshold: float = 0.0,
+        anisotropic: bool = False,
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__(dtype)
         height = check_int(height, "height", minimum=1)
         width = check_int(width, "width", minimum=1)
         out_features = check_int(out_features, "out_features", minimum=1)
         self._check_size("height * width * out_features", 4 * height * width * out_features)
-        config, core = self._options(out_features, bias, init, normalization, mu_init, spread, sigma_init,
-                                     trainable_focus, mu_bounds, sigma_bounds, sigma_l1, sigma_l2, prune_threshold)
-        self._config = dict(height=height, width=width, out_features=out_features, **config,
-                            anisotropic=bool(anisotropic))
+        config, core = self._options(
+            out_features,
+            bias,
+            init,
+            normalization,
+            mu_init,
+            spread,
+            sigma_init,
+            trainable_focus,
+            mu_bounds,
+            sigma_bounds,
+            sigma_l1,
+            sigma_l2,
+            prune_threshold,
+        )
+        self._config = dict(
+            height=height, width=width, out_features=out_features, **config, anisotropic=bool(anisotropic)
+        )
         core.anisotropic = bool(anisotropic)
         self._impl = self._core("FocusDense2D")(height, width, out_features, core)
 

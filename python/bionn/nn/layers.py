@@ -1,4 +1,5 @@
 """The standard layers: dense, convolution, pooling, normalisation, dropout and activations."""
+
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Union
@@ -8,8 +9,24 @@ import numpy as np
 from .._validation import check_float, check_int, pair
 from .base import Layer, _ArgumentFree, register_layer
 
-__all__ = ["Dense", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d",
-           "Dropout", "Dropout2d", "Flatten", "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softplus"]
+__all__ = [
+    "Dense",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "GlobalAvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Dropout",
+    "Dropout2d",
+    "Flatten",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "Sigmoid",
+    "Tanh",
+    "Softplus",
+]
 
 
 @register_layer
@@ -25,8 +42,9 @@ class Dense(Layer):
     dtype : float32 or float64
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "torch",
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, init: str = "torch", dtype: Any = np.float32
+    ) -> None:
         super().__init__(dtype)
         in_features = check_int(in_features, "in_features", minimum=1)
         out_features = check_int(out_features, "out_features", minimum=1)
@@ -51,9 +69,17 @@ class Conv2d(Layer):
         As for :class:`Dense`.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, Sequence[int]],
-                 stride: int = 1, padding: int = 0, bias: bool = True, init: str = "torch",
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Union[int, Sequence[int]],
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = True,
+        init: str = "torch",
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__(dtype)
         in_channels = check_int(in_channels, "in_channels", minimum=1)
         out_channels = check_int(out_channels, "out_channels", minimum=1)
@@ -61,8 +87,15 @@ class Conv2d(Layer):
         self._check_size("in_channels * out_channels * kernel_size", in_channels * out_channels * kh * kw)
         stride = check_int(stride, "stride", minimum=1)
         padding = check_int(padding, "padding", minimum=0)
-        self._config = dict(in_channels=in_channels, out_channels=out_channels, kernel_size=[kh, kw],
-                            stride=stride, padding=padding, bias=bool(bias), init=str(init))
+        self._config = dict(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            kernel_size=[kh, kw],
+            stride=stride,
+            padding=padding,
+            bias=bool(bias),
+            init=str(init),
+        )
         self._impl = self._core("Conv2d")(in_channels, out_channels, kh, kw, stride, padding, bool(bias), str(init))
 
 
@@ -70,8 +103,9 @@ class Conv2d(Layer):
 class MaxPool2d(Layer):
     """Max pooling; ``stride`` defaults to ``kernel_size``. Ties: the first maximum gets the gradient."""
 
-    def __init__(self, kernel_size: int, stride: Optional[int] = None, padding: int = 0,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self, kernel_size: int, stride: Optional[int] = None, padding: int = 0, dtype: Any = np.float32
+    ) -> None:
         super().__init__(dtype)
         kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
         stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
@@ -84,14 +118,21 @@ class MaxPool2d(Layer):
 class AvgPool2d(Layer):
     """Average pooling; padding counts as zeros in the average (``count_include_pad``, PyTorch's default)."""
 
-    def __init__(self, kernel_size: int, stride: Optional[int] = None, padding: int = 0,
-                 count_include_pad: bool = True, dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        kernel_size: int,
+        stride: Optional[int] = None,
+        padding: int = 0,
+        count_include_pad: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__(dtype)
         kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
         stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
         padding = check_int(padding, "padding", minimum=0)
-        self._config = dict(kernel_size=kernel_size, stride=stride, padding=padding,
-                            count_include_pad=bool(count_include_pad))
+        self._config = dict(
+            kernel_size=kernel_size, stride=stride, padding=padding, count_include_pad=bool(count_include_pad)
+        )
         self._impl = self._core("AvgPool2d")(kernel_size, stride, padding, bool(count_include_pad))
 
 
@@ -105,8 +146,9 @@ class GlobalAvgPool2d(_ArgumentFree):
 class _BatchNorm(Layer):
     _spatial = False
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True, dtype: Any = np.float32
+    ) -> None:
         super().__init__(dtype)
         num_features = check_int(num_features, "num_features", minimum=1)
         self._check_size("num_features", 4 * num_features)

@@ -25,6 +25,7 @@ Example
 >>> len(mix.negative_units)       # 25 of the 500 units are NegLUs, fixed by seed 0
 25
 """
+
 from __future__ import annotations
 
 import math
@@ -68,8 +69,9 @@ def _units_shape(num_units: Any) -> Tuple[int, ...]:
     return (check_int(num_units, "num_units", minimum=1),)
 
 
-def _selection(fraction: Any, units: Any, n: int, fraction_name: str, units_name: str,
-               default_fraction: Optional[float]) -> Tuple[float, list, bool]:
+def _selection(
+    fraction: Any, units: Any, n: int, fraction_name: str, units_name: str, default_fraction: Optional[float]
+) -> Tuple[float, list, bool]:
     """(fraction, explicit unit list, is_explicit) after validation."""
     if units is not None:
         if fraction is not None:
@@ -84,7 +86,9 @@ def _selection(fraction: Any, units: Any, n: int, fraction_name: str, units_name
                 raise ValueError(f"{units_name} as a boolean mask must have {n} entries, got shape {arr.shape}")
             arr = np.flatnonzero(arr.reshape(-1))
         elif arr.dtype.kind not in "iu":
-            raise TypeError(f"{units_name} must hold integer unit indices (or be a boolean mask), got dtype {arr.dtype}")
+            raise TypeError(
+                f"{units_name} must hold integer unit indices (or be a boolean mask), got dtype {arr.dtype}"
+            )
         arr = arr.reshape(-1).astype(np.int64)
         if arr.min() < 0 or arr.max() >= n:
             raise ValueError(f"{units_name} must lie in [0, {n}), got indices from {arr.min()} to {arr.max()}")
@@ -102,7 +106,7 @@ def _selection(fraction: Any, units: Any, n: int, fraction_name: str, units_name
 def _seed(seed: Any) -> int:
     if seed is None:
         return -1
-    return check_int(seed, "seed", minimum=0) % (2 ** 63)
+    return check_int(seed, "seed", minimum=0) % (2**63)
 
 
 @register_layer
@@ -140,9 +144,16 @@ class MixLU(Layer):
     The fixed mask is the buffer ``"neglu_mask"`` (1 = NegLU), saved and loaded with the model.
     """
 
-    def __init__(self, num_units: Union[int, Sequence[int]], fraction: Optional[float] = None,
-                 negative_units: Optional[Any] = None, seed: Optional[int] = None, mode: str = "fixed",
-                 neglu_grad: str = "exact", dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        num_units: Union[int, Sequence[int]],
+        fraction: Optional[float] = None,
+        negative_units: Optional[Any] = None,
+        seed: Optional[int] = None,
+        mode: str = "fixed",
+        neglu_grad: str = "exact",
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__(dtype)
         shape = _units_shape(num_units)
         n = math.prod(shape)
@@ -156,11 +167,19 @@ class MixLU(Layer):
         frac, units, explicit = _selection(fraction, negative_units, n, "fraction", "negative_units", 0.05)
         seed_v = _seed(seed)
         if not explicit and mode == "fixed" and frac > 0 and np.floor(frac * n + 0.5) == 0:
-            warnings.warn(f"MixLU: fraction {frac} of {n} units rounds to no NegLU at all; use per-element units "
-                          f"(num_units=(C, H, W)) or mode='random' for small fractions", stacklevel=2)
-        self._config = dict(num_units=list(shape) if len(shape) > 1 else shape[0],
-                            fraction=None if explicit else frac, negative_units=units if explicit else None,
-                            seed=None if seed is None else seed_v, mode=mode, neglu_grad=neglu_grad)
+            warnings.warn(
+                f"MixLU: fraction {frac} of {n} units rounds to no NegLU at all; use per-element units "
+                f"(num_units=(C, H, W)) or mode='random' for small fractions",
+                stacklevel=2,
+            )
+        self._config = dict(
+            num_units=list(shape) if len(shape) > 1 else shape[0],
+            fraction=None if explicit else frac,
+            negative_units=units if explicit else None,
+            seed=None if seed is None else seed_v,
+            mode=mode,
+            neglu_grad=neglu_grad,
+        )
         self._impl = self._core("MixLU")(list(shape), frac, units, explicit, seed_v, mode, neglu_grad)
         self._shape = shape
 
@@ -216,16 +235,28 @@ class MinMaxout(Layer):
     :class:`bionn.nn.MaxPool2d`. The assignment is the buffer ``"min_mask"`` (1 = min unit).
     """
 
-    def __init__(self, num_units: int, pieces: int = 2, min_fraction: Optional[float] = None,
-                 min_units: Optional[Any] = None, seed: Optional[int] = None, dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        num_units: int,
+        pieces: int = 2,
+        min_fraction: Optional[float] = None,
+        min_units: Optional[Any] = None,
+        seed: Optional[int] = None,
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__(dtype)
         num_units = check_int(num_units, "num_units", minimum=1)
         pieces = check_int(pieces, "pieces", minimum=1)
         self._check_size("num_units * pieces", 2 * num_units * pieces)
         frac, units, explicit = _selection(min_fraction, min_units, num_units, "min_fraction", "min_units", 0.5)
         seed_v = _seed(seed)
-        self._config = dict(num_units=num_units, pieces=pieces, min_fraction=None if explicit else frac,
-                            min_units=units if explicit else None, seed=None if seed is None else seed_v)
+        self._config = dict(
+            num_units=num_units,
+            pieces=pieces,
+            min_fraction=None if explicit else frac,
+            min_units=units if explicit else None,
+            seed=None if seed is None else seed_v,
+        )
         self._impl = self._core("MinMaxout")(num_units, pieces, frac, units, explicit, seed_v)
 
     @property

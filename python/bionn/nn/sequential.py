@@ -9,6 +9,7 @@ Example
 >>> history = model.fit(X, y, loss=losses.CrossEntropy(), optimizer=opt, epochs=10,
 ...                     batch_size=128, validation_data=(Xv, yv), verbose=1)   # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import os
@@ -127,8 +128,12 @@ class Sequential:
         """``("<layer index>.<name>", Parameter)`` pairs, e.g. ``("0.weight", ...)``."""
         return [(f"{i}.{p.name}", p) for i, l in enumerate(self.layers) for p in l.parameters()]
 
-    def parameters(self, tags: Optional[Iterable[str]] = None, exclude_tags: Optional[Iterable[str]] = None,
-                   layers: Optional[Iterable[Union[int, type]]] = None) -> List[Parameter]:
+    def parameters(
+        self,
+        tags: Optional[Iterable[str]] = None,
+        exclude_tags: Optional[Iterable[str]] = None,
+        layers: Optional[Iterable[Union[int, type]]] = None,
+    ) -> List[Parameter]:
         """Parameters, optionally selected by tag and by layer (index or layer class).
 
         ``model.parameters(tags=["mu", "sigma"])`` picks the focus parameters so an optimizer can
@@ -156,12 +161,12 @@ class Sequential:
     def num_parameters(self) -> int:
         return int(sum(p.data.size for p in self.parameters()))
 
-    def train(self, mode: bool = True) -> "Sequential":
+    def train(self, mode: bool = True) -> Sequential:
         """Training mode for :meth:`forward` (dropout active, BatchNorm uses batch statistics)."""
         self.training = bool(mode)
         return self
 
-    def eval(self) -> "Sequential":
+    def eval(self) -> Sequential:
         return self.train(False)
 
     def reset_parameters(self, seed: Optional[int] = None) -> None:
@@ -227,10 +232,23 @@ class Sequential:
         y = self._targets(y, X.shape[0], loss)
         return float(self._impl.train_step(X, y, core_loss, _core_optimizer(optimizer, self.dtype)))
 
-    def fit(self, X: Any, y: Any, *, loss: Any, optimizer: Any, epochs: int = 1, batch_size: int = 32,
-            validation_data: Optional[Tuple[Any, Any]] = None, shuffle: bool = True, drop_last: bool = False,
-            scheduler: Any = None, callbacks: Optional[Sequence[Any]] = None, verbose: int = 0,
-            eval_batch_size: int = 1024) -> History:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        loss: Any,
+        optimizer: Any,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_data: Optional[Tuple[Any, Any]] = None,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        scheduler: Any = None,
+        callbacks: Optional[Sequence[Any]] = None,
+        verbose: int = 0,
+        eval_batch_size: int = 1024,
+    ) -> History:
         """Trains the model; the loop runs in C++ with the GIL released.
 
         Parameters
@@ -296,10 +314,22 @@ class Sequential:
 
         self.training = True
         try:
-            self._impl.fit(X, y, core_loss, core_opt, epochs, batch_size, shuffle=bool(shuffle),
-                           drop_last=bool(drop_last), eval_batch_size=eval_batch_size, val_x=val_x, val_y=val_y,
-                           scheduler=core_sched, on_batch=on_batch if cbs.wants_batches else None,
-                           on_epoch=on_epoch)
+            self._impl.fit(
+                X,
+                y,
+                core_loss,
+                core_opt,
+                epochs,
+                batch_size,
+                shuffle=bool(shuffle),
+                drop_last=bool(drop_last),
+                eval_batch_size=eval_batch_size,
+                val_x=val_x,
+                val_y=val_y,
+                scheduler=core_sched,
+                on_batch=on_batch if cbs.wants_batches else None,
+                on_epoch=on_epoch,
+            )
         except _StopTraining:
             history.stopped_early = True
         finally:
@@ -310,9 +340,9 @@ class Sequential:
         return history
 
     # -- state -----------------------------------------------------------------------------------
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Copies of all parameters and buffers, keyed ``"<layer>.<name>"``."""
-        sd: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        sd: OrderedDict[str, np.ndarray] = OrderedDict()
         for i, layer in enumerate(self.layers):
             for p in layer.parameters():
                 sd[f"{i}.{p.name}"] = p.data.copy()
@@ -372,7 +402,7 @@ class Sequential:
         save_archive(path, cfg, self.state_dict())
 
     @classmethod
-    def load(cls, path: Union[str, os.PathLike]) -> "Sequential":
+    def load(cls, path: Union[str, os.PathLike]) -> Sequential:
         return load(path)
 
 
@@ -397,7 +427,7 @@ def load(path: Union[str, os.PathLike]) -> Sequential:
                 raise ValueError(f"unknown layer type {spec['type']!r} at index {i}")
             layers.append(layer_cls(**spec["config"]))
         seed = cfg.get("seed")
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 64:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
             raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
         model = Sequential(layers, seed=None)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -420,5 +450,7 @@ def _core_optimizer(optimizer: Any, dtype: np.dtype) -> Any:
     if impl is None:
         raise TypeError(f"optimizer must be a bionn.optim optimizer, got {type(optimizer).__name__}")
     if np.dtype(optimizer.dtype) != np.dtype(dtype):
-        raise TypeError(f"optimizer is for {np.dtype(optimizer.dtype).name} parameters, model is {np.dtype(dtype).name}")
+        raise TypeError(
+            f"optimizer is for {np.dtype(optimizer.dtype).name} parameters, model is {np.dtype(dtype).name}"
+        )
     return impl

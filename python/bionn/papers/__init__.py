@@ -16,6 +16,7 @@ To add a paper:
 Keep the module's top level light: import heavy libraries (scipy, pandas, matplotlib, torch,
 datasets) inside the compute functions, since ``import bionn`` imports every paper module.
 """
+
 from __future__ import annotations
 
 from . import amplifying, demo, flexible, focusing, neglu, selforg  # noqa: F401

@@ -43,6 +43,7 @@ the staged schedule (ordinary training first, then special neurons switched on l
 momentum reset); their weight initialisation (here PyTorch's default for ``Dense``); the committed
 2D variant with 3 attenuating + 1 amplifying neurons (the paper's Table 2 placement is used).
 """
+
 from __future__ import annotations
 
 import functools
@@ -53,8 +54,20 @@ import numpy as np
 
 from ..experiments import register_claim
 
-__all__ = ["NETWORKS", "SETTINGS", "function_1d", "ackley", "make_function_1d_data", "make_ackley_data",
-           "load_training_data", "evaluation_grid", "build_network", "train_network", "best_of", "table"]
+__all__ = [
+    "NETWORKS",
+    "SETTINGS",
+    "function_1d",
+    "ackley",
+    "make_function_1d_data",
+    "make_ackley_data",
+    "load_training_data",
+    "evaluation_grid",
+    "build_network",
+    "train_network",
+    "best_of",
+    "table",
+]
 
 PAPER = "amplifying"
 _DIRNAME = "amplifying-regression"
@@ -83,8 +96,10 @@ SETTINGS: Dict[str, Dict[str, Any]] = {
 #: Optimiser settings shared by both modes: initial learning rate per problem, final learning rate
 #: (reached by exponential decay at the last epoch), decoupled L2 weight decay.
 PROTOCOL: Dict[str, float] = {"lr_1d": 0.01, "lr_2d": 0.003, "lr_final": 1e-4, "weight_decay": 1e-4}
-_NOTE = ("quick: best of 2 runs, 400 epochs 1D / 1000 epochs 2D (full: best of 4 runs, 2000 epochs; "
-         "paper: best of 10, ~200,000 epochs)")
+_NOTE = (
+    "quick: best of 2 runs, 400 epochs 1D / 1000 epochs 2D (full: best of 4 runs, 2000 epochs; "
+    "paper: best of 10, ~200,000 epochs)"
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -93,16 +108,27 @@ _NOTE = ("quick: best of 2 runs, 400 epochs 1D / 1000 epochs 2D (full: best of 4
 def function_1d(x: Any) -> np.ndarray:
     """Eq. 6: ln(x + 0.5) + 0.2 sin x + 0.4 sin 2x + 0.3 sin 3x − 0.1 sin 5x − 0.2 sin 7x + 0.15 sin 20x."""
     x = np.asarray(x, dtype=np.float64)
-    return (np.log(x + 0.5) + 0.2 * np.sin(x) + 0.4 * np.sin(2 * x) + 0.3 * np.sin(3 * x) - 0.1 * np.sin(5 * x)
-            - 0.2 * np.sin(7 * x) + 0.15 * np.sin(20 * x))
+    return (
+        np.log(x + 0.5)
+        + 0.2 * np.sin(x)
+        + 0.4 * np.sin(2 * x)
+        + 0.3 * np.sin(3 * x)
+        - 0.1 * np.sin(5 * x)
+        - 0.2 * np.sin(7 * x)
+        + 0.15 * np.sin(20 * x)
+    )
 
 
 def ackley(x1: Any, x2: Any) -> np.ndarray:
     """Eq. 7, the 2-D Ackley function (a = 20, b = 0.2, c = 2π)."""
     x1 = np.asarray(x1, dtype=np.float64)
     x2 = np.asarray(x2, dtype=np.float64)
-    return (-20.0 * np.exp(-0.2 * np.sqrt(0.5 * (x1 ** 2 + x2 ** 2)))
-            - np.exp(0.5 * (np.cos(2 * np.pi * x1) + np.cos(2 * np.pi * x2))) + 20.0 + math.e)
+    return (
+        -20.0 * np.exp(-0.2 * np.sqrt(0.5 * (x1**2 + x2**2)))
+        - np.exp(0.5 * (np.cos(2 * np.pi * x1) + np.cos(2 * np.pi * x2)))
+        + 20.0
+        + math.e
+    )
 
 
 def make_function_1d_data(n: int = 194, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
@@ -119,8 +145,9 @@ def make_ackley_data(n: int = 300, seed: int = 0) -> Tuple[np.ndarray, np.ndarra
     return x, ackley(x[:, 0], x[:, 1])[:, None]
 
 
-def load_training_data(problem: str, root: Optional[Any] = None, fallback: bool = True
-                       ) -> Tuple[np.ndarray, np.ndarray, str]:
+def load_training_data(
+    problem: str, root: Optional[Any] = None, fallback: bool = True
+) -> Tuple[np.ndarray, np.ndarray, str]:
     """The paper's training set for ``problem`` ``"1d"`` (Eq. 6) or ``"2d"`` (Ackley).
 
     Returns
@@ -175,9 +202,17 @@ def build_network(network: int, seed: Optional[int] = None, dtype: Any = np.floa
     from ..nn.amplifying import amplifying_mlp
 
     spec = _network(network)
-    return amplifying_mlp(1 if spec["problem"] == "1d" else 2, 1, width=WIDTH, depth=spec["depth"],
-                          amplifying=spec["amplifying"], attenuating=spec["attenuating"],
-                          special_layers=spec["layers"], seed=seed, dtype=dtype)
+    return amplifying_mlp(
+        1 if spec["problem"] == "1d" else 2,
+        1,
+        width=WIDTH,
+        depth=spec["depth"],
+        amplifying=spec["amplifying"],
+        attenuating=spec["attenuating"],
+        special_layers=spec["layers"],
+        seed=seed,
+        dtype=dtype,
+    )
 
 
 def _outside_hull(points: np.ndarray, query: np.ndarray) -> bool:
@@ -188,9 +223,16 @@ def _outside_hull(points: np.ndarray, query: np.ndarray) -> bool:
     return bool(Delaunay(points).find_simplex(query[None, :])[0] < 0)
 
 
-def train_network(network: int, seed: int = 0, epochs: int = 400, lr: Optional[float] = None,
-                  lr_final: Optional[float] = None, weight_decay: Optional[float] = None,
-                  root: Optional[Any] = None, return_model: bool = False) -> Dict[str, Any]:
+def train_network(
+    network: int,
+    seed: int = 0,
+    epochs: int = 400,
+    lr: Optional[float] = None,
+    lr_final: Optional[float] = None,
+    weight_decay: Optional[float] = None,
+    root: Optional[Any] = None,
+    return_model: bool = False,
+) -> Dict[str, Any]:
     """Trains one network of Tables 1-2 with the batch-size-1 protocol and evaluates it.
 
     Returns
@@ -223,11 +265,16 @@ def train_network(network: int, seed: int = 0, epochs: int = 400, lr: Optional[f
     worst = int(np.argmax(np.abs(err)))
     train_err = np.abs(model.predict(X).astype(np.float64) - y)[:, 0]
     out: Dict[str, Any] = {
-        "mae": float(np.abs(err).mean()), "sd": float(err.std()), "max_error": float(np.abs(err[worst])),
+        "mae": float(np.abs(err).mean()),
+        "sd": float(err.std()),
+        "max_error": float(np.abs(err[worst])),
         "max_error_at": [float(v) for v in gx[worst]],
         "max_error_outside_training": _outside_hull(X, gx[worst]),
-        "train_mae": float(train_err.mean()), "train_max": float(train_err.max()),
-        "finite": bool(np.isfinite(err).all()), "seconds": seconds, "data_source": source,
+        "train_mae": float(train_err.mean()),
+        "train_max": float(train_err.max()),
+        "finite": bool(np.isfinite(err).all()),
+        "seconds": seconds,
+        "data_source": source,
     }
     if not out["finite"]:
         out["mae"] = out["sd"] = float("inf")
@@ -264,9 +311,19 @@ def table(mode: str = "quick", networks: Sequence[int] = tuple(NETWORKS)) -> Any
     rows = []
     for k in networks:
         spec, r = NETWORKS[k], _best(mode, k)
-        rows.append({"network": k, "depth": spec["depth"], "amplifying": spec["amplifying"],
-                     "attenuating": spec["attenuating"], "paper MAE": spec["mae"], "paper SD": spec["sd"],
-                     "bionn MAE": r["mae"], "bionn SD": r["sd"], "bionn train MAE": r["train_mae"]})
+        rows.append(
+            {
+                "network": k,
+                "depth": spec["depth"],
+                "amplifying": spec["amplifying"],
+                "attenuating": spec["attenuating"],
+                "paper MAE": spec["mae"],
+                "paper SD": spec["sd"],
+                "bionn MAE": r["mae"],
+                "bionn SD": r["sd"],
+                "bionn train MAE": r["train_mae"],
+            }
+        )
     return pd.DataFrame(rows).set_index("network")
 
 
@@ -278,35 +335,73 @@ def _ratio_claim(better: int, worse: int, threshold: float, claim_id: str, where
 
     def compute(mode: str) -> Tuple[float, Dict[str, Any]]:
         w, b = _best(mode, worse), _best(mode, better)
-        return w["mae"] / b["mae"], {f"net{worse}_mae": w["mae"], f"net{better}_mae": b["mae"],
-                                     f"net{worse}_sd": w["sd"], f"net{better}_sd": b["sd"],
-                                     "paper_ratio": round(paper_ratio, 3), "runs": w["runs"],
-                                     "data_source": w["data_source"]}
+        return w["mae"] / b["mae"], {
+            f"net{worse}_mae": w["mae"],
+            f"net{better}_mae": b["mae"],
+            f"net{worse}_sd": w["sd"],
+            f"net{better}_sd": b["sd"],
+            "paper_ratio": round(paper_ratio, 3),
+            "runs": w["runs"],
+            "data_source": w["data_source"],
+        }
 
     compute.__name__ = claim_id.replace(".", "_")
-    register_claim(compute, id=claim_id, paper=PAPER, where=where,
-                   description=f"{description} (MAE ratio; paper {NETWORKS[worse]['mae']:.4g} / "
-                               f"{NETWORKS[better]['mae']:.4g} = {paper_ratio:.3g})",
-                   paper_value=threshold, compare=">=", quick_note=_NOTE)
+    register_claim(
+        compute,
+        id=claim_id,
+        paper=PAPER,
+        where=where,
+        description=f"{description} (MAE ratio; paper {NETWORKS[worse]['mae']:.4g} / "
+        f"{NETWORKS[better]['mae']:.4g} = {paper_ratio:.3g})",
+        paper_value=threshold,
+        compare=">=",
+        quick_note=_NOTE,
+    )
 
 
-for _k, _what in ((2, "1 amplifying"), (4, "5 amplifying"), (5, "4 amplifying + 1 attenuating"),
-                  (6, "5 attenuating")):
-    _ratio_claim(_k, 1, 1.0, f"amplifying.table1_net{_k}_beats_net1", "Table 1, §4.1",
-                 f"Network {_k} ({_what} per hidden layer) has a smaller grid MAE than Network 1 (none)")
-_ratio_claim(8, 7, 1.0, "amplifying.table1_net8_not_worse_than_net7", "Table 1, §4.1",
-             "depth 9: Network 8 (4 amplifying + 1 attenuating in hidden layers 1-5) does not degrade against "
-             "Network 7 (none)")
-_ratio_claim(10, 9, 1.0, "amplifying.table2_net10_beats_net9", "Table 2, §4.2",
-             "Ackley: Network 10 (3 amplifying + 1 attenuating in hidden layers 2-5) has a smaller grid MAE "
-             "than Network 9 (none)")
+for _k, _what in ((2, "1 amplifying"), (4, "5 amplifying"), (5, "4 amplifying + 1 attenuating"), (6, "5 attenuating")):
+    _ratio_claim(
+        _k,
+        1,
+        1.0,
+        f"amplifying.table1_net{_k}_beats_net1",
+        "Table 1, §4.1",
+        f"Network {_k} ({_what} per hidden layer) has a smaller grid MAE than Network 1 (none)",
+    )
+_ratio_claim(
+    8,
+    7,
+    1.0,
+    "amplifying.table1_net8_not_worse_than_net7",
+    "Table 1, §4.1",
+    "depth 9: Network 8 (4 amplifying + 1 attenuating in hidden layers 1-5) does not degrade against Network 7 (none)",
+)
+_ratio_claim(
+    10,
+    9,
+    1.0,
+    "amplifying.table2_net10_beats_net9",
+    "Table 2, §4.2",
+    "Ackley: Network 10 (3 amplifying + 1 attenuating in hidden layers 2-5) has a smaller grid MAE "
+    "than Network 9 (none)",
+)
 
 
-@register_claim(id="amplifying.sec42_max_error_outside_training", paper=PAPER, where="§4.2, Fig. 6",
-                description="Ackley: Network 10's largest absolute grid error lies outside the training data "
-                            "(outside the convex hull of the 300 training points; 1 = yes)",
-                paper_value=1.0, compare=">=", quick_note=_NOTE)
+@register_claim(
+    id="amplifying.sec42_max_error_outside_training",
+    paper=PAPER,
+    where="§4.2, Fig. 6",
+    description="Ackley: Network 10's largest absolute grid error lies outside the training data "
+    "(outside the convex hull of the 300 training points; 1 = yes)",
+    paper_value=1.0,
+    compare=">=",
+    quick_note=_NOTE,
+)
 def sec42_max_error_outside(mode: str) -> Tuple[float, Dict[str, Any]]:
     r = _best(mode, 10)
-    return float(r["max_error_outside_training"]), {"max_error": r["max_error"], "at": r["max_error_at"],
-                                                    "train_max": r["train_max"], "mae": r["mae"]}
+    return float(r["max_error_outside_training"]), {
+        "max_error": r["max_error"],
+        "at": r["max_error_at"],
+        "train_max": r["train_max"],
+        "mae": r["mae"],
+    }

@@ -9,6 +9,7 @@ line separates. Both claims train real bionn models over several seeds:
 
 Quick mode: 3 seeds, 300 training points, 40 epochs. Full mode: 10 seeds, 1000 points, 100 epochs.
 """
+
 from __future__ import annotations
 
 import functools
@@ -57,8 +58,16 @@ def make_moons(n: int, noise: float, rng: np.random.Generator) -> Tuple[np.ndarr
     return X[order].astype(np.float32), y[order]
 
 
-def train_moons(seed: int, model: str = "mlp", n_train: int = 300, n_test: int = 1000, epochs: int = 40,
-                hidden: int = 32, lr: float = 0.02, noise: float = NOISE) -> Dict[str, float]:
+def train_moons(
+    seed: int,
+    model: str = "mlp",
+    n_train: int = 300,
+    n_test: int = 1000,
+    epochs: int = 40,
+    hidden: int = 32,
+    lr: float = 0.02,
+    noise: float = NOISE,
+) -> Dict[str, float]:
     """Trains a linear model or a one-hidden-layer ReLU MLP on fresh moons data.
 
     ``seed`` fixes the data and the model (initialisation, shuffling), so ``"linear"`` and
@@ -91,8 +100,7 @@ def train_moons(seed: int, model: str = "mlp", n_train: int = 300, n_test: int =
         raise ValueError(f"model must be 'linear' or 'mlp', got {model!r}")
     net = nn.Sequential(layers, seed=seed)
     loss = losses.CrossEntropy()
-    history = net.fit(X, y, loss=loss, optimizer=optim.Adam(net.parameters(), lr=lr), epochs=epochs,
-                      batch_size=32)
+    history = net.fit(X, y, loss=loss, optimizer=optim.Adam(net.parameters(), lr=lr), epochs=epochs, batch_size=32)
     test = net.evaluate(X_test, y_test, loss)
     return {
         "test_accuracy": float(test["accuracy"]),
@@ -106,12 +114,14 @@ def _cached_runs(mode: str, backend: str, address: Optional[str], n_workers: Opt
     s = SETTINGS[mode]
     common = {"n_train": s["n_train"], "n_test": s["n_test"], "epochs": s["epochs"]}
     configs = [dict(common, model="linear"), dict(common, model="mlp")]
-    return repeat(train_moons, seeds=range(s["seeds"]), configs=configs, backend=backend, address=address,
-                  n_workers=n_workers)
+    return repeat(
+        train_moons, seeds=range(s["seeds"]), configs=configs, backend=backend, address=address, n_workers=n_workers
+    )
 
 
-def moons_runs(mode: str = "quick", backend: str = "serial", address: Optional[str] = None,
-               n_workers: Optional[int] = None) -> Any:
+def moons_runs(
+    mode: str = "quick", backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Any:
     """Both models over the mode's seeds, as a :func:`bionn.experiments.repeat` DataFrame (cached
     per arguments, so the two claims share one set of runs)."""
     return _cached_runs(mode, backend, address, n_workers).copy()
@@ -121,24 +131,43 @@ def _accuracies(df: Any, model: str) -> np.ndarray:
     return df.loc[df["model"] == model, "test_accuracy"].to_numpy()
 
 
-@register_claim(id="demo.mlp_beats_linear", paper=PAPER, where="synthetic two-moons task",
-                description="an MLP with a hidden ReLU layer beats a linear model on test accuracy "
-                            "(one-sided Welch t-test over seeds)",
-                paper_value="MLP > linear, p < 0.05", compare="significant", alpha=0.05, quick_note=_QUICK_NOTE)
-def mlp_beats_linear(mode: str, backend: str = "serial", address: Optional[str] = None,
-                     n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+@register_claim(
+    id="demo.mlp_beats_linear",
+    paper=PAPER,
+    where="synthetic two-moons task",
+    description="an MLP with a hidden ReLU layer beats a linear model on test accuracy "
+    "(one-sided Welch t-test over seeds)",
+    paper_value="MLP > linear, p < 0.05",
+    compare="significant",
+    alpha=0.05,
+    quick_note=_QUICK_NOTE,
+)
+def mlp_beats_linear(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Tuple[float, Dict[str, Any]]:
     df = moons_runs(mode, backend, address, n_workers)
     mlp, linear = _accuracies(df, "mlp"), _accuracies(df, "linear")
     res = ttest(mlp, linear, welch=True, alternative="greater")
-    return res.pvalue, {"mlp_accuracy_mean": float(mlp.mean()), "linear_accuracy_mean": float(linear.mean()),
-                        "t": res.statistic, "seeds": int(mlp.size)}
+    return res.pvalue, {
+        "mlp_accuracy_mean": float(mlp.mean()),
+        "linear_accuracy_mean": float(linear.mean()),
+        "t": res.statistic,
+        "seeds": int(mlp.size),
+    }
 
 
-@register_claim(id="demo.mlp_accuracy", paper=PAPER, where="synthetic two-moons task",
-                description="the MLP's mean test accuracy on two-moons is at least 0.95",
-                paper_value=0.95, compare=">=", quick_note=_QUICK_NOTE)
-def mlp_accuracy(mode: str, backend: str = "serial", address: Optional[str] = None,
-                 n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+@register_claim(
+    id="demo.mlp_accuracy",
+    paper=PAPER,
+    where="synthetic two-moons task",
+    description="the MLP's mean test accuracy on two-moons is at least 0.95",
+    paper_value=0.95,
+    compare=">=",
+    quick_note=_QUICK_NOTE,
+)
+def mlp_accuracy(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Tuple[float, Dict[str, Any]]:
     df = moons_runs(mode, backend, address, n_workers)
     mlp = _accuracies(df, "mlp")
     return float(mlp.mean()), {"std": float(mlp.std(ddof=1)) if mlp.size > 1 else None, "seeds": int(mlp.size)}

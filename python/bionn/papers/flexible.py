@@ -59,6 +59,7 @@ CIFAR-10 (Table 3, Fig. 4C) is used when :func:`bionn.data.load_cifar10` finds t
 (``small_data(..., dataset="cifar10")``); otherwise :func:`cifar10_or_skip` raises
 :class:`DataUnavailable` saying so, and the Fashion-MNIST versions above stand in, as the issue asks.
 """
+
 from __future__ import annotations
 
 import functools
@@ -68,9 +69,23 @@ import numpy as np
 
 from ..experiments import ClaimSkipped, register_claim, repeat, ttest
 
-__all__ = ["SETTINGS", "DataUnavailable", "load_fmnist", "cifar10_or_skip", "small_network", "vgg_style_network",
-           "surrogate_network", "paper_optimizer", "train", "train_small", "threshold_sweep", "small_data",
-           "pgd_robustness", "corruption_robustness", "NOISE_CORRUPTIONS"]
+__all__ = [
+    "SETTINGS",
+    "DataUnavailable",
+    "load_fmnist",
+    "cifar10_or_skip",
+    "small_network",
+    "vgg_style_network",
+    "surrogate_network",
+    "paper_optimizer",
+    "train",
+    "train_small",
+    "threshold_sweep",
+    "small_data",
+    "pgd_robustness",
+    "corruption_robustness",
+    "NOISE_CORRUPTIONS",
+]
 
 PAPER = "flexible"
 
@@ -90,6 +105,7 @@ class DataUnavailable(ClaimSkipped, RuntimeError):
 # Data
 # ------------------------------------------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=1)
 def _fmnist() -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from .. import data
@@ -99,8 +115,9 @@ def _fmnist() -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return X, y, Xt, yt
 
 
-def load_fmnist(n_train: Optional[int] = None, n_test: Optional[int] = None,
-                seed: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_fmnist(
+    n_train: Optional[int] = None, n_test: Optional[int] = None, seed: int = 0
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fashion-MNIST in [0, 1], shape (N, 1, 28, 28): a class-balanced random subset of the official
     training split (``n_train``) and the first ``n_test`` images of the official test split."""
     from .. import data
@@ -110,8 +127,12 @@ def load_fmnist(n_train: Optional[int] = None, n_test: Optional[int] = None,
         X, y = data.subsample(X, y, per_class=max(1, n_train // 10), seed=seed)
     if n_test is not None:
         Xt, yt = Xt[:n_test], yt[:n_test]
-    return (np.ascontiguousarray(X, dtype=np.float32), np.asarray(y), np.ascontiguousarray(Xt, dtype=np.float32),
-            np.asarray(yt))
+    return (
+        np.ascontiguousarray(X, dtype=np.float32),
+        np.asarray(y),
+        np.ascontiguousarray(Xt, dtype=np.float32),
+        np.asarray(yt),
+    )
 
 
 def cifar10_or_skip() -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -122,8 +143,10 @@ def cifar10_or_skip() -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         X, y = data.load_cifar10(split="train")
         Xt, yt = data.load_cifar10(split="test")
     except (FileNotFoundError, OSError, ValueError) as exc:
-        raise DataUnavailable(f"CIFAR-10 is not available offline on this machine, so this claim runs on "
-                              f"Fashion-MNIST instead ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+        raise DataUnavailable(
+            f"CIFAR-10 is not available offline on this machine, so this claim runs on "
+            f"Fashion-MNIST instead ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        ) from None
     return X.astype(np.float32), y, Xt.astype(np.float32), yt
 
 
@@ -131,19 +154,45 @@ def cifar10_or_skip() -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 # Networks and training
 # ------------------------------------------------------------------------------------------------
 
-def small_network(threshold_mode: str = "learned", threshold: float = 0.5, seed: int = 0, dtype: Any = np.float32) -> Any:
+
+def small_network(
+    threshold_mode: str = "learned", threshold: float = 0.5, seed: int = 0, dtype: Any = np.float32
+) -> Any:
     """The paper's small network (Fig. 2B) with the given threshold mode ("baseline" = convolution)."""
     from .. import nn
 
-    return nn.Sequential([
-        nn.FlexibleConv2d(1, 12, 5, input_size=(28, 28), pool_kernel=5, pool_stride=1, threshold_mode=threshold_mode,
-                          threshold=threshold, dtype=dtype),
-        nn.Sigmoid(dtype=dtype), nn.Flatten(dtype=dtype),
-        nn.Dense(6912, 120, dtype=dtype), nn.Dense(120, 60, dtype=dtype), nn.Dense(60, 10, dtype=dtype)], seed=seed)
+    return nn.Sequential(
+        [
+            nn.FlexibleConv2d(
+                1,
+                12,
+                5,
+                input_size=(28, 28),
+                pool_kernel=5,
+                pool_stride=1,
+                threshold_mode=threshold_mode,
+                threshold=threshold,
+                dtype=dtype,
+            ),
+            nn.Sigmoid(dtype=dtype),
+            nn.Flatten(dtype=dtype),
+            nn.Dense(6912, 120, dtype=dtype),
+            nn.Dense(120, 60, dtype=dtype),
+            nn.Dense(60, 10, dtype=dtype),
+        ],
+        seed=seed,
+    )
 
 
-def vgg_style_network(threshold_mode: str = "learned", threshold: float = 0.5, seed: int = 0, in_channels: int = 1,
-                      size: int = 28, width: int = 16, dtype: Any = np.float32) -> Any:
+def vgg_style_network(
+    threshold_mode: str = "learned",
+    threshold: float = 0.5,
+    seed: int = 0,
+    in_channels: int = 1,
+    size: int = 28,
+    width: int = 16,
+    dtype: Any = np.float32,
+) -> Any:
     """VGG block 1 as in the paper (Conv → BN → ReLU → Flexible[Conv(C, C, 3, pad 0) ‖ MaxPool(3, 1)] →
     Sigmoid → BN → ReLU → Dropout2d(0.3)), then one shrunk block and a small classifier:
     MaxPool(2) → Conv(C, 2C, 3, pad 1) → BN → ReLU → MaxPool(2) → Dropout2d(0.4) → Linear → ReLU → Linear(10).
@@ -151,37 +200,80 @@ def vgg_style_network(threshold_mode: str = "learned", threshold: float = 0.5, s
     from .. import nn
 
     d = dict(dtype=dtype)
-    s1 = size - 2          # the flexible layer has no padding
+    s1 = size - 2  # the flexible layer has no padding
     s2 = s1 // 2 // 2
-    return nn.Sequential([
-        nn.Conv2d(in_channels, width, 3, padding=1, **d), nn.BatchNorm2d(width, **d), nn.ReLU(**d),
-        nn.FlexibleConv2d(width, width, 3, input_size=(size, size), pool_kernel=3, threshold_mode=threshold_mode,
-                          threshold=threshold, **d),
-        nn.Sigmoid(**d), nn.BatchNorm2d(width, **d), nn.ReLU(**d), nn.Dropout2d(0.3, **d),
-        nn.MaxPool2d(2, **d),
-        nn.Conv2d(width, 2 * width, 3, padding=1, **d), nn.BatchNorm2d(2 * width, **d), nn.ReLU(**d),
-        nn.MaxPool2d(2, **d), nn.Dropout2d(0.4, **d), nn.Flatten(**d),
-        nn.Dense(2 * width * s2 * s2, 64, **d), nn.ReLU(**d), nn.Dense(64, 10, **d)], seed=seed)
+    return nn.Sequential(
+        [
+            nn.Conv2d(in_channels, width, 3, padding=1, **d),
+            nn.BatchNorm2d(width, **d),
+            nn.ReLU(**d),
+            nn.FlexibleConv2d(
+                width,
+                width,
+                3,
+                input_size=(size, size),
+                pool_kernel=3,
+                threshold_mode=threshold_mode,
+                threshold=threshold,
+                **d,
+            ),
+            nn.Sigmoid(**d),
+            nn.BatchNorm2d(width, **d),
+            nn.ReLU(**d),
+            nn.Dropout2d(0.3, **d),
+            nn.MaxPool2d(2, **d),
+            nn.Conv2d(width, 2 * width, 3, padding=1, **d),
+            nn.BatchNorm2d(2 * width, **d),
+            nn.ReLU(**d),
+            nn.MaxPool2d(2, **d),
+            nn.Dropout2d(0.4, **d),
+            nn.Flatten(**d),
+            nn.Dense(2 * width * s2 * s2, 64, **d),
+            nn.ReLU(**d),
+            nn.Dense(64, 10, **d),
+        ],
+        seed=seed,
+    )
 
 
-def surrogate_network(seed: int = 0, in_channels: int = 1, size: int = 28, width: int = 16,
-                      dtype: Any = np.float32) -> Any:
+def surrogate_network(
+    seed: int = 0, in_channels: int = 1, size: int = 28, width: int = 16, dtype: Any = np.float32
+) -> Any:
     """The paper's "Conv2D model" for black-box PGD, scaled down: two conv blocks with max-pooling
     (C and 2C channels instead of 64 and 128), Linear → ReLU → Linear(10)."""
     from .. import nn
 
     d = dict(dtype=dtype)
     s = size // 4
-    return nn.Sequential([
-        nn.Conv2d(in_channels, width, 3, padding=1, **d), nn.ReLU(**d),
-        nn.Conv2d(width, width, 3, padding=1, **d), nn.ReLU(**d), nn.MaxPool2d(2, **d),
-        nn.Conv2d(width, 2 * width, 3, padding=1, **d), nn.ReLU(**d),
-        nn.Conv2d(2 * width, 2 * width, 3, padding=1, **d), nn.ReLU(**d), nn.MaxPool2d(2, **d),
-        nn.Flatten(**d), nn.Dense(2 * width * s * s, 64, **d), nn.ReLU(**d), nn.Dense(64, 10, **d)], seed=seed)
+    return nn.Sequential(
+        [
+            nn.Conv2d(in_channels, width, 3, padding=1, **d),
+            nn.ReLU(**d),
+            nn.Conv2d(width, width, 3, padding=1, **d),
+            nn.ReLU(**d),
+            nn.MaxPool2d(2, **d),
+            nn.Conv2d(width, 2 * width, 3, padding=1, **d),
+            nn.ReLU(**d),
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1, **d),
+            nn.ReLU(**d),
+            nn.MaxPool2d(2, **d),
+            nn.Flatten(**d),
+            nn.Dense(2 * width * s * s, 64, **d),
+            nn.ReLU(**d),
+            nn.Dense(64, 10, **d),
+        ],
+        seed=seed,
+    )
 
 
-def paper_optimizer(model: Any, lr: float = 0.001, momentum: float = 0.9, weight_decay: float = 0.006,
-                    step_size: int = 20, gamma: float = 0.7) -> Tuple[Any, Any]:
+def paper_optimizer(
+    model: Any,
+    lr: float = 0.001,
+    momentum: float = 0.9,
+    weight_decay: float = 0.006,
+    step_size: int = 20,
+    gamma: float = 0.7,
+) -> Tuple[Any, Any]:
     """SGD with the paper's settings: weight decay on everything but the threshold; StepLR(20, 0.7)."""
     from .. import optim
 
@@ -190,19 +282,42 @@ def paper_optimizer(model: Any, lr: float = 0.001, momentum: float = 0.9, weight
     return opt, optim.StepLR(opt, step_size=step_size, gamma=gamma)
 
 
-def train(model: Any, X: np.ndarray, y: np.ndarray, epochs: int, lr: float, batch_size: int = 100,
-          validation_data: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> Any:
+def train(
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    lr: float,
+    batch_size: int = 100,
+    validation_data: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+) -> Any:
     """Trains ``model`` with :func:`paper_optimizer`; returns the History."""
     from .. import losses
 
     opt, sched = paper_optimizer(model, lr=lr)
-    return model.fit(X, y, loss=losses.CrossEntropy(), optimizer=opt, scheduler=sched, epochs=epochs,
-                     batch_size=batch_size, validation_data=validation_data)
+    return model.fit(
+        X,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=opt,
+        scheduler=sched,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation_data,
+    )
 
 
-def train_small(seed: int, threshold_mode: str = "learned", threshold: float = 0.5, n_train: int = 2000,
-                n_test: int = 500, epochs: int = 3, lr: float = 0.02, fgsm_eps: float = 0.1,
-                eval_thresholds: Sequence[float] = ()) -> Dict[str, float]:
+def train_small(
+    seed: int,
+    threshold_mode: str = "learned",
+    threshold: float = 0.5,
+    n_train: int = 2000,
+    n_test: int = 500,
+    epochs: int = 3,
+    lr: float = 0.02,
+    fgsm_eps: float = 0.1,
+    eval_thresholds: Sequence[float] = (),
+) -> Dict[str, float]:
     """Trains the small network (Table 2) and attacks it with FGSM.
 
     Returns
@@ -217,8 +332,10 @@ def train_small(seed: int, threshold_mode: str = "learned", threshold: float = 0
     X, y, Xt, yt = load_fmnist(n_train, n_test, seed=seed)
     model = small_network(threshold_mode, threshold, seed=seed)
     train(model, X, y, epochs, lr)
-    out = {"accuracy": attacks.accuracy(model, Xt, yt),
-           "fgsm_accuracy": attacks.evaluate_robustness(model, Xt, yt, eps=[fgsm_eps], attack="fgsm")[fgsm_eps]}
+    out = {
+        "accuracy": attacks.accuracy(model, Xt, yt),
+        "fgsm_accuracy": attacks.evaluate_robustness(model, Xt, yt, eps=[fgsm_eps], attack="fgsm")[fgsm_eps],
+    }
     if eval_thresholds:
         layer = model[0]
         for t in eval_thresholds:
@@ -228,8 +345,15 @@ def train_small(seed: int, threshold_mode: str = "learned", threshold: float = 0
     return out
 
 
-def threshold_sweep(seed: int, threshold: float, grid: Sequence[float], n_train: int = 2000, n_test: int = 500,
-                    epochs: int = 3, lr: float = 0.02) -> Dict[str, float]:
+def threshold_sweep(
+    seed: int,
+    threshold: float,
+    grid: Sequence[float],
+    n_train: int = 2000,
+    n_test: int = 500,
+    epochs: int = 3,
+    lr: float = 0.02,
+) -> Dict[str, float]:
     """Fig. 3: train with a fixed uniform threshold, validate at every threshold of ``grid``.
 
     Returns ``acc_at_<T>`` per grid value, ``best_threshold`` and ``trained_is_best`` (1.0 when the
@@ -241,8 +365,15 @@ def threshold_sweep(seed: int, threshold: float, grid: Sequence[float], n_train:
     return r
 
 
-def small_data(seed: int, threshold_mode: str, per_class: int = 100, epochs: int = 10, lr: float = 0.02,
-               n_test: int = 2000, dataset: str = "fmnist") -> Dict[str, float]:
+def small_data(
+    seed: int,
+    threshold_mode: str,
+    per_class: int = 100,
+    epochs: int = 10,
+    lr: float = 0.02,
+    n_test: int = 2000,
+    dataset: str = "fmnist",
+) -> Dict[str, float]:
     """Fig. 4C's small-data regime: ``per_class`` training images per class; returns the final and
     the mean-over-epochs validation accuracy."""
     from .. import data
@@ -263,9 +394,18 @@ def small_data(seed: int, threshold_mode: str, per_class: int = 100, epochs: int
     return {"val_accuracy": float(acc[-1]), "mean_val_accuracy": float(np.mean(acc))}
 
 
-def pgd_robustness(seed: int, threshold_mode: str, n_train: int = 3000, n_test: int = 300, epochs: int = 3,
-                   lr: float = 0.02, eps: float = 0.031, alpha: float = 0.003, steps: int = 20,
-                   width: int = 16) -> Dict[str, float]:
+def pgd_robustness(
+    seed: int,
+    threshold_mode: str,
+    n_train: int = 3000,
+    n_test: int = 300,
+    epochs: int = 3,
+    lr: float = 0.02,
+    eps: float = 0.031,
+    alpha: float = 0.003,
+    steps: int = 20,
+    width: int = 16,
+) -> Dict[str, float]:
     """Table 3 on Fashion-MNIST: the VGG-style network (flexible block 1, or the baseline) under
     white-box PGD and black-box PGD crafted on the surrogate "Conv2D model" (trained on the same
     images with the same seed). Returns ``natural``, ``pgd_whitebox``, ``pgd_blackbox`` accuracies."""
@@ -279,18 +419,24 @@ def pgd_robustness(seed: int, threshold_mode: str, n_train: int = 3000, n_test: 
     train(surrogate, X, y, epochs, lr)
     white = attacks.pgd(model, Xt, yt, eps, alpha, steps, seed=seed)
     black = attacks.pgd(model, Xt, yt, eps, alpha, steps, seed=seed, surrogate=surrogate)
-    return {"natural": attacks.accuracy(model, Xt, yt), "pgd_whitebox": attacks.accuracy(model, white, yt),
-            "pgd_blackbox": attacks.accuracy(model, black, yt)}
+    return {
+        "natural": attacks.accuracy(model, Xt, yt),
+        "pgd_whitebox": attacks.accuracy(model, white, yt),
+        "pgd_blackbox": attacks.accuracy(model, black, yt),
+    }
 
 
 # ------------------------------------------------------------------------------------------------
 # Claims
 # ------------------------------------------------------------------------------------------------
 
+
 def _note(mode: str) -> str:
     s = SETTINGS[mode]
-    return (f"{s['seeds']} seeds, {s['n_train']} training / {s['n_test']} test images, {s['epochs']} epochs at lr "
-            f"{s['lr']} (paper: 10 seeds, 60,000 / 10,000 images, 150 epochs at lr 0.001)")
+    return (
+        f"{s['seeds']} seeds, {s['n_train']} training / {s['n_test']} test images, {s['epochs']} epochs at lr "
+        f"{s['lr']} (paper: 10 seeds, 60,000 / 10,000 images, 150 epochs at lr 0.001)"
+    )
 
 
 _QUICK_NOTE = "quick: " + _note("quick") + "; full: " + _note("full")
@@ -301,10 +447,12 @@ def _small_runs(mode: str, backend: str, address: Optional[str], n_workers: Opti
     """Table 2's networks, shared by its claims: baseline, learned ("standard") and uniform T = 0.6."""
     s = SETTINGS[mode]
     common = {"n_train": s["n_train"], "n_test": s["n_test"], "epochs": s["epochs"], "lr": s["lr"]}
-    configs = [dict(common, threshold_mode=m, threshold=t)
-               for m, t in (("baseline", 0.5), ("learned", 0.5), ("uniform", 0.6))]
-    return repeat(train_small, seeds=range(s["seeds"]), configs=configs, backend=backend, address=address,
-                  n_workers=n_workers)
+    configs = [
+        dict(common, threshold_mode=m, threshold=t) for m, t in (("baseline", 0.5), ("learned", 0.5), ("uniform", 0.6))
+    ]
+    return repeat(
+        train_small, seeds=range(s["seeds"]), configs=configs, backend=backend, address=address, n_workers=n_workers
+    )
 
 
 def _select(df: Any, threshold_mode: str, threshold: Optional[float] = None) -> Any:
@@ -321,58 +469,94 @@ def _mean_sem(values: Any) -> List[float]:
 
 def _table2_info(df: Any) -> Dict[str, Any]:
     info: Dict[str, Any] = {"seeds": int(df["seed"].nunique())}
-    for name, rows in (("baseline", _select(df, "baseline")), ("standard", _select(df, "learned")),
-                       ("uniform_0.6", _select(df, "uniform", 0.6))):
+    for name, rows in (
+        ("baseline", _select(df, "baseline")),
+        ("standard", _select(df, "learned")),
+        ("uniform_0.6", _select(df, "uniform", 0.6)),
+    ):
         info[name] = {"clean_mean_sem": _mean_sem(rows["accuracy"]), "fgsm_mean_sem": _mean_sem(rows["fgsm_accuracy"])}
     return info
 
 
-@register_claim(id="flexible.table2_uniform_fgsm", paper=PAPER, where="Table 2",
-                description="small network, FGSM eps=0.1: the uniform-threshold (T=0.6) network keeps more accuracy "
-                            "than the baseline (one-sided Welch t-test over seeds)",
-                paper_value="uniform 44.4% vs baseline 27.3% (10 seeds)", compare="significant", alpha=0.05,
-                quick_note=_QUICK_NOTE)
-def table2_uniform_fgsm(mode: str, backend: str = "serial", address: Optional[str] = None,
-                        n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+@register_claim(
+    id="flexible.table2_uniform_fgsm",
+    paper=PAPER,
+    where="Table 2",
+    description="small network, FGSM eps=0.1: the uniform-threshold (T=0.6) network keeps more accuracy "
+    "than the baseline (one-sided Welch t-test over seeds)",
+    paper_value="uniform 44.4% vs baseline 27.3% (10 seeds)",
+    compare="significant",
+    alpha=0.05,
+    quick_note=_QUICK_NOTE,
+)
+def table2_uniform_fgsm(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Tuple[float, Dict[str, Any]]:
     df = _small_runs(mode, backend, address, n_workers)
-    res = ttest(_select(df, "uniform", 0.6)["fgsm_accuracy"], _select(df, "baseline")["fgsm_accuracy"],
-                alternative="greater")
+    res = ttest(
+        _select(df, "uniform", 0.6)["fgsm_accuracy"], _select(df, "baseline")["fgsm_accuracy"], alternative="greater"
+    )
     return res.pvalue, _table2_info(df)
 
 
-@register_claim(id="flexible.table2_standard_fgsm", paper=PAPER, where="Table 2",
-                description="small network, FGSM eps=0.1: the standard (learned-threshold) network keeps more "
-                            "accuracy than the baseline (one-sided Welch t-test over seeds)",
-                paper_value="standard 36.4% vs baseline 27.3% (10 seeds)", compare="significant", alpha=0.05,
-                quick_note=_QUICK_NOTE)
-def table2_standard_fgsm(mode: str, backend: str = "serial", address: Optional[str] = None,
-                         n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+@register_claim(
+    id="flexible.table2_standard_fgsm",
+    paper=PAPER,
+    where="Table 2",
+    description="small network, FGSM eps=0.1: the standard (learned-threshold) network keeps more "
+    "accuracy than the baseline (one-sided Welch t-test over seeds)",
+    paper_value="standard 36.4% vs baseline 27.3% (10 seeds)",
+    compare="significant",
+    alpha=0.05,
+    quick_note=_QUICK_NOTE,
+)
+def table2_standard_fgsm(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Tuple[float, Dict[str, Any]]:
     df = _small_runs(mode, backend, address, n_workers)
-    res = ttest(_select(df, "learned")["fgsm_accuracy"], _select(df, "baseline")["fgsm_accuracy"],
-                alternative="greater")
+    res = ttest(
+        _select(df, "learned")["fgsm_accuracy"], _select(df, "baseline")["fgsm_accuracy"], alternative="greater"
+    )
     return res.pvalue, _table2_info(df)
 
 
-@register_claim(id="flexible.table2_clean_cost", paper=PAPER, where="Table 2, 'Flexible computation and network "
-                                                                    "accuracy'",
-                description="small network: the flexible variants (uniform T=0.6, standard) lose at most a few "
-                            "points of clean accuracy against the baseline (largest mean drop, in accuracy units)",
-                paper_value=0.06, compare="<=", quick_note=_QUICK_NOTE)
-def table2_clean_cost(mode: str, backend: str = "serial", address: Optional[str] = None,
-                      n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+@register_claim(
+    id="flexible.table2_clean_cost",
+    paper=PAPER,
+    where="Table 2, 'Flexible computation and network accuracy'",
+    description="small network: the flexible variants (uniform T=0.6, standard) lose at most a few "
+    "points of clean accuracy against the baseline (largest mean drop, in accuracy units)",
+    paper_value=0.06,
+    compare="<=",
+    quick_note=_QUICK_NOTE,
+)
+def table2_clean_cost(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Tuple[float, Dict[str, Any]]:
     df = _small_runs(mode, backend, address, n_workers)
     base = float(_select(df, "baseline")["accuracy"].mean())
-    drops = {"uniform_0.6": base - float(_select(df, "uniform", 0.6)["accuracy"].mean()),
-             "standard": base - float(_select(df, "learned")["accuracy"].mean())}
+    drops = {
+        "uniform_0.6": base - float(_select(df, "uniform", 0.6)["accuracy"].mean()),
+        "standard": base - float(_select(df, "learned")["accuracy"].mean()),
+    }
     return max(drops.values()), dict(_table2_info(df), drops={k: round(v, 4) for k, v in drops.items()})
 
 
 NOISE_CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")
 
 
-def corruption_robustness(seed: int, threshold_mode: str = "learned", threshold: float = 0.5, n_train: int = 2000,
-                          n_test: int = 500, epochs: int = 3, lr: float = 0.02, severities: Sequence[int] = (1, 2, 3, 4, 5),
-                          names: Optional[Sequence[str]] = None, table: str = "imagenet") -> Dict[str, Any]:
+def corruption_robustness(
+    seed: int,
+    threshold_mode: str = "learned",
+    threshold: float = 0.5,
+    n_train: int = 2000,
+    n_test: int = 500,
+    epochs: int = 3,
+    lr: float = 0.02,
+    severities: Sequence[int] = (1, 2, 3, 4, 5),
+    names: Optional[Sequence[str]] = None,
+    table: str = "imagenet",
+) -> Dict[str, Any]:
     """Fig. 5A on Fashion-MNIST: trains the small network and measures test accuracy under every
     corruption family and severity (:func:`bionn.corruptions.evaluate_corruptions`, corruption noise
     seeded with ``seed``). ``table="imagenet"`` follows the paper's ImageNet-C parameters.
@@ -388,8 +572,9 @@ def corruption_robustness(seed: int, threshold_mode: str = "learned", threshold:
     X, y, Xt, yt = load_fmnist(n_train, n_test, seed=seed)
     model = small_network(threshold_mode, threshold, seed=seed)
     train(model, X, y, epochs, lr)
-    rows = corruptions.evaluate_corruptions(model, Xt, yt, names=names, severities=tuple(severities), seed=seed,
-                                            table=table, as_frame=False)
+    rows = corruptions.evaluate_corruptions(
+        model, Xt, yt, names=names, severities=tuple(severities), seed=seed, table=table, as_frame=False
+    )
     clean = next(r["accuracy"] for r in rows if r["severity"] == 0)
     noise = [r["accuracy"] for r in rows if r["corruption"] in NOISE_CORRUPTIONS and r["severity"] == 5]
     return {"clean": float(clean), "noise_sev5": float(np.mean(noise)) if noise else float("nan"), "table": rows}

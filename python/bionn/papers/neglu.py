@@ -46,6 +46,7 @@ Measured but NOT reproduced, hence not registered (numbers in the notebook ``04_
 * §5.2 variants (learned slopes, Min-Maxout): reported against the baseline, no thesis numbers
   (notebook: test error 3.35 % and 3.65 % vs 2.70 % for ReLU and 3.40 % for MixLU 7 %).
 """
+
 from __future__ import annotations
 
 import functools
@@ -57,17 +58,44 @@ import numpy as np
 
 from ..experiments import register_claim
 
-__all__ = ["SETTINGS", "FASHION_SETTINGS", "LR", "table9_test_error_change", "load_mnist_split", "load_cifar_or_fashion", "lenet", "cifar_net", "train_lenet",
-           "train_cifar_net", "table67_sweep", "cifar_sweep", "variants_compare", "PAPER_TABLE6",
-           "PAPER_TABLE7_TRAIN", "PAPER_TABLE9", "PAPER_TABLE10_TRAIN"]
+__all__ = [
+    "SETTINGS",
+    "FASHION_SETTINGS",
+    "LR",
+    "table9_test_error_change",
+    "load_mnist_split",
+    "load_cifar_or_fashion",
+    "lenet",
+    "cifar_net",
+    "train_lenet",
+    "train_cifar_net",
+    "table67_sweep",
+    "cifar_sweep",
+    "variants_compare",
+    "PAPER_TABLE6",
+    "PAPER_TABLE7_TRAIN",
+    "PAPER_TABLE9",
+    "PAPER_TABLE10_TRAIN",
+]
 
 PAPER = "neglu"
 
 # Thesis numbers (percent): Table 6 test error and Table 7 training error per % NegLUs (MNIST);
 # Table 9 test accuracy and Table 10 training accuracy per % NegLUs (CIFAR-10).
 PAPER_TABLE6 = {0: 0.92, 1: 0.95, 2: 1.02, 3: 1.22, 4: 1.14, 5: 1.26, 6: 1.43, 7: 1.45, 8: 2.53, 9: 2.68, 10: 90.20}
-PAPER_TABLE7_TRAIN = {0: 0.00, 1: 0.12, 2: 0.15, 3: 0.34, 4: 0.36, 5: 0.48, 6: 0.61, 7: 0.85, 8: 1.29, 9: 2.09,
-                      10: 90.13}
+PAPER_TABLE7_TRAIN = {
+    0: 0.00,
+    1: 0.12,
+    2: 0.15,
+    3: 0.34,
+    4: 0.36,
+    5: 0.48,
+    6: 0.61,
+    7: 0.85,
+    8: 1.29,
+    9: 2.09,
+    10: 90.13,
+}
 PAPER_TABLE9 = {0: 79.81, 0.25: 79.72, 0.5: 79.72, 1: 79.64, 2: 78.85, 3: 10.0}
 PAPER_TABLE10_TRAIN = {0: 88.64, 0.25: 87.05, 0.5: 85.57, 1: 84.44, 2: 82.43, 3: 10.0}
 
@@ -82,13 +110,16 @@ SETTINGS: Dict[str, Dict[str, Any]] = {
 # SGD steps than on the official 60,000, and the short runs must still reach the overfitting regime
 # (training error near 0) in which the thesis compares train and test error.
 LR = 0.005
-_NOTE = ("quick: 2 seeds, 1,500 training / 1,000 test digits of the MNIST sample, 5 epochs (full: 3 seeds, "
-         "8,000 / 2,000 digits, 10 epochs; thesis: official 60k/10k split, 20+ epochs); lr 0.005 (thesis 0.001)")
+_NOTE = (
+    "quick: 2 seeds, 1,500 training / 1,000 test digits of the MNIST sample, 5 epochs (full: 3 seeds, "
+    "8,000 / 2,000 digits, 10 epochs; thesis: official 60k/10k split, 20+ epochs); lr 0.005 (thesis 0.001)"
+)
 
 
 # ------------------------------------------------------------------------------------------------
 # Data
 # ------------------------------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=2)
 def load_mnist_split(split_seed: int = 0, test_fraction: float = 0.2) -> Tuple[np.ndarray, ...]:
@@ -136,6 +167,7 @@ def load_cifar_or_fashion() -> Tuple[str, Tuple[np.ndarray, ...]]:
 # Networks
 # ------------------------------------------------------------------------------------------------
 
+
 def _activation(kind: str, fraction: float, units: Any, mode: str, neglu_grad: str) -> Any:
     from .. import nn
 
@@ -150,8 +182,9 @@ def _activation(kind: str, fraction: float, units: Any, mode: str, neglu_grad: s
     raise ValueError(f"activation must be 'mixlu', 'relu' or 'learned', got {kind!r} ({n} units)")
 
 
-def lenet(fraction: float = 0.0, activation: str = "mixlu", mode: str = "fixed", neglu_grad: str = "exact",
-          seed: int = 0) -> Any:
+def lenet(
+    fraction: float = 0.0, activation: str = "mixlu", mode: str = "fixed", neglu_grad: str = "exact", seed: int = 0
+) -> Any:
     """MatConvNet's MNIST LeNet (thesis §4.4.3) with its ReLU replaced by ``activation``:
     ``"mixlu"`` (``fraction`` NegLUs among the 500 units), ``"relu"``, ``"learned"`` (per-unit slopes)
     or ``"minmaxout"`` (500 units of 2 pieces, half of them min units). Weights 0.01 N(0, 1), zero biases."""
@@ -161,14 +194,30 @@ def lenet(fraction: float = 0.0, activation: str = "mixlu", mode: str = "fixed",
         mid = [nn.Conv2d(50, 1000, 4), nn.MinMaxout(500, pieces=2, min_fraction=0.5)]
     else:
         mid = [nn.Conv2d(50, 500, 4), _activation(activation, fraction, 500, mode, neglu_grad)]
-    net = nn.Sequential([nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2), *mid,
-                         nn.Conv2d(500, 10, 1), nn.Flatten()], seed=seed)
+    net = nn.Sequential(
+        [
+            nn.Conv2d(1, 20, 5),
+            nn.MaxPool2d(2),
+            nn.Conv2d(20, 50, 5),
+            nn.MaxPool2d(2),
+            *mid,
+            nn.Conv2d(500, 10, 1),
+            nn.Flatten(),
+        ],
+        seed=seed,
+    )
     _matconvnet_init(net, seed, [0.01] * 4)
     return net
 
 
-def cifar_net(fraction: float = 0.0, in_channels: int = 3, activation: str = "mixlu", mode: str = "fixed",
-              neglu_grad: str = "exact", seed: int = 0) -> Any:
+def cifar_net(
+    fraction: float = 0.0,
+    in_channels: int = 3,
+    activation: str = "mixlu",
+    mode: str = "fixed",
+    neglu_grad: str = "exact",
+    seed: int = 0,
+) -> Any:
     """MatConvNet's CIFAR-10 "quick" net (thesis §4.4.4) for 32x32 inputs with every ReLU a MixLU of
     ``fraction`` NegLUs (per element of (C, H, W)) — or ``"relu"`` / ``"learned"`` activations."""
     from .. import nn
@@ -179,11 +228,24 @@ def cifar_net(fraction: float = 0.0, in_channels: int = 3, activation: str = "mi
             warnings.filterwarnings("ignore", message="MixLU: fraction", category=UserWarning)
             return _activation(activation, fraction, (c, hw, hw) if activation == "mixlu" else c, mode, neglu_grad)
 
-    net = nn.Sequential([
-        nn.Conv2d(in_channels, 32, 5, padding=2), nn.MaxPool2d(3, stride=2, padding=1), act(32, 16),
-        nn.Conv2d(32, 32, 5, padding=2), act(32, 16), nn.AvgPool2d(3, stride=2, padding=1),
-        nn.Conv2d(32, 64, 5, padding=2), act(64, 8), nn.AvgPool2d(3, stride=2, padding=1),
-        nn.Conv2d(64, 64, 4), act(64, 1), nn.Conv2d(64, 10, 1), nn.Flatten()], seed=seed)
+    net = nn.Sequential(
+        [
+            nn.Conv2d(in_channels, 32, 5, padding=2),
+            nn.MaxPool2d(3, stride=2, padding=1),
+            act(32, 16),
+            nn.Conv2d(32, 32, 5, padding=2),
+            act(32, 16),
+            nn.AvgPool2d(3, stride=2, padding=1),
+            nn.Conv2d(32, 64, 5, padding=2),
+            act(64, 8),
+            nn.AvgPool2d(3, stride=2, padding=1),
+            nn.Conv2d(64, 64, 4),
+            act(64, 1),
+            nn.Conv2d(64, 10, 1),
+            nn.Flatten(),
+        ],
+        seed=seed,
+    )
     _matconvnet_init(net, seed, [0.01, 0.05, 0.05, 0.05, 0.05])
     return net
 
@@ -203,8 +265,18 @@ def _matconvnet_init(net: Any, seed: int, stds: Sequence[float]) -> None:
 # Training
 # ------------------------------------------------------------------------------------------------
 
-def _train(net: Any, data: Tuple[np.ndarray, ...], epochs: int, lr: float, batch_size: int, seed: int,
-           n_train: Optional[int], n_test: Optional[int] = None, n_eval_train: int = 4000) -> Dict[str, Any]:
+
+def _train(
+    net: Any,
+    data: Tuple[np.ndarray, ...],
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    n_train: Optional[int],
+    n_test: Optional[int] = None,
+    n_eval_train: int = 4000,
+) -> Dict[str, Any]:
     from .. import losses, optim
 
     Xtr, ytr, Xte, yte = data
@@ -227,17 +299,32 @@ def _train(net: Any, data: Tuple[np.ndarray, ...], epochs: int, lr: float, batch
         running_err.append(1.0 - hist.history["accuracy"][-1])
         train_err.append(1.0 - net.evaluate(Xev, yev, loss)["accuracy"])
         test_err.append(1.0 - net.evaluate(Xte, yte, loss)["accuracy"])
-    return {"train_error": train_err[-1] * 100, "test_error": test_err[-1] * 100,
-            "gap": (test_err[-1] - train_err[-1]) * 100, "train_curve": [100 * v for v in train_err],
-            "test_curve": [100 * v for v in test_err], "running_train_curve": [100 * v for v in running_err],
-            "n_train": len(Xtr), "n_test": len(Xte),
-            "seconds": time.perf_counter() - t0}
+    return {
+        "train_error": train_err[-1] * 100,
+        "test_error": test_err[-1] * 100,
+        "gap": (test_err[-1] - train_err[-1]) * 100,
+        "train_curve": [100 * v for v in train_err],
+        "test_curve": [100 * v for v in test_err],
+        "running_train_curve": [100 * v for v in running_err],
+        "n_train": len(Xtr),
+        "n_test": len(Xte),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
-def train_lenet(seed: int = 0, fraction: float = 0.0, activation: str = "mixlu", epochs: int = 5,
-                n_train: Optional[int] = 1500, n_test: Optional[int] = None, mode: str = "fixed",
-                neglu_grad: str = "exact", lr: float = LR, batch_size: int = 100,
-                split_seed: int = 0) -> Dict[str, Any]:
+def train_lenet(
+    seed: int = 0,
+    fraction: float = 0.0,
+    activation: str = "mixlu",
+    epochs: int = 5,
+    n_train: Optional[int] = 1500,
+    n_test: Optional[int] = None,
+    mode: str = "fixed",
+    neglu_grad: str = "exact",
+    lr: float = LR,
+    batch_size: int = 100,
+    split_seed: int = 0,
+) -> Dict[str, Any]:
     """Trains the LeNet on the MNIST sample split and returns errors in percent.
 
     Returns
@@ -250,28 +337,56 @@ def train_lenet(seed: int = 0, fraction: float = 0.0, activation: str = "mixlu",
         and for MixLU ``num_negative`` (the NegLU units drawn from ``seed``).
     """
     net = lenet(fraction, activation, mode, neglu_grad, seed)
-    res = _train(net, load_mnist_split(split_seed), epochs, lr, batch_size, seed, n_train, n_test,
-                 n_eval_train=min(4000, n_train or 4000))
+    res = _train(
+        net,
+        load_mnist_split(split_seed),
+        epochs,
+        lr,
+        batch_size,
+        seed,
+        n_train,
+        n_test,
+        n_eval_train=min(4000, n_train or 4000),
+    )
     res["num_negative"] = int(net[5].negative_units.size) if activation == "mixlu" else 0
     res["dataset"] = f"MNIST sample, split seed {split_seed}"
     return res
 
 
-def train_cifar_net(seed: int = 0, fraction: float = 0.0, activation: str = "mixlu", epochs: int = 4,
-                    n_train: Optional[int] = 2000, n_test: Optional[int] = 1000, mode: str = "fixed",
-                    neglu_grad: str = "exact", lr: float = LR, batch_size: int = 100) -> Dict[str, Any]:
+def train_cifar_net(
+    seed: int = 0,
+    fraction: float = 0.0,
+    activation: str = "mixlu",
+    epochs: int = 4,
+    n_train: Optional[int] = 2000,
+    n_test: Optional[int] = 1000,
+    mode: str = "fixed",
+    neglu_grad: str = "exact",
+    lr: float = LR,
+    batch_size: int = 100,
+) -> Dict[str, Any]:
     """Trains the CIFAR "quick" net on CIFAR-10, or on Fashion-MNIST when CIFAR-10 is absent
     (``dataset`` in the result says which). Errors in percent."""
     name, (Xtr, ytr, Xte, yte) = load_cifar_or_fashion()
     net = cifar_net(fraction, Xtr.shape[1], activation, mode, neglu_grad, seed)
-    res = _train(net, (Xtr, ytr, Xte, yte), epochs, lr, batch_size, seed, n_train, n_test,
-                 n_eval_train=min(4000, n_train or 4000))
+    res = _train(
+        net,
+        (Xtr, ytr, Xte, yte),
+        epochs,
+        lr,
+        batch_size,
+        seed,
+        n_train,
+        n_test,
+        n_eval_train=min(4000, n_train or 4000),
+    )
     res["dataset"] = name
     return res
 
 
-def table67_sweep(fractions: Iterable[float] = (0.0, 0.01, 0.04, 0.07, 0.1), seeds: Iterable[int] = (0,),
-                  **kwargs: Any) -> Any:
+def table67_sweep(
+    fractions: Iterable[float] = (0.0, 0.01, 0.04, 0.07, 0.1), seeds: Iterable[int] = (0,), **kwargs: Any
+) -> Any:
     """Tables 6-7 on the MNIST sample: one row per (fraction, seed) with errors and gap in percent."""
     import pandas as pd
 
@@ -279,8 +394,9 @@ def table67_sweep(fractions: Iterable[float] = (0.0, 0.01, 0.04, 0.07, 0.1), see
     return pd.DataFrame(rows)
 
 
-def cifar_sweep(fractions: Iterable[float] = (0.0, 0.005, 0.02, 0.03), seeds: Iterable[int] = (0,),
-                **kwargs: Any) -> Any:
+def cifar_sweep(
+    fractions: Iterable[float] = (0.0, 0.005, 0.02, 0.03), seeds: Iterable[int] = (0,), **kwargs: Any
+) -> Any:
     """Tables 9-10's protocol (CIFAR-10, or Fashion-MNIST when absent): one row per (fraction, seed)."""
     import pandas as pd
 
@@ -293,8 +409,12 @@ def variants_compare(seeds: Iterable[int] = (0,), **kwargs: Any) -> Any:
     import pandas as pd
 
     rows = []
-    for name, act, frac in (("ReLU", "relu", 0.0), ("MixLU 7%", "mixlu", 0.07), ("learned slopes", "learned", 0.0),
-                            ("Min-Maxout", "minmaxout", 0.0)):
+    for name, act, frac in (
+        ("ReLU", "relu", 0.0),
+        ("MixLU 7%", "mixlu", 0.07),
+        ("learned slopes", "learned", 0.0),
+        ("Min-Maxout", "minmaxout", 0.0),
+    ):
         for s in seeds:
             rows.append(dict(variant=name, seed=s, **train_lenet(seed=s, fraction=frac, activation=act, **kwargs)))
     return pd.DataFrame(rows)
@@ -304,31 +424,43 @@ def variants_compare(seeds: Iterable[int] = (0,), **kwargs: Any) -> Any:
 # Claims
 # ------------------------------------------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=2)
 def _mnist_runs(mode: str) -> Any:
     s = SETTINGS[mode]
-    return table67_sweep(s["fractions"], range(s["seeds"]), epochs=s["epochs"], n_train=s["n_train"],
-                         n_test=s["n_test"])
+    return table67_sweep(
+        s["fractions"], range(s["seeds"]), epochs=s["epochs"], n_train=s["n_train"], n_test=s["n_test"]
+    )
 
 
 def _by_fraction(df: Any, column: str) -> Dict[float, float]:
     return {float(k): float(v) for k, v in df.groupby("fraction")[column].mean().items()}
 
 
-@register_claim(id="neglu.table6_test_error_close", paper=PAPER, where="Table 6, §4.5.1",
-                description="MNIST LeNet: with 7 % NegLUs in the MixLU layer the test error rises by at most about "
-                            "half a point over the ReLU baseline (mean over seeds of test error at 7 % minus at 0 %, "
-                            "percentage points; tolerance 0.5 points, the binomial s.e. of a 2,000-digit test set)",
-                paper_value=round(PAPER_TABLE6[7] - PAPER_TABLE6[0], 2), compare="<=", tolerance=0.5,
-                quick_note=_NOTE)
+@register_claim(
+    id="neglu.table6_test_error_close",
+    paper=PAPER,
+    where="Table 6, §4.5.1",
+    description="MNIST LeNet: with 7 % NegLUs in the MixLU layer the test error rises by at most about "
+    "half a point over the ReLU baseline (mean over seeds of test error at 7 % minus at 0 %, "
+    "percentage points; tolerance 0.5 points, the binomial s.e. of a 2,000-digit test set)",
+    paper_value=round(PAPER_TABLE6[7] - PAPER_TABLE6[0], 2),
+    compare="<=",
+    tolerance=0.5,
+    quick_note=_NOTE,
+)
 def table6_test_error_close(mode: str) -> Tuple[float, Dict[str, Any]]:
     df = _mnist_runs(mode)
     test, train, gap = (_by_fraction(df, c) for c in ("test_error", "train_error", "gap"))
     return test[0.07] - test[0.0], {
-        "test_error": test, "train_error": train, "gap": gap, "seeds": int(df["seed"].nunique()),
+        "test_error": test,
+        "train_error": train,
+        "gap": gap,
+        "seeds": int(df["seed"].nunique()),
         "dataset": str(df["dataset"].iloc[0]),
         # Table 7's "the gap shrinks" is reported here, not claimed: it does not reproduce (see module doc).
-        "gap_change_at_7pct": gap[0.07] - gap[0.0]}
+        "gap_change_at_7pct": gap[0.07] - gap[0.0],
+    }
 
 
 FASHION_SETTINGS: Dict[str, Dict[str, Any]] = {
@@ -337,8 +469,10 @@ FASHION_SETTINGS: Dict[str, Dict[str, Any]] = {
     # full: 3 seeds, 4,000 training / 2,000 test images, 6 epochs (thesis: all of CIFAR-10, ~45 epochs).
     "full": {"seeds": 3, "n_train": 4000, "n_test": 2000, "epochs": 6, "fractions": (0.0, 0.02)},
 }
-_FASHION_NOTE = ("Fashion-MNIST padded to 32x32 when CIFAR-10 is absent; quick: 1 seed, 1,000 training / 1,000 test "
-                 "images, 3 epochs (full: 3 seeds, 4,000 / 2,000, 6 epochs; thesis: CIFAR-10, ~45 epochs)")
+_FASHION_NOTE = (
+    "Fashion-MNIST padded to 32x32 when CIFAR-10 is absent; quick: 1 seed, 1,000 training / 1,000 test "
+    "images, 3 epochs (full: 3 seeds, 4,000 / 2,000, 6 epochs; thesis: CIFAR-10, ~45 epochs)"
+)
 
 
 @functools.lru_cache(maxsize=2)
@@ -357,5 +491,10 @@ def table9_test_error_change(mode: str = "quick") -> Tuple[float, Dict[str, Any]
     """
     df = _cifar_runs(mode)
     test, train, gap = (_by_fraction(df, c) for c in ("test_error", "train_error", "gap"))
-    return test[0.02] - test[0.0], {"test_error": test, "train_error": train, "gap": gap,
-                                   "seeds": int(df["seed"].nunique()), "dataset": str(df["dataset"].iloc[0])}
+    return test[0.02] - test[0.0], {
+        "test_error": test,
+        "train_error": train,
+        "gap": gap,
+        "seeds": int(df["seed"].nunique()),
+        "dataset": str(df["dataset"].iloc[0]),
+    }

@@ -30,6 +30,7 @@ The paper uses 10 runs per topology on the full 60k/10k MNIST. Full mode here: 5
 6000 training / 2000 test digits, 10 epochs, 10 meta-runs of 8 meta-steps (2 CPU cores).
 Quick mode (CI): see SETTINGS.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,8 +43,20 @@ from .._validation import as_array, check_float, check_int
 from ..experiments import pearson, register_claim, repeat, ttest, wilcoxon
 from ..selforg import MetaLearner, Readout, SelfOrganizingNetwork, Topology
 
-__all__ = ["run_topology", "run_meta", "topology_runs", "meta_runs", "SETTINGS", "PAPER_TABLE1", "PAPER_TABLE2",
-           "TOPOLOGIES", "preprocess_mnist", "load_mnist", "cifar10_available", "load_cifar10_gray"]
+__all__ = [
+    "run_topology",
+    "run_meta",
+    "topology_runs",
+    "meta_runs",
+    "SETTINGS",
+    "PAPER_TABLE1",
+    "PAPER_TABLE2",
+    "TOPOLOGIES",
+    "preprocess_mnist",
+    "load_mnist",
+    "cifar10_available",
+    "load_cifar10_gray",
+]
 
 PAPER = "selforg"
 TOPOLOGIES = ("A1", "A2", "A3", "AR1", "AR2", "AR3")
@@ -53,13 +66,29 @@ PAPER_TABLE2 = {"x0": 91.24, "x1": 92.40, "max": 96.22, "p": 0.009}
 PAPER_PEARSON_R = 0.75
 
 SETTINGS: Dict[str, Dict[str, Any]] = {
-    "quick": {"runs": 3, "n_train": 2000, "n_test": 1000, "epochs": 5, "meta_runs": 6, "meta_steps": 4,
-              "epochs_per_step": 1},
-    "full": {"runs": 5, "n_train": 6000, "n_test": 2000, "epochs": 10, "meta_runs": 10, "meta_steps": 8,
-             "epochs_per_step": 1},
+    "quick": {
+        "runs": 3,
+        "n_train": 2000,
+        "n_test": 1000,
+        "epochs": 5,
+        "meta_runs": 6,
+        "meta_steps": 4,
+        "epochs_per_step": 1,
+    },
+    "full": {
+        "runs": 5,
+        "n_train": 6000,
+        "n_test": 2000,
+        "epochs": 10,
+        "meta_runs": 10,
+        "meta_steps": 8,
+        "epochs_per_step": 1,
+    },
 }
-_NOTE = ("quick: 3 runs per topology, 2000/1000 digits of the MNIST sample, 5 epochs; 6 meta-runs x 4 meta-steps "
-         "(full: 5 runs, 6000/2000 digits, 10 epochs; 10 meta-runs x 8 steps; paper: 10 runs on full MNIST)")
+_NOTE = (
+    "quick: 3 runs per topology, 2000/1000 digits of the MNIST sample, 5 epochs; 6 meta-runs x 4 meta-steps "
+    "(full: 5 runs, 6000/2000 digits, 10 epochs; 10 meta-runs x 8 steps; paper: 10 runs on full MNIST)"
+)
 
 
 # ================================================================================================
@@ -91,15 +120,22 @@ def preprocess_mnist(X: Any, crop: int = 20, value_range: Optional[Tuple[float, 
     if crop > min(h, w):
         raise ValueError(f"crop={crop} is larger than the {h} x {w} images")
     r, c = (h - crop) // 2, (w - crop) // 2
-    arr = arr[:, r:r + crop, c:c + crop]
-    lo, hi = (float(arr.min()), float(arr.max())) if value_range is None else (float(value_range[0]), float(value_range[1]))
+    arr = arr[:, r : r + crop, c : c + crop]
+    lo, hi = (
+        (float(arr.min()), float(arr.max())) if value_range is None else (float(value_range[0]), float(value_range[1]))
+    )
     if not hi > lo:
         raise ValueError(f"min-max scaling needs hi > lo, got ({lo}, {hi})")
     return np.ascontiguousarray((arr - lo) / (hi - lo), dtype=np.float32)
 
 
-def load_mnist(n_train: Optional[int] = None, n_test: Optional[int] = None, seed: int = 0, test_fraction: float = 0.2,
-               root: Any = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_mnist(
+    n_train: Optional[int] = None,
+    n_test: Optional[int] = None,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    root: Any = None,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The project's 10,000-digit MNIST sample, split with ``seed`` (stratified), cropped to 20 x 20
     and min-max scaled with the training split's range.
 
@@ -111,12 +147,13 @@ def load_mnist(n_train: Optional[int] = None, n_test: Optional[int] = None, seed
     X_train, y_train, X_test, y_test
     """
     X, y = data.load_mnist_sample(root)
-    test_fraction = check_float(test_fraction, "test_fraction", minimum=0, maximum=1, min_inclusive=False,
-                                max_inclusive=False)
+    test_fraction = check_float(
+        test_fraction, "test_fraction", minimum=0, maximum=1, min_inclusive=False, max_inclusive=False
+    )
     (Xtr, ytr), (Xte, yte) = data.train_val_split(X, y, val_fraction=test_fraction, seed=seed)
     if n_train is not None:
         n_train = check_int(n_train, "n_train", minimum=1)
-        Xtr, ytr = Xtr[:n_train], ytr[:n_train]   # train_val_split shuffles, so a prefix is random
+        Xtr, ytr = Xtr[:n_train], ytr[:n_train]  # train_val_split shuffles, so a prefix is random
     if n_test is not None:
         n_test = check_int(n_test, "n_test", minimum=1)
         Xte, yte = Xte[:n_test], yte[:n_test]
@@ -136,8 +173,9 @@ def cifar10_available(root: Any = None) -> bool:
     return True
 
 
-def load_cifar10_gray(augment: bool = True, seed: int = 0, root: Any = None
-                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_cifar10_gray(
+    augment: bool = True, seed: int = 0, root: Any = None
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """CIFAR-10 as in §3.1: standard augmentation of the training set (zero-pad 4, random 32 x 32
     crop, random horizontal flip; one augmented copy, seeded), then grayscale and normalisation.
 
@@ -165,7 +203,7 @@ def load_cifar10_gray(augment: bool = True, seed: int = 0, root: Any = None
         flip = rng.random(len(Xtr)) < 0.5
         out = np.empty_like(Xtr)
         for i in range(len(Xtr)):
-            img = padded[i, :, oy[i]:oy[i] + 32, ox[i]:ox[i] + 32]
+            img = padded[i, :, oy[i] : oy[i] + 32, ox[i] : ox[i] + 32]
             out[i] = img[:, :, ::-1] if flip[i] else img
         Xtr = out
 
@@ -196,8 +234,14 @@ def _accuracy(net: Any, data: Tuple[np.ndarray, ...], seed: int) -> float:
     return Readout(seed=seed).fit(net.transform(Xtr), ytr).score(net.transform(Xte), yte)
 
 
-def run_topology(seed: int, topology: str = "A3", n_train: int = 2000, n_test: int = 1000, epochs: int = 5,
-                 data_seed: Optional[int] = None) -> Dict[str, Any]:
+def run_topology(
+    seed: int,
+    topology: str = "A3",
+    n_train: int = 2000,
+    n_test: int = 1000,
+    epochs: int = 5,
+    data_seed: Optional[int] = None,
+) -> Dict[str, Any]:
     """One run of Table 1: train a topology's units, then the readout.
 
     Parameters
@@ -219,12 +263,24 @@ def run_topology(seed: int, topology: str = "A3", n_train: int = 2000, n_test: i
     data = _data(seed if data_seed is None else data_seed, n_train, n_test)
     topo = _topology(topology)
     net = SelfOrganizingNetwork(topo, seed=seed).fit(data[0], epochs=epochs)
-    return {"accuracy": _accuracy(net, data, seed), "max_entropy": net.max_entropy,
-            "final_entropy": float(np.mean(net.last_entropy)), "levels": max(topo.levels())}
+    return {
+        "accuracy": _accuracy(net, data, seed),
+        "max_entropy": net.max_entropy,
+        "final_entropy": float(np.mean(net.last_entropy)),
+        "levels": max(topo.levels()),
+    }
 
 
-def run_meta(seed: int, n_train: int = 2000, n_test: int = 1000, epochs: int = 5, meta_steps: int = 4,
-             epochs_per_step: int = 1, method: str = "hill_climbing", control: bool = True) -> Dict[str, Any]:
+def run_meta(
+    seed: int,
+    n_train: int = 2000,
+    n_test: int = 1000,
+    epochs: int = 5,
+    meta_steps: int = 4,
+    epochs_per_step: int = 1,
+    method: str = "hill_climbing",
+    control: bool = True,
+) -> Dict[str, Any]:
     """One run of Table 2: a random topology (``Topology.random(100 + seed)``) trained ``epochs``
     epochs (x0), then meta-learned for ``meta_steps`` steps (x1).
 
@@ -257,10 +313,18 @@ def run_meta(seed: int, n_train: int = 2000, n_test: int = 1000, epochs: int = 5
 
     records = meta.run(net, data[0], meta_steps, on_step=on_step)
     accepted = sum(r["accepted"] for r in records)
-    out = {"acc_initial": acc[0], "acc_final": acc[-1], "acc_per_step": acc, "accepted": accepted,
-           "candidates": sum(r["candidates"] for r in records), "entropy_initial": ent0,
-           "entropy_final": float(np.mean(net.last_entropy)), "levels_initial": max(topo.levels()),
-           "levels_final": max(net.topology.levels()), "fields_per_step": fields}
+    out = {
+        "acc_initial": acc[0],
+        "acc_final": acc[-1],
+        "acc_per_step": acc,
+        "accepted": accepted,
+        "candidates": sum(r["candidates"] for r in records),
+        "entropy_initial": ent0,
+        "entropy_final": float(np.mean(net.last_entropy)),
+        "levels_initial": max(topo.levels()),
+        "levels_final": max(net.topology.levels()),
+        "fields_per_step": fields,
+    }
     if control_net is not None:
         if accepted:
             control_net.fit(data[0], epochs=accepted * epochs_per_step)
@@ -269,54 +333,81 @@ def run_meta(seed: int, n_train: int = 2000, n_test: int = 1000, epochs: int = 5
 
 
 @functools.lru_cache(maxsize=4)
-def topology_runs(mode: str, backend: str = "serial", address: Optional[str] = None,
-                  n_workers: Optional[int] = None) -> Any:
+def topology_runs(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Any:
     """Table 1 runs: every topology x ``runs`` seeds (a DataFrame)."""
     s = SETTINGS[mode]
-    configs = [{"topology": t, "n_train": s["n_train"], "n_test": s["n_test"], "epochs": s["epochs"]}
-               for t in TOPOLOGIES]
-    return repeat(run_topology, seeds=range(s["runs"]), configs=configs, backend=backend, address=address,
-                  n_workers=n_workers)
+    configs = [
+        {"topology": t, "n_train": s["n_train"], "n_test": s["n_test"], "epochs": s["epochs"]} for t in TOPOLOGIES
+    ]
+    return repeat(
+        run_topology, seeds=range(s["runs"]), configs=configs, backend=backend, address=address, n_workers=n_workers
+    )
 
 
 @functools.lru_cache(maxsize=4)
-def meta_runs(mode: str, backend: str = "serial", address: Optional[str] = None,
-              n_workers: Optional[int] = None) -> Any:
+def meta_runs(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Any:
     """Table 2 runs: ``meta_runs`` random initial topologies, meta-learned (a DataFrame)."""
     s = SETTINGS[mode]
-    config = {"n_train": s["n_train"], "n_test": s["n_test"], "epochs": s["epochs"], "meta_steps": s["meta_steps"],
-              "epochs_per_step": s["epochs_per_step"]}
-    return repeat(run_meta, seeds=range(s["meta_runs"]), configs=[config], backend=backend, address=address,
-                  n_workers=n_workers)
+    config = {
+        "n_train": s["n_train"],
+        "n_test": s["n_test"],
+        "epochs": s["epochs"],
+        "meta_steps": s["meta_steps"],
+        "epochs_per_step": s["epochs_per_step"],
+    }
+    return repeat(
+        run_meta, seeds=range(s["meta_runs"]), configs=[config], backend=backend, address=address, n_workers=n_workers
+    )
 
 
 def _means(df: Any) -> Dict[str, float]:
     return {t: float(df[df["topology"] == t]["accuracy"].mean()) for t in TOPOLOGIES}
 
 
-@register_claim(id="selforg.table1_a3_beats_random", paper=PAPER, where="Table 1, §3.2",
-                description="MNIST: the pyramidal A3 topology is more accurate than random topologies "
-                            "(one-sided Welch t-test, A3 runs vs the pooled runs of AR1-AR3)",
-                paper_value="A3 96.6 % vs random 90.28-93.76 %", compare="significant", alpha=0.05, quick_note=_NOTE)
-def table1_a3_beats_random(mode: str, backend: str = "serial", address: Optional[str] = None,
-                           n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+@register_claim(
+    id="selforg.table1_a3_beats_random",
+    paper=PAPER,
+    where="Table 1, §3.2",
+    description="MNIST: the pyramidal A3 topology is more accurate than random topologies "
+    "(one-sided Welch t-test, A3 runs vs the pooled runs of AR1-AR3)",
+    paper_value="A3 96.6 % vs random 90.28-93.76 %",
+    compare="significant",
+    alpha=0.05,
+    quick_note=_NOTE,
+)
+def table1_a3_beats_random(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Tuple[float, Dict[str, Any]]:
     df = topology_runs(mode, backend, address, n_workers)
     a3 = df[df["topology"] == "A3"]["accuracy"].to_numpy()
     rand = df[df["topology"].isin(["AR1", "AR2", "AR3"])]["accuracy"].to_numpy()
     res = ttest(a3, rand, alternative="greater")
-    return res.pvalue, {"mean_accuracy": _means(df), "runs_per_topology": int(len(a3)),
-                        "data": "MNIST sample (10k), seeded split"}
+    return res.pvalue, {
+        "mean_accuracy": _means(df),
+        "runs_per_topology": int(len(a3)),
+        "data": "MNIST sample (10k), seeded split",
+    }
 
 
-@register_claim(id="selforg.table1_a2_weakest_handcrafted", paper=PAPER, where="Table 1, §3.2",
-                description="MNIST: A2 columnar has the lowest mean accuracy of the handcrafted topologies "
-                            "(value: min(mean A1, mean A3) - mean A2 in percentage points; passes when > 0, "
-                            "as Table 1 compares means; one-sided Welch t-test p-values in the info)",
-                paper_value=round(min(PAPER_TABLE1["A1"], PAPER_TABLE1["A3"]) - PAPER_TABLE1["A2"], 2), compare=">=",
-                tolerance=round(min(PAPER_TABLE1["A1"], PAPER_TABLE1["A3"]) - PAPER_TABLE1["A2"], 2) - 1e-9,
-                quick_note=_NOTE)
-def table1_a2_weakest(mode: str, backend: str = "serial", address: Optional[str] = None,
-                      n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+@register_claim(
+    id="selforg.table1_a2_weakest_handcrafted",
+    paper=PAPER,
+    where="Table 1, §3.2",
+    description="MNIST: A2 columnar has the lowest mean accuracy of the handcrafted topologies "
+    "(value: min(mean A1, mean A3) - mean A2 in percentage points; passes when > 0, "
+    "as Table 1 compares means; one-sided Welch t-test p-values in the info)",
+    paper_value=round(min(PAPER_TABLE1["A1"], PAPER_TABLE1["A3"]) - PAPER_TABLE1["A2"], 2),
+    compare=">=",
+    tolerance=round(min(PAPER_TABLE1["A1"], PAPER_TABLE1["A3"]) - PAPER_TABLE1["A2"], 2) - 1e-9,
+    quick_note=_NOTE,
+)
+def table1_a2_weakest(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Tuple[float, Dict[str, Any]]:
     df = topology_runs(mode, backend, address, n_workers)
     acc = {t: df[df["topology"] == t]["accuracy"].to_numpy() for t in ("A1", "A2", "A3")}
     gap = 100.0 * (min(acc["A1"].mean(), acc["A3"].mean()) - acc["A2"].mean())
@@ -325,26 +416,40 @@ def table1_a2_weakest(mode: str, backend: str = "serial", address: Optional[str]
     return gap, {"p_A1_gt_A2": p1, "p_A3_gt_A2": p3, "mean_accuracy": _means(df)}
 
 
-@register_claim(id="selforg.sec32_entropy_accuracy_correlation", paper=PAPER, where="§3.2, Fig. 5 (left)",
-                description="MNIST: a meta-network's maximum entropy correlates positively with its accuracy "
-                            "across topologies and runs (one-sided Pearson test)",
-                paper_value="Pearson r = 0.75", compare="significant", alpha=0.05, quick_note=_NOTE)
-def sec32_correlation(mode: str, backend: str = "serial", address: Optional[str] = None,
-                      n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+@register_claim(
+    id="selforg.sec32_entropy_accuracy_correlation",
+    paper=PAPER,
+    where="§3.2, Fig. 5 (left)",
+    description="MNIST: a meta-network's maximum entropy correlates positively with its accuracy "
+    "across topologies and runs (one-sided Pearson test)",
+    paper_value="Pearson r = 0.75",
+    compare="significant",
+    alpha=0.05,
+    quick_note=_NOTE,
+)
+def sec32_correlation(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Tuple[float, Dict[str, Any]]:
     df = topology_runs(mode, backend, address, n_workers)
     res = pearson(df["max_entropy"].to_numpy(), df["accuracy"].to_numpy(), alternative="greater")
     return res.pvalue, {"pearson_r": res.statistic, "paper_r": PAPER_PEARSON_R, "n_networks": int(len(df))}
 
 
-def table2_meta_learning(mode: str, backend: str = "serial", address: Optional[str] = None,
-                         n_workers: Optional[int] = None) -> Tuple[float, Dict[str, Any]]:
+def table2_meta_learning(
+    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
+) -> Tuple[float, Dict[str, Any]]:
     """Table 2 (MNIST): one-sided Wilcoxon signed-rank test, final vs initial accuracy of the
     meta-learned random topologies. Not registered as a claim: it does not reproduce with this
     protocol (see the module docstring and the notebook); call it to see the numbers."""
     dm = meta_runs(mode, backend, address, n_workers)
     res = wilcoxon(dm["acc_final"].to_numpy(), dm["acc_initial"].to_numpy(), alternative="greater")
     ctrl = wilcoxon(dm["acc_final"].to_numpy(), dm["acc_control"].to_numpy(), alternative="greater")
-    return res.pvalue, {"median_initial": float(dm["acc_initial"].median()),
-                        "median_final": float(dm["acc_final"].median()), "max_final": float(dm["acc_final"].max()),
-                        "median_control": float(dm["acc_control"].median()), "p_vs_control": ctrl.pvalue,
-                        "accepted_mean": float(dm["accepted"].mean()), "runs": int(len(dm))}
+    return res.pvalue, {
+        "median_initial": float(dm["acc_initial"].median()),
+        "median_final": float(dm["acc_final"].median()),
+        "max_final": float(dm["acc_final"].max()),
+        "median_control": float(dm["acc_control"].median()),
+        "p_vs_control": ctrl.pvalue,
+        "accepted_mean": float(dm["accepted"].mean()),
+        "runs": int(len(dm)),
+    }

@@ -20,20 +20,36 @@ Example
 ...                             normalize="true", class_names=names)
 >>> fig.savefig("confusion.png")                               # doctest: +SKIP
 """
+
 from __future__ import annotations
 
-from .training import compute_confusion_matrix, confusion_matrix, sweep_summary, training_curves
-from .focus import accuracy_vs_sparsity, focus_2d, focus_curves, parameter_trajectories, value_histogram
 from .amplifying import regression_1d, surface_2d
-from .flexible import accuracy_vs_eps, threshold_maps
 from .corruptions import bandpass_curves, corruption_curves
+from .flexible import accuracy_vs_eps, threshold_maps
+from .focus import accuracy_vs_sparsity, focus_2d, focus_curves, parameter_trajectories, value_histogram
 from .neglu import mixlu_error_curves, mixlu_gap
 from .selforg import selforg_entropy_accuracy, selforg_evolution, selforg_topology
+from .training import compute_confusion_matrix, confusion_matrix, sweep_summary, training_curves
 
-__all__ = ["training_curves", "confusion_matrix", "sweep_summary", "compute_confusion_matrix",
-           "focus_curves", "focus_2d", "parameter_trajectories", "value_histogram", "accuracy_vs_sparsity",
-           "regression_1d", "surface_2d",
-           "threshold_maps", "accuracy_vs_eps",
-           "corruption_curves", "bandpass_curves",
-           "mixlu_error_curves", "mixlu_gap",
-           "selforg_topology", "selforg_evolution", "selforg_entropy_accuracy"]
+__all__ = [
+    "training_curves",
+    "confusion_matrix",
+    "sweep_summary",
+    "compute_confusion_matrix",
+    "focus_curves",
+    "focus_2d",
+    "parameter_trajectories",
+    "value_histogram",
+    "accuracy_vs_sparsity",
+    "regression_1d",
+    "surface_2d",
+    "threshold_maps",
+    "accuracy_vs_eps",
+    "corruption_curves",
+    "bandpass_curves",
+    "mixlu_error_curves",
+    "mixlu_gap",
+    "selforg_topology",
+    "selforg_evolution",
+    "selforg_entropy_accuracy",
+]

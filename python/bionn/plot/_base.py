@@ -3,12 +3,15 @@
 Every plot module imports from here; this module imports no other part of :mod:`bionn.plot`, and
 imports matplotlib only when :func:`_pyplot` is called (so ``import bionn.plot`` works without it).
 """
+
 from __future__ import annotations
 
 from typing import Any, Tuple
 
-_INSTALL_HINT = ("bionn.plot needs matplotlib, an optional dependency of bionn; install it with "
-                 "`pip install bionn[plot]` (or `pip install matplotlib`)")
+_INSTALL_HINT = (
+    "bionn.plot needs matplotlib, an optional dependency of bionn; install it with "
+    "`pip install bionn[plot]` (or `pip install matplotlib`)"
+)
 
 
 def _pyplot() -> Any:

@@ -1,4 +1,5 @@
 """Plots for the amplifying paper (Fig. 4 and Fig. 6 style); re-exported by :mod:`bionn.plot`."""
+
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
@@ -8,8 +9,14 @@ import numpy as np
 __all__ = ["regression_1d", "surface_2d"]
 
 
-def regression_1d(x: Any, exact: Any, predictions: Sequence[Any], labels: Sequence[str],
-                  train_x: Optional[Any] = None, train_y: Optional[Any] = None) -> Any:
+def regression_1d(
+    x: Any,
+    exact: Any,
+    predictions: Sequence[Any],
+    labels: Sequence[str],
+    train_x: Optional[Any] = None,
+    train_y: Optional[Any] = None,
+) -> Any:
     """Fig. 4: exact solution vs network outputs (top) and their errors ``y - y_exact`` (bottom).
 
     Parameters
@@ -46,8 +53,9 @@ def regression_1d(x: Any, exact: Any, predictions: Sequence[Any], labels: Sequen
     return fig
 
 
-def surface_2d(grid_x: Any, exact: Any, predictions: Sequence[Any], labels: Sequence[str],
-               train_x: Optional[Any] = None) -> Any:
+def surface_2d(
+    grid_x: Any, exact: Any, predictions: Sequence[Any], labels: Sequence[str], train_x: Optional[Any] = None
+) -> Any:
     """Fig. 6: network outputs (first row) and error maps ``y - y_exact`` (second row) on a square
     grid (``grid_x`` of shape (n*n, 2), x1 varying fastest), training points overlaid.
 
@@ -81,8 +89,9 @@ def surface_2d(grid_x: Any, exact: Any, predictions: Sequence[Any], labels: Sequ
             for row in (0, 1):
                 axes[row, i].plot(t[:, 0], t[:, 1], ".", ms=2, color="k")
         worst = np.unravel_index(np.argmax(np.abs(err)), err.shape)
-        axes[1, i].plot(grid_x[worst[0] * side + worst[1], 0], grid_x[worst[0] * side + worst[1], 1], "x",
-                        color="m", ms=10, mew=2)
+        axes[1, i].plot(
+            grid_x[worst[0] * side + worst[1], 0], grid_x[worst[0] * side + worst[1], 1], "x", color="m", ms=10, mew=2
+        )
         for row in (0, 1):
             axes[row, i].set_xlabel("x1")
             axes[row, i].set_ylabel("x2")

@@ -12,6 +12,7 @@ Example
 >>> fig = plot.bandpass_curves({name: corruptions.evaluate_bandpass(m, X, y, range(20), 2)  # doctest: +SKIP
 ...                             for name, m in models.items()})
 """
+
 from __future__ import annotations
 
 import math
@@ -30,14 +31,15 @@ def _records(table: Any, label: str, required: Sequence[str]) -> List[Dict[str, 
     elif isinstance(table, (list, tuple)) and all(isinstance(r, Mapping) for r in table):
         rows = [dict(r) for r in table]
     else:
-        raise TypeError(f"results[{label!r}] must be a pandas DataFrame or a list of dicts, "
-                        f"got {type(table).__name__}")
+        raise TypeError(f"results[{label!r}] must be a pandas DataFrame or a list of dicts, got {type(table).__name__}")
     if not rows:
         raise ValueError(f"results[{label!r}] is empty")
     missing = [k for k in required if k not in rows[0]]
     if missing:
-        raise ValueError(f"results[{label!r}] lacks the column(s) {missing}; expected the table of "
-                         f"bionn.corruptions ({', '.join(required)})")
+        raise ValueError(
+            f"results[{label!r}] lacks the column(s) {missing}; expected the table of "
+            f"bionn.corruptions ({', '.join(required)})"
+        )
     return rows
 
 
@@ -49,8 +51,14 @@ def _per_model(results: Any, required: Sequence[str]) -> Dict[str, List[Dict[str
     return {"model": _records(results, "model", required)}
 
 
-def corruption_curves(results: Any, names: Optional[Sequence[str]] = None, *, average: bool = True,
-                      ncols: int = 4, figsize: Optional[Tuple[float, float]] = None) -> Any:
+def corruption_curves(
+    results: Any,
+    names: Optional[Sequence[str]] = None,
+    *,
+    average: bool = True,
+    ncols: int = 4,
+    figsize: Optional[Tuple[float, float]] = None,
+) -> Any:
     """Accuracy vs severity, one panel per corruption family and one line per model.
 
     Parameters
@@ -90,8 +98,7 @@ def corruption_curves(results: Any, names: Optional[Sequence[str]] = None, *, av
     ncols = min(ncols, len(panels))
     nrows = math.ceil(len(panels) / ncols)
     plt = _pyplot()
-    fig, axes = plt.subplots(nrows, ncols, figsize=figsize or (3.0 * ncols, 2.4 * nrows),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize or (3.0 * ncols, 2.4 * nrows), squeeze=False, sharey=True)
     flat = axes.ravel()
     for ax, panel in zip(flat, panels):
         for label, rows in tables.items():
@@ -103,8 +110,7 @@ def corruption_curves(results: Any, names: Optional[Sequence[str]] = None, *, av
                 xs = sorted(by_severity)
                 ys = [sum(by_severity[s]) / len(by_severity[s]) for s in xs]
             else:
-                points = sorted((int(r["severity"]), float(r["accuracy"])) for r in rows
-                                if r["corruption"] == panel)
+                points = sorted((int(r["severity"]), float(r["accuracy"])) for r in rows if r["corruption"] == panel)
                 xs, ys = [p[0] for p in points], [p[1] for p in points]
             ax.plot(xs, ys, marker="o", label=label)
         ax.set_title(panel.replace("_", " "), fontsize="medium")
@@ -113,7 +119,7 @@ def corruption_curves(results: Any, names: Optional[Sequence[str]] = None, *, av
         ax.grid(alpha=0.3)
     for ax in axes[:, 0]:
         ax.set_ylabel("accuracy")
-    for ax in flat[len(panels):]:
+    for ax in flat[len(panels) :]:
         ax.set_visible(False)
     if len(tables) > 1:
         flat[0].legend(fontsize="small")
@@ -121,8 +127,9 @@ def corruption_curves(results: Any, names: Optional[Sequence[str]] = None, *, av
     return fig
 
 
-def bandpass_curves(results: Any, *, ax: Any = None, figsize: Tuple[float, float] = (5.0, 3.5),
-                    chance: Optional[float] = None) -> Any:
+def bandpass_curves(
+    results: Any, *, ax: Any = None, figsize: Tuple[float, float] = (5.0, 3.5), chance: Optional[float] = None
+) -> Any:
     """Accuracy vs centre frequency of the Gaussian band-pass filter, one line per model
     (the paper's Fig. 5C).
 

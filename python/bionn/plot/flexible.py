@@ -5,6 +5,7 @@
 * :func:`accuracy_vs_eps` — accuracy under attack against the perturbation size ε, one line per
   network, mean ± SEM over seeds (the paper's Fig. 4D).
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,15 @@ from ._base import _figure_and_ax, _pyplot
 __all__ = ["threshold_maps", "accuracy_vs_eps"]
 
 
-def threshold_maps(source: Any, channels: Optional[Sequence[int]] = None, ncols: int = 6, cmap: str = "viridis",
-                   vmin: Optional[float] = None, vmax: Optional[float] = None, title: Optional[str] = None) -> Any:
+def threshold_maps(
+    source: Any,
+    channels: Optional[Sequence[int]] = None,
+    ncols: int = 6,
+    cmap: str = "viridis",
+    vmin: Optional[float] = None,
+    vmax: Optional[float] = None,
+    title: Optional[str] = None,
+) -> Any:
     """One image per output channel of a flexible layer's threshold tensor T, or of any
     (C, H, W) array (e.g. ``layer.mask()[0]``, the max-pooling share of one input).
 
@@ -38,8 +46,9 @@ def threshold_maps(source: Any, channels: Optional[Sequence[int]] = None, ncols:
     -------
     matplotlib.figure.Figure
     """
-    maps = np.asarray(source.threshold if hasattr(source, "threshold") and hasattr(source, "mask") else source,
-                      dtype=np.float64)
+    maps = np.asarray(
+        source.threshold if hasattr(source, "threshold") and hasattr(source, "mask") else source, dtype=np.float64
+    )
     if maps.ndim != 3:
         raise ValueError(f"threshold_maps needs (C, H, W) maps, got shape {maps.shape}")
     if not np.isfinite(maps).all():
@@ -84,8 +93,9 @@ def _curve(values: Any, name: str) -> tuple:
     return np.array(eps), mean, sem
 
 
-def accuracy_vs_eps(results: Mapping, ax: Any = None, title: Optional[str] = None,
-                    ylabel: str = "accuracy under attack") -> Any:
+def accuracy_vs_eps(
+    results: Mapping, ax: Any = None, title: Optional[str] = None, ylabel: str = "accuracy under attack"
+) -> Any:
     """Accuracy against the perturbation size ε, one line per network (mean ± SEM over seeds).
 
     Parameters

@@ -1,5 +1,6 @@
 """Receptive fields and parameter trajectories, the focusing-neuron paper's figures (Figs. 2, 5, 7,
 9b); re-exported by :mod:`bionn.plot`."""
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@
 * :func:`mixlu_gap`: final test error, training error and their gap against the NegLU fraction
   (Tables 7 and 10 as a plot), with the paper's values when given.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence, Tuple
@@ -32,8 +33,14 @@ def _records(results: Any, key: str) -> list:
     return rows
 
 
-def mixlu_error_curves(results: Any, key: str = "fraction", ncols: int = 3, accuracy: bool = False,
-                       figsize: Optional[Tuple[float, float]] = None, title: Optional[str] = None) -> Any:
+def mixlu_error_curves(
+    results: Any,
+    key: str = "fraction",
+    ncols: int = 3,
+    accuracy: bool = False,
+    figsize: Optional[Tuple[float, float]] = None,
+    title: Optional[str] = None,
+) -> Any:
     """Per-epoch training (solid) and test (dotted) error, one panel per value of ``key`` (Fig. 12-13).
 
     Parameters
@@ -63,8 +70,7 @@ def mixlu_error_curves(results: Any, key: str = "fraction", ncols: int = 3, accu
     ncols = min(int(ncols), len(values))
     nrows = -(-len(values) // ncols)
     plt = _pyplot()
-    fig, axes = plt.subplots(nrows, ncols, figsize=figsize or (3.6 * ncols, 2.8 * nrows), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize or (3.6 * ncols, 2.8 * nrows), squeeze=False, sharey=True)
     label = "accuracy (%)" if accuracy else "error (%)"
     for ax, v in zip(axes.ravel(), values):
         group = [r for r in rows if r[key] == v]
@@ -78,13 +84,19 @@ def mixlu_error_curves(results: Any, key: str = "fraction", ncols: int = 3, accu
             if len(curves) > 1:
                 for c in stack:
                     ax.plot(epochs, c, style, color=color, lw=0.6, alpha=0.4)
-            ax.plot(epochs, stack.mean(axis=0), style, color=color, lw=2,
-                    label=("training" if name == "train_curve" else "test"))
+            ax.plot(
+                epochs,
+                stack.mean(axis=0),
+                style,
+                color=color,
+                lw=2,
+                label=("training" if name == "train_curve" else "test"),
+            )
         shown = f"{100 * v:g} % NegLU" if key == "fraction" and isinstance(v, (float, int)) else f"{key} = {v}"
         ax.set_title(shown)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-    for ax in axes.ravel()[len(values):]:
+    for ax in axes.ravel()[len(values) :]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel(label)
@@ -95,8 +107,13 @@ def mixlu_error_curves(results: Any, key: str = "fraction", ncols: int = 3, accu
     return fig
 
 
-def mixlu_gap(results: Any, paper: Optional[Mapping[float, Tuple[float, float]]] = None, ax: Any = None,
-              accuracy: bool = False, figsize: Tuple[float, float] = (5.0, 3.5)) -> Any:
+def mixlu_gap(
+    results: Any,
+    paper: Optional[Mapping[float, Tuple[float, float]]] = None,
+    ax: Any = None,
+    accuracy: bool = False,
+    figsize: Tuple[float, float] = (5.0, 3.5),
+) -> Any:
     """Final test error, training error and gap (test - train) against the NegLU fraction.
 
     Parameters

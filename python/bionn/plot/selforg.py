@@ -6,6 +6,7 @@
 * :func:`selforg_evolution` draws a topology after each meta-step, side by side.
 * :func:`selforg_entropy_accuracy` is the Fig. 5 scatter with its regression line.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
@@ -27,13 +28,15 @@ def _as_topology(topology: Any) -> Any:
     if isinstance(topology, dict):
         return Topology.from_dict(topology)
     if not isinstance(topology, Topology):
-        raise TypeError(f"topology must be a bionn.selforg.Topology, a network or a topology dict, "
-                        f"got {type(topology).__name__}")
+        raise TypeError(
+            f"topology must be a bionn.selforg.Topology, a network or a topology dict, got {type(topology).__name__}"
+        )
     return topology
 
 
-def selforg_topology(topology: Any, ax: Any = None, image: Optional[np.ndarray] = None, title: Optional[str] = None,
-                     arrows: bool = True) -> Any:
+def selforg_topology(
+    topology: Any, ax: Any = None, image: Optional[np.ndarray] = None, title: Optional[str] = None, arrows: bool = True
+) -> Any:
     """Draws a topology on its feature map.
 
     Parameters
@@ -78,12 +81,32 @@ def selforg_topology(topology: Any, ax: Any = None, image: Optional[np.ndarray] 
         ax.text(c + hw / 2, r + hh / 2, f"u{k}\nL{levels[k]}", ha="center", va="center", fontsize=8, zorder=4)
         for j, (wr, wc) in enumerate(topo.fields[k]):
             off = 0.25 * (k + 1)  # keeps coincident windows of different units visible
-            ax.add_patch(Rectangle((wc + off, wr + off), N - 2 * off, N - 2 * off, fill=False, edgecolor=colour,
-                                   lw=1.6, ls="-" if j == 0 else "--", zorder=3))
+            ax.add_patch(
+                Rectangle(
+                    (wc + off, wr + off),
+                    N - 2 * off,
+                    N - 2 * off,
+                    fill=False,
+                    edgecolor=colour,
+                    lw=1.6,
+                    ls="-" if j == 0 else "--",
+                    zorder=3,
+                )
+            )
             if arrows:
-                ax.add_patch(FancyArrowPatch((wc + N / 2, wr + N / 2), (c + hw / 2, r + hh / 2), color=colour,
-                                             arrowstyle="->", mutation_scale=8, lw=0.9, alpha=0.8, zorder=2,
-                                             connectionstyle="arc3,rad=0.2"))
+                ax.add_patch(
+                    FancyArrowPatch(
+                        (wc + N / 2, wr + N / 2),
+                        (c + hw / 2, r + hh / 2),
+                        color=colour,
+                        arrowstyle="->",
+                        mutation_scale=8,
+                        lw=0.9,
+                        alpha=0.8,
+                        zorder=2,
+                        connectionstyle="arc3,rad=0.2",
+                    )
+                )
     ax.set_xlim(-0.5, w + 0.5)
     ax.set_ylim(h + 0.5, -0.5)
     ax.set_aspect("equal")
@@ -94,8 +117,12 @@ def selforg_topology(topology: Any, ax: Any = None, image: Optional[np.ndarray] 
     return fig
 
 
-def selforg_evolution(topologies: Sequence[Any], accuracies: Optional[Sequence[float]] = None, ncols: int = 4,
-                      image: Optional[np.ndarray] = None) -> Any:
+def selforg_evolution(
+    topologies: Sequence[Any],
+    accuracies: Optional[Sequence[float]] = None,
+    ncols: int = 4,
+    image: Optional[np.ndarray] = None,
+) -> Any:
     """One panel per meta-step: how the receptive fields moved (titles carry the step and, if
     given, the accuracy).
 
@@ -127,8 +154,9 @@ def selforg_evolution(topologies: Sequence[Any], accuracies: Optional[Sequence[f
     return fig
 
 
-def selforg_entropy_accuracy(max_entropy: Any, accuracy: Any, labels: Optional[Sequence[str]] = None,
-                             ax: Any = None) -> Any:
+def selforg_entropy_accuracy(
+    max_entropy: Any, accuracy: Any, labels: Optional[Sequence[str]] = None, ax: Any = None
+) -> Any:
     """Fig. 5: accuracy against maximum entropy, one point per network, with the least-squares line
     and Pearson's r in the legend. ``labels`` colours the points by group (e.g. topology name)."""
     x = np.asarray(max_entropy, dtype=float).reshape(-1)

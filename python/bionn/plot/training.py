@@ -1,5 +1,6 @@
 """Plots of training runs, predictions and experiment sweeps: :func:`training_curves`,
 :func:`confusion_matrix`, :func:`sweep_summary`; re-exported by :mod:`bionn.plot`."""
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,7 @@ __all__ = ["training_curves", "confusion_matrix", "sweep_summary", "compute_conf
 def _history_data(history: Any) -> Tuple[Dict[str, List[float]], Optional[List[int]]]:
     """(metric -> values, epoch numbers or None) from a History, a mapping or a DataFrame."""
     epochs: Optional[List[int]] = None
-    if hasattr(history, "history") and isinstance(getattr(history, "history"), Mapping):
+    if hasattr(history, "history") and isinstance(history.history, Mapping):
         data = history.history
         ep = getattr(history, "epoch", None)
         epochs = list(ep) if ep is not None and len(ep) else None
@@ -30,8 +31,9 @@ def _history_data(history: Any) -> Tuple[Dict[str, List[float]], Optional[List[i
         data = {str(c): history[c].tolist() for c in history.columns}
         epochs = [int(e) for e in history.index] if np.asarray(history.index).dtype.kind in "iu" else None
     else:
-        raise TypeError("history must be a bionn History, a dict of per-epoch lists or a DataFrame, "
-                        f"got {type(history).__name__}")
+        raise TypeError(
+            f"history must be a bionn History, a dict of per-epoch lists or a DataFrame, got {type(history).__name__}"
+        )
     out: Dict[str, List[float]] = {}
     for key, values in data.items():
         if isinstance(values, (str, bytes)):
@@ -125,9 +127,16 @@ def training_curves(history: Any, metrics: Optional[Union[str, Sequence[str]]] =
 # ---------------------------------------------------------------------------------------------
 # confusion matrix
 # ---------------------------------------------------------------------------------------------
-def confusion_matrix(y_true: Any, y_pred: Any, num_classes: Optional[int] = None, normalize: Optional[str] = None,
-                     class_names: Optional[Sequence[str]] = None, ax: Any = None, cmap: str = "Blues",
-                     annotate: Optional[bool] = None) -> Any:
+def confusion_matrix(
+    y_true: Any,
+    y_pred: Any,
+    num_classes: Optional[int] = None,
+    normalize: Optional[str] = None,
+    class_names: Optional[Sequence[str]] = None,
+    ax: Any = None,
+    cmap: str = "Blues",
+    annotate: Optional[bool] = None,
+) -> Any:
     """Heat map of the confusion matrix (rows: true class, columns: predicted class).
 
     Parameters
@@ -186,8 +195,14 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: Optional[int] = None
     acc = float(np.trace(counts)) / float(counts.sum())
     title = f"confusion matrix (accuracy {acc:.3f})"
     if normalize:
-        title += "\n" + {"true": "rows (true classes) sum to 1", "pred": "columns (predictions) sum to 1",
-                         "all": "normalized over all samples"}[normalize]
+        title += (
+            "\n"
+            + {
+                "true": "rows (true classes) sum to 1",
+                "pred": "columns (predictions) sum to 1",
+                "all": "normalized over all samples",
+            }[normalize]
+        )
     ax.set_title(title)
     if annotate is None:
         annotate = k <= 20
@@ -213,8 +228,15 @@ def _group_label(key: Any, by: List[str]) -> str:
     return ", ".join(f"{b}={v}" for b, v in zip(by, key))
 
 
-def sweep_summary(df: Any, metric: str, by: Union[str, Sequence[str]], kind: str = "box",
-                  ax: Any = None, show_points: bool = True, error: str = "std") -> Any:
+def sweep_summary(
+    df: Any,
+    metric: str,
+    by: Union[str, Sequence[str]],
+    kind: str = "box",
+    ax: Any = None,
+    show_points: bool = True,
+    error: str = "std",
+) -> Any:
     """A metric per configuration over repeated runs (seeds), e.g. the DataFrame of
     :func:`bionn.experiments.repeat`: one row per run, a column for the metric.
 
@@ -283,10 +305,14 @@ def sweep_summary(df: Any, metric: str, by: Union[str, Sequence[str]], kind: str
         ax.bar(positions, means, width=0.6, yerr=errs, capsize=4, alpha=0.7, color="C0", label=f"mean ± {error}")
         finite = means[np.isfinite(means)]
         if finite.size:  # bars of accuracies near 1 would otherwise all look the same
-            lo = min(float(np.min(finite - np.asarray(errs)[np.isfinite(means)])),
-                     min(float(d.min()) for d in data if len(d)))
-            hi = max(float(np.max(finite + np.asarray(errs)[np.isfinite(means)])),
-                     max(float(d.max()) for d in data if len(d)))
+            lo = min(
+                float(np.min(finite - np.asarray(errs)[np.isfinite(means)])),
+                min(float(d.min()) for d in data if len(d)),
+            )
+            hi = max(
+                float(np.max(finite + np.asarray(errs)[np.isfinite(means)])),
+                max(float(d.max()) for d in data if len(d)),
+            )
             pad = 0.15 * (hi - lo) if hi > lo else 0.05 * max(abs(hi), 1e-12)
             ax.set_ylim(max(lo - pad, 0.0) if lo >= 0 else lo - pad, hi + pad)
     if show_points:

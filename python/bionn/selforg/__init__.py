@@ -31,6 +31,7 @@ Deprecated: ``bionn.selforg.preprocess_mnist``, ``load_mnist``, ``cifar10_availa
 ``load_cifar10_gray`` still work for one release but warn (:class:`DeprecationWarning`); use
 ``bionn.papers.selforg.<name>``.
 """
+
 from __future__ import annotations
 
 import sys
@@ -42,8 +43,16 @@ from .network import SelfOrganizingNetwork, histogram_entropy, load
 from .readout import Readout
 from .topology import HANDCRAFTED, Topology
 
-__all__ = ["Topology", "SelfOrganizingNetwork", "MetaLearner", "Readout", "histogram_entropy", "HANDCRAFTED",
-           "META_METHODS", "load"]
+__all__ = [
+    "Topology",
+    "SelfOrganizingNetwork",
+    "MetaLearner",
+    "Readout",
+    "histogram_entropy",
+    "HANDCRAFTED",
+    "META_METHODS",
+    "load",
+]
 
 # The paper's data protocol moved to bionn.papers.selforg; the old names resolve there, with a
 # warning, until the next release. No import: `import bionn` has loaded bionn.papers by the time
@@ -53,8 +62,12 @@ _MOVED_TO_PAPERS = ("preprocess_mnist", "load_mnist", "cifar10_available", "load
 
 def __getattr__(name: str) -> Any:
     if name in _MOVED_TO_PAPERS:
-        warnings.warn(f"bionn.selforg.{name} moved to bionn.papers.selforg.{name} (the paper's data protocol); "
-                      f"the old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"bionn.selforg.{name} moved to bionn.papers.selforg.{name} (the paper's data protocol); "
+            f"the old name will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(sys.modules[__name__.rpartition(".")[0] + ".papers.selforg"], name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

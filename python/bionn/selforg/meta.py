@@ -3,6 +3,7 @@
 :class:`MetaLearner` moves a fitted network's windows (hill climbing, local search or random
 search, in C++) and keeps a move only when the entropy rises.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
@@ -75,8 +76,14 @@ class MetaLearner:
         self.history.append(r)
         return r
 
-    def run(self, network: SelfOrganizingNetwork, X: Any, meta_steps: int, entropy_X: Any = None,
-            on_step: Optional[Callable[[int, SelfOrganizingNetwork, Dict[str, Any]], None]] = None) -> List[Dict[str, Any]]:
+    def run(
+        self,
+        network: SelfOrganizingNetwork,
+        X: Any,
+        meta_steps: int,
+        entropy_X: Any = None,
+        on_step: Optional[Callable[[int, SelfOrganizingNetwork, Dict[str, Any]], None]] = None,
+    ) -> List[Dict[str, Any]]:
         """``meta_steps`` meta-steps (Algorithm 2's outer loop); ``on_step(m, network, record)`` is
         called after each (e.g. to measure readout accuracy per meta-step, Fig. 6)."""
         meta_steps = check_int(meta_steps, "meta_steps", minimum=0)

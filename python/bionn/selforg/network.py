@@ -4,6 +4,7 @@
 :func:`histogram_entropy` is the paper's intrinsic metric (Eq. 2). Networks are saved with
 :func:`bionn.io.save_archive` (format ``"bionn.selforg"``) and read back by :func:`load`.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,10 @@ def _images(X: Any, topology: Topology, dtype: np.dtype, name: str = "X") -> np.
         return np.ascontiguousarray(arr.reshape(arr.shape[0], ih * iw))
     if arr.ndim == 2 and arr.shape[1] == ih * iw:
         return arr
-    raise ValueError(f"{name} must hold {ih} x {iw} images: shape (n, {ih}, {iw}), (n, 1, {ih}, {iw}) or "
-                     f"(n, {ih * iw}); got {arr.shape}")
+    raise ValueError(
+        f"{name} must hold {ih} x {iw} images: shape (n, {ih}, {iw}), (n, 1, {ih}, {iw}) or "
+        f"(n, {ih * iw}); got {arr.shape}"
+    )
 
 
 class SelfOrganizingNetwork:
@@ -72,9 +75,19 @@ class SelfOrganizingNetwork:
     dtype : float32 or float64
     """
 
-    def __init__(self, topology: Topology, *, lr: float = 1e-3, l2: float = 1e-4, dropout: float = 0.1,
-                 batch_size: int = 64, bins: int = 100, entropy_samples: int = 1000, seed: int = 0,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        topology: Topology,
+        *,
+        lr: float = 1e-3,
+        l2: float = 1e-4,
+        dropout: float = 0.1,
+        batch_size: int = 64,
+        bins: int = 100,
+        entropy_samples: int = 1000,
+        seed: int = 0,
+        dtype: Any = np.float32,
+    ) -> None:
         if not isinstance(topology, Topology):
             raise TypeError(f"topology must be a bionn.selforg.Topology, got {type(topology).__name__}")
         self.dtype = check_dtype(dtype)
@@ -89,12 +102,15 @@ class SelfOrganizingNetwork:
         self._options = opts
         self._topology = topology
         self._impl = getattr(_core, "SelfOrgNetwork" + suffix(self.dtype))(
-            topology.layout(), [list(map(list, u)) for u in topology.fields], opts, self.seed)
+            topology.layout(), [list(map(list, u)) for u in topology.fields], opts, self.seed
+        )
         self.history: Dict[str, List[Any]] = {"loss": [], "entropy": []}
 
     def __repr__(self) -> str:
-        return (f"SelfOrganizingNetwork(topology={self._topology.name!r}, units={self.n_units}, "
-                f"n_hidden={self._topology.n_hidden}, epochs_trained={self.epochs_trained}, dtype={self.dtype.name})")
+        return (
+            f"SelfOrganizingNetwork(topology={self._topology.name!r}, units={self.n_units}, "
+            f"n_hidden={self._topology.n_hidden}, epochs_trained={self.epochs_trained}, dtype={self.dtype.name})"
+        )
 
     # -- properties ------------------------------------------------------------------------------
     @property
@@ -129,9 +145,17 @@ class SelfOrganizingNetwork:
 
     def config(self) -> Dict[str, Any]:
         o = self._options
-        return {"topology": self._topology.to_dict(), "lr": o.lr, "l2": o.l2, "dropout": o.dropout,
-                "batch_size": o.batch_size, "bins": o.bins, "entropy_samples": self.entropy_samples,
-                "seed": self.seed, "dtype": self.dtype.name}
+        return {
+            "topology": self._topology.to_dict(),
+            "lr": o.lr,
+            "l2": o.l2,
+            "dropout": o.dropout,
+            "batch_size": o.batch_size,
+            "bins": o.bins,
+            "entropy_samples": self.entropy_samples,
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+        }
 
     # -- training --------------------------------------------------------------------------------
     def _set_topology(self, topology: Topology) -> None:
@@ -142,7 +166,7 @@ class SelfOrganizingNetwork:
             return X[: self.entropy_samples]
         return _images(entropy_X, self._topology, self.dtype, "entropy_X")
 
-    def fit(self, X: Any, epochs: int = 1, entropy_X: Any = None) -> "SelfOrganizingNetwork":
+    def fit(self, X: Any, epochs: int = 1, entropy_X: Any = None) -> SelfOrganizingNetwork:
         """Trains every unit locally (Algorithm 1) for ``epochs`` epochs; records per epoch and unit
         the mean loss and the entropy (on ``entropy_X``, default the first ``entropy_samples``
         images of ``X``) in ``self.history``. Runs in C++ with the GIL released; Ctrl-C stops
@@ -190,15 +214,20 @@ class SelfOrganizingNetwork:
             A parameter or a recorded loss is NaN/Inf (nothing is written; an existing file is kept).
         """
         arrays = {f"unit{k}.{n}": v for k in range(self.n_units) for n, v in self.unit_parameters(k).items()}
-        header = {"format": _FORMAT, "version": _FORMAT_VERSION, "config": self.config(),
-                  "epochs_trained": self.epochs_trained, "history": self.history}
+        header = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "config": self.config(),
+            "epochs_trained": self.epochs_trained,
+            "history": self.history,
+        }
         try:
             save_archive(path, header, arrays)
         except ValueError as exc:  # json's "Out of range float values" for a diverged loss
             raise ValueError(f"cannot save the network to {os.fspath(path)!r}: {exc}") from None
 
     @classmethod
-    def load(cls, path: Union[str, os.PathLike]) -> "SelfOrganizingNetwork":
+    def load(cls, path: Union[str, os.PathLike]) -> SelfOrganizingNetwork:
         return load(path)
 
 
@@ -249,8 +278,11 @@ def _check_header(header: Mapping[str, Any]) -> Tuple[Dict[str, Any], Topology, 
     topology = Topology.from_dict(config["topology"])
     K = topology.n_units
     history = header.get("history")
-    if not isinstance(history, dict) or not isinstance(history.get("loss"), list) \
-            or not isinstance(history.get("entropy"), list):
+    if (
+        not isinstance(history, dict)
+        or not isinstance(history.get("loss"), list)
+        or not isinstance(history.get("entropy"), list)
+    ):
         raise ValueError("'history' must be an object with 'loss' and 'entropy' lists")
 
     def row(values: Any, what: str) -> List[float]:

@@ -1,4 +1,5 @@
 """The extrinsic metric: a logistic-regression readout on the units' concatenated codes (§2)."""
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -23,8 +24,15 @@ class Readout:
     seed : int
     """
 
-    def __init__(self, n_classes: int = 10, lr: float = 1e-2, epochs: int = 20, batch_size: int = 128,
-                 weight_decay: float = 1e-4, seed: int = 0) -> None:
+    def __init__(
+        self,
+        n_classes: int = 10,
+        lr: float = 1e-2,
+        epochs: int = 20,
+        batch_size: int = 128,
+        weight_decay: float = 1e-4,
+        seed: int = 0,
+    ) -> None:
         self.n_classes = check_int(n_classes, "n_classes", minimum=2)
         self.lr = check_float(lr, "lr", minimum=0, min_inclusive=False)
         self.epochs = check_int(epochs, "epochs", minimum=1)
@@ -41,7 +49,7 @@ class Readout:
             raise ValueError(f"{name} has {F.shape[1]} features, the readout was fitted on {self._mean.shape[0]}")
         return np.ascontiguousarray((F - self._mean) / self._std, dtype=np.float32)
 
-    def fit(self, F: Any, y: Any) -> "Readout":
+    def fit(self, F: Any, y: Any) -> Readout:
         F = as_array(F, "F", np.float32, min_ndim=2, max_ndim=2)
         labels = as_labels(y, "y", F.shape[0], np.float32)
         if labels.max() >= self.n_classes:
@@ -51,8 +59,9 @@ class Readout:
         Z = self._standardise(F, "F")
         self.model = nn.Sequential([nn.Dense(Z.shape[1], self.n_classes)], seed=self.seed)
         opt = optim.Adam(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        self.model.fit(Z, labels, loss=losses.CrossEntropy(), optimizer=opt, epochs=self.epochs,
-                       batch_size=self.batch_size)
+        self.model.fit(
+            Z, labels, loss=losses.CrossEntropy(), optimizer=opt, epochs=self.epochs, batch_size=self.batch_size
+        )
         return self
 
     def predict(self, F: Any) -> np.ndarray:

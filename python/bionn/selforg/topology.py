@@ -4,6 +4,7 @@ A :class:`Topology` is plain data: the sheet's shape, where the image and each u
 sit, and every unit's receptive-field windows (Eq. 1). :data:`HANDCRAFTED` holds the paper's A1/A2/A3
 patterns on the default MNIST sheet. The network (:mod:`bionn.selforg.network`) and the plots read it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ class Topology:
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
-    def handcrafted(cls, name: str) -> "Topology":
+    def handcrafted(cls, name: str) -> Topology:
         """A1 flat, A2 columnar or A3 pyramidal (Fig. 2, right) on the default MNIST sheet.
 
         The paper draws the patterns without coordinates. Here the 20 x 20 image is cut into 10 x 10
@@ -123,8 +124,9 @@ class Topology:
         return cls(fields=HANDCRAFTED[key], name=key)
 
     @classmethod
-    def random(cls, seed: int, n_units: int = 3, windows_per_unit: int = 2, name: Optional[str] = None,
-               **layout: Any) -> "Topology":
+    def random(
+        cls, seed: int, n_units: int = 3, windows_per_unit: int = 2, name: Optional[str] = None, **layout: Any
+    ) -> Topology:
         """A seeded random topology: every window corner uniform over the map (randomTopology()).
 
         ``layout`` keywords (``map_shape``, ``image_shape``, ``image_at``, ``window``,
@@ -136,8 +138,10 @@ class Topology:
         windows_per_unit = check_int(windows_per_unit, "windows_per_unit", minimum=1)
         if "unit_locations" not in layout:
             if n_units > len(_DEFAULT_UNITS):
-                raise ValueError(f"the default sheet has room for {len(_DEFAULT_UNITS)} units; pass unit_locations "
-                                 f"for n_units={n_units}")
+                raise ValueError(
+                    f"the default sheet has room for {len(_DEFAULT_UNITS)} units; pass unit_locations "
+                    f"for n_units={n_units}"
+                )
             layout["unit_locations"] = _DEFAULT_UNITS[:n_units]
         elif len(layout["unit_locations"]) != n_units:
             raise ValueError(f"unit_locations has {len(layout['unit_locations'])} entries but n_units={n_units}")
@@ -145,11 +149,18 @@ class Topology:
         fields = _core.selforg_random_fields(probe.layout(), windows_per_unit, seed)
         return cls(fields=[[tuple(c) for c in u] for u in fields], name=name or f"random-{seed}", **layout)
 
-    def with_fields(self, fields: Sequence[Sequence[Cell]], name: Optional[str] = None) -> "Topology":
+    def with_fields(self, fields: Sequence[Sequence[Cell]], name: Optional[str] = None) -> Topology:
         """The same sheet with other receptive fields."""
-        return Topology(fields=fields, map_shape=self.map_shape, image_shape=self.image_shape, image_at=self.image_at,
-                        window=self.window, hidden_shape=self.hidden_shape, unit_locations=self.unit_locations,
-                        name=self.name if name is None else name)
+        return Topology(
+            fields=fields,
+            map_shape=self.map_shape,
+            image_shape=self.image_shape,
+            image_at=self.image_at,
+            window=self.window,
+            hidden_shape=self.hidden_shape,
+            unit_locations=self.unit_locations,
+            name=self.name if name is None else name,
+        )
 
     # -- properties ------------------------------------------------------------------------------
     @property
@@ -179,7 +190,7 @@ class Topology:
         m = np.zeros(self.map_shape, dtype=bool)
         N = self.window
         for r, c in self.fields[k]:
-            m[r:r + N, c:c + N] = True
+            m[r : r + N, c : c + N] = True
         return m
 
     def reads(self, k: int) -> Dict[str, float]:
@@ -188,10 +199,10 @@ class Topology:
         m = self.mask(k)
         total = float(m.sum())
         (ir, ic), (ih, iw) = self.image_at, self.image_shape
-        out = {"image": float(m[ir:ir + ih, ic:ic + iw].sum()) / total}
+        out = {"image": float(m[ir : ir + ih, ic : ic + iw].sum()) / total}
         hh, hw = self.hidden_shape
         for j, (r, c) in enumerate(self.unit_locations):
-            out[f"unit{j}"] = float(m[r:r + hh, c:c + hw].sum()) / total
+            out[f"unit{j}"] = float(m[r : r + hh, c : c + hw].sum()) / total
         return out
 
     def levels(self) -> List[int]:
@@ -210,14 +221,24 @@ class Topology:
         return level
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"fields": [[list(c) for c in u] for u in self.fields], "map_shape": list(self.map_shape),
-                "image_shape": list(self.image_shape), "image_at": list(self.image_at), "window": self.window,
-                "hidden_shape": list(self.hidden_shape), "unit_locations": [list(u) for u in self.unit_locations],
-                "name": self.name}
+        return {
+            "fields": [[list(c) for c in u] for u in self.fields],
+            "map_shape": list(self.map_shape),
+            "image_shape": list(self.image_shape),
+            "image_at": list(self.image_at),
+            "window": self.window,
+            "hidden_shape": list(self.hidden_shape),
+            "unit_locations": [list(u) for u in self.unit_locations],
+            "name": self.name,
+        }
 
     @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> "Topology":
+    def from_dict(cls, d: Dict[str, Any]) -> Topology:
         if not isinstance(d, dict) or "fields" not in d:
             raise ValueError("a topology dict needs at least 'fields'")
-        return cls(**{k: (tuple(v) if isinstance(v, list) and k != "fields" and k != "unit_locations" else v)
-                      for k, v in d.items()})
+        return cls(
+            **{
+                k: (tuple(v) if isinstance(v, list) and k != "fields" and k != "unit_locations" else v)
+                for k, v in d.items()
+            }
+        )

@@ -1,5 +1,6 @@
 """Test helpers of tests/python/data: where the real data are, and small files in the official
 formats (IDX, CIFAR-10 binary and python batches)."""
+
 from __future__ import annotations
 
 import gzip
@@ -29,16 +30,21 @@ def _find_shared() -> Path:
 SHARED = _find_shared()
 SAMPLE_DIR = SHARED / "mnist-sample-10k"
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
-FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+FASHION_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 needs_sample = pytest.mark.skipif(
     not (SAMPLE_DIR / "images-idx3-ubyte.gz").is_file(),
-    reason=f"shared MNIST sample not found at {SAMPLE_DIR} (set BIONN_DATA)")
+    reason=f"shared MNIST sample not found at {SAMPLE_DIR} (set BIONN_DATA)",
+)
 needs_fashion = pytest.mark.skipif(
     not all((DEBIAN_FASHION / f).is_file() for f in FASHION_FILES),
-    reason=f"Fashion-MNIST not installed at {DEBIAN_FASHION} "
-           f"(sudo apt-get install dataset-fashion-mnist)")
+    reason=f"Fashion-MNIST not installed at {DEBIAN_FASHION} (sudo apt-get install dataset-fashion-mnist)",
+)
 
 
 _IDX_CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}

@@ -1,4 +1,5 @@
 """bionn.data.cifar10: the one CIFAR-10 reader, on synthetic batches in the official formats."""
+
 from __future__ import annotations
 
 import os
@@ -10,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datafakes import (_USER_BIONN_DATA, _USER_CACHE, cifar_batch_bytes, fake_cifar_dir, sha)
+from datafakes import _USER_BIONN_DATA, _USER_CACHE, cifar_batch_bytes, fake_cifar_dir, sha
 
 from bionn import data as ds
-
 
 # ---------------------------------------------------------------------------------------------
 # CIFAR-10 (synthetic batches in the official binary format)
 # ---------------------------------------------------------------------------------------------
+
 
 def test_read_cifar10_batch_layout(tmp_path):
     raw, images, labels = cifar_batch_bytes(7, seed=3)
@@ -80,7 +81,7 @@ def test_load_cifar10_from_tarball(tmp_path, monkeypatch):
     Xte, yte = ds.load_cifar10(split="test", checksums={"cifar-10-binary.tar.gz": sha(tar)})
     np.testing.assert_array_equal(Xte, X["test_batch.bin"] / np.float32(255))
     np.testing.assert_array_equal(yte, y["test_batch.bin"])
-    tar.write_bytes(tar.read_bytes()[:500])                              # truncated archive
+    tar.write_bytes(tar.read_bytes()[:500])  # truncated archive
     with pytest.raises(ValueError, match="corrupt or truncated") as info:
         ds.load_cifar10(split="test", checksums={"cifar-10-binary.tar.gz": None})
     assert str(tar) in str(info.value)
@@ -91,13 +92,12 @@ def test_load_cifar10_download(http_server, tmp_path):
     tar = _make_tarball(d, http_server.root / "cifar-10-binary.tar.gz")
     sums = {"cifar-10-binary.tar.gz": sha(tar)}
     cache = tmp_path / "cache"
-    _, ytr = ds.load_cifar10(root=tmp_path / "none", download=True, cache_dir=cache,
-                             base_url=http_server.url, checksums=sums)
+    _, ytr = ds.load_cifar10(
+        root=tmp_path / "none", download=True, cache_dir=cache, base_url=http_server.url, checksums=sums
+    )
     assert (cache / "cifar-10-binary.tar.gz").is_file() and len(http_server.requests) == 1
-    np.testing.assert_array_equal(ytr, np.concatenate([y[f"data_batch_{k}.bin"]
-                                                       for k in range(1, 6)]))
-    ds.load_cifar10(root=tmp_path / "none", download=True, cache_dir=cache,
-                    base_url=http_server.url, checksums=sums)
+    np.testing.assert_array_equal(ytr, np.concatenate([y[f"data_batch_{k}.bin"] for k in range(1, 6)]))
+    ds.load_cifar10(root=tmp_path / "none", download=True, cache_dir=cache, base_url=http_server.url, checksums=sums)
     assert len(http_server.requests) == 1
 
 
@@ -110,8 +110,10 @@ def test_real_cifar10_if_available():
         except FileNotFoundError:
             continue
     else:
-        pytest.skip("official CIFAR-10 binary files not available offline (put them in "
-                    "$BIONN_DATA/cifar-10/ or run load_cifar10(download=True))")
+        pytest.skip(
+            "official CIFAR-10 binary files not available offline (put them in "
+            "$BIONN_DATA/cifar-10/ or run load_cifar10(download=True))"
+        )
     assert X.shape == (10000, 3, 32, 32)
     np.testing.assert_array_equal(np.bincount(y), np.full(10, 1000))
 
@@ -120,33 +122,42 @@ def test_real_cifar10_if_available():
 # the python version (cifar-10-batches-py): read without unpickling any object
 # ---------------------------------------------------------------------------------------------
 
+
 def py2_batch_pickle(flat: np.ndarray, labels) -> bytes:
     """A batch exactly as the official python version stores it: a protocol-2 pickle written by
     Python 2 and numpy 1.x (byte strings as BINSTRING, numpy.core.multiarray._reconstruct)."""
-    def s(b: bytes) -> bytes:                       # SHORT_BINSTRING
+
+    def s(b: bytes) -> bytes:  # SHORT_BINSTRING
         return b"U" + bytes([len(b)]) + b
 
-    def i(v: int) -> bytes:                         # BININT
+    def i(v: int) -> bytes:  # BININT
         return b"J" + struct.pack("<i", v)
 
     n = flat.shape[0]
-    out = b"\x80\x02}("                             # PROTO 2, EMPTY_DICT, MARK
+    out = b"\x80\x02}("  # PROTO 2, EMPTY_DICT, MARK
     out += s(b"batch_label") + s(b"testing batch 1 of 1")
     out += s(b"labels") + b"](" + b"".join(i(int(v)) for v in labels) + b"e"
     out += s(b"data") + b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
-    out += i(0) + b"\x85" + s(b"b") + b"\x87R"      # _reconstruct(ndarray, (0,), 'b')
-    out += b"(" + i(1) + i(n) + i(3072) + b"\x86"   # state: version, shape,
-    out += b"cnumpy\ndtype\n" + s(b"u1") + i(0) + i(1) + b"\x87R"          # dtype('u1', 0, 1)
-    out += b"(" + i(3) + s(b"|") + b"NNN" + i(-1) + i(-1) + i(0) + b"tb"   # its state
+    out += i(0) + b"\x85" + s(b"b") + b"\x87R"  # _reconstruct(ndarray, (0,), 'b')
+    out += b"(" + i(1) + i(n) + i(3072) + b"\x86"  # state: version, shape,
+    out += b"cnumpy\ndtype\n" + s(b"u1") + i(0) + i(1) + b"\x87R"  # dtype('u1', 0, 1)
+    out += b"(" + i(3) + s(b"|") + b"NNN" + i(-1) + i(-1) + i(0) + b"tb"  # its state
     out += b"\x89" + b"T" + struct.pack("<i", flat.nbytes) + flat.tobytes() + b"tb"
     out += s(b"filenames") + b"](" + b"".join(s(f"f{k}.png".encode()) for k in range(n)) + b"e"
     return out + b"u."
 
 
 def py3_batch_pickle(flat: np.ndarray, labels, protocol: int, numpy1: bool = False) -> bytes:
-    raw = pickle.dumps({b"batch_label": b"x", b"labels": [int(v) for v in labels], b"data": flat,
-                        b"filenames": [b"a.png"] * len(labels)}, protocol=protocol)
-    if numpy1:   # numpy 1.x names the module numpy.core (GLOBAL opcodes are text at protocol 2)
+    raw = pickle.dumps(
+        {
+            b"batch_label": b"x",
+            b"labels": [int(v) for v in labels],
+            b"data": flat,
+            b"filenames": [b"a.png"] * len(labels),
+        },
+        protocol=protocol,
+    )
+    if numpy1:  # numpy 1.x names the module numpy.core (GLOBAL opcodes are text at protocol 2)
         raw = raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
     return raw
 
@@ -161,17 +172,19 @@ def _flat_batch(n: int, seed: int):
 @pytest.mark.parametrize("writer", ["py2", "py3-protocol2", "py3-protocol2-numpy1", "py3-protocol4"])
 def test_read_cifar10_python_batch(tmp_path, writer):
     flat, labels = _flat_batch(5, seed=1)
-    raw = {"py2": lambda: py2_batch_pickle(flat, labels),
-           "py3-protocol2": lambda: py3_batch_pickle(flat, labels, 2),
-           "py3-protocol2-numpy1": lambda: py3_batch_pickle(flat, labels, 2, numpy1=True),
-           "py3-protocol4": lambda: py3_batch_pickle(flat, labels, 4)}[writer]()
-    if writer == "py2":   # the hand-made file is what numpy's own unpickling reads too
+    raw = {
+        "py2": lambda: py2_batch_pickle(flat, labels),
+        "py3-protocol2": lambda: py3_batch_pickle(flat, labels, 2),
+        "py3-protocol2-numpy1": lambda: py3_batch_pickle(flat, labels, 2, numpy1=True),
+        "py3-protocol4": lambda: py3_batch_pickle(flat, labels, 4),
+    }[writer]()
+    if writer == "py2":  # the hand-made file is what numpy's own unpickling reads too
         ref = pickle.loads(raw, encoding="bytes")
         np.testing.assert_array_equal(ref[b"data"], flat)
     (tmp_path / "test_batch").write_bytes(raw)
     X, y = ds.read_cifar10_batch(tmp_path / "test_batch")
     assert X.shape == (5, 3, 32, 32) and X.dtype == np.uint8 and y.dtype == np.int64
-    np.testing.assert_array_equal(X, flat.reshape(5, 3, 32, 32))   # same pixel order as binary
+    np.testing.assert_array_equal(X, flat.reshape(5, 3, 32, 32))  # same pixel order as binary
     np.testing.assert_array_equal(y, labels)
 
 
@@ -193,8 +206,9 @@ def test_load_cifar10_from_python_version(tmp_path, monkeypatch):
     order = [f"data_batch_{k}" for k in range(1, 6)]
     np.testing.assert_array_equal(Xtr, np.concatenate([X[n] for n in order]) / np.float32(255))
     np.testing.assert_array_equal(ytr, np.concatenate([y[n] for n in order]))
-    Xte, yte = ds.load_cifar10(root=tmp_path / "data" / "cifar-10" / "cifar-10-batches-py",
-                               split="test", cache_dir=tmp_path / "c")
+    Xte, yte = ds.load_cifar10(
+        root=tmp_path / "data" / "cifar-10" / "cifar-10-batches-py", split="test", cache_dir=tmp_path / "c"
+    )
     np.testing.assert_array_equal(yte, y["test_batch"])
     assert Xte.dtype == np.float32 and Xte.shape == (3, 3, 32, 32)
 
@@ -247,8 +261,7 @@ def _malicious(tmp_path: Path):
     assert base.count(shape) == 1
     out["short-data"] = base.replace(shape, b"J" + struct.pack("<i", 3) + shape[5:])  # 3 rows, 2 given
     out["wrong-shape"] = base.replace(shape, shape[:5] + b"J" + struct.pack("<i", 4096))
-    out["zlib-codec"] = (b"\x80\x02}(U\x04datac_codecs\nencode\nX\x01\x00\x00\x00xX\n\x00\x00\x00"
-                         b"zlib_codec\x86Ru.")
+    out["zlib-codec"] = b"\x80\x02}(U\x04datac_codecs\nencode\nX\x01\x00\x00\x00xX\n\x00\x00\x00zlib_codec\x86Ru."
     out["not-a-dict"] = pickle.dumps([1, 2, 3], protocol=2)
     out["truncated"] = base[:-50]
     return out, marker

@@ -1,6 +1,7 @@
 """bionn.data downloads: download_file and the loaders' download=True, from a throwaway local
 HTTP server (no test reaches the internet: conftest.py's sandbox makes any non-loopback
 connection fail)."""
+
 from __future__ import annotations
 
 import gzip
@@ -12,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datafakes import (FASHION_FILES, fake_mnist, flip_byte, good_idx, sha)
+from datafakes import FASHION_FILES, fake_mnist, flip_byte, good_idx, sha
 
 from bionn import data as ds
-
 
 # ---------------------------------------------------------------------------------------------
 # downloads from a local HTTP server
 # ---------------------------------------------------------------------------------------------
+
 
 def _leftovers(directory: Path):
     return [p.name for p in directory.iterdir() if p.name.endswith(".part")]
@@ -54,7 +55,7 @@ def test_download_file_keeps_existing_good_file_and_replaces_bad_one(http_server
     os.utime(dest, (1_000_000, 1_000_000))
     ds.download_file(http_server.url + "f.bin", dest, digest)
     assert http_server.requests == [] and dest.stat().st_mtime == 1_000_000
-    dest.write_bytes(b"stale")                                          # a bad existing file
+    dest.write_bytes(b"stale")  # a bad existing file
     ds.download_file(http_server.url + "f.bin", dest, digest)
     assert len(http_server.requests) == 1 and dest.read_bytes() == payload
     # a bad existing file with a bad download: the old file is left alone, no temp files remain
@@ -78,13 +79,11 @@ def test_load_mnist_download_with_mirror_fallback(http_server, tmp_path):
     cache = tmp_path / "cache"
     empty = tmp_path / "empty"
     empty.mkdir()
-    bases = [http_server.url + "dead/", http_server.url + "mirror"]        # first mirror: 404s
-    X, y = ds.load_mnist(root=empty, split="train", download=True, cache_dir=cache,
-                         base_url=bases, checksums=sums)
+    bases = [http_server.url + "dead/", http_server.url + "mirror"]  # first mirror: 404s
+    X, y = ds.load_mnist(root=empty, split="train", download=True, cache_dir=cache, base_url=bases, checksums=sums)
     np.testing.assert_array_equal(X[:, 0], truth["train"][0] / np.float32(255))
     np.testing.assert_array_equal(y, truth["train"][1])
-    assert sorted(p.name for p in cache.iterdir()) == ["train-images-idx3-ubyte.gz",
-                                                       "train-labels-idx1-ubyte.gz"]
+    assert sorted(p.name for p in cache.iterdir()) == ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
     n_requests = len(http_server.requests)
     assert n_requests == 4
     # the cached files are found again, downloaded or not
@@ -93,8 +92,7 @@ def test_load_mnist_download_with_mirror_fallback(http_server, tmp_path):
     assert len(http_server.requests) == n_requests
     # a corrupted cached file is replaced by a verified download when download=True
     flip_byte(cache / "train-labels-idx1-ubyte.gz", 20)
-    _, y2 = ds.load_mnist(root=empty, download=True, cache_dir=cache, base_url=bases[1],
-                          checksums=sums)
+    _, y2 = ds.load_mnist(root=empty, download=True, cache_dir=cache, base_url=bases[1], checksums=sums)
     np.testing.assert_array_equal(y2, truth["train"][1])
 
 
@@ -103,18 +101,29 @@ def test_load_fashion_download_checksum_mismatch(http_server, tmp_path):
     cache = tmp_path / "cache"
     wrong = dict.fromkeys(FASHION_FILES, "f" * 64)
     with pytest.raises(ds.ChecksumError, match="SHA-256 mismatch"):
-        ds.load_fashion_mnist(root=tmp_path / "nowhere", split="test", download=True,
-                              cache_dir=cache, base_url=http_server.url, checksums=wrong)
+        ds.load_fashion_mnist(
+            root=tmp_path / "nowhere",
+            split="test",
+            download=True,
+            cache_dir=cache,
+            base_url=http_server.url,
+            checksums=wrong,
+        )
     assert not cache.exists() or list(cache.iterdir()) == []
 
 
 def test_download_unreachable_mirror_raises_connection_error(tmp_path):
-    with socket.socket() as s:                                          # a port nobody serves
+    with socket.socket() as s:  # a port nobody serves
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(ConnectionError, match="could not download"):
-        ds.load_mnist(root=tmp_path, download=True, cache_dir=tmp_path / "c",
-                      base_url=f"http://127.0.0.1:{port}/", checksums=dict.fromkeys(FASHION_FILES))
+        ds.load_mnist(
+            root=tmp_path,
+            download=True,
+            cache_dir=tmp_path / "c",
+            base_url=f"http://127.0.0.1:{port}/",
+            checksums=dict.fromkeys(FASHION_FILES),
+        )
 
 
 def test_mirror_table():

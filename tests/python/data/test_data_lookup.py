@@ -1,6 +1,7 @@
 """bionn.data.locate: the one data-file lookup (root, $BIONN_DATA, the deprecated
 $BIONN_SHARED_DATA, the project's shared data, the system paths), its error message, and the
 deprecated alias module bionn.datasets."""
+
 from __future__ import annotations
 
 import importlib
@@ -36,12 +37,12 @@ def no_defaults(monkeypatch):
 
 def test_locate_root_subfolder_then_root_itself(tmp_path):
     d = _make(tmp_path, "set")
-    assert locate("set", ["a.csv"], root=tmp_path) == d          # <root>/<name>
-    assert locate("set", ["a.csv"], root=d) == d                 # <root> itself
-    assert locate("set", "a.csv", root=str(tmp_path)) == d        # one file name, str root
-    assert locate("set", root=tmp_path) == d                     # no files: the folder itself
+    assert locate("set", ["a.csv"], root=tmp_path) == d  # <root>/<name>
+    assert locate("set", ["a.csv"], root=d) == d  # <root> itself
+    assert locate("set", "a.csv", root=str(tmp_path)) == d  # one file name, str root
+    assert locate("set", root=tmp_path) == d  # no files: the folder itself
     (tmp_path / "a.csv").write_text("y\n")
-    assert locate("set", ["a.csv"], root=tmp_path) == d          # the sub-folder comes first
+    assert locate("set", ["a.csv"], root=tmp_path) == d  # the sub-folder comes first
 
 
 def test_locate_root_excludes_everything_else(tmp_path, monkeypatch):
@@ -57,7 +58,7 @@ def test_locate_bionn_data(tmp_path, monkeypatch, no_defaults):
     d = _make(tmp_path, "set", ("a.csv", "b.csv"))
     monkeypatch.setenv("BIONN_DATA", str(tmp_path))
     assert locate("set", ["a.csv", "b.csv"]) == d
-    monkeypatch.setenv("BIONN_DATA", str(d))                     # the folder itself
+    monkeypatch.setenv("BIONN_DATA", str(d))  # the folder itself
     assert locate("set", ["b.csv"]) == d
     with pytest.raises(FileNotFoundError):
         locate("set", ["c.csv"])
@@ -162,27 +163,40 @@ def test_loaders_use_the_lookup(tmp_path, monkeypatch):
 
 
 def _run(code: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(Path(bionn.__file__).parents[1])] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-    return subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code],
-                          capture_output=True, text=True, env=env, timeout=120)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [str(Path(bionn.__file__).parents[1])] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+        ),
+    )
+    return subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_import_bionn_does_not_warn_and_exposes_data():
-    r = _run("import bionn; assert bionn.data.locate; import sys; "
-             "assert 'bionn.datasets' not in sys.modules; print('ok')")
+    r = _run(
+        "import bionn; assert bionn.data.locate; import sys; assert 'bionn.datasets' not in sys.modules; print('ok')"
+    )
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
 
 
-@pytest.mark.parametrize("statement", ["import bionn.datasets", "from bionn import datasets",
-                                       "import bionn; bionn.datasets"])
+@pytest.mark.parametrize(
+    "statement", ["import bionn.datasets", "from bionn import datasets", "import bionn; bionn.datasets"]
+)
 def test_datasets_alias_warns_in_a_fresh_interpreter(statement):
     r = _run(statement)
     assert r.returncode != 0 and "DeprecationWarning" in r.stderr and "bionn.data" in r.stderr
     # the warning points at the user's statement, not at importlib
-    r = _run(f"import warnings; warnings.simplefilter('always')\n"
-             f"with warnings.catch_warnings(record=True) as w:\n    {statement}\n"
-             f"print(w[0].filename, w[0].category.__name__)")
+    r = _run(
+        f"import warnings; warnings.simplefilter('always')\n"
+        f"with warnings.catch_warnings(record=True) as w:\n    {statement}\n"
+        f"print(w[0].filename, w[0].category.__name__)"
+    )
     assert r.stdout.split() == ["<string>", "DeprecationWarning"], (r.stdout, r.stderr)
 
 

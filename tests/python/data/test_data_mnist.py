@@ -1,5 +1,6 @@
 """bionn.data.mnist: the shared MNIST sample and Debian's Fashion-MNIST (real data), the IDX
 parser, loaders on synthetic files, and the messages for missing files."""
+
 from __future__ import annotations
 
 import gzip
@@ -9,16 +10,29 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datafakes import (DEBIAN_FASHION, FASHION_FILES, REPO, SAMPLE_DIR, SHARED, _USER_BIONN_DATA,
-                       _USER_CACHE, fake_mnist, flip_byte, good_idx, needs_fashion,
-                       needs_sample, sha, write_idx)
+from datafakes import (
+    _USER_BIONN_DATA,
+    _USER_CACHE,
+    DEBIAN_FASHION,
+    FASHION_FILES,
+    REPO,
+    SAMPLE_DIR,
+    SHARED,
+    fake_mnist,
+    flip_byte,
+    good_idx,
+    needs_fashion,
+    needs_sample,
+    sha,
+    write_idx,
+)
 
 from bionn import data as ds
-
 
 # ---------------------------------------------------------------------------------------------
 # the shared MNIST sample (real data)
 # ---------------------------------------------------------------------------------------------
+
 
 @needs_sample
 def test_mnist_sample_loads_real_digits(monkeypatch):
@@ -32,11 +46,10 @@ def test_mnist_sample_loads_real_digits(monkeypatch):
     assert X.shape == (10000, 1, 28, 28) and X.dtype == np.float32
     assert y.shape == (10000,) and y.dtype == np.int64
     assert X.min() == 0.0 and X.max() == 1.0
-    np.testing.assert_array_equal(np.round(X * 255) / 255, X)          # exact k/255 values
+    np.testing.assert_array_equal(np.round(X * 255) / 255, X)  # exact k/255 values
     # per-class counts documented in SOURCE.md
-    np.testing.assert_array_equal(np.bincount(y, minlength=10),
-                                  [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978])
-    assert 0.05 < X.mean() < 0.25                                      # digits, not noise
+    np.testing.assert_array_equal(np.bincount(y, minlength=10), [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978])
+    assert 0.05 < X.mean() < 0.25  # digits, not noise
 
 
 @needs_sample
@@ -87,7 +100,7 @@ def test_mnist_sample_verified_against_sha256sums(tmp_path):
 @pytest.mark.parametrize("with_sums", [True, False], ids=["SHA256SUMS", "built-in-table"])
 def test_mnist_sample_corrupt_copy_is_rejected(tmp_path, with_sums):
     shared = _copy_sample(tmp_path, with_sums)
-    ds.load_mnist_sample(root=shared)                                   # intact copy loads
+    ds.load_mnist_sample(root=shared)  # intact copy loads
     labels = shared / "mnist-sample-10k" / "labels-idx1-ubyte.gz"
     flip_byte(labels, 20)
     with pytest.raises(ValueError) as info:
@@ -106,11 +119,11 @@ def test_mnist_sample_missing_says_where(tmp_path):
 # Fashion-MNIST from Debian (real data)
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def fashion_train():
     if not all((DEBIAN_FASHION / f).is_file() for f in FASHION_FILES):
-        pytest.skip(f"Fashion-MNIST not installed at {DEBIAN_FASHION} "
-                    f"(sudo apt-get install dataset-fashion-mnist)")
+        pytest.skip(f"Fashion-MNIST not installed at {DEBIAN_FASHION} (sudo apt-get install dataset-fashion-mnist)")
     # default lookup (no root, no $BIONN_DATA, empty cache) must find the Debian files
     return ds.load_fashion_mnist()
 
@@ -140,12 +153,11 @@ def test_fashion_mnist_test_via_bionn_data_subfolder(tmp_path, monkeypatch):
 def test_fashion_mnist_bionn_data_takes_precedence_over_debian(tmp_path, monkeypatch):
     sub = tmp_path / "fashion-mnist"
     sub.mkdir()
-    shutil.copyfile(DEBIAN_FASHION / "t10k-labels-idx1-ubyte.gz",
-                    sub / "t10k-labels-idx1-ubyte.gz")
+    shutil.copyfile(DEBIAN_FASHION / "t10k-labels-idx1-ubyte.gz", sub / "t10k-labels-idx1-ubyte.gz")
     (sub / "t10k-images-idx3-ubyte.gz").symlink_to(DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz")
     flip_byte(sub / "t10k-labels-idx1-ubyte.gz", 200)
     monkeypatch.setenv("BIONN_DATA", str(tmp_path))
-    with pytest.raises(ValueError, match="SHA-256 mismatch") as info:   # not a silent fallback
+    with pytest.raises(ValueError, match="SHA-256 mismatch") as info:  # not a silent fallback
         ds.load_fashion_mnist(split="test")
     msg = str(info.value)
     assert str(sub / "t10k-labels-idx1-ubyte.gz") in msg
@@ -156,8 +168,7 @@ def test_fashion_mnist_bionn_data_takes_precedence_over_debian(tmp_path, monkeyp
 def test_fashion_mnist_recompressed_copy_accepted_by_content_hash(tmp_path):
     raw = gzip.decompress((DEBIAN_FASHION / "t10k-labels-idx1-ubyte.gz").read_bytes())
     (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(raw, compresslevel=1))
-    (tmp_path / "t10k-images-idx3-ubyte.gz").symlink_to(
-        DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz")
+    (tmp_path / "t10k-images-idx3-ubyte.gz").symlink_to(DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz")
     _, y = ds.load_fashion_mnist(root=tmp_path, split="test")
     np.testing.assert_array_equal(np.bincount(y), np.full(10, 1000))
     # same gzip container but one label changed: the content hash must reject it
@@ -172,6 +183,7 @@ def test_fashion_mnist_recompressed_copy_accepted_by_content_hash(tmp_path):
 # IDX parser and corrupt files (synthetic)
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
 @pytest.mark.parametrize("compress", [True, False])
 def test_read_idx_round_trip(tmp_path, dtype, compress):
@@ -181,19 +193,21 @@ def test_read_idx_round_trip(tmp_path, dtype, compress):
     out = ds.read_idx(path)
     assert out.dtype == np.dtype(dtype) and out.dtype.isnative
     np.testing.assert_array_equal(out, arr)
-    out[0, 0, 0] = 1                                                    # writable copy
+    out[0, 0, 0] = 1  # writable copy
 
 
-
-@pytest.mark.parametrize("name, data, pattern", [
-    ("bad-magic", b"\x01\x00" + good_idx()[2:], "magic"),
-    ("bad-dtype", b"\x00\x00\x0a\x03" + good_idx()[4:], "data-type code"),
-    ("zero-dims", b"\x00\x00\x08\x00", "0 dimensions"),
-    ("short-header", good_idx()[:9], "truncated IDX header"),
-    ("tiny", b"\x00\x00", "too short"),
-    ("truncated-payload", good_idx()[:-1], "truncated"),
-    ("trailing-data", good_idx() + b"\x00", "trailing data"),
-])
+@pytest.mark.parametrize(
+    "name, data, pattern",
+    [
+        ("bad-magic", b"\x01\x00" + good_idx()[2:], "magic"),
+        ("bad-dtype", b"\x00\x00\x0a\x03" + good_idx()[4:], "data-type code"),
+        ("zero-dims", b"\x00\x00\x08\x00", "0 dimensions"),
+        ("short-header", good_idx()[:9], "truncated IDX header"),
+        ("tiny", b"\x00\x00", "too short"),
+        ("truncated-payload", good_idx()[:-1], "truncated"),
+        ("trailing-data", good_idx() + b"\x00", "trailing data"),
+    ],
+)
 def test_read_idx_rejects_malformed(tmp_path, name, data, pattern):
     path = tmp_path / name
     path.write_bytes(data)
@@ -203,8 +217,7 @@ def test_read_idx_rejects_malformed(tmp_path, name, data, pattern):
 
 
 def test_read_idx_rejects_corrupt_gzip(tmp_path):
-    src = write_idx(tmp_path / "x.gz", np.random.default_rng(0).integers(
-        0, 256, (50, 28, 28), dtype=np.uint8))
+    src = write_idx(tmp_path / "x.gz", np.random.default_rng(0).integers(0, 256, (50, 28, 28), dtype=np.uint8))
     raw = src.read_bytes()
     cases = {
         "truncated.gz": raw[: len(raw) // 2],
@@ -273,13 +286,21 @@ def test_loader_rejects_inconsistent_files(tmp_path):
 # missing files
 # ---------------------------------------------------------------------------------------------
 
+
 def test_missing_mnist_message(tmp_path):
     cache = tmp_path / "cache"
     with pytest.raises(FileNotFoundError) as info:
         ds.load_mnist(root=tmp_path, cache_dir=cache)
     msg = str(info.value)
-    for needle in (str(tmp_path), str(tmp_path / "mnist"), str(cache), "download=True",
-                   "BIONN_DATA", "train-images-idx3-ubyte.gz", "root="):
+    for needle in (
+        str(tmp_path),
+        str(tmp_path / "mnist"),
+        str(cache),
+        "download=True",
+        "BIONN_DATA",
+        "train-images-idx3-ubyte.gz",
+        "root=",
+    ):
         assert needle in msg, needle
 
 
@@ -326,8 +347,9 @@ def test_real_mnist_if_available():
         except FileNotFoundError:
             continue
     else:
-        pytest.skip("official MNIST files not available offline (put them in $BIONN_DATA/mnist/ "
-                    "or run load_mnist(download=True))")
+        pytest.skip(
+            "official MNIST files not available offline (put them in $BIONN_DATA/mnist/ "
+            "or run load_mnist(download=True))"
+        )
     assert X.shape == (10000, 1, 28, 28)
-    np.testing.assert_array_equal(
-        np.bincount(y), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+    np.testing.assert_array_equal(np.bincount(y), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])

@@ -1,5 +1,6 @@
 """Tests of the focusing-neuron paper's data sets in bionn.data.synthetic (§4.1 / Table 1 blobs,
 MNIST-cluttered)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,13 +18,14 @@ def _nearest_centroid_accuracy(Xtr, ytr, Xte, yte):
 
 # ------------------------------------------------------------------ make_focus_blobs
 
+
 def test_blobs_paper_default_shapes_and_layout():
     Xtr, ytr, Xte, yte, info = ds.make_focus_blobs(return_info=True)
     # §4.1: 2 classes, 20 informative + 20 N(0,1) noise columns = 40 inputs.
     assert Xtr.shape == (2000, 40) and Xte.shape == (2000, 40)
     assert Xtr.dtype == np.float32 and ytr.dtype == np.int64 and yte.dtype == np.int64
     assert set(np.unique(ytr)) == {0, 1}
-    np.testing.assert_array_equal(info["informative"], np.arange(20, 40))   # noise on the left
+    np.testing.assert_array_equal(info["informative"], np.arange(20, 40))  # noise on the left
     np.testing.assert_array_equal(info["noise"], np.arange(20))
     _, _, _, _, info = ds.make_focus_blobs(noise="both", return_info=True)
     np.testing.assert_array_equal(info["informative"], np.arange(10, 30))
@@ -57,70 +59,71 @@ def test_blobs_standardised_with_training_statistics():
     Xtr, _, Xte, _, info = ds.make_focus_blobs(500, 40, noise="both", return_info=True)
     np.testing.assert_allclose(Xtr.mean(0), 0.0, atol=1e-5)
     np.testing.assert_allclose(Xtr.std(0), 1.0, atol=1e-4)
-    assert np.abs(Xte.mean(0)).max() < 0.5          # test set: train statistics, not its own
+    assert np.abs(Xte.mean(0)).max() < 0.5  # test set: train statistics, not its own
     assert info["mean"].shape == (80,) and info["std"].shape == (80,)
-    raw, _, _, _ = ds.make_focus_blobs(500, 40, normalize=False, noise_std=3.0,
-                                       noise_mean=5.0)
+    raw, _, _, _ = ds.make_focus_blobs(500, 40, normalize=False, noise_std=3.0, noise_mean=5.0)
     assert abs(raw[:, :40].mean() - 5.0) < 0.1 and abs(raw[:, :40].std() - 3.0) < 0.1
 
 
 @pytest.mark.parametrize("dist", ["normal", "uniform"])
 def test_noise_columns_uninformative_informative_separable(dist):
     Xtr, ytr, Xte, yte, info = ds.make_focus_blobs(
-        2000, 40, n_classes=4, n_clusters_per_class=1, noise="both",
-        noise_distribution=dist, seed=11, return_info=True)
+        2000, 40, n_classes=4, n_clusters_per_class=1, noise="both", noise_distribution=dist, seed=11, return_info=True
+    )
     inf, noi = info["informative"], info["noise"]
     # Class-conditional means of noise columns agree (about 0), those of informative ones do not.
     cm_noise = np.stack([Xtr[ytr == c][:, noi].mean(0) for c in range(4)])
     cm_inf = np.stack([Xtr[ytr == c][:, inf].mean(0) for c in range(4)])
-    assert np.abs(cm_noise).max() < 0.25                # ~ 4 sigma of the mean of 500 samples
+    assert np.abs(cm_noise).max() < 0.25  # ~ 4 sigma of the mean of 500 samples
     assert np.abs(cm_inf).max() > 0.5
     acc_inf = _nearest_centroid_accuracy(Xtr[:, inf], ytr, Xte[:, inf], yte)
     acc_noise = _nearest_centroid_accuracy(Xtr[:, noi], ytr, Xte[:, noi], yte)
     assert acc_inf > 0.9
     assert abs(acc_noise - 0.25) < 0.05
-    if dist == "uniform":                                # bounded noise columns
-        raw, *_ = ds.make_focus_blobs(500, 40, noise="left", normalize=False,
-                                      noise_distribution="uniform", seed=1)
+    if dist == "uniform":  # bounded noise columns
+        raw, *_ = ds.make_focus_blobs(500, 40, noise="left", normalize=False, noise_distribution="uniform", seed=1)
         assert np.abs(raw[:, :40]).max() <= np.sqrt(3.0) + 1e-6
 
 
 def test_blobs_small_input_more_centres_than_vertices():
     # nL=4 has 16 hypercube vertices; 8 classes x 4 clusters = 32 centres must still work.
-    Xtr, ytr, _, _, info = ds.make_focus_blobs(200, 4, n_classes=8, n_clusters_per_class=4,
-                                               return_info=True)
+    Xtr, ytr, _, _, info = ds.make_focus_blobs(200, 4, n_classes=8, n_clusters_per_class=4, return_info=True)
     assert info["centers"].shape == (32, 4)
     assert np.unique(info["centers"], axis=0).shape[0] == 32
     np.testing.assert_array_equal(info["center_class"], np.arange(32) % 8)
 
 
-@pytest.mark.parametrize("kwargs, exc, word", [
-    (dict(n_samples=1), ValueError, "n_samples"),
-    (dict(n_samples=2.5), TypeError, "n_samples"),
-    (dict(n_informative=0), ValueError, "n_informative"),
-    (dict(noise="right"), ValueError, "noise"),
-    (dict(noise=1), TypeError, "noise"),
-    (dict(noise="none", n_noise=3), ValueError, "n_noise"),
-    (dict(noise_ratio=-0.5), ValueError, "noise_ratio"),
-    (dict(noise_ratio="half"), TypeError, "noise_ratio"),
-    (dict(noise_distribution="cauchy"), ValueError, "noise_distribution"),
-    (dict(noise_std=0.0), ValueError, "noise_std"),
-    (dict(n_classes=1), ValueError, "n_classes"),
-    (dict(n_clusters_per_class=0), ValueError, "n_clusters_per_class"),
-    (dict(cluster_std=-1.0), ValueError, "cluster_std"),
-    (dict(class_sep=float("nan")), ValueError, "class_sep"),
-    (dict(n_test=-1), ValueError, "n_test"),
-    (dict(normalize="yes"), TypeError, "normalize"),
-    (dict(dtype=np.int32), TypeError, "dtype"),
-    (dict(seed=-1), ValueError, "seed"),
-    (dict(seed="x"), TypeError, "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, word",
+    [
+        (dict(n_samples=1), ValueError, "n_samples"),
+        (dict(n_samples=2.5), TypeError, "n_samples"),
+        (dict(n_informative=0), ValueError, "n_informative"),
+        (dict(noise="right"), ValueError, "noise"),
+        (dict(noise=1), TypeError, "noise"),
+        (dict(noise="none", n_noise=3), ValueError, "n_noise"),
+        (dict(noise_ratio=-0.5), ValueError, "noise_ratio"),
+        (dict(noise_ratio="half"), TypeError, "noise_ratio"),
+        (dict(noise_distribution="cauchy"), ValueError, "noise_distribution"),
+        (dict(noise_std=0.0), ValueError, "noise_std"),
+        (dict(n_classes=1), ValueError, "n_classes"),
+        (dict(n_clusters_per_class=0), ValueError, "n_clusters_per_class"),
+        (dict(cluster_std=-1.0), ValueError, "cluster_std"),
+        (dict(class_sep=float("nan")), ValueError, "class_sep"),
+        (dict(n_test=-1), ValueError, "n_test"),
+        (dict(normalize="yes"), TypeError, "normalize"),
+        (dict(dtype=np.int32), TypeError, "dtype"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(seed="x"), TypeError, "seed"),
+    ],
+)
 def test_blobs_bad_arguments(kwargs, exc, word):
     with pytest.raises(exc, match=word):
         ds.make_focus_blobs(**kwargs)
 
 
 # ------------------------------------------------------------------ focus_blobs_grid
+
 
 def test_grid_matches_table1_and_samples_inside_it():
     g = ds.FOCUS_BLOBS_GRID
@@ -143,7 +146,7 @@ def test_grid_matches_table1_and_samples_inside_it():
         assert d["noise"] == ("none" if s["noise_ratio"] == 0 else s["noise"])
         assert t["batch_size"] == round(s["n_samples"] * s["batch_fraction"])
         assert t["n_hidden"] in g["n_hidden"] and t["learning_rate"] in g["learning_rate"]
-    assert all(seen[k] == set(g[k]) for k in g)       # every value gets drawn
+    assert all(seen[k] == set(g[k]) for k in g)  # every value gets drawn
     again = list(ds.focus_blobs_grid(seed=5, n=300))
     assert again == cfgs
     assert list(ds.focus_blobs_grid(seed=6, n=300)) != cfgs
@@ -171,6 +174,7 @@ def test_grid_is_infinite_without_n_and_validates():
 
 
 # ------------------------------------------------------------------ make_cluttered_mnist
+
 
 def _fake_digits(n=50, seed=0):
     """Distinct 28x28 "digits": a bright random stroke pattern in the central 20x20."""
@@ -215,7 +219,7 @@ def test_cluttered_frame_contains_digit_and_clutter_elsewhere():
     corr_own, corr_other, outside = [], [], []
     for i in range(100):
         r, c = info["position"][i]
-        box = F[i, 0, r:r + 28, c:c + 28]
+        box = F[i, 0, r : r + 28, c : c + 28]
         src = X[info["source"][i], 0]
         other = X[(info["source"][i] + 1) % 50, 0]
         corr_own.append(np.corrcoef(box.ravel(), src.ravel())[0, 1])
@@ -223,16 +227,16 @@ def test_cluttered_frame_contains_digit_and_clutter_elsewhere():
         # The digit is there (clutter only adds, then clipping at 1).
         assert (box >= np.minimum(src, 1.0) - 1e-6).all()
         mask = np.ones((60, 60), bool)
-        mask[r:r + 28, c:c + 28] = False
+        mask[r : r + 28, c : c + 28] = False
         outside.append(F[i, 0][mask].sum())
     assert np.median(corr_own) > 0.8 and np.median(corr_other) < 0.3
-    assert np.mean(np.array(outside) > 0) > 0.9           # clutter outside the digit's box
+    assert np.mean(np.array(outside) > 0) > 0.9  # clutter outside the digit's box
     # Without clutter the frame is exactly the translated digit.
     F0, _, info0 = ds.make_cluttered_mnist(X, y, 10, n_clutter=0, return_info=True)
     for i in range(10):
         r, c = info0["position"][i]
         expect = np.zeros((60, 60), np.float32)
-        expect[r:r + 28, c:c + 28] = X[info0["source"][i], 0]
+        expect[r : r + 28, c : c + 28] = X[info0["source"][i], 0]
         np.testing.assert_array_equal(F0[i, 0], expect)
 
 
@@ -249,18 +253,21 @@ def test_cluttered_on_shared_mnist_sample():
     assert (ink > digit_ink * 0.999).all() and (ink > digit_ink).mean() > 0.9
 
 
-@pytest.mark.parametrize("kwargs, exc, word", [
-    (dict(n=0), ValueError, "n"),
-    (dict(n=2.0), TypeError, "n"),
-    (dict(size=20), ValueError, "size"),
-    (dict(n_clutter=-1), ValueError, "n_clutter"),
-    (dict(n_clutter=(5, 3)), ValueError, "n_clutter"),
-    (dict(n_clutter=(1, 2, 3)), ValueError, "n_clutter"),
-    (dict(clutter_size=40), ValueError, "clutter_size"),
-    (dict(clutter_size=0), ValueError, "clutter_size"),
-    (dict(seed="a"), TypeError, "seed"),
-    (dict(return_info=1), TypeError, "return_info"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, word",
+    [
+        (dict(n=0), ValueError, "n"),
+        (dict(n=2.0), TypeError, "n"),
+        (dict(size=20), ValueError, "size"),
+        (dict(n_clutter=-1), ValueError, "n_clutter"),
+        (dict(n_clutter=(5, 3)), ValueError, "n_clutter"),
+        (dict(n_clutter=(1, 2, 3)), ValueError, "n_clutter"),
+        (dict(clutter_size=40), ValueError, "clutter_size"),
+        (dict(clutter_size=0), ValueError, "clutter_size"),
+        (dict(seed="a"), TypeError, "seed"),
+        (dict(return_info=1), TypeError, "return_info"),
+    ],
+)
 def test_cluttered_bad_arguments(kwargs, exc, word):
     X, y = _fake_digits(5)
     args = dict(X=X, y=y, n=3)
@@ -283,5 +290,5 @@ def test_cluttered_bad_inputs():
         ds.make_cluttered_mnist(X, y.astype(float), 3)
     with pytest.raises(ValueError, match="2 digits"):
         ds.make_cluttered_mnist(X[:1], y[:1], 3)
-    F, _ = ds.make_cluttered_mnist(X[:1], y[:1], 3, n_clutter=0)   # fine without clutter
+    F, _ = ds.make_cluttered_mnist(X[:1], y[:1], 3, n_clutter=0)  # fine without clutter
     assert F.shape == (3, 1, 60, 60)

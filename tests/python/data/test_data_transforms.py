@@ -1,4 +1,5 @@
 """bionn.data.transforms: splitting, standardising, one-hot, subsampling and augmentation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,10 +7,10 @@ import pytest
 
 from bionn import data as ds
 
-
 # ---------------------------------------------------------------------------------------------
 # utilities
 # ---------------------------------------------------------------------------------------------
+
 
 def _labelled(counts):
     y = np.repeat(np.arange(len(counts)), counts)
@@ -23,8 +24,8 @@ def test_train_val_split_sizes_and_stratification():
     assert len(Xva) == 100 and len(Xtr) == 900
     np.testing.assert_array_equal(np.bincount(yva), [70, 20, 10])
     ids = np.concatenate([Xtr[:, 0], Xva[:, 0]]).astype(int)
-    np.testing.assert_array_equal(np.sort(ids), np.arange(1000))          # a partition
-    np.testing.assert_array_equal(y[Xtr[:, 0].astype(int)], ytr)          # rows stay paired
+    np.testing.assert_array_equal(np.sort(ids), np.arange(1000))  # a partition
+    np.testing.assert_array_equal(y[Xtr[:, 0].astype(int)], ytr)  # rows stay paired
     (Xtr2, _), (Xva2, _) = ds.train_val_split(X, y, val_fraction=0.1, seed=0)
     np.testing.assert_array_equal(Xva, Xva2)
     (_, _), (Xva3, _) = ds.train_val_split(X, y, val_fraction=0.1, seed=1)
@@ -34,7 +35,7 @@ def test_train_val_split_sizes_and_stratification():
 def test_train_val_split_rounding_and_unstratified():
     X, y = _labelled([5, 5, 5])
     _, (_, yva) = ds.train_val_split(X, y, val_fraction=0.1, seed=0)
-    assert len(yva) == 2 and np.bincount(yva, minlength=3).max() == 1     # 1.5 -> 2, spread out
+    assert len(yva) == 2 and np.bincount(yva, minlength=3).max() == 1  # 1.5 -> 2, spread out
     X, y = _labelled([90, 10])
     (Xtr, _), (Xva, yva) = ds.train_val_split(X, y, val_fraction=0.25, seed=0, stratify=False)
     assert len(Xva) == 25 and len(Xtr) == 75
@@ -57,15 +58,16 @@ def test_train_val_split_validation():
 
 def test_standardize_uses_train_statistics():
     rng = np.random.default_rng(0)
-    Xtr = (rng.normal(size=(200, 3, 4, 4)) * [[[2.0]], [[5.0]], [[0.5]]]
-           + [[[1.0]], [[-3.0]], [[10.0]]]).astype(np.float32)
+    Xtr = (rng.normal(size=(200, 3, 4, 4)) * [[[2.0]], [[5.0]], [[0.5]]] + [[[1.0]], [[-3.0]], [[10.0]]]).astype(
+        np.float32
+    )
     Xte = rng.normal(size=(50, 3, 4, 4)).astype(np.float32)
     Ztr, Zte, (mean, std) = ds.standardize(Xtr, Xte)
     assert Ztr.dtype == np.float32 and mean.shape == (1, 3, 1, 1) and std.shape == (1, 3, 1, 1)
     np.testing.assert_allclose(Ztr.mean(axis=(0, 2, 3)), 0, atol=1e-5)
     np.testing.assert_allclose(Ztr.std(axis=(0, 2, 3)), 1, atol=1e-5)
     np.testing.assert_allclose(mean.ravel(), Xtr.mean(axis=(0, 2, 3), dtype=np.float64), rtol=1e-6)
-    np.testing.assert_allclose(Zte, (Xte - mean) / std, rtol=1e-6)       # train stats, not test
+    np.testing.assert_allclose(Zte, (Xte - mean) / std, rtol=1e-6)  # train stats, not test
     assert abs(Zte.mean()) > 0.1
     # global statistics, per-feature on 2-D input, constant features
     Z, (m, s) = ds.standardize(Xtr, axis=None)
@@ -112,7 +114,7 @@ def test_subsample_exact_counts():
     Xs, ys = ds.subsample(X, y, per_class=10, seed=0)
     np.testing.assert_array_equal(np.bincount(ys), [10, 10, 10])
     ids = Xs[:, 0].astype(int)
-    assert len(set(ids)) == 30 and np.array_equal(y[ids], ys)           # no repeats, paired
+    assert len(set(ids)) == 30 and np.array_equal(y[ids], ys)  # no repeats, paired
     Xs2, _ = ds.subsample(X, y, per_class=10, seed=0)
     np.testing.assert_array_equal(Xs, Xs2)
     with pytest.raises(ValueError, match="class 1 has 12"):
@@ -138,7 +140,7 @@ def test_random_horizontal_flip():
     kept = np.array([np.array_equal(o, x) for o, x in zip(out, X)])
     assert np.all(flipped ^ kept) and 10 < flipped.sum() < 54
     np.testing.assert_array_equal(out, ds.random_horizontal_flip(X, rng=np.random.default_rng(5)))
-    np.testing.assert_array_equal(X, X0)                                  # input untouched
+    np.testing.assert_array_equal(X, X0)  # input untouched
 
 
 def test_random_crop_is_window_of_zero_padded_image():
@@ -149,14 +151,18 @@ def test_random_crop_is_window_of_zero_padded_image():
     Xp = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     seen = set()
     for n in range(len(X)):
-        hits = [(i, j) for i in range(2 * pad + 1) for j in range(2 * pad + 1)
-                if np.array_equal(out[n], Xp[n, :, i:i + 6, j:j + 5])]
+        hits = [
+            (i, j)
+            for i in range(2 * pad + 1)
+            for j in range(2 * pad + 1)
+            if np.array_equal(out[n], Xp[n, :, i : i + 6, j : j + 5])
+        ]
         assert len(hits) == 1
         seen.add(hits[0])
-    assert len(seen) > 10                                                   # offsets vary
+    assert len(seen) > 10  # offsets vary
     np.testing.assert_array_equal(out, ds.random_crop(X, size, pad, rng=7))
     assert not np.array_equal(out, ds.random_crop(X, size, pad, rng=8))
-    small = ds.random_crop(X, 3, rng=0)                                     # no padding
+    small = ds.random_crop(X, 3, rng=0)  # no padding
     assert small.shape == (40, 2, 3, 3)
     np.testing.assert_array_equal(ds.random_crop(X, (6, 5), 0, rng=0), X)
 

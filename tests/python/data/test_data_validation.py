@@ -1,6 +1,7 @@
 """bionn._validation helpers added for bionn.data (and meant for the whole package): pair,
 check_bool, check_choice, as_ndarray, check_numeric, check_finite, as_integer_labels,
 as_generator. Every error names the argument."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,17 +20,20 @@ def test_pair_accepts_ints_and_pairs():
     assert all(type(v) is int for v in V.pair((np.int32(1), np.int64(2)), "size"))
 
 
-@pytest.mark.parametrize("value, exc, pattern", [
-    ((1, 2, 3), ValueError, r"size must be an int or a pair of ints, got 3 values"),
-    ((), ValueError, r"size must be an int or a pair"),
-    ("ab", TypeError, r"size must be an int or a pair of ints, got str"),
-    (2.5, TypeError, r"size must be an integer, got float"),
-    (True, TypeError, r"size must be an integer, got bool"),
-    (None, TypeError, r"size must be an integer"),
-    ((1, 2.0), TypeError, r"size\[1\] must be an integer"),
-    ((0, 3), ValueError, r"size\[0\] must be >= 1, got 0"),
-    (0, ValueError, r"size must be >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "value, exc, pattern",
+    [
+        ((1, 2, 3), ValueError, r"size must be an int or a pair of ints, got 3 values"),
+        ((), ValueError, r"size must be an int or a pair"),
+        ("ab", TypeError, r"size must be an int or a pair of ints, got str"),
+        (2.5, TypeError, r"size must be an integer, got float"),
+        (True, TypeError, r"size must be an integer, got bool"),
+        (None, TypeError, r"size must be an integer"),
+        ((1, 2.0), TypeError, r"size\[1\] must be an integer"),
+        ((0, 3), ValueError, r"size\[0\] must be >= 1, got 0"),
+        (0, ValueError, r"size must be >= 1, got 0"),
+    ],
+)
 def test_pair_errors_name_the_argument(value, exc, pattern):
     with pytest.raises(exc, match=pattern):
         V.pair(value, "size", minimum=1)
@@ -55,7 +59,7 @@ def test_check_bool_and_choice():
 
 def test_array_checks_keep_dtype_and_name_the_argument():
     a = np.arange(6, dtype=np.int16).reshape(2, 3)
-    assert V.as_ndarray(a, "X") is a                       # no copy, dtype kept
+    assert V.as_ndarray(a, "X") is a  # no copy, dtype kept
     assert V.as_ndarray([1.5, 2], "X").dtype == np.float64
     with pytest.raises(TypeError, match="X must be a NumPy array, got str"):
         V.as_ndarray("abc", "X")

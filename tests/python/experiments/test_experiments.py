@@ -1,4 +1,5 @@
 """Tests of bionn.experiments: repeat() on every backend, statistics, and the claim registry."""
+
 from __future__ import annotations
 
 import math
@@ -62,8 +63,9 @@ def train_fn(seed, hidden=4):
     X = rng.normal(size=(64, 3)).astype(np.float32)
     y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
     model = nn.Sequential([nn.Dense(3, hidden), nn.ReLU(), nn.Dense(hidden, 2)], seed=seed)
-    h = model.fit(X, y, loss=losses.CrossEntropy(), optimizer=optim.Adam(model.parameters(), lr=0.01),
-                  epochs=3, batch_size=16)
+    h = model.fit(
+        X, y, loss=losses.CrossEntropy(), optimizer=optim.Adam(model.parameters(), lr=0.01), epochs=3, batch_size=16
+    )
     return {"loss": h["loss"][-1]}
 
 
@@ -77,8 +79,15 @@ def expected_frame():
     rows = []
     for c in CONFIGS:
         for s in SEEDS:
-            rows.append({"scale": c["scale"], "offset": c.get("offset", np.nan), "seed": s,
-                         "value": s * c["scale"] + c.get("offset", 0.0), "square": float(s) ** 2})
+            rows.append(
+                {
+                    "scale": c["scale"],
+                    "offset": c.get("offset", np.nan),
+                    "seed": s,
+                    "value": s * c["scale"] + c.get("offset", 0.0),
+                    "square": float(s) ** 2,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -133,8 +142,10 @@ def test_repeat_processes_real_training_matches_serial(pd):
 @pytest.mark.parametrize("fn", [lambda seed: {"v": seed}, "local"], ids=["lambda", "local-function"])
 def test_repeat_processes_rejects_unpicklable_fn(fn):
     if fn == "local":
+
         def fn(seed):
             return {"v": seed}
+
     with pytest.raises(TypeError, match="not picklable.*module") as info:
         ex.repeat(fn, [0, 1], backend="processes", n_workers=1)
     assert "backend='processes'" in str(info.value)
@@ -164,19 +175,22 @@ def test_repeat_metric_clashing_with_config_key():
         ex.repeat(clashing_fn, [0], [{"lr": 0.5}])
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(seeds=5), TypeError, r"range\(5\)"),
-    (dict(seeds=[]), ValueError, "empty"),
-    (dict(seeds=[0, -1]), ValueError, ">= 0"),
-    (dict(seeds=[0.5]), TypeError, "ints"),
-    (dict(seeds=[0], configs={"scale": [1, 2]}), TypeError, "grid"),
-    (dict(seeds=[0], configs=[]), ValueError, "empty"),
-    (dict(seeds=[0], configs=[{"seed": 1}]), ValueError, "seed"),
-    (dict(seeds=[0], configs=[1]), TypeError, "dict"),
-    (dict(seeds=[0], backend="threads"), ValueError, "backend"),
-    (dict(seeds=[0], address="tcp://127.0.0.1:1"), ValueError, "dask"),
-    (dict(seeds=[0], backend="processes", n_workers=0), ValueError, "n_workers"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(seeds=5), TypeError, r"range\(5\)"),
+        (dict(seeds=[]), ValueError, "empty"),
+        (dict(seeds=[0, -1]), ValueError, ">= 0"),
+        (dict(seeds=[0.5]), TypeError, "ints"),
+        (dict(seeds=[0], configs={"scale": [1, 2]}), TypeError, "grid"),
+        (dict(seeds=[0], configs=[]), ValueError, "empty"),
+        (dict(seeds=[0], configs=[{"seed": 1}]), ValueError, "seed"),
+        (dict(seeds=[0], configs=[1]), TypeError, "dict"),
+        (dict(seeds=[0], backend="threads"), ValueError, "backend"),
+        (dict(seeds=[0], address="tcp://127.0.0.1:1"), ValueError, "dask"),
+        (dict(seeds=[0], backend="processes", n_workers=0), ValueError, "n_workers"),
+    ],
+)
 def test_repeat_validates_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         ex.repeat(metric_fn, **kwargs)
@@ -200,12 +214,14 @@ def test_repeat_dask_local_cluster(pd):
 
 def test_repeat_dask_existing_cluster_by_address():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         # a lambda is fine here: dask pickles with cloudpickle
-        df = ex.repeat(lambda seed, k=1: {"v": seed * k}, [1, 2], [{"k": 10}], backend="dask",
-                       address=cluster.scheduler_address)
+        df = ex.repeat(
+            lambda seed, k=1: {"v": seed * k}, [1, 2], [{"k": 10}], backend="dask", address=cluster.scheduler_address
+        )
         assert df["v"].tolist() == [10, 20]
         with pytest.raises(ex.RunError, match="seed=1"):
             ex.repeat(failing_fn, [0, 1], backend="dask", address=cluster.scheduler_address)
@@ -304,33 +320,37 @@ def test_pearson_matches_scipy(stats):
 # ================================================================================================
 def make_claim(compare, paper_value, **kw):
     kw.setdefault("compute", lambda mode: 0.0)
-    return ex.Claim(id="t.claim", paper="t", where="Table 1", description="d", paper_value=paper_value,
-                    compare=compare, **kw)
+    return ex.Claim(
+        id="t.claim", paper="t", where="Table 1", description="d", paper_value=paper_value, compare=compare, **kw
+    )
 
 
-@pytest.mark.parametrize("compare, paper_value, kw, value, passed", [
-    (">=", 0.9, {}, 0.95, True),
-    (">=", 0.9, {}, 0.9, True),
-    (">=", 0.9, {}, 0.85, False),
-    (">=", 0.9, {"tolerance": 0.06}, 0.85, True),
-    (">=", 0.9, {"tolerance": 0.01, "relative": True}, 0.88, False),
-    ("<=", 0.1, {}, 0.05, True),
-    ("<=", 0.1, {}, 0.2, False),
-    ("<=", 0.1, {"tolerance": 0.5, "relative": True}, 0.149, True),
-    ("within", 0.8, {"tolerance": 0.02}, 0.815, True),
-    ("within", 0.8, {"tolerance": 0.02}, 0.79, True),
-    ("within", 0.8, {"tolerance": 0.02}, 0.83, False),
-    ("within", 0.8, {"tolerance": 0.02}, 0.77, False),
-    ("within", 200.0, {"tolerance": 0.05, "relative": True}, 209.0, True),
-    ("within", 200.0, {"tolerance": 0.05, "relative": True}, 211.0, False),
-    ("significant", "p < 0.05", {}, 0.01, True),
-    ("significant", "p < 0.05", {}, 0.05, False),
-    ("significant", "p < 0.01", {"alpha": 0.01}, 0.02, False),
-    (">=", 0.9, {}, float("nan"), False),
-    (">=", 0.9, {}, None, False),
-    ("significant", "p < 0.05", {}, float("nan"), False),
-    ("<=", 0.1, {}, "small", False),
-])
+@pytest.mark.parametrize(
+    "compare, paper_value, kw, value, passed",
+    [
+        (">=", 0.9, {}, 0.95, True),
+        (">=", 0.9, {}, 0.9, True),
+        (">=", 0.9, {}, 0.85, False),
+        (">=", 0.9, {"tolerance": 0.06}, 0.85, True),
+        (">=", 0.9, {"tolerance": 0.01, "relative": True}, 0.88, False),
+        ("<=", 0.1, {}, 0.05, True),
+        ("<=", 0.1, {}, 0.2, False),
+        ("<=", 0.1, {"tolerance": 0.5, "relative": True}, 0.149, True),
+        ("within", 0.8, {"tolerance": 0.02}, 0.815, True),
+        ("within", 0.8, {"tolerance": 0.02}, 0.79, True),
+        ("within", 0.8, {"tolerance": 0.02}, 0.83, False),
+        ("within", 0.8, {"tolerance": 0.02}, 0.77, False),
+        ("within", 200.0, {"tolerance": 0.05, "relative": True}, 209.0, True),
+        ("within", 200.0, {"tolerance": 0.05, "relative": True}, 211.0, False),
+        ("significant", "p < 0.05", {}, 0.01, True),
+        ("significant", "p < 0.05", {}, 0.05, False),
+        ("significant", "p < 0.01", {"alpha": 0.01}, 0.02, False),
+        (">=", 0.9, {}, float("nan"), False),
+        (">=", 0.9, {}, None, False),
+        ("significant", "p < 0.05", {}, float("nan"), False),
+        ("<=", 0.1, {}, "small", False),
+    ],
+)
 def test_claim_comparisons(compare, paper_value, kw, value, passed):
     assert make_claim(compare, paper_value, **kw).check(value) is passed
 
@@ -341,15 +361,18 @@ def test_claim_criterion_text():
     assert make_claim("significant", "x", alpha=0.01).criterion() == "p < 0.01"
 
 
-@pytest.mark.parametrize("compare, paper_value, kw, exc, match", [
-    ("==", 0.9, {}, ValueError, "compare"),
-    ("within", 0.9, {}, ValueError, "tolerance"),
-    (">=", "high", {}, TypeError, "numeric"),
-    (">=", float("nan"), {}, TypeError, "numeric"),
-    (">=", 0.9, {"tolerance": -1}, ValueError, "tolerance"),
-    ("significant", "x", {"alpha": 1.5}, ValueError, "alpha"),
-    (">=", 0.9, {"compute": 3}, TypeError, "callable"),
-])
+@pytest.mark.parametrize(
+    "compare, paper_value, kw, exc, match",
+    [
+        ("==", 0.9, {}, ValueError, "compare"),
+        ("within", 0.9, {}, ValueError, "tolerance"),
+        (">=", "high", {}, TypeError, "numeric"),
+        (">=", float("nan"), {}, TypeError, "numeric"),
+        (">=", 0.9, {"tolerance": -1}, ValueError, "tolerance"),
+        ("significant", "x", {"alpha": 1.5}, ValueError, "alpha"),
+        (">=", 0.9, {"compute": 3}, TypeError, "callable"),
+    ],
+)
 def test_claim_validation(compare, paper_value, kw, exc, match):
     with pytest.raises(exc, match=match):
         make_claim(compare, paper_value, **kw)
@@ -375,16 +398,34 @@ def test_register_forms_and_lookup(scratch_paper):
     def compute(mode):
         return 1.0
 
-    c1 = ex.register_claim(ex.Claim(id="s.one", paper=scratch_paper, where="Table 1", description="one",
-                                    paper_value=0.5, compare=">=", compute=compute))
+    c1 = ex.register_claim(
+        ex.Claim(
+            id="s.one",
+            paper=scratch_paper,
+            where="Table 1",
+            description="one",
+            paper_value=0.5,
+            compare=">=",
+            compute=compute,
+        )
+    )
 
-    @ex.register_claim(id="s.two", paper=scratch_paper, where="Fig. 2", description="two", paper_value=2.0,
-                       compare="<=")
+    @ex.register_claim(
+        id="s.two", paper=scratch_paper, where="Fig. 2", description="two", paper_value=2.0, compare="<="
+    )
     def two(mode):
         return 1.0
 
-    c3 = ex.register_claim(compute, id="s.three", paper=scratch_paper, where="Sec. 3", description="three",
-                           paper_value=1.0, compare="within", tolerance=0.1)
+    c3 = ex.register_claim(
+        compute,
+        id="s.three",
+        paper=scratch_paper,
+        where="Sec. 3",
+        description="three",
+        paper_value=1.0,
+        compare="within",
+        tolerance=0.1,
+    )
     assert isinstance(two, ex.Claim) and two.compute.__name__ == "two"
     assert [c.id for c in ex.claims(scratch_paper)] == ["s.one", "s.two", "s.three"]
     assert scratch_paper in ex.papers() and "demo" in ex.papers()
@@ -392,10 +433,29 @@ def test_register_forms_and_lookup(scratch_paper):
     assert c1 in ex.claims() and c1 in ex.claims("all")
     assert ex.claims("no-such-paper") == []
     with pytest.raises(ValueError, match="already registered"):
-        ex.register_claim(ex.Claim(id="s.one", paper=scratch_paper, where="w", description="d", paper_value=0.0,
-                                   compare=">=", compute=compute))
-    ex.register_claim(ex.Claim(id="s.one", paper=scratch_paper, where="w", description="replaced",
-                               paper_value=0.0, compare=">=", compute=compute), replace=True)
+        ex.register_claim(
+            ex.Claim(
+                id="s.one",
+                paper=scratch_paper,
+                where="w",
+                description="d",
+                paper_value=0.0,
+                compare=">=",
+                compute=compute,
+            )
+        )
+    ex.register_claim(
+        ex.Claim(
+            id="s.one",
+            paper=scratch_paper,
+            where="w",
+            description="replaced",
+            paper_value=0.0,
+            compare=">=",
+            compute=compute,
+        ),
+        replace=True,
+    )
     assert ex.get_claim("s.one").description == "replaced"
     ex.unregister_claim("s.one")
     with pytest.raises(KeyError):
@@ -414,18 +474,46 @@ def test_run_claims_pass_fail_and_error(scratch_paper):
     def compute_broken(mode):
         raise RuntimeError("training diverged")
 
-    ex.register_claim(compute_with_runtime, id="s.pass", paper=scratch_paper, where="T1", description="passes",
-                      paper_value=0.95, compare=">=")
-    ex.register_claim(lambda mode: 0.5, id="s.fail", paper=scratch_paper, where="T1", description="fails",
-                      paper_value=0.95, compare=">=")
-    ex.register_claim(compute_broken, id="s.error", paper=scratch_paper, where="T1", description="raises",
-                      paper_value=0.95, compare=">=")
-    ex.register_claim(lambda mode, **kw: 0.001 if kw["backend"] == "processes" else 1.0, id="s.sig",
-                      paper=scratch_paper, where="T1", description="p", paper_value="p < 0.05",
-                      compare="significant")
+    ex.register_claim(
+        compute_with_runtime,
+        id="s.pass",
+        paper=scratch_paper,
+        where="T1",
+        description="passes",
+        paper_value=0.95,
+        compare=">=",
+    )
+    ex.register_claim(
+        lambda mode: 0.5,
+        id="s.fail",
+        paper=scratch_paper,
+        where="T1",
+        description="fails",
+        paper_value=0.95,
+        compare=">=",
+    )
+    ex.register_claim(
+        compute_broken,
+        id="s.error",
+        paper=scratch_paper,
+        where="T1",
+        description="raises",
+        paper_value=0.95,
+        compare=">=",
+    )
+    ex.register_claim(
+        lambda mode, **kw: 0.001 if kw["backend"] == "processes" else 1.0,
+        id="s.sig",
+        paper=scratch_paper,
+        where="T1",
+        description="p",
+        paper_value="p < 0.05",
+        compare="significant",
+    )
     started = []
-    results = ex.run_claims(scratch_paper, mode="full", backend="processes", n_workers=3,
-                            on_start=lambda c: started.append(c.id))
+    results = ex.run_claims(
+        scratch_paper, mode="full", backend="processes", n_workers=3, on_start=lambda c: started.append(c.id)
+    )
     assert started == ["s.pass", "s.fail", "s.error", "s.sig"]
     assert seen == {"mode": "full", "backend": "processes", "n_workers": 3}
     by_id = {r["id"]: r for r in results}

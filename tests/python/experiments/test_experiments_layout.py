@@ -1,5 +1,6 @@
 """Layout of bionn.experiments: the claim registry imports no paper (papers -> experiments only),
 and ``import bionn`` stays light while still registering every paper's claims."""
+
 from __future__ import annotations
 
 import ast
@@ -65,8 +66,11 @@ def test_experiments_submodules_import_down_only():
     """sweep and stats import no sibling; registry imports only sweep; none imports the package."""
     allowed = {"sweep.py": set(), "stats.py": set(), "registry.py": {"bionn.experiments.sweep"}}
     for fname, ok in allowed.items():
-        siblings = {n for n in _imported_modules(EXPERIMENTS_DIR / fname, "bionn.experiments")
-                    if n == "bionn.experiments" or n.startswith("bionn.experiments.")}
+        siblings = {
+            n
+            for n in _imported_modules(EXPERIMENTS_DIR / fname, "bionn.experiments")
+            if n == "bionn.experiments" or n.startswith("bionn.experiments.")
+        }
         # "from .sweep import BACKENDS" also yields "bionn.experiments.sweep.BACKENDS"
         modules = {n for n in siblings if n.count(".") <= 2}
         assert modules <= ok, f"{fname} imports {sorted(modules - ok)}"
@@ -75,8 +79,9 @@ def test_experiments_submodules_import_down_only():
 def _run(code: str) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(PYTHON_DIR)] + [p for p in [env.get("PYTHONPATH")] if p])
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_registry_works_with_papers_unimportable():

@@ -1,15 +1,14 @@
 """Amplifying/attenuating neurons (bionn.amplifying): float64 gradient checks (incl. large |x| and b
 edge cases), PyTorch parity (forward and backward), neuron placement, argument validation,
 save/load, and batch-size-1 training in the C++ loop."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import bionn
 from bionn import losses, nn, optim
 from bionn.nn.amplifying import ParametricSoftplus, SecondaryActivation, amplifying_dense, amplifying_mlp
-
 from gradcheck import check_layer, rng
 
 F64 = np.float64
@@ -27,6 +26,7 @@ def test_reexported_from_nn():
 # ------------------------------------------------------------------------------------------------
 # values
 # ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("a", [0.3, 0.0, 1.0, 0.7])
 def test_parametric_softplus_matches_eq5(a):
@@ -52,8 +52,8 @@ def test_secondary_activation_values_per_neuron():
     x = rng(1).standard_normal((6, 5))
     h = psoftplus(x)
     want = h.copy()
-    want[:, [0, 3]] = h[:, [0, 3]] ** 2                          # Eq. 3
-    want[:, 4] = h[:, 4] / (h[:, 4] ** 2 + b)                    # Eq. 4
+    want[:, [0, 3]] = h[:, [0, 3]] ** 2  # Eq. 3
+    want[:, 4] = h[:, 4] / (h[:, 4] ** 2 + b)  # Eq. 4
     np.testing.assert_allclose(layer(x), want, rtol=1e-13)
 
 
@@ -61,7 +61,7 @@ def test_counts_take_the_last_neurons_like_the_authors_code():
     layer = SecondaryActivation(10, amplifying=4, attenuating=1)
     assert layer.amplifying == (6, 7, 8, 9) and layer.attenuating == (5,)
     np.testing.assert_array_equal(layer.kinds(), [0, 0, 0, 0, 0, 2, 1, 1, 1, 1])
-    mixed = SecondaryActivation(6, amplifying=[5], attenuating=2)   # a count fills around explicit indices
+    mixed = SecondaryActivation(6, amplifying=[5], attenuating=2)  # a count fills around explicit indices
     assert mixed.amplifying == (5,) and mixed.attenuating == (3, 4)
     assert SecondaryActivation(3).kinds().tolist() == [0, 0, 0]
 
@@ -81,18 +81,19 @@ def test_attenuating_output_is_bounded_and_finite_for_any_input():
 # gradient checks (float64)
 # ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("a", [0.3, 0.0, 0.9])
 def test_parametric_softplus_gradcheck(a):
     layer = ParametricSoftplus(a, dtype=F64)
     check_layer(layer, rng(2).uniform(-6, 6, (5, 4)))
-    check_layer(layer, np.array([[-60.0, -35.0, 35.0, 60.0]]))   # large |x|
+    check_layer(layer, np.array([[-60.0, -35.0, 35.0, 60.0]]))  # large |x|
 
 
 @pytest.mark.parametrize("activation", ["parametric_softplus", "identity", "softplus", "tanh", "sigmoid", "relu"])
 @pytest.mark.parametrize("b", [1.0, 0.05, 20.0])
 def test_secondary_activation_gradcheck(activation, b):
     layer = SecondaryActivation(6, amplifying=[0, 5], attenuating=[2, 3], activation=activation, b=b, dtype=F64)
-    x = rng(3).uniform(0.05, 4.0, (7, 6)) * rng(4).choice([-1.0, 1.0], (7, 6))   # away from ReLU's kink
+    x = rng(3).uniform(0.05, 4.0, (7, 6)) * rng(4).choice([-1.0, 1.0], (7, 6))  # away from ReLU's kink
     check_layer(layer, x)
 
 
@@ -103,7 +104,7 @@ def test_secondary_activation_gradcheck_large_inputs_and_extreme_b():
     amp = SecondaryActivation(1, amplifying=1, activation="identity", dtype=F64)
     check_layer(amp, np.array([[1e3]]), eps=1e-2, rtol=1e-6)
     check_layer(amp, np.array([[-1e6]]), eps=1.0, rtol=1e-6)
-    sat = SecondaryActivation(3, amplifying=[0], attenuating=[1], dtype=F64)   # softplus saturated
+    sat = SecondaryActivation(3, amplifying=[0], attenuating=[1], dtype=F64)  # softplus saturated
     check_layer(sat, np.array([[40.0, 40.0, -40.0], [-40.0, -40.0, 40.0]]))
     for b in (1e-6, 1e6):
         s = np.sqrt(b)
@@ -134,6 +135,7 @@ def test_network5_gradcheck_through_dense_layers():
 # ------------------------------------------------------------------------------------------------
 # PyTorch parity
 # ------------------------------------------------------------------------------------------------
+
 
 def torch_secondary(torch, x, amp, att, a=0.3, b=1.0):
     h = a * x + (1 - a) * torch.nn.functional.softplus(x, beta=1.0, threshold=50.0)
@@ -170,8 +172,13 @@ def test_torch_parity_parametric_softplus_and_network5_step():
     y = np.sin(3 * x)
     model = amplifying_mlp(1, 1, width=10, depth=5, amplifying=4, attenuating=1, seed=1, dtype=F64)
     dense = [l for l in model.layers if isinstance(l, nn.Dense)]
-    tw = [(torch.tensor(d.parameters()[0].data.copy(), requires_grad=True),
-           torch.tensor(d.parameters()[1].data.copy(), requires_grad=True)) for d in dense]
+    tw = [
+        (
+            torch.tensor(d.parameters()[0].data.copy(), requires_grad=True),
+            torch.tensor(d.parameters()[1].data.copy(), requires_grad=True),
+        )
+        for d in dense
+    ]
     h = torch.tensor(x)
     for i, (w, b) in enumerate(tw):
         h = h @ w.T + b
@@ -202,26 +209,30 @@ def test_torch_parity_parametric_softplus_and_network5_step():
 # bad arguments
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(features=10, amplifying=8, attenuating=3), ValueError, "exceed the layer width"),
-    (dict(features=4, amplifying=5), ValueError, "exceed the layer width"),
-    (dict(features=4, amplifying=-1), ValueError, "amplifying must be >= 0"),
-    (dict(features=4, amplifying=[4]), ValueError, r"amplifying index 4 is outside \[0, 4\)"),
-    (dict(features=4, attenuating=[-1]), ValueError, "attenuating index -1"),
-    (dict(features=4, amplifying=[1, 1]), ValueError, "lists a neuron twice"),
-    (dict(features=4, amplifying=[1], attenuating=[1]), ValueError, "both amplifying and attenuating"),
-    (dict(features=4, amplifying=[0.5]), TypeError, "integers"),
-    (dict(features=4, amplifying="2"), TypeError, "count"),
-    (dict(features=4, amplifying=True), TypeError, "count"),
-    (dict(features=4, attenuating=1, b=0.0), ValueError, "b must be > 0"),
-    (dict(features=4, attenuating=1, b=-1.0), ValueError, "b must be > 0"),
-    (dict(features=4, attenuating=1, b=float("nan")), ValueError, "b must be finite"),
-    (dict(features=4, attenuating=1, b=1e-60), ValueError, "representable in float32"),
-    (dict(features=4, activation="swish"), ValueError, "activation must be one of"),
-    (dict(features=4, a=float("inf")), ValueError, "a must be finite"),
-    (dict(features=0), ValueError, "features must be >= 1"),
-    (dict(features=2.5), TypeError, "features must be an integer"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(features=10, amplifying=8, attenuating=3), ValueError, "exceed the layer width"),
+        (dict(features=4, amplifying=5), ValueError, "exceed the layer width"),
+        (dict(features=4, amplifying=-1), ValueError, "amplifying must be >= 0"),
+        (dict(features=4, amplifying=[4]), ValueError, r"amplifying index 4 is outside \[0, 4\)"),
+        (dict(features=4, attenuating=[-1]), ValueError, "attenuating index -1"),
+        (dict(features=4, amplifying=[1, 1]), ValueError, "lists a neuron twice"),
+        (dict(features=4, amplifying=[1], attenuating=[1]), ValueError, "both amplifying and attenuating"),
+        (dict(features=4, amplifying=[0.5]), TypeError, "integers"),
+        (dict(features=4, amplifying="2"), TypeError, "count"),
+        (dict(features=4, amplifying=True), TypeError, "count"),
+        (dict(features=4, attenuating=1, b=0.0), ValueError, "b must be > 0"),
+        (dict(features=4, attenuating=1, b=-1.0), ValueError, "b must be > 0"),
+        (dict(features=4, attenuating=1, b=float("nan")), ValueError, "b must be finite"),
+        (dict(features=4, attenuating=1, b=1e-60), ValueError, "representable in float32"),
+        (dict(features=4, activation="swish"), ValueError, "activation must be one of"),
+        (dict(features=4, a=float("inf")), ValueError, "a must be finite"),
+        (dict(features=0), ValueError, "features must be >= 1"),
+        (dict(features=2.5), TypeError, "features must be an integer"),
+    ],
+)
 def test_secondary_activation_rejects_bad_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         SecondaryActivation(**kwargs)
@@ -262,6 +273,7 @@ def test_forward_rejects_bad_inputs():
 # models: builders, save/load, batch-size-1 training
 # ------------------------------------------------------------------------------------------------
 
+
 def test_builders_make_the_papers_networks():
     layers = amplifying_dense(10, 10, amplifying=4, attenuating=1)
     assert isinstance(layers[0], nn.Dense) and isinstance(layers[1], SecondaryActivation)
@@ -274,8 +286,15 @@ def test_builders_make_the_papers_networks():
 
 
 def test_save_load_round_trip(tmp_path):
-    model = nn.Sequential([*amplifying_dense(2, 6, amplifying=[0, 2], attenuating=1, b=0.5, activation="tanh"),
-                           nn.Dense(6, 4), ParametricSoftplus(0.2), nn.Dense(4, 1)], seed=4)
+    model = nn.Sequential(
+        [
+            *amplifying_dense(2, 6, amplifying=[0, 2], attenuating=1, b=0.5, activation="tanh"),
+            nn.Dense(6, 4),
+            ParametricSoftplus(0.2),
+            nn.Dense(4, 1),
+        ],
+        seed=4,
+    )
     path = tmp_path / "amp.npz"
     model.save(path)
     loaded = nn.load(path)
@@ -297,4 +316,4 @@ def test_batch_size_one_training_is_reproducible_and_learns():
         hist = model.fit(x, y, loss=losses.MSE(), optimizer=opt, epochs=30, batch_size=1)
         results.append((before, hist["loss"][-1], model.predict(x)))
     assert results[0][1] < 0.2 * results[0][0]
-    np.testing.assert_array_equal(results[0][2], results[1][2])   # one seed fixes init and shuffling
+    np.testing.assert_array_equal(results[0][2], results[1][2])  # one seed fixes init and shuffling

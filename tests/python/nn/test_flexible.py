@@ -1,6 +1,7 @@
 """Flexible layer (bionn.flexible): float64 gradient checks in every threshold mode, PyTorch parity
 against a reference built from conv2d + max_pool2d + Eq. 1, random-threshold seeding, argument
 validation, save/load, and the threshold's optimizer group (no weight decay, as in the paper)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,6 @@ import pytest
 import bionn
 from bionn import losses, nn, optim
 from bionn.nn.flexible import THRESHOLD_MODES, FlexibleConv2d
-
 from gradcheck import check_layer, rng
 
 F64 = np.float64
@@ -30,6 +30,7 @@ def test_reexported_from_nn():
 # Gradient checks (float64)
 # ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", THRESHOLD_MODES)
 @pytest.mark.parametrize("cin", [1, 3])
 def test_gradcheck_every_mode(mode, cin):
@@ -43,8 +44,9 @@ def test_gradcheck_every_mode(mode, cin):
 
 def test_gradcheck_paper_scale_with_padding_and_stride():
     bionn.manual_seed(2)
-    layer = FlexibleConv2d(2, 2, 3, input_size=(7, 7), stride=2, padding=1, pool_stride=2, threshold=0.0,
-                           dtype=F64)  # s = 50 as in the paper
+    layer = FlexibleConv2d(
+        2, 2, 3, input_size=(7, 7), stride=2, padding=1, pool_stride=2, threshold=0.0, dtype=F64
+    )  # s = 50 as in the paper
     assert layer.output_shape == (2, 4, 4)
     layer.threshold[...] = rng(4).uniform(-0.1, 0.1, layer.threshold.shape)
     check_layer(layer, distinct((2, 2, 7, 7), 5, gap=0.009), eps=1e-7, rtol=1e-5)
@@ -54,15 +56,17 @@ def test_gradcheck_paper_scale_with_padding_and_stride():
 # PyTorch parity: conv2d + max_pool2d + Eq. 1 written out, autograd for the gradients.
 # ------------------------------------------------------------------------------------------------
 
-def torch_flexible(torch, x, weight, bias, threshold, mode, scale, stride=1, padding=0, pool_kernel=3,
-                   pool_stride=1, pool_padding=0):
+
+def torch_flexible(
+    torch, x, weight, bias, threshold, mode, scale, stride=1, padding=0, pool_kernel=3, pool_stride=1, pool_padding=0
+):
     F = torch.nn.functional
     f_conv = F.conv2d(x, weight, bias, stride=stride, padding=padding)
     if mode == "baseline":
         return f_conv
     f_max = F.max_pool2d(x, pool_kernel, pool_stride, pool_padding)  # (N, 1 or C, H, W), broadcasts
     diff = threshold - f_max if mode != "reverse" else f_max - threshold
-    return torch.sigmoid(diff * scale) * f_max + torch.sigmoid(-diff * scale) * f_conv   # Eq. 1
+    return torch.sigmoid(diff * scale) * f_max + torch.sigmoid(-diff * scale) * f_conv  # Eq. 1
 
 
 @pytest.mark.parametrize("mode", ["learned", "uniform", "reverse", "baseline"])
@@ -116,9 +120,17 @@ def test_random_mode_matches_torch_given_the_drawn_thresholds():
 # Behaviour
 # ------------------------------------------------------------------------------------------------
 
+
 def small_net(mode, seed=0, **kw):
-    return nn.Sequential([FlexibleConv2d(1, 4, 3, input_size=(8, 8), threshold_mode=mode, **kw), nn.Sigmoid(),
-                          nn.Flatten(), nn.Dense(4 * 36, 3)], seed=seed)
+    return nn.Sequential(
+        [
+            FlexibleConv2d(1, 4, 3, input_size=(8, 8), threshold_mode=mode, **kw),
+            nn.Sigmoid(),
+            nn.Flatten(),
+            nn.Dense(4 * 36, 3),
+        ],
+        seed=seed,
+    )
 
 
 def test_random_thresholds_are_seeded_and_redrawn_in_inference():
@@ -126,7 +138,7 @@ def test_random_thresholds_are_seeded_and_redrawn_in_inference():
     a, b = small_net("random", seed=3), small_net("random", seed=3)
     ya, yb = a.forward(x, training=False), b.forward(x, training=False)
     np.testing.assert_array_equal(ya, yb)
-    assert not np.array_equal(ya, a.forward(x, training=False))   # a new draw at every pass
+    assert not np.array_equal(ya, a.forward(x, training=False))  # a new draw at every pass
     uniform = small_net("uniform", seed=3)
     np.testing.assert_array_equal(uniform.forward(x, training=False), uniform.forward(x, training=False))
 
@@ -141,7 +153,7 @@ def test_baseline_equals_plain_convolution():
     np.testing.assert_array_equal(flex.forward(x), conv.forward(x))
     assert not flex.mask().any()
     with pytest.raises(ValueError, match="random"):
-        FlexibleConv2d(1, 3, 3, input_size=(6, 6), threshold_mode="random").threshold
+        _ = FlexibleConv2d(1, 3, 3, input_size=(6, 6), threshold_mode="random").threshold
 
 
 def test_uniform_threshold_can_be_changed_and_is_saved(tmp_path):
@@ -192,23 +204,27 @@ def test_mask_selects_max_pooling_below_the_threshold():
 # Validation
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(in_channels=2, out_channels=3), ValueError, "in_channels"),
-    (dict(threshold_mode="sometimes"), ValueError, "threshold_mode"),
-    (dict(threshold_mode=1), ValueError, "threshold_mode"),
-    (dict(pool_kernel=2), ValueError, "same output size"),
-    (dict(input_size=(2, 2)), ValueError, "smaller than the kernel"),
-    (dict(input_size=8), TypeError, "input_size"),
-    (dict(input_size=(8, 0)), ValueError, "input_size"),
-    (dict(threshold=float("nan")), ValueError, "threshold"),
-    (dict(scale=0.0), ValueError, "scale"),
-    (dict(scale=-1), ValueError, "scale"),
-    (dict(pool_padding=3), ValueError, "pool_padding"),
-    (dict(init="magic"), ValueError, "init"),
-    (dict(kernel_size=(3, 2)), ValueError, "pool_kernel"),
-    (dict(stride=0), ValueError, "stride"),
-    (dict(threshold="0.5"), TypeError, "threshold"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(in_channels=2, out_channels=3), ValueError, "in_channels"),
+        (dict(threshold_mode="sometimes"), ValueError, "threshold_mode"),
+        (dict(threshold_mode=1), ValueError, "threshold_mode"),
+        (dict(pool_kernel=2), ValueError, "same output size"),
+        (dict(input_size=(2, 2)), ValueError, "smaller than the kernel"),
+        (dict(input_size=8), TypeError, "input_size"),
+        (dict(input_size=(8, 0)), ValueError, "input_size"),
+        (dict(threshold=float("nan")), ValueError, "threshold"),
+        (dict(scale=0.0), ValueError, "scale"),
+        (dict(scale=-1), ValueError, "scale"),
+        (dict(pool_padding=3), ValueError, "pool_padding"),
+        (dict(init="magic"), ValueError, "init"),
+        (dict(kernel_size=(3, 2)), ValueError, "pool_kernel"),
+        (dict(stride=0), ValueError, "stride"),
+        (dict(threshold="0.5"), TypeError, "threshold"),
+    ],
+)
 def test_invalid_arguments(kwargs, exc, match):
     args = dict(in_channels=1, out_channels=2, kernel_size=3, input_size=(8, 8))
     args.update(kwargs)

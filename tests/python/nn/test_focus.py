@@ -1,6 +1,7 @@
 """Focusing layers (bionn.focus): float64 gradient checks, PyTorch parity against a reference
 written here (autograd through Eq. 6-7), argument validation, save/load, to_dense, pruning and a
 training sanity check (foci move towards the informative inputs)."""
+
 from __future__ import annotations
 
 import math
@@ -11,7 +12,6 @@ import pytest
 import bionn
 from bionn import losses, nn, optim
 from bionn.nn.focus import FocusDense, FocusDense2D
-
 from gradcheck import check_layer, rng
 
 F64 = np.float64
@@ -25,6 +25,7 @@ def test_reexported_from_nn():
 # ------------------------------------------------------------------------------------------------
 # Gradient checks (float64)
 # ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("normalization", ["l2", "sum", "none"])
 @pytest.mark.parametrize("mu_init", ["spread", "center", "array"])
@@ -41,8 +42,16 @@ def test_focus_dense_gradcheck(normalization, mu_init, init):
 @pytest.mark.parametrize("anisotropic", [False, True])
 def test_focus_dense_2d_gradcheck(normalization, anisotropic):
     bionn.manual_seed(2)
-    layer = FocusDense2D(3, 4, 3, normalization=normalization, anisotropic=anisotropic, sigma_init=0.3,
-                         mu_init=[[0.2, 0.7], [0.8, 0.3], [0.5, 0.5]], dtype=F64)
+    layer = FocusDense2D(
+        3,
+        4,
+        3,
+        normalization=normalization,
+        anisotropic=anisotropic,
+        sigma_init=0.3,
+        mu_init=[[0.2, 0.7], [0.8, 0.3], [0.5, 0.5]],
+        dtype=F64,
+    )
     check_layer(layer, rng(3).standard_normal((4, 12)))
     check_layer(layer, rng(4).standard_normal((2, 1, 3, 4)))
 
@@ -82,6 +91,7 @@ def test_sigma_penalty_gradient():
 # PyTorch parity (float32): a reference written from the paper, autograd for the gradients.
 # ------------------------------------------------------------------------------------------------
 
+
 def torch_focus_2d_positions(torch, h, w, dtype):
     ys, xs = torch.meshgrid(torch.linspace(0, 1, h, dtype=dtype), torch.linspace(0, 1, w, dtype=dtype), indexing="ij")
     return xs.reshape(-1), ys.reshape(-1)
@@ -98,8 +108,9 @@ def torch_focus_forward(torch, x, weight, bias, mu, sigma, normalization="l2", p
         z = (tau[None, :] - mu[:, None]) ** 2 / (2 * sigma[:, None] ** 2)
     else:
         px, py = positions
-        z = ((px[None, :] - mu[0][:, None]) ** 2 / (2 * sigma[0][:, None] ** 2)
-             + (py[None, :] - mu[1][:, None]) ** 2 / (2 * sigma[1][:, None] ** 2))
+        z = (px[None, :] - mu[0][:, None]) ** 2 / (2 * sigma[0][:, None] ** 2) + (py[None, :] - mu[1][:, None]) ** 2 / (
+            2 * sigma[1][:, None] ** 2
+        )
     e = torch.exp(-z)
     if normalization == "l2":
         phi = e * math.sqrt(m) / torch.linalg.vector_norm(e, dim=1, keepdim=True)
@@ -142,8 +153,16 @@ def _check_parity_2d(torch, layer, x, g, anisotropic):
     tp = {p.name: torch.tensor(p.data.copy(), requires_grad=True) for p in layer.parameters()}
     tx = torch.tensor(x.reshape(n, h * w), requires_grad=True)
     sig = (tp["sigma_x"], tp["sigma_y"]) if anisotropic else (tp["sigma"], tp["sigma"])
-    ty = torch_focus_forward(torch, tx, tp["weight"], tp["bias"], (tp["mu_x"], tp["mu_y"]), sig, "l2",
-                             positions=torch_focus_2d_positions(torch, h, w, torch.float32))
+    ty = torch_focus_forward(
+        torch,
+        tx,
+        tp["weight"],
+        tp["bias"],
+        (tp["mu_x"], tp["mu_y"]),
+        sig,
+        "l2",
+        positions=torch_focus_2d_positions(torch, h, w, torch.float32),
+    )
     ty.backward(torch.tensor(g))
     _compare("output", out, ty)
     assert dx.shape == x.shape
@@ -162,8 +181,13 @@ def test_torch_parity_1d(normalization, m, n, batch, sigma_range):
     r = rng(9)
     layer.parameters()[2].data[...] = r.uniform(0.0, 1.0, n)
     layer.parameters()[3].data[...] = r.uniform(*sigma_range, n)
-    _check_parity_1d(torch, layer, r.standard_normal((batch, m)).astype(F32),
-                     r.standard_normal((batch, n)).astype(F32), normalization)
+    _check_parity_1d(
+        torch,
+        layer,
+        r.standard_normal((batch, m)).astype(F32),
+        r.standard_normal((batch, n)).astype(F32),
+        normalization,
+    )
 
 
 @pytest.mark.parametrize("normalization", ["l2", "sum", "none"])
@@ -175,8 +199,13 @@ def test_torch_parity_windowed_blocks(normalization):
     layer = FocusDense(784, 300, normalization=normalization, sigma_init=0.025, dtype=F32)
     r = rng(11)
     layer.parameters()[3].data[...] = r.uniform(0.01, 0.03, 300)
-    _check_parity_1d(torch, layer, r.standard_normal((128, 784)).astype(F32),
-                     r.standard_normal((128, 300)).astype(F32), normalization)
+    _check_parity_1d(
+        torch,
+        layer,
+        r.standard_normal((128, 784)).astype(F32),
+        r.standard_normal((128, 300)).astype(F32),
+        normalization,
+    )
 
 
 def test_torch_parity_2d_narrow_grid():
@@ -189,8 +218,13 @@ def test_torch_parity_2d_narrow_grid():
     for p in layer.parameters():
         if p.tag == "sigma":
             p.data[...] = r.uniform(0.02, 0.06, 100)
-    _check_parity_2d(torch, layer, r.standard_normal((64, 1, 28, 28)).astype(F32),
-                     r.standard_normal((64, 100)).astype(F32), anisotropic=True)
+    _check_parity_2d(
+        torch,
+        layer,
+        r.standard_normal((64, 1, 28, 28)).astype(F32),
+        r.standard_normal((64, 100)).astype(F32),
+        anisotropic=True,
+    )
     assert (layer.focus() == 0).mean() > 0.5  # the windows really cut most of the grid
 
 
@@ -205,13 +239,15 @@ def test_torch_parity_2d(anisotropic):
             p.data[...] = r.uniform(0.1, 0.9, 7)
         elif p.tag == "sigma":
             p.data[...] = r.uniform(0.1, 0.4, 7)
-    _check_parity_2d(torch, layer, r.standard_normal((4, 1, 6, 5)).astype(F32),
-                     r.standard_normal((4, 7)).astype(F32), anisotropic)
+    _check_parity_2d(
+        torch, layer, r.standard_normal((4, 1, 6, 5)).astype(F32), r.standard_normal((4, 7)).astype(F32), anisotropic
+    )
 
 
 # ------------------------------------------------------------------------------------------------
 # Focus values and initialisation
 # ------------------------------------------------------------------------------------------------
+
 
 def test_focus_norms_and_init():
     layer = FocusDense(50, 6, sigma_init=0.05, dtype=F64)
@@ -246,26 +282,30 @@ def test_explicit_mu_survives_reset():
 # Validation
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, exc", [
-    (dict(sigma_init=0.0), ValueError),
-    (dict(sigma_init=-0.1), ValueError),
-    (dict(sigma_init=5.0), ValueError),
-    (dict(mu_init=[0.1, 0.5, 1.2]), ValueError),
-    (dict(mu_init=[-0.1, 0.5, 0.2]), ValueError),
-    (dict(mu_init=[0.1, 0.5]), ValueError),
-    (dict(mu_init="middle"), ValueError),
-    (dict(mu_init=["a", "b", "c"]), TypeError),
-    (dict(normalization="max"), ValueError),
-    (dict(normalization=2), ValueError),
-    (dict(init="bogus"), ValueError),
-    (dict(spread=(-0.1, 0.5)), ValueError),
-    (dict(spread=(0.7, 0.2)), ValueError),
-    (dict(spread=0.5), TypeError),
-    (dict(sigma_bounds=(0.0, 1.0)), ValueError),
-    (dict(mu_bounds=(1.0, 0.0)), ValueError),
-    (dict(sigma_l1=-1.0), ValueError),
-    (dict(prune_threshold=-1.0), ValueError),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, exc",
+    [
+        (dict(sigma_init=0.0), ValueError),
+        (dict(sigma_init=-0.1), ValueError),
+        (dict(sigma_init=5.0), ValueError),
+        (dict(mu_init=[0.1, 0.5, 1.2]), ValueError),
+        (dict(mu_init=[-0.1, 0.5, 0.2]), ValueError),
+        (dict(mu_init=[0.1, 0.5]), ValueError),
+        (dict(mu_init="middle"), ValueError),
+        (dict(mu_init=["a", "b", "c"]), TypeError),
+        (dict(normalization="max"), ValueError),
+        (dict(normalization=2), ValueError),
+        (dict(init="bogus"), ValueError),
+        (dict(spread=(-0.1, 0.5)), ValueError),
+        (dict(spread=(0.7, 0.2)), ValueError),
+        (dict(spread=0.5), TypeError),
+        (dict(sigma_bounds=(0.0, 1.0)), ValueError),
+        (dict(mu_bounds=(1.0, 0.0)), ValueError),
+        (dict(sigma_l1=-1.0), ValueError),
+        (dict(prune_threshold=-1.0), ValueError),
+    ],
+)
 def test_bad_arguments(kwargs, exc):
     with pytest.raises(exc):
         FocusDense(5, 3, **kwargs)
@@ -299,11 +339,17 @@ def test_bad_sizes_and_shapes():
 # Save/load, to_dense, pruning
 # ------------------------------------------------------------------------------------------------
 
+
 def test_save_load_round_trip(tmp_path):
-    model = nn.Sequential([
-        FocusDense(12, 6, mu_init=np.linspace(0.1, 0.9, 6), normalization="sum", sigma_l2=0.1), nn.ReLU(),
-        FocusDense2D(2, 3, 4, anisotropic=True, trainable_focus=False), nn.Dense(4, 2),
-    ], seed=3)
+    model = nn.Sequential(
+        [
+            FocusDense(12, 6, mu_init=np.linspace(0.1, 0.9, 6), normalization="sum", sigma_l2=0.1),
+            nn.ReLU(),
+            FocusDense2D(2, 3, 4, anisotropic=True, trainable_focus=False),
+            nn.Dense(4, 2),
+        ],
+        seed=3,
+    )
     model.layers[0].prune(1e-4)
     x = rng(11).standard_normal((5, 12)).astype(F32)
     path = tmp_path / "focus.npz"
@@ -332,13 +378,14 @@ def _left_noise_data(n, m=40, seed=0):
     """Inputs whose right half is informative and left half pure noise."""
     r = rng(seed)
     X = r.standard_normal((n, m)).astype(F32)
-    y = (X[:, m // 2 + 4:m - 4].sum(axis=1) > 0).astype(np.int64)
+    y = (X[:, m // 2 + 4 : m - 4].sum(axis=1) > 0).astype(np.int64)
     return X, y
 
 
 def _focus_model(seed, mu_init="center", sigma_init=0.08):
-    return nn.Sequential([FocusDense(40, 8, mu_init=mu_init, sigma_init=sigma_init), nn.ReLU(), nn.Dense(8, 2)],
-                         seed=seed)
+    return nn.Sequential(
+        [FocusDense(40, 8, mu_init=mu_init, sigma_init=sigma_init), nn.ReLU(), nn.Dense(8, 2)], seed=seed
+    )
 
 
 def _focus_optimizer(model):
@@ -383,8 +430,7 @@ def test_foci_move_towards_informative_inputs():
 
 def test_fixed_s_training_keeps_foci():
     X, y = _left_noise_data(200, seed=3)
-    model = nn.Sequential([FocusDense(40, 8, trainable_focus=False, sigma_init=0.1), nn.ReLU(), nn.Dense(8, 2)],
-                          seed=2)
+    model = nn.Sequential([FocusDense(40, 8, trainable_focus=False, sigma_init=0.1), nn.ReLU(), nn.Dense(8, 2)], seed=2)
     mu0, s0 = model.layers[0].mu.copy(), model.layers[0].sigma.copy()
     w0 = model.layers[0].parameters()[0].data.copy()
     model.fit(X, y, loss=losses.CrossEntropy(), optimizer=_focus_optimizer(model), epochs=2, batch_size=32)

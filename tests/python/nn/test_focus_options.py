@@ -1,6 +1,7 @@
 """The focusing layers' Python defaults (the documented, user-facing ones) equal the C++ struct's
 (FocusOptions in src/layers/focus.h, bound without defaults as bionn._core.FocusOptions), and the
 options reach the C++ layer field by field."""
+
 from __future__ import annotations
 
 import inspect
@@ -12,8 +13,11 @@ from bionn import _core, nn
 
 
 def _defaults(cls) -> dict:
-    return {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
-            if p.default is not inspect.Parameter.empty}
+    return {
+        k: p.default
+        for k, p in inspect.signature(cls.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
 
 
 @pytest.mark.parametrize("cls", [nn.FocusDense, nn.FocusDense2D])

@@ -1,6 +1,7 @@
 """NegLU family (bionn.neglu): float64 gradient checks of every activation (incl. the learned slopes
 and Min-Maxout ties), PyTorch parity, unit assignment and its reproducibility, argument errors,
 save/load (the NegLU/min unit assignment is saved) and a small training run."""
+
 from __future__ import annotations
 
 import warnings
@@ -11,7 +12,6 @@ import pytest
 import bionn
 from bionn import losses, nn, optim
 from bionn.nn.neglu import LearnedActivation, MinMaxout, MixLU, NegLU, SmoothNegLU
-
 from gradcheck import check_layer, rng
 
 F64 = np.float64
@@ -36,6 +36,7 @@ def test_reexported_from_nn():
 # Gradient checks (float64)
 # ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("shape", [(4, 5), (2, 3, 2, 2)])
 def test_neglu_gradcheck(shape):
     check_layer(NegLU(dtype=F64), away_from_zero(shape, 1))
@@ -45,8 +46,7 @@ def test_smooth_neglu_gradcheck():
     check_layer(SmoothNegLU(dtype=F64), rng(2).uniform(-8, 8, (5, 6)))
 
 
-@pytest.mark.parametrize("num_units,shape", [(6, (4, 6)), (3, (2, 3, 2, 2)), ((3, 2, 2), (2, 3, 2, 2)),
-                                             (4, (2, 4, 5))])
+@pytest.mark.parametrize("num_units,shape", [(6, (4, 6)), (3, (2, 3, 2, 2)), ((3, 2, 2), (2, 3, 2, 2)), (4, (2, 4, 5))])
 def test_mixlu_gradcheck_fixed(num_units, shape):
     layer = MixLU(num_units, fraction=0.5, seed=3, dtype=F64)
     assert 0 < layer.negative_units.size < np.prod(num_units)
@@ -88,6 +88,7 @@ def test_minmaxout_ties_follow_the_first_piece_rule():
 # PyTorch parity
 # ------------------------------------------------------------------------------------------------
 
+
 def _torch_pair(torch, x, g, fn, dtype):
     tx = torch.tensor(x, dtype=dtype, requires_grad=True)
     ty = fn(tx)
@@ -102,8 +103,10 @@ def test_neglu_and_smooth_neglu_match_torch(dtype):
     x = np.concatenate([rng(1).normal(0, 3, (64, 7)).ravel(), [-90.0, -20.0, 0.0, 20.0, 90.0]]).reshape(-1, 1)
     g = rng(2).normal(size=x.shape)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
-    for layer, ref in ((NegLU(dtype=dtype), lambda t: -torch.relu(-t)),
-                       (SmoothNegLU(dtype=dtype), lambda t: -torch.nn.functional.softplus(-t))):
+    for layer, ref in (
+        (NegLU(dtype=dtype), lambda t: -torch.relu(-t)),
+        (SmoothNegLU(dtype=dtype), lambda t: -torch.nn.functional.softplus(-t)),
+    ):
         y = layer.forward(x)
         dx = layer.backward(g)
         ty, tdx = _torch_pair(torch, x, g, ref, tdt)
@@ -166,6 +169,7 @@ def test_learned_activation_matches_torch_autograd():
 # ------------------------------------------------------------------------------------------------
 # Unit assignment
 # ------------------------------------------------------------------------------------------------
+
 
 def test_mixlu_reports_its_units_and_rounds_the_fraction():
     layer = MixLU(500, fraction=0.07, seed=0)
@@ -232,45 +236,55 @@ def test_learned_activation_presets():
 # Errors
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(num_units=4, fraction=1.5), ValueError, "fraction must be <= 1"),
-    (dict(num_units=4, fraction=-0.1), ValueError, "fraction must be >= 0"),
-    (dict(num_units=4, fraction=float("nan")), ValueError, "fraction must be finite"),
-    (dict(num_units=4, fraction="half"), TypeError, "fraction must be a real number"),
-    (dict(num_units=0, fraction=0.1), ValueError, "num_units must be >= 1"),
-    (dict(num_units=(2, 2, 2, 2), fraction=0.1), ValueError, "num_units must be an int or a shape"),
-    (dict(num_units=4, negative_units=[4]), ValueError, r"negative_units must lie in \[0, 4\)"),
-    (dict(num_units=4, negative_units=[1, 1]), ValueError, "more than once"),
-    (dict(num_units=4, negative_units=[0.5]), TypeError, "integer unit indices"),
-    (dict(num_units=4, negative_units=[True, False]), ValueError, "boolean mask must have 4"),
-    (dict(num_units=4, fraction=0.5, negative_units=[1]), ValueError, "not both"),
-    (dict(num_units=4, fraction=0.5, mode="sometimes"), ValueError, "mode must be"),
-    (dict(num_units=4, negative_units=[1], mode="random"), ValueError, "mode='random'"),
-    (dict(num_units=4, fraction=0.5, neglu_grad="approx"), ValueError, "neglu_grad must be"),
-    (dict(num_units=4, fraction=0.5, seed=-1), ValueError, "seed must be >= 0"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(num_units=4, fraction=1.5), ValueError, "fraction must be <= 1"),
+        (dict(num_units=4, fraction=-0.1), ValueError, "fraction must be >= 0"),
+        (dict(num_units=4, fraction=float("nan")), ValueError, "fraction must be finite"),
+        (dict(num_units=4, fraction="half"), TypeError, "fraction must be a real number"),
+        (dict(num_units=0, fraction=0.1), ValueError, "num_units must be >= 1"),
+        (dict(num_units=(2, 2, 2, 2), fraction=0.1), ValueError, "num_units must be an int or a shape"),
+        (dict(num_units=4, negative_units=[4]), ValueError, r"negative_units must lie in \[0, 4\)"),
+        (dict(num_units=4, negative_units=[1, 1]), ValueError, "more than once"),
+        (dict(num_units=4, negative_units=[0.5]), TypeError, "integer unit indices"),
+        (dict(num_units=4, negative_units=[True, False]), ValueError, "boolean mask must have 4"),
+        (dict(num_units=4, fraction=0.5, negative_units=[1]), ValueError, "not both"),
+        (dict(num_units=4, fraction=0.5, mode="sometimes"), ValueError, "mode must be"),
+        (dict(num_units=4, negative_units=[1], mode="random"), ValueError, "mode='random'"),
+        (dict(num_units=4, fraction=0.5, neglu_grad="approx"), ValueError, "neglu_grad must be"),
+        (dict(num_units=4, fraction=0.5, seed=-1), ValueError, "seed must be >= 0"),
+    ],
+)
 def test_mixlu_argument_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         MixLU(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(num_units=3, pieces=0), ValueError, "pieces must be >= 1"),
-    (dict(num_units=3, pieces=2.5), TypeError, "pieces must be an integer"),
-    (dict(num_units=0, pieces=2), ValueError, "num_units must be >= 1"),
-    (dict(num_units=3, pieces=2, min_fraction=2.0), ValueError, "min_fraction must be <= 1"),
-    (dict(num_units=3, pieces=2, min_units=[3]), ValueError, "min_units must lie"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(num_units=3, pieces=0), ValueError, "pieces must be >= 1"),
+        (dict(num_units=3, pieces=2.5), TypeError, "pieces must be an integer"),
+        (dict(num_units=0, pieces=2), ValueError, "num_units must be >= 1"),
+        (dict(num_units=3, pieces=2, min_fraction=2.0), ValueError, "min_fraction must be <= 1"),
+        (dict(num_units=3, pieces=2, min_units=[3]), ValueError, "min_units must lie"),
+    ],
+)
 def test_minmaxout_argument_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         MinMaxout(**kwargs)
 
 
-@pytest.mark.parametrize("init,exc,match", [
-    ("sigmoid", ValueError, "init must be one of"),
-    ((1.0,), TypeError, "pair"),
-    ((1.0, float("inf")), ValueError, r"init\[1\] must be finite"),
-])
+@pytest.mark.parametrize(
+    "init,exc,match",
+    [
+        ("sigmoid", ValueError, "init must be one of"),
+        ((1.0,), TypeError, "pair"),
+        ((1.0, float("inf")), ValueError, r"init\[1\] must be finite"),
+    ],
+)
 def test_learned_activation_argument_errors(init, exc, match):
     with pytest.raises(exc, match=match):
         LearnedActivation(3, init=init)
@@ -315,10 +329,23 @@ def test_accepts_integer_and_float_inputs():
 # Save / load and training
 # ------------------------------------------------------------------------------------------------
 
+
 def test_save_load_round_trip_keeps_the_unit_assignment(tmp_path):
-    net = nn.Sequential([nn.Conv2d(1, 4, 3), MixLU(4, fraction=0.5), nn.Flatten(), nn.Dense(4 * 4 * 4, 12),
-                         MinMaxout(6, pieces=2, min_fraction=0.5), LearnedActivation(6, init="neglu"),
-                         MixLU(6, fraction=0.5, mode="random"), SmoothNegLU(), NegLU(), nn.Dense(6, 3)], seed=4)
+    net = nn.Sequential(
+        [
+            nn.Conv2d(1, 4, 3),
+            MixLU(4, fraction=0.5),
+            nn.Flatten(),
+            nn.Dense(4 * 4 * 4, 12),
+            MinMaxout(6, pieces=2, min_fraction=0.5),
+            LearnedActivation(6, init="neglu"),
+            MixLU(6, fraction=0.5, mode="random"),
+            SmoothNegLU(),
+            NegLU(),
+            nn.Dense(6, 3),
+        ],
+        seed=4,
+    )
     net[5].positive_slope[...] = np.linspace(0.1, 0.6, 6)
     X = rng(1).normal(size=(5, 1, 6, 6)).astype(np.float32)
     path = tmp_path / "mixlu.npz"
@@ -330,8 +357,18 @@ def test_save_load_round_trip_keeps_the_unit_assignment(tmp_path):
     np.testing.assert_array_equal(loaded[5].positive_slope, net[5].positive_slope)
     assert loaded[6].mode == "random"
     # Every layer except the random-mode MixLU is deterministic: compare outputs without it.
-    det = nn.Sequential([nn.Conv2d(1, 4, 3), MixLU(4, fraction=0.5), nn.Flatten(), nn.Dense(64, 12),
-                         MinMaxout(6, pieces=2), LearnedActivation(6), nn.Dense(6, 3)], seed=5)
+    det = nn.Sequential(
+        [
+            nn.Conv2d(1, 4, 3),
+            MixLU(4, fraction=0.5),
+            nn.Flatten(),
+            nn.Dense(64, 12),
+            MinMaxout(6, pieces=2),
+            LearnedActivation(6),
+            nn.Dense(6, 3),
+        ],
+        seed=5,
+    )
     det.save(path)
     bionn.manual_seed(123)
     again = nn.load(path)
@@ -344,8 +381,17 @@ def test_mixlu_lenet_trains():
     bionn.set_num_threads(1)
     X = rng(0).normal(size=(200, 1, 12, 12)).astype(np.float32)
     y = (X[:, 0, :6].sum(axis=(1, 2)) > 0).astype(np.int64)
-    net = nn.Sequential([nn.Conv2d(1, 8, 5), nn.MaxPool2d(2), nn.Conv2d(8, 40, 4), MixLU(40, fraction=0.1),
-                         nn.Conv2d(40, 2, 1), nn.Flatten()], seed=0)
+    net = nn.Sequential(
+        [
+            nn.Conv2d(1, 8, 5),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 40, 4),
+            MixLU(40, fraction=0.1),
+            nn.Conv2d(40, 2, 1),
+            nn.Flatten(),
+        ],
+        seed=0,
+    )
     loss = losses.CrossEntropy()
     before = net.evaluate(X, y, loss)["loss"]
     net.fit(X, y, loss=loss, optimizer=optim.SGD(net.parameters(), lr=0.05, momentum=0.9), epochs=5, batch_size=20)

@@ -1,5 +1,6 @@
 """Layer tests: finite-difference gradient checks (float64), PyTorch parity (float32), zero-copy
 parameters, reprs and config round-trips."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,6 @@ import pytest
 
 import bionn
 from bionn import nn
-
 from gradcheck import assert_close, check_layer, numerical_gradient, rng
 
 F64 = np.float64
@@ -34,6 +34,7 @@ def distinct(shape, seed=0, gap=0.01):
 # ------------------------------------------------------------------------------------------------
 # The checker itself must be able to fail.
 # ------------------------------------------------------------------------------------------------
+
 
 class _WrongDense:
     """A float64 Dense whose backward is off by 1% on the input gradient or the weight gradient."""
@@ -80,13 +81,14 @@ def test_gradcheck_accepts_correct_gradients_and_restores_values():
 
 def test_numerical_gradient_of_known_function():
     v = np.array([0.5, -1.0, 2.0])
-    g = numerical_gradient(lambda: float(np.sum(v ** 3)), v)
-    np.testing.assert_allclose(g, 3 * v ** 2, rtol=1e-8)
+    g = numerical_gradient(lambda: float(np.sum(v**3)), v)
+    np.testing.assert_allclose(g, 3 * v**2, rtol=1e-8)
 
 
 # ------------------------------------------------------------------------------------------------
 # Finite-difference gradient checks (float64)
 # ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("batch", [1, 5])
@@ -127,13 +129,16 @@ def test_gradcheck_conv2d_no_bias():
     assert list(res["params"]) == ["weight"]
 
 
-@pytest.mark.parametrize("kernel,stride,padding,hw", [
-    (2, None, 0, (4, 6)),
-    (3, 2, 1, (5, 7)),
-    (3, 1, 1, (4, 4)),
-    (2, 1, 0, (3, 5)),
-    (2, 2, 1, (5, 5)),
-])
+@pytest.mark.parametrize(
+    "kernel,stride,padding,hw",
+    [
+        (2, None, 0, (4, 6)),
+        (3, 2, 1, (5, 7)),
+        (3, 1, 1, (4, 4)),
+        (2, 1, 0, (3, 5)),
+        (2, 2, 1, (5, 5)),
+    ],
+)
 @pytest.mark.parametrize("batch", [1, 2])
 def test_gradcheck_maxpool2d(kernel, stride, padding, hw, batch):
     layer = nn.MaxPool2d(kernel, stride=stride, padding=padding, dtype=F64)
@@ -142,19 +147,16 @@ def test_gradcheck_maxpool2d(kernel, stride, padding, hw, batch):
 
 def test_maxpool2d_ties_first_maximum_gets_gradient():
     layer = nn.MaxPool2d(2, dtype=F64)
-    x = np.array([[[[1.0, 1.0, 0.0, 3.0],
-                    [1.0, 1.0, 3.0, 3.0],
-                    [5.0, 2.0, -1.0, -1.0],
-                    [5.0, 5.0, -1.0, -1.0]]]])
+    x = np.array([[[[1.0, 1.0, 0.0, 3.0], [1.0, 1.0, 3.0, 3.0], [5.0, 2.0, -1.0, -1.0], [5.0, 5.0, -1.0, -1.0]]]])
     out = layer.forward(x, training=True)
     np.testing.assert_array_equal(out, [[[[1.0, 3.0], [5.0, -1.0]]]])
     g = np.array([[[[10.0, 20.0], [30.0, 40.0]]]])
     dx = layer.backward(g)
     expected = np.zeros_like(x)
-    expected[0, 0, 0, 0] = 10.0   # first of four equal 1.0s (row-major within the window)
-    expected[0, 0, 0, 3] = 20.0   # first 3.0 is at (0, 3), before (1, 2) and (1, 3)
-    expected[0, 0, 2, 0] = 30.0   # first 5.0
-    expected[0, 0, 2, 2] = 40.0   # first -1.0
+    expected[0, 0, 0, 0] = 10.0  # first of four equal 1.0s (row-major within the window)
+    expected[0, 0, 0, 3] = 20.0  # first 3.0 is at (0, 3), before (1, 2) and (1, 3)
+    expected[0, 0, 2, 0] = 30.0  # first 5.0
+    expected[0, 0, 2, 2] = 40.0  # first -1.0
     np.testing.assert_array_equal(dx, expected)
 
 
@@ -182,13 +184,16 @@ def test_maxpool2d_padding_is_minus_infinity():
 
 
 @pytest.mark.parametrize("count_include_pad", [True, False])
-@pytest.mark.parametrize("kernel,stride,padding,hw", [
-    (2, None, 0, (4, 6)),
-    (3, 2, 1, (5, 7)),
-    (3, 1, 1, (4, 4)),
-    (2, 2, 1, (5, 5)),
-    (3, 3, 1, (4, 5)),
-])
+@pytest.mark.parametrize(
+    "kernel,stride,padding,hw",
+    [
+        (2, None, 0, (4, 6)),
+        (3, 2, 1, (5, 7)),
+        (3, 1, 1, (4, 4)),
+        (2, 2, 1, (5, 5)),
+        (3, 3, 1, (4, 5)),
+    ],
+)
 @pytest.mark.parametrize("batch", [1, 2])
 def test_gradcheck_avgpool2d(kernel, stride, padding, hw, count_include_pad, batch):
     layer = nn.AvgPool2d(kernel, stride=stride, padding=padding, count_include_pad=count_include_pad, dtype=F64)
@@ -265,8 +270,10 @@ def test_batchnorm_train_output_is_normalised():
     np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, rtol=1e-4)
 
 
-@pytest.mark.parametrize("cls,shape", [(nn.Dropout, (3, 4)), (nn.Dropout, (2, 3, 4, 5)),
-                                       (nn.Dropout2d, (2, 4, 3, 3)), (nn.Dropout2d, (3, 5, 6))])
+@pytest.mark.parametrize(
+    "cls,shape",
+    [(nn.Dropout, (3, 4)), (nn.Dropout, (2, 3, 4, 5)), (nn.Dropout2d, (2, 4, 3, 3)), (nn.Dropout2d, (3, 5, 6))],
+)
 def test_dropout_train_backward_is_mask_scaling(cls, shape):
     p = 0.4
     layer = cls(p, dtype=F64)
@@ -402,6 +409,7 @@ def test_activations_are_stable_on_extreme_inputs(name, make):
 # PyTorch parity (float32)
 # ------------------------------------------------------------------------------------------------
 
+
 def _torch():
     return pytest.importorskip("torch")
 
@@ -489,9 +497,16 @@ def test_dense_and_conv_default_init_matches_torch_bounds():
     assert np.abs(c.parameters()[0].data).max() <= bound + 1e-7
 
 
-@pytest.mark.parametrize("kernel,stride,padding,hw", [
-    (2, None, 0, (4, 6)), (3, 2, 1, (5, 7)), (3, 1, 1, (4, 4)), (2, 1, 0, (3, 5)), (2, 2, 1, (5, 5)),
-])
+@pytest.mark.parametrize(
+    "kernel,stride,padding,hw",
+    [
+        (2, None, 0, (4, 6)),
+        (3, 2, 1, (5, 7)),
+        (3, 1, 1, (4, 4)),
+        (2, 1, 0, (3, 5)),
+        (2, 2, 1, (5, 5)),
+    ],
+)
 @pytest.mark.parametrize("batch", [1, 2])
 def test_torch_maxpool2d(kernel, stride, padding, hw, batch):
     torch = _torch()
@@ -509,10 +524,17 @@ def test_torch_maxpool2d_ties():
 
 
 @pytest.mark.parametrize("count_include_pad", [True, False])
-@pytest.mark.parametrize("kernel,stride,padding,hw", [
-    (2, None, 0, (4, 6)), (3, 2, 1, (5, 7)), (3, 1, 1, (4, 4)), (2, 2, 1, (5, 5)), (3, 3, 1, (4, 5)),
-    (4, 3, 2, (6, 7)),
-])
+@pytest.mark.parametrize(
+    "kernel,stride,padding,hw",
+    [
+        (2, None, 0, (4, 6)),
+        (3, 2, 1, (5, 7)),
+        (3, 1, 1, (4, 4)),
+        (2, 2, 1, (5, 5)),
+        (3, 3, 1, (4, 5)),
+        (4, 3, 2, (6, 7)),
+    ],
+)
 @pytest.mark.parametrize("batch", [1, 2])
 def test_torch_avgpool2d(kernel, stride, padding, hw, count_include_pad, batch):
     torch = _torch()
@@ -531,11 +553,15 @@ def test_torch_global_avgpool2d(shape):
 def _bn_pair(kind, c, affine=True, momentum=0.1, eps=1e-5, seed=0):
     torch = _torch()
     if kind == 1:
-        layer, tlayer = nn.BatchNorm1d(c, eps=eps, momentum=momentum, affine=affine), \
-            torch.nn.BatchNorm1d(c, eps=eps, momentum=momentum, affine=affine)
+        layer, tlayer = (
+            nn.BatchNorm1d(c, eps=eps, momentum=momentum, affine=affine),
+            torch.nn.BatchNorm1d(c, eps=eps, momentum=momentum, affine=affine),
+        )
     else:
-        layer, tlayer = nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=affine), \
-            torch.nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=affine)
+        layer, tlayer = (
+            nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=affine),
+            torch.nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=affine),
+        )
     if affine:
         _randomise_affine(layer, seed)
     return layer, tlayer
@@ -574,7 +600,7 @@ def test_torch_batchnorm_train_one_step(kind, shape, affine):
 
 @pytest.mark.parametrize("kind,shape", BN_CASES)
 def test_torch_batchnorm_train_several_steps_then_eval(kind, shape):
-    torch = _torch()
+    _torch()
     layer, tlayer = _bn_pair(kind, shape[1], momentum=0.3)
     for step in range(5):
         x = rng(28 + step).standard_normal(shape) * (1 + step) + step
@@ -648,6 +674,7 @@ def test_torch_dropout_eval(cls, tname):
 # Parameters, reprs, configs
 # ------------------------------------------------------------------------------------------------
 
+
 def test_parameters_are_zero_copy():
     layer = nn.Dense(3, 2, dtype=F64)
     w, b = layer.parameters()
@@ -706,10 +733,12 @@ def test_parameter_tags_and_names():
 def test_reprs():
     assert repr(nn.Dense(3, 2)) == "Dense(in_features=3, out_features=2, bias=True, init='torch')"
     assert repr(nn.Conv2d(1, 4, (3, 2), stride=2, padding=1, bias=False)) == (
-        "Conv2d(in_channels=1, out_channels=4, kernel_size=[3, 2], stride=2, padding=1, bias=False, init='torch')")
+        "Conv2d(in_channels=1, out_channels=4, kernel_size=[3, 2], stride=2, padding=1, bias=False, init='torch')"
+    )
     assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0)"
     assert repr(nn.AvgPool2d(3, 1, 1, count_include_pad=False)) == (
-        "AvgPool2d(kernel_size=3, stride=1, padding=1, count_include_pad=False)")
+        "AvgPool2d(kernel_size=3, stride=1, padding=1, count_include_pad=False)"
+    )
     assert repr(nn.BatchNorm1d(4)) == "BatchNorm1d(num_features=4, eps=1e-05, momentum=0.1, affine=True)"
     assert repr(nn.Dropout2d(0.25)) == "Dropout2d(p=0.25)"
     assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
@@ -719,8 +748,9 @@ def test_reprs():
     p = nn.Dense(3, 2, dtype=F64).parameters()[0]
     assert repr(p) == "Parameter(name='weight', tag='weight', shape=(2, 3), dtype=float64)"
     model = nn.Sequential([nn.Dense(2, 3), nn.ReLU()], seed=0)
-    assert repr(model) == ("Sequential(\n  (0): Dense(in_features=2, out_features=3, bias=True, init='torch')\n"
-                           "  (1): ReLU()\n)")
+    assert repr(model) == (
+        "Sequential(\n  (0): Dense(in_features=2, out_features=3, bias=True, init='torch')\n  (1): ReLU()\n)"
+    )
 
 
 ALL_LAYERS = [
@@ -759,8 +789,10 @@ def test_config_round_trip(make, dtype):
 
 
 def test_sequential_config_and_save_load_round_trip(tmp_path):
-    model = nn.Sequential([nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2),
-                           nn.Flatten(), nn.Dense(8, 3)], seed=3)
+    model = nn.Sequential(
+        [nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dense(8, 3)],
+        seed=3,
+    )
     x = rng(60).standard_normal((4, 1, 4, 4)).astype(F32)
     _set_running_stats(model[1], seed=60)
     cfg = json.loads(json.dumps(model.config()))
@@ -840,12 +872,22 @@ def test_sequential_input_gradient_matches_finite_differences():
     assert_close(analytic, numeric, "Sequential.input_gradient")
 
 
-@pytest.mark.parametrize("bad", [
-    lambda: nn.Dense(0, 3), lambda: nn.Conv2d(1, 1, 0), lambda: nn.Conv2d(1, 1, (3, 2, 1)),
-    lambda: nn.Conv2d(1, 1, 3, padding=-1), lambda: nn.MaxPool2d(2, padding=2), lambda: nn.Dropout(1.0),
-    lambda: nn.Dropout(-0.1), lambda: nn.BatchNorm1d(3, eps=0), lambda: nn.BatchNorm1d(3, momentum=1.5),
-    lambda: nn.Softplus(beta=0), lambda: nn.ELU(-1.0),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda: nn.Dense(0, 3),
+        lambda: nn.Conv2d(1, 1, 0),
+        lambda: nn.Conv2d(1, 1, (3, 2, 1)),
+        lambda: nn.Conv2d(1, 1, 3, padding=-1),
+        lambda: nn.MaxPool2d(2, padding=2),
+        lambda: nn.Dropout(1.0),
+        lambda: nn.Dropout(-0.1),
+        lambda: nn.BatchNorm1d(3, eps=0),
+        lambda: nn.BatchNorm1d(3, momentum=1.5),
+        lambda: nn.Softplus(beta=0),
+        lambda: nn.ELU(-1.0),
+    ],
+)
 def test_bad_constructor_arguments(bad):
     with pytest.raises(ValueError):
         bad()

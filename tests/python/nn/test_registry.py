@@ -11,6 +11,7 @@ input shape is read off those arguments (:func:`input_shape`). A new layer whose
 covered fails :func:`test_every_registered_layer_can_be_built` with what to add to
 :data:`OVERRIDES`.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -22,15 +23,25 @@ import pytest
 import bionn
 from bionn import nn
 from bionn.nn import layer_registry
-
 from gradcheck import check_layer
 
 OK = (ValueError, TypeError)
 N = 3  # batch size of the probes
 
 # Values for required constructor arguments, by name.
-SIZES: Dict[str, Any] = dict(in_features=6, out_features=3, num_features=4, in_channels=2, out_channels=3,
-                             kernel_size=3, height=2, width=3, num_units=6, features=6, input_size=(6, 6))
+SIZES: Dict[str, Any] = dict(
+    in_features=6,
+    out_features=3,
+    num_features=4,
+    in_channels=2,
+    out_channels=3,
+    kernel_size=3,
+    height=2,
+    width=3,
+    num_units=6,
+    features=6,
+    input_size=(6, 6),
+)
 
 # Where names are not enough: extra constructor arguments and the per-sample input shape.
 OVERRIDES: Dict[str, Dict[str, Any]] = {
@@ -64,8 +75,10 @@ def constructor_args(name: str) -> Dict[str, Any]:
             continue
         if p.default is inspect.Parameter.empty:
             if pname not in SIZES:
-                raise LookupError(f"{name}: no value for its required argument {pname!r}; add it to SIZES or "
-                                  f"OVERRIDES[{name!r}]['kwargs'] in {__file__}")
+                raise LookupError(
+                    f"{name}: no value for its required argument {pname!r}; add it to SIZES or "
+                    f"OVERRIDES[{name!r}]['kwargs'] in {__file__}"
+                )
             kwargs[pname] = SIZES[pname]
     kwargs.update(OVERRIDES.get(name, {}).get("kwargs", {}))
     return kwargs
@@ -106,8 +119,16 @@ def state(layer: Any) -> Dict[str, np.ndarray]:
 
 # ------------------------------------------------------------------------------------------------
 def test_the_registry_holds_every_mechanism():
-    for name in ("Dense", "FocusDense", "FocusDense2D", "SecondaryActivation", "ParametricSoftplus",
-                 "FlexibleConv2d", "NegLU", "MixLU"):
+    for name in (
+        "Dense",
+        "FocusDense",
+        "FocusDense2D",
+        "SecondaryActivation",
+        "ParametricSoftplus",
+        "FlexibleConv2d",
+        "NegLU",
+        "MixLU",
+    ):
         assert name in REGISTRY
 
 
@@ -190,8 +211,9 @@ def test_fuzz_contract_bad_inputs(name):
         except OK:
             continue
         # Accepted: only a shape-agnostic layer may take it, and the result must be finite.
-        assert kind in ("one_more_dim", "one_less_dim", "wrong_last_size", "scalar"), \
+        assert kind in ("one_more_dim", "one_less_dim", "wrong_last_size", "scalar"), (
             f"{name}.forward accepted a {kind} input"
+        )
         assert np.isfinite(np.asarray(out)).all()
     after = state(layer)
     for k in before:
@@ -219,8 +241,11 @@ def test_fuzz_contract_bad_constructor_sizes(name):
 
 
 def test_sizes_whose_product_overflows_are_rejected():
-    for make in (lambda: nn.FocusDense2D(height=2**62, width=4, out_features=3),
-                 lambda: nn.FocusDense2D(2**32, 2**32, 3), lambda: nn.Dense(2**62, 4),
-                 lambda: nn.Conv2d(2**32, 4, (2**30, 4))):
+    for make in (
+        lambda: nn.FocusDense2D(height=2**62, width=4, out_features=3),
+        lambda: nn.FocusDense2D(2**32, 2**32, 3),
+        lambda: nn.Dense(2**62, 4),
+        lambda: nn.Conv2d(2**32, 4, (2**30, 4)),
+    ):
         with pytest.raises(OK):
             make()

@@ -1,4 +1,5 @@
 """Sequential.save / nn.load: round trip, file format, atomic writes, corrupt files, load_state_dict."""
+
 from __future__ import annotations
 
 import json
@@ -24,15 +25,31 @@ def state_equal(a, b):
 def every_layer_model(dtype):
     """One model holding every layer type (with non-default hyper-parameters), input (N, 2, 8, 8)."""
     d = dict(dtype=dtype)
-    return nn.Sequential([
-        nn.Conv2d(2, 4, (3, 2), stride=1, padding=1, init="he_normal", **d), nn.BatchNorm2d(4, momentum=0.2, **d),
-        nn.LeakyReLU(0.05, **d), nn.MaxPool2d(2, stride=2, padding=1, **d), nn.Dropout2d(0.1, **d),
-        nn.AvgPool2d(2, stride=1, count_include_pad=False, **d), nn.ELU(0.7, **d),
-        nn.Conv2d(4, 3, 1, bias=False, **d), nn.GlobalAvgPool2d(**d), nn.Flatten(**d),
-        nn.Dense(3, 6, init="glorot_uniform", **d), nn.BatchNorm1d(6, eps=1e-3, affine=False, **d),
-        nn.Softplus(beta=2.0, threshold=10.0, **d), nn.Dropout(0.2, **d), nn.Dense(6, 5, **d), nn.Sigmoid(**d),
-        nn.Dense(5, 4, **d), nn.Tanh(**d), nn.ReLU(**d), nn.Dense(4, 3, **d),
-    ], seed=11)
+    return nn.Sequential(
+        [
+            nn.Conv2d(2, 4, (3, 2), stride=1, padding=1, init="he_normal", **d),
+            nn.BatchNorm2d(4, momentum=0.2, **d),
+            nn.LeakyReLU(0.05, **d),
+            nn.MaxPool2d(2, stride=2, padding=1, **d),
+            nn.Dropout2d(0.1, **d),
+            nn.AvgPool2d(2, stride=1, count_include_pad=False, **d),
+            nn.ELU(0.7, **d),
+            nn.Conv2d(4, 3, 1, bias=False, **d),
+            nn.GlobalAvgPool2d(**d),
+            nn.Flatten(**d),
+            nn.Dense(3, 6, init="glorot_uniform", **d),
+            nn.BatchNorm1d(6, eps=1e-3, affine=False, **d),
+            nn.Softplus(beta=2.0, threshold=10.0, **d),
+            nn.Dropout(0.2, **d),
+            nn.Dense(6, 5, **d),
+            nn.Sigmoid(**d),
+            nn.Dense(5, 4, **d),
+            nn.Tanh(**d),
+            nn.ReLU(**d),
+            nn.Dense(4, 3, **d),
+        ],
+        seed=11,
+    )
 
 
 def trained(dtype=np.float32):
@@ -40,8 +57,9 @@ def trained(dtype=np.float32):
     r = np.random.default_rng(0)
     x = r.standard_normal((40, 2, 8, 8))
     y = r.integers(0, 3, 40)
-    model.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.Adam(model.parameters(), lr=0.01), epochs=2,
-              batch_size=8)
+    model.fit(
+        x, y, loss=losses.CrossEntropy(), optimizer=optim.Adam(model.parameters(), lr=0.01), epochs=2, batch_size=8
+    )
     return model, x
 
 
@@ -56,6 +74,7 @@ def saved(request, tmp_path):
 # ------------------------------------------------------------------------------------------------
 # Round trip
 # ------------------------------------------------------------------------------------------------
+
 
 def test_round_trip_identical_predictions_and_state(saved):
     model, x, path = saved
@@ -104,8 +123,9 @@ def test_loaded_model_keeps_training(saved):
     model, x, path = saved
     loaded = nn.load(path)
     y = np.arange(len(x)) % 3
-    hist = loaded.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.SGD(loaded.parameters(), lr=0.01),
-                      epochs=1, batch_size=8)
+    hist = loaded.fit(
+        x, y, loss=losses.CrossEntropy(), optimizer=optim.SGD(loaded.parameters(), lr=0.01), epochs=1, batch_size=8
+    )
     assert np.isfinite(hist["loss"]).all()
     assert not state_equal(loaded.state_dict(), model.state_dict())
 
@@ -131,6 +151,7 @@ def test_overwriting_replaces_the_model(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # File format
 # ------------------------------------------------------------------------------------------------
+
 
 def test_file_is_a_plain_npz_with_a_json_config(saved):
     model, _, path = saved
@@ -164,8 +185,7 @@ def test_no_pickle_needed(tmp_path):
             assert name.endswith(".npy")
             with zf.open(name) as fh:
                 major, _ = np.lib.format.read_magic(fh)
-                read_header = (np.lib.format.read_array_header_1_0 if major == 1
-                               else np.lib.format.read_array_header_2_0)
+                read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
                 shape, fortran, dtype = read_header(fh)
                 assert not dtype.hasobject, name
 
@@ -173,6 +193,7 @@ def test_no_pickle_needed(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # Atomic writes
 # ------------------------------------------------------------------------------------------------
+
 
 def _original(tmp_path):
     path = tmp_path / "model.npz"
@@ -192,7 +213,7 @@ def test_failed_write_keeps_the_existing_file_and_leaves_no_temp_file(tmp_path, 
 
     def savez_then_fail(fh, **arrays):
         fh.write(b"PK\x03\x04 partial garbage")  # a half-written file ...
-        raise exc("disk full")                   # ... then the failure
+        raise exc("disk full")  # ... then the failure
 
     monkeypatch.setattr(np, "savez", savez_then_fail)
     with pytest.raises(exc):
@@ -263,8 +284,11 @@ def test_save_to_a_missing_directory_or_onto_a_directory(tmp_path):
 # Corrupt, truncated, foreign and missing files
 # ------------------------------------------------------------------------------------------------
 
-def _assert_clear_error(path, must_contain=("corrupt", "truncated", "not a bionn", "version", "malformed",
-                                            "unknown layer", "mismatch", "shape")):
+
+def _assert_clear_error(
+    path,
+    must_contain=("corrupt", "truncated", "not a bionn", "version", "malformed", "unknown layer", "mismatch", "shape"),
+):
     before = path.read_bytes()
     with pytest.raises(ValueError) as info:
         nn.load(path)
@@ -283,8 +307,16 @@ def test_truncated_file(tmp_path, cut):
     assert str(path) in msg or os.path.basename(path) in msg
 
 
-@pytest.mark.parametrize("content", [b"", b"hello world", b"\x00" * 1000, b"PK\x03\x04" + b"\xff" * 200,
-                                     b'{"format": "bionn.Sequential", "version": 1}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"hello world",
+        b"\x00" * 1000,
+        b"PK\x03\x04" + b"\xff" * 200,
+        b'{"format": "bionn.Sequential", "version": 1}',
+    ],
+)
 def test_garbage_file(tmp_path, content):
     path = tmp_path / "garbage.npz"
     path.write_bytes(content)
@@ -305,8 +337,12 @@ def _known_bug_offsets(data):
     return {h + k for h in _central_directory_headers(data) for k in range(6, 12)}
 
 
-@settings(max_examples=int(80 * float(os.environ.get("BIONN_FUZZ_SCALE", "1"))), deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(80 * float(os.environ.get("BIONN_FUZZ_SCALE", "1"))),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(data=st.data())
 def test_corrupted_bytes_give_value_error_or_the_same_model(tmp_path_factory, data):
     tmp = tmp_path_factory.mktemp("flip")
@@ -318,13 +354,13 @@ def test_corrupted_bytes_give_value_error_or_the_same_model(tmp_path_factory, da
     if how == "flip":
         b[pos] ^= 1 << data.draw(st.integers(0, 7), label="bit")
     elif how == "set":
-        b[pos] = data.draw(st.sampled_from([0x00, 0xff, 0x7f, 0x80]), label="value")
+        b[pos] = data.draw(st.sampled_from([0x00, 0xFF, 0x7F, 0x80]), label="value")
     elif how == "insert":
         b[pos:pos] = bytes([data.draw(st.integers(0, 255), label="byte")])
     elif how == "delete":
         del b[pos]
     else:
-        del b[pos:pos + data.draw(st.integers(1, 64), label="len")]
+        del b[pos : pos + data.draw(st.integers(1, 64), label="len")]
     path.write_bytes(bytes(b))
     try:
         loaded = nn.load(path)
@@ -338,8 +374,9 @@ def test_corrupted_bytes_give_value_error_or_the_same_model(tmp_path_factory, da
     assert state_equal(loaded.state_dict(), good.state_dict())
 
 
-@pytest.mark.parametrize("field, offset, value", [("flags", 8, 0x01), ("compression", 10, 99),
-                                                  ("version_needed", 6, 0xff)])
+@pytest.mark.parametrize(
+    "field, offset, value", [("flags", 8, 0x01), ("compression", 10, 99), ("version_needed", 6, 0xFF)]
+)
 def test_corrupt_zip_metadata_raises_value_error(tmp_path, field, offset, value):
     path, _, raw = _original(tmp_path)
     b = bytearray(raw)
@@ -374,6 +411,7 @@ def _set(key, value):
     def f(cfg):
         cfg[key] = value
         return cfg
+
     return f
 
 
@@ -381,40 +419,47 @@ def _layer(i, key, value):
     def f(cfg):
         cfg["layers"][i]["config"][key] = value
         return cfg
+
     return f
 
 
-@pytest.mark.parametrize("mutate, expect", [
-    (_set("version", 2), "version"),
-    (_set("version", 99), "version"),
-    (_set("version", "1"), "version"),
-    (_set("version", None), "version"),
-    (_set("format", "keras"), "not a bionn"),
-    (lambda c: {k: v for k, v in c.items() if k != "format"}, "not a bionn"),
-    (lambda c: [c], "not a bionn"),
-    (lambda c: "model", "not a bionn"),
-    (_set("layers", 5), "malformed"),
-    (_set("layers", [{"type": "Dense"}]), "malformed"),
-    (_set("layers", [{"type": "Transformer", "config": {}}]), "unknown layer"),
-    (_layer(0, "bogus_option", 1), "malformed"),
-    (_layer(0, "dtype", "int8"), "malformed"),
-    (_layer(0, "in_features", 4), "shape"),  # arrays no longer match the architecture
-])
+@pytest.mark.parametrize(
+    "mutate, expect",
+    [
+        (_set("version", 2), "version"),
+        (_set("version", 99), "version"),
+        (_set("version", "1"), "version"),
+        (_set("version", None), "version"),
+        (_set("format", "keras"), "not a bionn"),
+        (lambda c: {k: v for k, v in c.items() if k != "format"}, "not a bionn"),
+        (lambda c: [c], "not a bionn"),
+        (lambda c: "model", "not a bionn"),
+        (_set("layers", 5), "malformed"),
+        (_set("layers", [{"type": "Dense"}]), "malformed"),
+        (_set("layers", [{"type": "Transformer", "config": {}}]), "unknown layer"),
+        (_layer(0, "bogus_option", 1), "malformed"),
+        (_layer(0, "dtype", "int8"), "malformed"),
+        (_layer(0, "in_features", 4), "shape"),  # arrays no longer match the architecture
+    ],
+)
 def test_wrong_format_or_version(tmp_path, mutate, expect):
     path = _craft(tmp_path, mutate)
     msg = _assert_clear_error(path, must_contain=(expect,))
     assert "crafted.npz" in msg or expect == "shape"
 
 
-@pytest.mark.parametrize("mutate_arrays", [
-    lambda a: a.pop("0.bias"),
-    lambda a: a.update({"9.weight": np.zeros(3)}),
-    lambda a: a.update({"0.weight": np.zeros((3, 2))}),
-    lambda a: a.update({"0.weight": np.full((2, 3), np.nan)}),
-    lambda a: a.update({CONFIG_KEY: np.frombuffer(b"\xff\xfe not json", dtype=np.uint8)}),
-    lambda a: a.update({CONFIG_KEY: np.frombuffer(b"[1, 2", dtype=np.uint8)}),
-    lambda a: a.pop(CONFIG_KEY),
-])
+@pytest.mark.parametrize(
+    "mutate_arrays",
+    [
+        lambda a: a.pop("0.bias"),
+        lambda a: a.update({"9.weight": np.zeros(3)}),
+        lambda a: a.update({"0.weight": np.zeros((3, 2))}),
+        lambda a: a.update({"0.weight": np.full((2, 3), np.nan)}),
+        lambda a: a.update({CONFIG_KEY: np.frombuffer(b"\xff\xfe not json", dtype=np.uint8)}),
+        lambda a: a.update({CONFIG_KEY: np.frombuffer(b"[1, 2", dtype=np.uint8)}),
+        lambda a: a.pop(CONFIG_KEY),
+    ],
+)
 def test_arrays_that_do_not_match_the_architecture(tmp_path, mutate_arrays):
     path = _craft(tmp_path, mutate_arrays=mutate_arrays)
     _assert_clear_error(path, must_contain=("mismatch", "shape", "NaN", "corrupt", "not a bionn"))
@@ -425,8 +470,9 @@ def test_pickled_object_arrays_are_refused(tmp_path):
     _assert_clear_error(path)
 
 
-@pytest.mark.parametrize("mutate", [_layer(2, "dtype", "float64"), _set("seed", -1), _set("seed", 2**70),
-                                    _set("seed", None)])
+@pytest.mark.parametrize(
+    "mutate", [_layer(2, "dtype", "float64"), _set("seed", -1), _set("seed", 2**70), _set("seed", None)]
+)
 def test_malformed_config_outside_the_layer_list_raises_value_error(tmp_path, mutate):
     path = _craft(tmp_path, mutate)
     with pytest.raises(ValueError):
@@ -449,6 +495,7 @@ def test_directory_is_not_a_model(tmp_path):
 # load_state_dict
 # ------------------------------------------------------------------------------------------------
 
+
 def _pair():
     model, _ = trained()
     other = every_layer_model(np.float32)
@@ -467,10 +514,20 @@ def test_load_state_dict_copies_values():
     assert not np.array_equal(model.state_dict()["0.weight"], 0)
 
 
-@pytest.mark.parametrize("break_it", [
-    "missing_key", "extra_key", "wrong_shape_last", "wrong_shape_first", "transposed", "nan_last", "complex_last",
-    "scalar", "string",
-])
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        "missing_key",
+        "extra_key",
+        "wrong_shape_last",
+        "wrong_shape_first",
+        "transposed",
+        "nan_last",
+        "complex_last",
+        "scalar",
+        "string",
+    ],
+)
 def test_load_state_dict_failure_leaves_the_model_unchanged(break_it):
     model, other = _pair()
     before = model.state_dict()

@@ -13,6 +13,7 @@ the accuracy thresholds below are based on:
   0.832 / 0.841 / 0.823 / 0.836 / 0.840. Thresholds: 0.80 for both (chance is 0.10; a broken gradient,
   optimizer or data pipeline does not get there). Each fit takes ~1 s on 2 idle cores.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -28,8 +29,12 @@ from bionn import callbacks, losses, nn, optim
 from interrupt_child import interrupt_child
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
-FASHION_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                 "t10k-labels-idx1-ubyte.gz"]
+FASHION_FILES = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+]
 
 
 @pytest.fixture
@@ -61,9 +66,9 @@ def bars_data(n, seed):
     for i in range(n):
         a, b = r.integers(0, 8), r.integers(0, 4)
         if y[i] == 0:
-            x[i, 0, a, b:b + 5] += 1
+            x[i, 0, a, b : b + 5] += 1
         else:
-            x[i, 0, b:b + 5, a] += 1
+            x[i, 0, b : b + 5, a] += 1
     return x, y
 
 
@@ -71,14 +76,25 @@ def bars_data(n, seed):
 # (a) Determinism
 # ------------------------------------------------------------------------------------------------
 
+
 def _det_mlp(seed):
-    return nn.Sequential([nn.Dense(12, 16), nn.BatchNorm1d(16), nn.Tanh(), nn.Dropout(0.3), nn.Dense(16, 3)],
-                         seed=seed)
+    return nn.Sequential([nn.Dense(12, 16), nn.BatchNorm1d(16), nn.Tanh(), nn.Dropout(0.3), nn.Dense(16, 3)], seed=seed)
 
 
 def _det_cnn(seed):
-    return nn.Sequential([nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout2d(0.25),
-                          nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.2), nn.Dense(36, 3)], seed=seed)
+    return nn.Sequential(
+        [
+            nn.Conv2d(2, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.Dropout2d(0.25),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(0.2),
+            nn.Dense(36, 3),
+        ],
+        seed=seed,
+    )
 
 
 DET = {"mlp": (_det_mlp, (12,)), "cnn": (_det_cnn, (2, 6, 6))}
@@ -94,8 +110,16 @@ def _det_data(sample):
 def _det_train(model, sample, epochs=3, shuffle=True):
     x, y = _det_data(sample)
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    hist = model.fit(x, y, loss=losses.CrossEntropy(), optimizer=opt, epochs=epochs, batch_size=10,
-                     shuffle=shuffle, validation_data=(x[:20], y[:20]))
+    hist = model.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=10,
+        shuffle=shuffle,
+        validation_data=(x[:20], y[:20]),
+    )
     return model.state_dict(), hist.history
 
 
@@ -130,8 +154,10 @@ def test_different_seeds_give_different_results(arch):
 
 def test_without_shuffle_or_dropout_the_seed_only_sets_the_initialisation():
     """Control for the test above: the difference comes from the model's random engine."""
+
     def make(seed):
         return nn.Sequential([nn.Dense(12, 16), nn.ReLU(), nn.Dense(16, 3)], seed=seed)
+
     a, b = make(7), make(8)
     b.load_state_dict(a.state_dict())
     sa, _ = _det_train(a, (12,), shuffle=False)
@@ -196,6 +222,7 @@ def test_layers_built_after_manual_seed_are_reproducible():
 # (b) Learning end to end
 # ------------------------------------------------------------------------------------------------
 
+
 def test_mlp_learns_xor():
     x, y = xor_data(1000, 0)
     xt, yt = xor_data(1000, 100)
@@ -241,8 +268,9 @@ def _load_fashion(split):
     except (ImportError, FileNotFoundError):
         pass
     if not all(os.path.exists(os.path.join(FASHION_DIR, f)) for f in FASHION_FILES):
-        pytest.skip(f"Fashion-MNIST IDX files not found in {FASHION_DIR} "
-                    "(install the Debian package dataset-fashion-mnist)")
+        pytest.skip(
+            f"Fashion-MNIST IDX files not found in {FASHION_DIR} (install the Debian package dataset-fashion-mnist)"
+        )
     prefix = "train" if split == "train" else "t10k"
     x = _read_idx(f"{prefix}-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28).astype(np.float32) / 255
     y = _read_idx(f"{prefix}-labels-idx1-ubyte.gz", 8).astype(np.int64)
@@ -262,8 +290,9 @@ def test_fashion_mnist_mlp(fashion):
     xtr, ytr, xte, yte = fashion
     loss = losses.CrossEntropy()
     model = nn.Sequential([nn.Dense(784, 128), nn.ReLU(), nn.Dense(128, 10)], seed=0)
-    hist = model.fit(xtr.reshape(-1, 784), ytr, loss=loss, optimizer=optim.Adam(model.parameters(), lr=1e-3),
-                     epochs=3, batch_size=64)
+    hist = model.fit(
+        xtr.reshape(-1, 784), ytr, loss=loss, optimizer=optim.Adam(model.parameters(), lr=1e-3), epochs=3, batch_size=64
+    )
     acc = model.evaluate(xte.reshape(-1, 784), yte, loss)["accuracy"]
     assert acc >= 0.80, (acc, hist.history)  # measured 0.819-0.827 (seeds 0-4)
 
@@ -271,10 +300,10 @@ def test_fashion_mnist_mlp(fashion):
 def test_fashion_mnist_cnn(fashion):
     xtr, ytr, xte, yte = fashion
     loss = losses.CrossEntropy()
-    model = nn.Sequential([nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                           nn.Dense(8 * 14 * 14, 10)], seed=0)
-    hist = model.fit(xtr, ytr, loss=loss, optimizer=optim.Adam(model.parameters(), lr=2e-3), epochs=2,
-                     batch_size=64)
+    model = nn.Sequential(
+        [nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dense(8 * 14 * 14, 10)], seed=0
+    )
+    hist = model.fit(xtr, ytr, loss=loss, optimizer=optim.Adam(model.parameters(), lr=2e-3), epochs=2, batch_size=64)
     acc = model.evaluate(xte, yte, loss)["accuracy"]
     assert acc >= 0.80, (acc, hist.history)  # measured 0.823-0.841 (seeds 0-4)
 
@@ -282,6 +311,7 @@ def test_fashion_mnist_cnn(fashion):
 # ------------------------------------------------------------------------------------------------
 # (c) fit options: batch size 1, drop_last, validation metrics, History
 # ------------------------------------------------------------------------------------------------
+
 
 class BatchRecorder(callbacks.Callback):
     def __init__(self):
@@ -301,8 +331,9 @@ def _small_data(n=23, seed=0):
     return r.standard_normal((n, 5)).astype(np.float32), r.integers(0, 3, n)
 
 
-@pytest.mark.parametrize("batch_size, drop_last", [(1, False), (4, False), (4, True), (23, False), (50, False),
-                                                   (50, True)])
+@pytest.mark.parametrize(
+    "batch_size, drop_last", [(1, False), (4, False), (4, True), (23, False), (50, False), (50, True)]
+)
 def test_fit_equals_a_train_step_loop(batch_size, drop_last):
     """fit(shuffle=False) is train_step over consecutive batches (same model RNG, so same dropout masks);
     the epoch loss is the sample-weighted mean of the batch losses; drop_last drops the short batch."""
@@ -312,8 +343,17 @@ def test_fit_equals_a_train_step_loop(batch_size, drop_last):
     opt_a = optim.SGD(a.parameters(), lr=0.05, momentum=0.9)
     opt_b = optim.SGD(b.parameters(), lr=0.05, momentum=0.9)
     rec = BatchRecorder()
-    hist = a.fit(x, y, loss=loss, optimizer=opt_a, epochs=2, batch_size=batch_size, shuffle=False,
-                 drop_last=drop_last, callbacks=[rec])
+    hist = a.fit(
+        x,
+        y,
+        loss=loss,
+        optimizer=opt_a,
+        epochs=2,
+        batch_size=batch_size,
+        shuffle=False,
+        drop_last=drop_last,
+        callbacks=[rec],
+    )
     n = len(x)
     bs = min(batch_size, n)
     starts = list(range(0, n - bs + 1 if drop_last else n, bs))
@@ -321,7 +361,7 @@ def test_fit_equals_a_train_step_loop(batch_size, drop_last):
     for epoch in range(2):
         values, counts = [], []
         for s in starts:
-            xb, yb = x[s:s + bs], y[s:s + bs]
+            xb, yb = x[s : s + bs], y[s : s + bs]
             values.append(b.train_step(xb, yb, loss, opt_b))
             counts.append(len(xb))
         expected_losses.append(np.dot(values, counts) / sum(counts))
@@ -349,8 +389,16 @@ def test_drop_last_changes_the_number_of_batches():
         model = _small_model()
         opt = optim.SGD(model.parameters(), lr=0.1)
         rec = BatchRecorder()
-        model.fit(x, y, loss=losses.CrossEntropy(), optimizer=opt, epochs=3, batch_size=4, drop_last=drop_last,
-                  callbacks=[rec])
+        model.fit(
+            x,
+            y,
+            loss=losses.CrossEntropy(),
+            optimizer=opt,
+            epochs=3,
+            batch_size=4,
+            drop_last=drop_last,
+            callbacks=[rec],
+        )
         assert opt.steps_taken == 3 * expected
         assert len(rec.batches) == 3 * expected
 
@@ -360,8 +408,15 @@ def test_validation_metrics_in_history():
     xv, yv = xor_data(100, 1)
     loss = losses.CrossEntropy()
     model = nn.Sequential([nn.Dense(10, 16), nn.ReLU(), nn.Dense(16, 2)], seed=0)
-    hist = model.fit(x, y, loss=loss, optimizer=optim.Adam(model.parameters(), lr=0.01), epochs=4, batch_size=16,
-                     validation_data=(xv, yv))
+    hist = model.fit(
+        x,
+        y,
+        loss=loss,
+        optimizer=optim.Adam(model.parameters(), lr=0.01),
+        epochs=4,
+        batch_size=16,
+        validation_data=(xv, yv),
+    )
     assert set(hist.history) == {"loss", "accuracy", "lr", "val_loss", "val_accuracy"}
     assert hist.epoch == [1, 2, 3, 4] and len(hist) == 4
     assert all(len(v) == 4 for v in hist.history.values())
@@ -376,8 +431,14 @@ def test_validation_metrics_in_history():
     h2 = model.fit(x, y, loss=loss, optimizer=optim.SGD(model.parameters()), epochs=1)
     assert set(h2.history) == {"loss", "accuracy", "lr"}
     reg = nn.Sequential([nn.Dense(10, 1)], seed=0)
-    h3 = reg.fit(x, y.astype(np.float32), loss=losses.MSE(), optimizer=optim.SGD(reg.parameters()), epochs=2,
-                 validation_data=(xv, yv.astype(np.float32)))
+    h3 = reg.fit(
+        x,
+        y.astype(np.float32),
+        loss=losses.MSE(),
+        optimizer=optim.SGD(reg.parameters()),
+        epochs=2,
+        validation_data=(xv, yv.astype(np.float32)),
+    )
     assert set(h3.history) == {"loss", "lr", "val_loss"}
 
 
@@ -385,8 +446,14 @@ def test_history_to_dataframe():
     pd = pytest.importorskip("pandas")
     x, y = _small_data(30)
     model = _small_model()
-    hist = model.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=3,
-                     validation_data=(x, y))
+    hist = model.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.SGD(model.parameters(), lr=0.1),
+        epochs=3,
+        validation_data=(x, y),
+    )
     df = hist.to_dataframe()
     assert isinstance(df, pd.DataFrame)
     assert df.index.name == "epoch" and list(df.index) == [1, 2, 3]
@@ -467,6 +534,7 @@ def test_ctrl_c_stops_fit_and_leaves_a_usable_model():
 # (e) Callbacks and schedulers
 # ------------------------------------------------------------------------------------------------
 
+
 class StateRecorder(callbacks.Callback):
     def __init__(self):
         self.states = []
@@ -481,13 +549,19 @@ def test_early_stopping_stops_and_restores_best_weights():
     rec = StateRecorder()  # before EarlyStopping: records the weights before any restore
     # min_delta so large that nothing after the first epoch counts as an improvement.
     es = callbacks.EarlyStopping(monitor="loss", patience=2, min_delta=1e9, restore_best_weights=True)
-    hist = model.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.Adam(model.parameters(), lr=0.01), epochs=50,
-                     callbacks=[rec, es])
+    hist = model.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.Adam(model.parameters(), lr=0.01),
+        epochs=50,
+        callbacks=[rec, es],
+    )
     assert len(hist) == 4  # best at epoch 1, then patience + 1 epochs without improvement
     assert hist.stopped_early
     assert "early stopping" in hist.stop_reason and "loss" in hist.stop_reason
     assert es.best_epoch == 0
-    assert state_equal(model.state_dict(), rec.states[0])       # restored to epoch 1
+    assert state_equal(model.state_dict(), rec.states[0])  # restored to epoch 1
     assert not state_equal(model.state_dict(), rec.states[-1])  # not the last epoch's weights
 
 
@@ -498,14 +572,27 @@ def test_early_stopping_without_restore_keeps_last_weights_and_maximises_accurac
     # lr = 0: nothing changes, so val_accuracy never *improves* after the first epoch.
     es = callbacks.EarlyStopping(monitor="val_accuracy", patience=0)
     assert es.maximise
-    hist = model.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.SGD(model.parameters(), lr=0.0), epochs=20,
-                     callbacks=[rec, es], validation_data=(x, y))
+    hist = model.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.SGD(model.parameters(), lr=0.0),
+        epochs=20,
+        callbacks=[rec, es],
+        validation_data=(x, y),
+    )
     assert len(hist) == 2 and hist.stopped_early
     assert state_equal(model.state_dict(), rec.states[-1])
     # A learning model with enough patience is not stopped.
     model2 = nn.Sequential([nn.Dense(10, 16), nn.ReLU(), nn.Dense(16, 2)], seed=0)
-    h2 = model2.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.Adam(model2.parameters(), lr=0.01), epochs=5,
-                    callbacks=[callbacks.EarlyStopping(monitor="loss", patience=3)])
+    h2 = model2.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.Adam(model2.parameters(), lr=0.01),
+        epochs=5,
+        callbacks=[callbacks.EarlyStopping(monitor="loss", patience=3)],
+    )
     assert len(h2) == 5 and not h2.stopped_early
 
 
@@ -513,8 +600,14 @@ def test_early_stopping_on_missing_metric_says_what_is_missing():
     x, y = _small_data()
     model = _small_model()
     with pytest.raises(KeyError, match="validation_data"):
-        model.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.SGD(model.parameters()), epochs=2,
-                  callbacks=[callbacks.EarlyStopping(monitor="val_loss")])
+        model.fit(
+            x,
+            y,
+            loss=losses.CrossEntropy(),
+            optimizer=optim.SGD(model.parameters()),
+            epochs=2,
+            callbacks=[callbacks.EarlyStopping(monitor="val_loss")],
+        )
 
 
 def test_model_checkpoint_writes_loadable_files(tmp_path):
@@ -523,8 +616,15 @@ def test_model_checkpoint_writes_loadable_files(tmp_path):
     model = nn.Sequential([nn.Dense(10, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dense(16, 2)], seed=0)
     rec = StateRecorder()
     ckpt = callbacks.ModelCheckpoint(str(tmp_path / "ckpt-{epoch:02d}-{val_loss:.4f}.npz"))
-    hist = model.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.Adam(model.parameters(), lr=0.01), epochs=3,
-                     validation_data=(xv, yv), callbacks=[rec, ckpt])
+    hist = model.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.Adam(model.parameters(), lr=0.01),
+        epochs=3,
+        validation_data=(xv, yv),
+        callbacks=[rec, ckpt],
+    )
     expected = [str(tmp_path / f"ckpt-{e:02d}-{v:.4f}.npz") for e, v in zip(hist.epoch, hist["val_loss"])]
     assert ckpt.saved == expected
     assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in expected)  # no temp files
@@ -541,8 +641,15 @@ def test_model_checkpoint_save_best_only(tmp_path):
     rec = StateRecorder()
     ckpt = callbacks.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True)
     # Large lr: val_loss goes up and down, so some epochs are not improvements.
-    hist = model.fit(x, y, loss=losses.CrossEntropy(), optimizer=optim.SGD(model.parameters(), lr=3.0), epochs=8,
-                     validation_data=(x, y), callbacks=[rec, ckpt])
+    hist = model.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.SGD(model.parameters(), lr=3.0),
+        epochs=8,
+        validation_data=(x, y),
+        callbacks=[rec, ckpt],
+    )
     vals = hist["val_loss"]
     improved = [i for i, v in enumerate(vals) if v < min(vals[:i], default=np.inf)]
     assert len(ckpt.saved) == len(improved)
@@ -556,8 +663,15 @@ def test_terminate_on_nan_names_epoch_and_batch():
     model = nn.Sequential([nn.Dense(5, 8), nn.ReLU(), nn.Dense(8, 1)], seed=0)
     rec = BatchRecorder()
     with pytest.warns(RuntimeWarning, match=r"epoch 1, batch \d+") as warned:
-        hist = model.fit(x, y, loss=losses.MSE(), optimizer=optim.SGD(model.parameters(), lr=1e6), epochs=5,
-                         batch_size=8, callbacks=[rec, callbacks.TerminateOnNaN()])
+        hist = model.fit(
+            x,
+            y,
+            loss=losses.MSE(),
+            optimizer=optim.SGD(model.parameters(), lr=1e6),
+            epochs=5,
+            batch_size=8,
+            callbacks=[rec, callbacks.TerminateOnNaN()],
+        )
     assert hist.stopped_early and len(hist) == 0  # stopped inside the first epoch
     first_bad = next(i for i, (_, _, v) in enumerate(rec.batches) if not np.isfinite(v))
     assert len(rec.batches) == first_bad + 1  # no batch after the bad one
@@ -565,8 +679,14 @@ def test_terminate_on_nan_names_epoch_and_batch():
     assert f"epoch 1, batch {first_bad + 1}" in str(warned[0].message)
     # A sane learning rate is not stopped.
     model2 = nn.Sequential([nn.Dense(5, 1)], seed=0)
-    h2 = model2.fit(x, y, loss=losses.MSE(), optimizer=optim.SGD(model2.parameters(), lr=0.01), epochs=3,
-                    callbacks=[callbacks.TerminateOnNaN()])
+    h2 = model2.fit(
+        x,
+        y,
+        loss=losses.MSE(),
+        optimizer=optim.SGD(model2.parameters(), lr=0.01),
+        epochs=3,
+        callbacks=[callbacks.TerminateOnNaN()],
+    )
     assert len(h2) == 3 and not h2.stopped_early
 
 
@@ -575,24 +695,33 @@ def test_learning_rate_scheduler_callback():
     model = _small_model(dropout=False)
     opt = optim.SGD(model.parameters(), lr=0.1)
     rec = StateRecorder()
-    sched = callbacks.LearningRateScheduler(opt, lambda epoch, lr: 0.1 * 0.5 ** epoch)
+    sched = callbacks.LearningRateScheduler(opt, lambda epoch, lr: 0.1 * 0.5**epoch)
     hist = model.fit(x, y, loss=losses.CrossEntropy(), optimizer=opt, epochs=4, callbacks=[rec, sched])
     assert hist["lr"] == [0.1, 0.05, 0.025, 0.0125]
-    assert opt.param_groups[0]["lr"] == 0.1 * 0.5 ** 4
+    assert opt.param_groups[0]["lr"] == 0.1 * 0.5**4
     # The lr set by the callback is the one the next epoch trains with: lr 0 freezes SGD.
     model2 = _small_model(dropout=False)
     opt2 = optim.SGD(model2.parameters(), lr=0.1)
     rec2 = StateRecorder()
-    model2.fit(x, y, loss=losses.CrossEntropy(), optimizer=opt2, epochs=3,
-               callbacks=[rec2, callbacks.LearningRateScheduler(opt2, lambda epoch, lr: 0.0)])
+    model2.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=opt2,
+        epochs=3,
+        callbacks=[rec2, callbacks.LearningRateScheduler(opt2, lambda epoch, lr: 0.0)],
+    )
     assert not state_equal(model2.state_dict(), _small_model(dropout=False).state_dict())
     assert state_equal(rec2.states[0], rec2.states[1]) and state_equal(rec2.states[1], rec2.states[2])
 
 
-@pytest.mark.parametrize("make, expected, after", [
-    (lambda o: optim.StepLR(o, step_size=2, gamma=0.1), [0.2, 0.2, 0.02, 0.02, 0.002], 0.002),
-    (lambda o: optim.ExponentialLR(o, gamma=0.5), [0.2, 0.1, 0.05, 0.025, 0.0125], 0.00625),
-])
+@pytest.mark.parametrize(
+    "make, expected, after",
+    [
+        (lambda o: optim.StepLR(o, step_size=2, gamma=0.1), [0.2, 0.2, 0.02, 0.02, 0.002], 0.002),
+        (lambda o: optim.ExponentialLR(o, gamma=0.5), [0.2, 0.1, 0.05, 0.025, 0.0125], 0.00625),
+    ],
+)
 def test_schedulers_via_fit(make, expected, after):
     x, y = _small_data(40)
     model = _small_model(dropout=False)
@@ -610,8 +739,15 @@ def test_scheduler_actually_changes_the_updates():
     model = _small_model(dropout=False)
     opt = optim.SGD(model.parameters(), lr=0.2)
     rec = StateRecorder()
-    model.fit(x, y, loss=losses.CrossEntropy(), optimizer=opt, epochs=3,
-              scheduler=optim.ExponentialLR(opt, gamma=1e-30), callbacks=[rec])
+    model.fit(
+        x,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=opt,
+        epochs=3,
+        scheduler=optim.ExponentialLR(opt, gamma=1e-30),
+        callbacks=[rec],
+    )
     assert not state_equal(rec.states[0], _small_model(dropout=False).state_dict())
     # lr 2e-31 and 4e-61 after the first epoch: float32 weights no longer move.
     assert state_equal(rec.states[0], rec.states[1]) and state_equal(rec.states[1], rec.states[2])
@@ -620,6 +756,7 @@ def test_scheduler_actually_changes_the_updates():
 # ------------------------------------------------------------------------------------------------
 # (f) The GIL is released during fit
 # ------------------------------------------------------------------------------------------------
+
 
 def _count_while(work):
     """Runs `work` in a thread while this thread counts; returns (count, seconds)."""

@@ -1,5 +1,6 @@
 """The amplifying paper: data (Eq. 6, Eq. 7, the paper's training sets), evaluation grids, the
 networks of Tables 1-2, one short training run, and the registered claims in quick mode."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,8 @@ from bionn.papers import amplifying as paper
 
 def test_exact_solutions():
     assert paper.function_1d(0.0) == pytest.approx(np.log(0.5))
-    assert paper.ackley(0.0, 0.0) == pytest.approx(0.0, abs=1e-12)          # the global minimum
-    assert paper.ackley(1.0, 0.0) == pytest.approx(paper.ackley(0.0, 1.0))   # symmetric
+    assert paper.ackley(0.0, 0.0) == pytest.approx(0.0, abs=1e-12)  # the global minimum
+    assert paper.ackley(1.0, 0.0) == pytest.approx(paper.ackley(0.0, 1.0))  # symmetric
     assert paper.ackley(3.0, 3.0) > paper.ackley(0.5, 0.5) > 0
 
 
@@ -71,7 +72,10 @@ def test_train_network_reports_grid_and_training_errors():
 def test_amplifying_claims_pass_in_quick_mode():
     results = experiments.run_claims("amplifying", mode="quick")
     ids = {r["id"] for r in results}
-    assert {"amplifying.table1_net5_beats_net1", "amplifying.table2_net10_beats_net9",
-            "amplifying.sec42_max_error_outside_training"} <= ids
+    assert {
+        "amplifying.table1_net5_beats_net1",
+        "amplifying.table2_net10_beats_net9",
+        "amplifying.sec42_max_error_outside_training",
+    } <= ids
     failed = [(r["id"], r["bionn_value"], r["info"].get("error")) for r in results if not r["passed"]]
     assert not failed, failed

@@ -1,5 +1,6 @@
 """The flexible paper's claims in quick mode (real training on Fashion-MNIST subsets) and the
 helpers behind them: the paper's networks, optimizer groups, the CIFAR-10 skip path."""
+
 import numpy as np
 import pytest
 
@@ -42,7 +43,8 @@ def test_vgg_style_and_surrogate_networks_run():
     for model in (flexible.vgg_style_network("learned", seed=0, width=4), flexible.surrogate_network(seed=0, width=4)):
         assert model.forward(x, training=False).shape == (2, 10)
     assert flexible.vgg_style_network("baseline", seed=0, in_channels=3, size=32, width=4).forward(
-        np.zeros((1, 3, 32, 32)), training=False).shape == (1, 10)
+        np.zeros((1, 3, 32, 32)), training=False
+    ).shape == (1, 10)
 
 
 def test_cifar10_path_skips_with_a_reason_when_absent():
@@ -60,7 +62,7 @@ def test_cifar10_path_skips_with_a_reason_when_absent():
 def test_threshold_sweep_and_pgd_helpers_report_their_metrics():
     r = flexible.threshold_sweep(0, 0.6, [0.1, 0.6], n_train=200, n_test=100, epochs=1)
     assert {"acc_at_0.1", "acc_at_0.6", "best_threshold", "trained_is_best"} <= set(r)
-    assert r["acc_at_0.6"] == r["accuracy"]            # validated at its own threshold = its accuracy
+    assert r["acc_at_0.6"] == r["accuracy"]  # validated at its own threshold = its accuracy
     p = flexible.pgd_robustness(0, "learned", n_train=100, n_test=20, epochs=1, steps=2, width=4)
     assert set(p) == {"natural", "pgd_whitebox", "pgd_blackbox"} and all(0 <= v <= 1 for v in p.values())
     with pytest.raises(ValueError, match="dataset"):
@@ -69,11 +71,13 @@ def test_threshold_sweep_and_pgd_helpers_report_their_metrics():
 
 def test_corruption_robustness_reports_every_family_and_severity():
     pytest.importorskip("scipy")
-    r = flexible.corruption_robustness(0, "learned", n_train=200, n_test=60, epochs=1,
-                                       names=("gaussian_noise", "contrast"), severities=(1, 5))
+    r = flexible.corruption_robustness(
+        0, "learned", n_train=200, n_test=60, epochs=1, names=("gaussian_noise", "contrast"), severities=(1, 5)
+    )
     combos = {(row["corruption"], row["severity"]) for row in r["table"]}
     assert {("gaussian_noise", 1), ("gaussian_noise", 5), ("contrast", 1), ("contrast", 5)} <= combos
     assert 0.0 <= r["noise_sev5"] <= 1.0 and 0.0 <= r["clean"] <= 1.0
-    again = flexible.corruption_robustness(0, "learned", n_train=200, n_test=60, epochs=1,
-                                           names=("gaussian_noise", "contrast"), severities=(1, 5))
-    assert again["table"] == r["table"]                        # seeded training and corruption noise
+    again = flexible.corruption_robustness(
+        0, "learned", n_train=200, n_test=60, epochs=1, names=("gaussian_noise", "contrast"), severities=(1, 5)
+    )
+    assert again["table"] == r["table"]  # seeded training and corruption noise

@@ -1,9 +1,10 @@
 """The focusing paper's registered claims, in quick mode (real training on §4.1's synthetic data),
 and the Table 2 / Fig. 3 protocols on small budgets."""
+
 import numpy as np
 import pytest
 
-from bionn import experiments, nn
+from bionn import experiments
 from bionn.papers import focusing
 
 
@@ -11,15 +12,19 @@ from bionn.papers import focusing
 def test_focusing_claims_pass_in_quick_mode():
     results = experiments.run_claims("focusing", mode="quick")
     ids = {r["id"] for r in results}
-    assert {"focusing.fig2_left_noise", "focusing.fig2_both_noise", "focusing.fig9_prune_1e7",
-            "focusing.table2_mnist_focus_s_beats_dense"} <= ids
+    assert {
+        "focusing.fig2_left_noise",
+        "focusing.fig2_both_noise",
+        "focusing.fig9_prune_1e7",
+        "focusing.table2_mnist_focus_s_beats_dense",
+    } <= ids
     failed = [(r["id"], r["bionn_value"]) for r in results if not r["passed"] and not r["skipped"]]
     assert not failed, failed
 
 
 def test_train_blobs_reports_focus_movement_and_pruning():
     r = focusing.train_blobs(0, noise="left", mu_init="center", n_samples=400, epochs=40)
-    assert r["mu_mean_after"] > r["mu_mean_before"]          # informative inputs are on the right
+    assert r["mu_mean_after"] > r["mu_mean_before"]  # informative inputs are on the right
     assert 0.0 <= r["sparsity"] <= 1.0 and 0.0 <= r["accuracy"] <= 1.0
     assert 0.0 < r["focus_on_informative_before"] < 1.0
     assert r["sigma_mean_before"] == pytest.approx(0.08)
@@ -36,7 +41,7 @@ def test_grid_pair_trains_matching_networks_on_a_table1_configuration():
         assert 0.0 <= r[key] <= 1.0
     assert r["cfg_n_samples"] in (100, 200, 2000) and r["cfg_n_informative"] in (4, 40)
     again = focusing.train_grid_pair(0, index=3, epochs=3)
-    assert again == r                                         # seeded: same configuration, same numbers
+    assert again == r  # seeded: same configuration, same numbers
 
 
 @pytest.mark.parametrize("config", focusing.TABLE2_CONFIGS)
@@ -44,8 +49,18 @@ def test_table2_network_follows_the_authors_layout(config):
     net = focusing.build_table2_net(config, 784, 10, width=16, seed=0)
     kinds = [type(layer).__name__ for layer in net.layers]
     hidden = "Dense" if config == "dense" else "FocusDense"
-    assert kinds == ["Dropout", hidden, "BatchNorm1d", "ReLU", "Dropout", hidden, "BatchNorm1d", "ReLU", "Dropout",
-                     "Dense"]
+    assert kinds == [
+        "Dropout",
+        hidden,
+        "BatchNorm1d",
+        "ReLU",
+        "Dropout",
+        hidden,
+        "BatchNorm1d",
+        "ReLU",
+        "Dropout",
+        "Dense",
+    ]
     if config != "dense":
         focus = net.layers[1]
         if config == "focus-c":
@@ -94,12 +109,14 @@ def test_table2_cifar_is_skipped_with_a_reason_when_absent(monkeypatch, tmp_path
 
 def test_train_table2_scores_the_best_epoch_and_is_seeded():
     try:
-        r = focusing.train_table2(0, dataset="mnist-sample", config="focus-s", epochs=2, n_train=600, n_test=300,
-                                  width=32, batch_size=64)
+        r = focusing.train_table2(
+            0, dataset="mnist-sample", config="focus-s", epochs=2, n_train=600, n_test=300, width=32, batch_size=64
+        )
     except FileNotFoundError as exc:
         pytest.skip(f"MNIST sample not available: {exc}")
     assert r["best_test_accuracy"] >= r["final_test_accuracy"] and 1 <= r["best_epoch"] <= 2
-    assert r["best_test_accuracy"] > 0.5                         # well above chance after 2 epochs
-    again = focusing.train_table2(0, dataset="mnist-sample", config="focus-s", epochs=2, n_train=600, n_test=300,
-                                  width=32, batch_size=64)
+    assert r["best_test_accuracy"] > 0.5  # well above chance after 2 epochs
+    again = focusing.train_table2(
+        0, dataset="mnist-sample", config="focus-s", epochs=2, n_train=600, n_test=300, width=32, batch_size=64
+    )
     assert again["best_test_accuracy"] == r["best_test_accuracy"]

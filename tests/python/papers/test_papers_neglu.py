@@ -1,5 +1,6 @@
 """The NegLU thesis's protocol (bionn.papers.neglu) and plots: networks, data, tiny training runs, and
 the registered claims in quick mode (real training on the MNIST sample)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -116,14 +117,14 @@ def test_variants_compare_rows():
 # Plots
 # ------------------------------------------------------------------------------------------------
 
+
 def _fake_results():
     rows = []
     for f in (0.0, 0.04, 0.07, 0.1):
         for s in (0, 1):
             tr = [30 - 3 * e + 10 * f for e in range(5)]
             te = [v + 3 for v in tr]
-            rows.append(dict(fraction=f, seed=s, train_curve=tr, test_curve=te, train_error=tr[-1],
-                             test_error=te[-1]))
+            rows.append(dict(fraction=f, seed=s, train_curve=tr, test_curve=te, train_error=tr[-1], test_error=te[-1]))
     return rows
 
 

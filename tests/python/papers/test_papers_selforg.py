@@ -1,6 +1,7 @@
 """The selforg paper (bionn.papers.selforg): the data protocol of §3.1 (and its deprecated
 bionn.selforg aliases), the registered claims in quick mode (real training on the MNIST sample), and
 the experiment functions behind them."""
+
 import warnings
 
 import numpy as np
@@ -18,11 +19,13 @@ def _mnist_available():
     return True
 
 
-needs_mnist = pytest.mark.skipif(not _mnist_available(),
-                                 reason="shared MNIST sample not found (set BIONN_SHARED_DATA)")
+needs_mnist = pytest.mark.skipif(not _mnist_available(), reason="shared MNIST sample not found (set BIONN_SHARED_DATA)")
 
-CLAIMS = {"selforg.table1_a3_beats_random", "selforg.table1_a2_weakest_handcrafted",
-          "selforg.sec32_entropy_accuracy_correlation"}
+CLAIMS = {
+    "selforg.table1_a3_beats_random",
+    "selforg.table1_a2_weakest_handcrafted",
+    "selforg.sec32_entropy_accuracy_correlation",
+}
 
 
 def test_claims_are_registered_with_paper_values():
@@ -122,8 +125,8 @@ def test_old_selforg_names_still_work_with_a_deprecation_warning(name):
         assert getattr(selforg, name) is getattr(paper, name)
     assert name in dir(selforg) and name not in selforg.__all__
     with warnings.catch_warnings():
-        warnings.simplefilter("error")   # the library names do not warn
+        warnings.simplefilter("error")  # the library names do not warn
         for public in selforg.__all__:
             getattr(selforg, public)
     with pytest.raises(AttributeError, match="no_such_name"):
-        selforg.no_such_name
+        _ = selforg.no_such_name

@@ -1,4 +1,5 @@
 """bionn.plot draws the expected axes and lines (Agg backend, nothing shown)."""
+
 import sys
 
 import numpy as np
@@ -71,8 +72,15 @@ def test_training_curves_real_fit():
     X = rng.normal(size=(64, 5)).astype(np.float32)
     y = (X[:, 0] > 0).astype(np.int64)
     model = nn.Sequential([nn.Dense(5, 2)], seed=0)
-    hist = model.fit(X, y, loss=losses.CrossEntropy(), optimizer=optim.SGD(model.parameters(), lr=0.1),
-                     epochs=3, batch_size=16, validation_data=(X, y))
+    hist = model.fit(
+        X,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.SGD(model.parameters(), lr=0.1),
+        epochs=3,
+        batch_size=16,
+        validation_data=(X, y),
+    )
     fig = plot.training_curves(hist, metrics=["loss", "accuracy", "lr"])
     assert len(fig.axes) == 3
     assert [len(ax.get_lines()) for ax in fig.axes] == [2, 2, 1]
@@ -173,12 +181,14 @@ def test_confusion_matrix_plot_validation():
 # -- sweep summary ------------------------------------------------------------------------------
 def _sweep_df():
     pd = pytest.importorskip("pandas")
-    return pd.DataFrame({
-        "arch": ["mlp"] * 3 + ["cnn"] * 3,
-        "lr": [0.1] * 6,
-        "seed": [0, 1, 2] * 2,
-        "test_accuracy": [0.85, 0.86, 0.855, 0.89, 0.90, 0.895],
-    })
+    return pd.DataFrame(
+        {
+            "arch": ["mlp"] * 3 + ["cnn"] * 3,
+            "lr": [0.1] * 6,
+            "seed": [0, 1, 2] * 2,
+            "test_accuracy": [0.85, 0.86, 0.855, 0.89, 0.90, 0.895],
+        }
+    )
 
 
 def test_sweep_summary_box():

@@ -1,4 +1,5 @@
 """Plots of the flexible paper (matplotlib Agg backend): threshold maps and accuracy vs eps."""
+
 import numpy as np
 import pytest
 
@@ -31,10 +32,11 @@ def test_threshold_maps_rejects_bad_input():
 
 
 def test_accuracy_vs_eps_single_runs_and_seeds():
-    fig = plot.accuracy_vs_eps({"baseline": {0.0: 0.9, 0.1: 0.3},
-                                "flexible": [{0.0: 0.88, 0.1: 0.45}, {0.0: 0.86, 0.1: 0.41}]})
+    fig = plot.accuracy_vs_eps(
+        {"baseline": {0.0: 0.9, 0.1: 0.3}, "flexible": [{0.0: 0.88, 0.1: 0.45}, {0.0: 0.86, 0.1: 0.41}]}
+    )
     ax = fig.axes[0]
-    baseline, flexible = (c.lines[0] for c in ax.containers)   # one errorbar container per network
+    baseline, flexible = (c.lines[0] for c in ax.containers)  # one errorbar container per network
     np.testing.assert_allclose(baseline.get_ydata(), [0.9, 0.3])
     np.testing.assert_allclose(flexible.get_ydata(), [0.87, 0.43])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline", "flexible"]

@@ -1,4 +1,5 @@
 """Receptive-field plots and the ParameterRecorder callback (matplotlib Agg backend)."""
+
 import numpy as np
 import pytest
 
@@ -11,7 +12,7 @@ from bionn import callbacks, losses, nn, optim, plot  # noqa: E402
 def gaussian_focus(neurons=5, inputs=40):
     tau = np.linspace(0, 1, inputs)
     mu = np.linspace(0.2, 0.8, neurons)[:, None]
-    return np.exp(-((tau - mu) ** 2) / (2 * 0.1 ** 2))
+    return np.exp(-((tau - mu) ** 2) / (2 * 0.1**2))
 
 
 def test_focus_curves_draws_one_line_per_neuron_and_weight_markers():
@@ -51,8 +52,15 @@ def test_parameter_recorder_records_every_epoch_and_plots_trajectories():
     y = (X[:, 0] > 0).astype(int)
     model = nn.Sequential([nn.Dense(4, 3), nn.ReLU(), nn.Dense(3, 2)], seed=0)
     rec = callbacks.ParameterRecorder(tags=["bias"])
-    model.fit(X, y, loss=losses.CrossEntropy(), optimizer=optim.SGD(model.parameters(), lr=0.5), epochs=3,
-              batch_size=16, callbacks=[rec])
+    model.fit(
+        X,
+        y,
+        loss=losses.CrossEntropy(),
+        optimizer=optim.SGD(model.parameters(), lr=0.5),
+        epochs=3,
+        batch_size=16,
+        callbacks=[rec],
+    )
     assert sorted(rec.records) == ["0.bias", "2.bias"]
     assert len(rec.records["0.bias"]) == 4  # before training + 3 epochs
     assert not np.array_equal(rec.records["0.bias"][0], rec.records["0.bias"][-1])  # training moved it

@@ -1,6 +1,7 @@
 """Layout of bionn.plot: every plot module imports bionn.plot._base (down) and never the package
 (up); bionn.plot re-exports every module's public names; matplotlib is imported only when a plot
 function is called. Needs no matplotlib."""
+
 from __future__ import annotations
 
 import ast
@@ -59,11 +60,28 @@ def test_package_reexports_every_public_name():
         for attr in module.__all__:
             assert getattr(bionn.plot, attr) is getattr(module, attr)
     # the names bionn.plot offered before it became a package
-    assert {"training_curves", "confusion_matrix", "sweep_summary", "compute_confusion_matrix", "focus_curves",
-            "focus_2d", "parameter_trajectories", "value_histogram", "accuracy_vs_sparsity", "regression_1d",
-            "surface_2d", "threshold_maps", "accuracy_vs_eps", "corruption_curves", "bandpass_curves",
-            "mixlu_error_curves", "mixlu_gap", "selforg_topology", "selforg_evolution",
-            "selforg_entropy_accuracy"} <= exported
+    assert {
+        "training_curves",
+        "confusion_matrix",
+        "sweep_summary",
+        "compute_confusion_matrix",
+        "focus_curves",
+        "focus_2d",
+        "parameter_trajectories",
+        "value_histogram",
+        "accuracy_vs_sparsity",
+        "regression_1d",
+        "surface_2d",
+        "threshold_maps",
+        "accuracy_vs_eps",
+        "corruption_curves",
+        "bandpass_curves",
+        "mixlu_error_curves",
+        "mixlu_gap",
+        "selforg_topology",
+        "selforg_evolution",
+        "selforg_entropy_accuracy",
+    } <= exported
     assert len(set(bionn.plot.__all__)) == len(bionn.plot.__all__)
 
 

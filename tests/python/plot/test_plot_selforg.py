@@ -1,4 +1,5 @@
 """Topology drawings, their evolution per meta-step and the entropy-accuracy scatter (Agg backend)."""
+
 import numpy as np
 import pytest
 

@@ -1,5 +1,6 @@
 """bionn.selforg save/load: the shared bionn.io archive format, files of earlier releases, and
 every kind of bad file failing as FileNotFoundError or a ValueError that names the file."""
+
 import json
 
 import numpy as np
@@ -35,8 +36,9 @@ def write_raw(path, header, arrays, key=io.HEADER_KEY):
 def test_save_load_roundtrip(saved, tmp_path):
     net, X, path, header, arrays = saved
     assert header["format"] == "bionn.selforg" and header["version"] == 1
-    assert set(arrays) == {f"unit{k}.{n}" for k in range(3) for n in
-                           ("encoder_weight", "encoder_bias", "decoder_weight", "decoder_bias")}
+    assert set(arrays) == {
+        f"unit{k}.{n}" for k in range(3) for n in ("encoder_weight", "encoder_bias", "decoder_weight", "decoder_bias")
+    }
     back = selforg.load(path)
     assert back.topology == net.topology and back.history == net.history and back.config() == net.config()
     np.testing.assert_array_equal(back.transform(X), net.transform(X))
@@ -83,7 +85,7 @@ def test_files_of_earlier_releases_still_load(saved, tmp_path):
 def test_truncated_file_is_a_value_error(saved, tmp_path, keep):
     data = saved[2].read_bytes()
     bad = tmp_path / "truncated.npz"
-    bad.write_bytes(data[:keep] if keep >= 0 else data[:len(data) + keep])
+    bad.write_bytes(data[:keep] if keep >= 0 else data[: len(data) + keep])
     with pytest.raises(ValueError, match="truncated.npz"):
         selforg.load(bad)
 
@@ -106,7 +108,7 @@ def test_corrupted_bytes_are_a_value_error(saved, tmp_path):
             copy[i] ^= 0xFF
         bad.write_bytes(bytes(copy))
         try:
-            selforg.load(bad)     # a flip in padding may leave a valid file: loading it is fine
+            selforg.load(bad)  # a flip in padding may leave a valid file: loading it is fine
         except ValueError as exc:
             assert "flipped.npz" in str(exc)
 
@@ -125,22 +127,43 @@ def _edit(header, path, value):
 
 
 BAD_HEADERS = [
-    (("config",), KeyError), (("config",), [1, 2]), (("config", "lr"), KeyError), (("config", "lr"), "0.001"),
-    (("config", "lr"), -1.0), (("config", "batch_size"), 16.5), (("config", "batch_size"), None),
-    (("config", "seed"), True), (("config", "dtype"), "int8"), (("config", "dtype"), 3),
-    (("config", "dropout"), 2.0), (("config", "surprise"), 1), (("config", "topology"), "A3"),
-    (("config", "topology", "fields"), KeyError), (("config", "topology", "fields"), "abc"),
+    (("config",), KeyError),
+    (("config",), [1, 2]),
+    (("config", "lr"), KeyError),
+    (("config", "lr"), "0.001"),
+    (("config", "lr"), -1.0),
+    (("config", "batch_size"), 16.5),
+    (("config", "batch_size"), None),
+    (("config", "seed"), True),
+    (("config", "dtype"), "int8"),
+    (("config", "dtype"), 3),
+    (("config", "dropout"), 2.0),
+    (("config", "surprise"), 1),
+    (("config", "topology"), "A3"),
+    (("config", "topology", "fields"), KeyError),
+    (("config", "topology", "fields"), "abc"),
     (("config", "topology", "fields"), [[[0, 35]], [[0, 0]], [[0, 0]]]),
     (("config", "topology", "fields"), [[[0, 0]], [[0, 0]]]),
     (("config", "topology", "fields"), [[0, 0], [0, 0], [0, 0]]),
-    (("config", "topology", "window"), "10"), (("config", "topology", "map_shape"), [20]),
-    (("config", "topology", "map_shape"), {"a": 1}), (("config", "topology", "unit_locations"), 7),
-    (("config", "topology", "name"), 5), (("config", "topology", "colour"), "red"),
+    (("config", "topology", "window"), "10"),
+    (("config", "topology", "map_shape"), [20]),
+    (("config", "topology", "map_shape"), {"a": 1}),
+    (("config", "topology", "unit_locations"), 7),
+    (("config", "topology", "name"), 5),
+    (("config", "topology", "colour"), "red"),
     (("config", "topology", "hidden_shape"), [5, 5]),
-    (("history",), KeyError), (("history",), []), (("history", "loss"), KeyError), (("history", "loss"), {}),
-    (("history", "entropy"), [[1.0, 2.0]]), (("history", "entropy"), [["a", "b", "c"]]),
-    (("history", "loss"), [[1.0, 2.0, None]]), (("history", "entropy"), [1.0]),
-    (("version",), 2), (("version",), "1"), (("version",), KeyError), (("format",), "bionn.model"),
+    (("history",), KeyError),
+    (("history",), []),
+    (("history", "loss"), KeyError),
+    (("history", "loss"), {}),
+    (("history", "entropy"), [[1.0, 2.0]]),
+    (("history", "entropy"), [["a", "b", "c"]]),
+    (("history", "loss"), [[1.0, 2.0, None]]),
+    (("history", "entropy"), [1.0]),
+    (("version",), 2),
+    (("version",), "1"),
+    (("version",), KeyError),
+    (("format",), "bionn.model"),
 ]
 
 
@@ -154,7 +177,7 @@ def test_malformed_header_is_a_value_error_naming_the_file(saved, tmp_path, wher
 
 def test_header_that_is_not_an_object_or_not_json(saved, tmp_path):
     bad = tmp_path / "crafted.npz"
-    for blob in (b"[1, 2]", b"\"text\"", b"{not json", b"\xff\xfe"):
+    for blob in (b"[1, 2]", b'"text"', b"{not json", b"\xff\xfe"):
         np.savez(bad, **{io.HEADER_KEY: np.frombuffer(blob, dtype=np.uint8)}, **saved[4])
         with pytest.raises(ValueError, match="crafted.npz"):
             selforg.load(bad)
@@ -205,5 +228,5 @@ def test_failed_save_keeps_the_previous_file(saved, tmp_path):
     with pytest.raises(ValueError, match="keep.npz"):
         diverged.save(target)
     assert target.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.npz"]   # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.npz"]  # no temporary file left
     np.testing.assert_array_equal(selforg.load(target).transform(X), net.transform(X))

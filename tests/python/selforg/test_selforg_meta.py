@@ -1,4 +1,5 @@
 """bionn.selforg.meta: the meta-learning rules of §2.2 (Algorithm 2) and their argument checks."""
+
 import numpy as np
 import pytest
 
@@ -37,8 +38,9 @@ def test_neighbours_move_one_window_by_one_cell():
         for f in _core.selforg_neighbours(topo.layout(), [list(map(list, u)) for u in topo.fields], k):
             diff = sum(abs(a - b) for u, v in zip(f, topo.fields) for cu, cv in zip(u, v) for a, b in zip(cu, cv))
             assert diff == 1
-            assert [tuple(map(tuple, u)) for j, u in enumerate(f) if j != k] == \
-                   [u for j, u in enumerate(topo.fields) if j != k]
+            assert [tuple(map(tuple, u)) for j, u in enumerate(f) if j != k] == [
+                u for j, u in enumerate(topo.fields) if j != k
+            ]
 
 
 @pytest.mark.parametrize("method", ["hill_climbing", "local_search", "random_search"])

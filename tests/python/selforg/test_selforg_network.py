@@ -1,6 +1,7 @@
 """bionn.selforg.network and .topology: entropy estimator, masked AE gradients (float64, finite
 differences and PyTorch), feature-map write-back, retained weights, topologies, input validation,
 Ctrl-C."""
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -8,7 +9,6 @@ import scipy.stats
 from bionn import _core, selforg
 from bionn._validation import pair
 from bionn.selforg import SelfOrganizingNetwork, Topology
-
 from interrupt_child import interrupt_child
 
 NAMES = ("encoder_weight", "encoder_bias", "decoder_weight", "decoder_bias")
@@ -24,12 +24,18 @@ def images(n=48, seed=0):
 @pytest.mark.parametrize("dist", ["normal", "uniform", "exponential", "relu", "two_values"])
 def test_histogram_entropy_matches_scipy(dist):
     rng = np.random.default_rng(1)
-    x = {"normal": rng.normal(size=5000), "uniform": rng.random(5000), "exponential": rng.exponential(size=5000),
-         "relu": np.maximum(rng.normal(size=5000), 0), "two_values": rng.integers(0, 2, 5000).astype(float)}[dist]
+    x = {
+        "normal": rng.normal(size=5000),
+        "uniform": rng.random(5000),
+        "exponential": rng.exponential(size=5000),
+        "relu": np.maximum(rng.normal(size=5000), 0),
+        "two_values": rng.integers(0, 2, 5000).astype(float),
+    }[dist]
     expected = scipy.stats.entropy(np.histogram(x, bins=100)[0])
     assert selforg.histogram_entropy(x, bins=100) == pytest.approx(expected, rel=1e-12)
     assert _core.selforg_histogram_entropy_f32(x.astype(np.float32), 100) == pytest.approx(
-        scipy.stats.entropy(np.histogram(x.astype(np.float32), bins=100)[0]), rel=1e-6)
+        scipy.stats.entropy(np.histogram(x.astype(np.float32), bins=100)[0]), rel=1e-6
+    )
 
 
 def test_histogram_entropy_known_values_and_errors():
@@ -45,8 +51,14 @@ def test_histogram_entropy_known_values_and_errors():
 # masked AE unit: gradients
 # ------------------------------------------------------------------------------------------------
 def small_unit(dtype="f64", seed=3):
-    topo = Topology(fields=[[(0, 0), (2, 3)]], map_shape=(6, 8), image_shape=(4, 4), window=2, hidden_shape=(2, 2),
-                    unit_locations=[(0, 4)])
+    topo = Topology(
+        fields=[[(0, 0), (2, 3)]],
+        map_shape=(6, 8),
+        image_shape=(4, 4),
+        window=2,
+        hidden_shape=(2, 2),
+        unit_locations=[(0, 4)],
+    )
     unit = getattr(_core, "SelfOrgAEUnit_" + dtype)(48, 4)
     unit.set_field(topo.layout().field_indices([[0, 0], [2, 3]]))
     unit.reset_parameters(seed, 8)
@@ -103,10 +115,10 @@ def test_masked_ae_matches_torch():
     V = torch.tensor(unit.get("decoder_weight"), requires_grad=True)
     c = torch.tensor(unit.get("decoder_bias"), requires_grad=True)
     x = torch.tensor(maps)
-    We, Ve = W * m, V * m[:, None]                       # theta o delta (§2.2)
+    We, Ve = W * m, V * m[:, None]  # theta o delta (§2.2)
     h = torch.relu(x @ We.T + b)
     xhat = h @ Ve.T + c
-    loss = (((xhat - x) * m) ** 2).sum() / (x.shape[0] * m.sum()) + 0.5 * l2 * ((We ** 2).sum() + (Ve ** 2).sum())
+    loss = (((xhat - x) * m) ** 2).sum() / (x.shape[0] * m.sum()) + 0.5 * l2 * ((We**2).sum() + (Ve**2).sum())
     loss.backward()
     assert ours == pytest.approx(loss.item(), rel=1e-10)
     np.testing.assert_allclose(unit.forward(maps), h.detach().numpy(), rtol=1e-10)
@@ -126,7 +138,7 @@ def test_feature_map_holds_image_and_codes():
     assert maps.shape == (5, 20, 40)
     np.testing.assert_array_equal(maps[:, :, :20], X)
     for k, (r, c) in enumerate(net.topology.unit_locations):
-        np.testing.assert_array_equal(maps[:, r:r + 10, c:c + 10], codes[:, k])
+        np.testing.assert_array_equal(maps[:, r : r + 10, c : c + 10], codes[:, k])
     assert np.all(maps[:, 10:, 30:] == 0)  # the unused block stays "non-activation"
 
 
@@ -136,8 +148,8 @@ def test_units_read_each_other_through_the_map():
     before = net.transform(X).reshape(4, 3, 100)
     net._impl.unit(0).set("encoder_bias", np.full(100, 3.0, np.float32))
     after = net.transform(X).reshape(4, 3, 100)
-    np.testing.assert_array_equal(before[:, 1], after[:, 1])   # unit 1 reads only the image
-    assert not np.allclose(before[:, 2], after[:, 2])          # unit 2 reads unit 0's code
+    np.testing.assert_array_equal(before[:, 1], after[:, 1])  # unit 1 reads only the image
+    assert not np.allclose(before[:, 2], after[:, 2])  # unit 2 reads unit 0's code
 
 
 def test_training_keeps_weights_outside_the_field():
@@ -195,15 +207,18 @@ def test_random_topology_is_seeded_and_inside_the_map():
     assert Topology.from_dict(a.to_dict()) == a
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"fields": [[(0, 0)], [(0, 31)], [(0, 0)]]}, "outside"),
-    ({"fields": [[(0, 0)]] * 3, "unit_locations": [(0, 20), (5, 25), (10, 20)]}, "overlapping"),
-    ({"fields": [[(0, 0)]] * 3, "window": 25}, "larger than"),
-    ({"fields": [[(0, 0)]] * 2}, "3 units"),
-    ({"fields": [[(0, 0)]] * 3, "unit_locations": [(0, 15), (0, 30), (10, 20)]}, "image"),
-    ({"fields": [[(0, 0)], [], [(0, 0)]]}, "non-empty"),
-    ({"fields": [[(0, -1)]] * 3}, ">= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"fields": [[(0, 0)], [(0, 31)], [(0, 0)]]}, "outside"),
+        ({"fields": [[(0, 0)]] * 3, "unit_locations": [(0, 20), (5, 25), (10, 20)]}, "overlapping"),
+        ({"fields": [[(0, 0)]] * 3, "window": 25}, "larger than"),
+        ({"fields": [[(0, 0)]] * 2}, "3 units"),
+        ({"fields": [[(0, 0)]] * 3, "unit_locations": [(0, 15), (0, 30), (10, 20)]}, "image"),
+        ({"fields": [[(0, 0)], [], [(0, 0)]]}, "non-empty"),
+        ({"fields": [[(0, -1)]] * 3}, ">= 0"),
+    ],
+)
 def test_bad_topologies_raise_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Topology(**kwargs)
@@ -212,13 +227,24 @@ def test_bad_topologies_raise_clear_errors(kwargs, match):
 def test_pair_helper_and_topology_cells():
     assert pair(5, "size") == (5, 5) and pair([2, 3], "size") == (2, 3) and pair(np.array([4, 1]), "s") == (4, 1)
     assert pair(np.int64(2), "size", 1) == (2, 2) and pair(np.array(7), "size") == (7, 7)
-    for bad, exc in (("ab", TypeError), (2.5, TypeError), (True, TypeError), (None, TypeError), ({1: 2}, TypeError),
-                     ([1, 2, 3], ValueError), ((1, "2"), TypeError), ((1, -1), ValueError), ((0, 5), ValueError)):
+    for bad, exc in (
+        ("ab", TypeError),
+        (2.5, TypeError),
+        (True, TypeError),
+        (None, TypeError),
+        ({1: 2}, TypeError),
+        ([1, 2, 3], ValueError),
+        ((1, "2"), TypeError),
+        ((1, -1), ValueError),
+        ((0, 5), ValueError),
+    ):
         with pytest.raises(exc, match="size"):
             pair(bad, "size", 1)
     # sizes accept an int; map cells (window corners, unit blocks, image corner) must be pairs, so a
     # fields list one nesting level short is an error, not two units with diagonal windows
-    assert Topology(fields=Topology.handcrafted("A3").fields, hidden_shape=10, window=10, name="A3") == Topology.handcrafted("A3")
+    assert Topology(
+        fields=Topology.handcrafted("A3").fields, hidden_shape=10, window=10, name="A3"
+    ) == Topology.handcrafted("A3")
     with pytest.raises(TypeError, match=r"fields\[0\]\[0\]"):
         Topology(fields=[(0, 0), (10, 0), (5, 0)])
     with pytest.raises(TypeError, match="image_at"):
@@ -244,7 +270,7 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="empty"):
         net.fit(np.zeros((0, 20, 20)))
     with pytest.raises(RuntimeError, match="fit"):
-        net.max_entropy
+        _ = net.max_entropy
     with pytest.raises(ValueError, match="batch_size"):
         net.transform(images(2), batch_size=0)
     with pytest.raises(ValueError, match="batch_size"):

@@ -1,4 +1,5 @@
 """bionn.selforg.readout: the logistic-regression readout (the extrinsic metric)."""
+
 import numpy as np
 import pytest
 
