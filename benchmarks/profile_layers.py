@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Per-layer forward/backward times of a benchmark case, bionn vs PyTorch.
 
-Takes a case from benchmarks/run.py whose ``setup()`` leaves ``bmodel`` (bionn Sequential),
+Takes a benchmark case (benchmarks/cases/) whose ``setup()`` leaves ``bmodel`` (bionn Sequential),
 ``tmodel`` (torch Sequential, same layers in the same order) and ``x`` (an input batch) on the
 case, walks the two models layer by layer and times each layer's forward (training mode) and
 backward (input and parameter gradients) in isolation, then the optimizer step.
@@ -25,7 +25,7 @@ from typing import Callable, List
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402  (imports bionn before torch, see run.py)
+import harness  # noqa: E402  (imports bionn before torch, see harness.py)
 
 import bionn  # noqa: E402
 import torch  # noqa: E402
@@ -43,7 +43,7 @@ def best_of(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
 
 
 def profile(case_name: str, repeats: int) -> List[tuple]:
-    case = run.CASES[case_name]()
+    case = harness.load_cases()[case_name]()
     case.setup()
     bmodel, tmodel = case.bmodel, case.tmodel
     tlayers = list(tmodel)
@@ -91,7 +91,7 @@ def profile(case_name: str, repeats: int) -> List[tuple]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("case", choices=list(run.CASES))
+    p.add_argument("case", choices=list(harness.load_cases()))
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--repeats", type=int, default=30)
     args = p.parse_args()
