@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Per-layer forward/backward times of a benchmark case, bionn vs PyTorch.
 
-Takes a case from benchmarks/run.py whose ``setup()`` leaves ``bmodel`` (bionn Sequential),
+Takes a benchmark case (benchmarks/cases/) whose ``setup()`` leaves ``bmodel`` (bionn Sequential),
 ``tmodel`` (torch Sequential, same layers in the same order) and ``x`` (an input batch) on the
 case, walks the two models layer by layer and times each layer's forward (training mode) and
 backward (input and parameter gradients) in isolation, then the optimizer step.
@@ -14,6 +14,7 @@ Sequential does not), and always computes the input gradient (a Sequential skips
 layer); torch's times include building the autograd graph. Minima over repeats are reported, so
 the numbers approximate an undisturbed machine. This is a diagnostic, not the benchmark.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,10 @@ from typing import Callable, List
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402  (imports bionn before torch, see run.py)
+import torch  # noqa: E402
 
 import bionn  # noqa: E402
-import torch  # noqa: E402
+import harness  # noqa: E402  (imports bionn before torch, see harness.py)
 
 
 def best_of(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
@@ -43,7 +44,7 @@ def best_of(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
 
 
 def profile(case_name: str, repeats: int) -> List[tuple]:
-    case = run.CASES[case_name]()
+    case = harness.load_cases()[case_name]()
     case.setup()
     bmodel, tmodel = case.bmodel, case.tmodel
     tlayers = list(tmodel)
@@ -62,6 +63,7 @@ def profile(case_name: str, repeats: int) -> List[tuple]:
         def b_fb() -> None:
             blayer.forward(x, training=True)
             blayer.backward(g)
+
         b_both = best_of(b_fb, repeats)
         # torch
         tx = torch.from_numpy(x.copy()).requires_grad_(True)
@@ -73,6 +75,7 @@ def profile(case_name: str, repeats: int) -> List[tuple]:
         def t_fb() -> None:
             out = tlayer(tx)
             torch.autograd.grad(out, [tx] + params, tg)
+
         t_both = best_of(t_fb, repeats)
         rows.append((label, b_fwd, b_both - b_fwd, t_fwd, t_both - t_fwd))
         x = np.ascontiguousarray(y)
@@ -91,7 +94,7 @@ def profile(case_name: str, repeats: int) -> List[tuple]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("case", choices=list(run.CASES))
+    p.add_argument("case", choices=list(harness.load_cases()))
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--repeats", type=int, default=30)
     args = p.parse_args()
@@ -99,8 +102,10 @@ def main() -> int:
     bionn.set_num_threads(args.threads)
     rows = profile(args.case, args.repeats)
     print(f"{args.case}, {args.threads} thread(s), best of {args.repeats}; times in ms")
-    print(f"{'layer (input shape)':34s} {'bionn fwd':>10s} {'bionn bwd':>10s} {'torch fwd':>10s} "
-          f"{'torch bwd':>10s} {'fwd t/b':>8s} {'bwd t/b':>8s}")
+    print(
+        f"{'layer (input shape)':34s} {'bionn fwd':>10s} {'bionn bwd':>10s} {'torch fwd':>10s} "
+        f"{'torch bwd':>10s} {'fwd t/b':>8s} {'bwd t/b':>8s}"
+    )
     tot = np.zeros(4)
     for label, bf, bb, tf, tb in rows:
         tot += (bf, bb, tf, tb)
