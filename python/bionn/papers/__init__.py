@@ -11,7 +11,8 @@ To add a paper:
 1. create ``bionn/papers/<key>.py`` that imports what it needs from :mod:`bionn.experiments`
    (``from ..experiments import register_claim, repeat, ttest``) and registers each claim with
    ``@register_claim(id="<key>.<claim>", paper="<key>", ...)``;
-2. add ``<key>`` to the import line and to ``__all__`` below.
+2. that is all: every public module of this package is imported here, in name order (modules
+   whose name starts with ``_`` hold shared protocol helpers and register nothing).
 
 Keep the module's top level light: import heavy libraries (scipy, pandas, matplotlib, torch,
 datasets) inside the compute functions, since ``import bionn`` imports every paper module.
@@ -19,6 +20,10 @@ datasets) inside the compute functions, since ``import bionn`` imports every pap
 
 from __future__ import annotations
 
-from . import amplifying, demo, flexible, focusing, neglu, selforg  # noqa: F401
+import importlib
+import pkgutil
 
-__all__ = ["demo", "focusing", "amplifying", "flexible", "neglu", "selforg"]
+__all__ = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+for _name in __all__:
+    importlib.import_module(f"{__name__}.{_name}")
+del _name
