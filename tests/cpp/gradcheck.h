@@ -63,7 +63,8 @@ Tensor<T> distinct_tensor(const Shape& s, Rng& rng, double gap = 0.05) {
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
   rng.shuffle(order.begin(), order.end());
   const double mid = 0.5 * gap * static_cast<double>(t.size());
-  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<T>(gap * static_cast<double>(order[static_cast<size_t>(i)]) - mid);
+  for (int64_t i = 0; i < t.size(); ++i)
+    t[i] = static_cast<T>(gap * static_cast<double>(order[static_cast<size_t>(i)]) - mid);
   return t;
 }
 
@@ -73,9 +74,9 @@ std::vector<T> to_vector(const Tensor<T>& t) {
 }
 
 struct GradCheckOptions {
-  double h = 1e-5;      // finite-difference step
-  double rtol = 1e-6;   // relative tolerance ...
-  double atol = 1e-8;   // ... plus an absolute floor for entries near zero
+  double h = 1e-5;     // finite-difference step
+  double rtol = 1e-6;  // relative tolerance ...
+  double atol = 1e-8;  // ... plus an absolute floor for entries near zero
   bool training = true;
   uint64_t rng_seed = 1234;   // the layer's engine is re-seeded before every forward (fixed dropout masks)
   uint64_t weight_seed = 99;  // the random weights w of loss = sum(output * w)
@@ -185,10 +186,10 @@ inline GradCheckResult gradcheck_loss(Loss<double>& loss, const Tensor<double>& 
 }  // namespace bionn_test
 
 // REQUIRE a gradient check to pass, printing the mismatches when it does not.
-#define REQUIRE_GRADCHECK(result_expr)           \
-  do {                                           \
-    const auto _gc = (result_expr);              \
-    INFO(_gc.summary());                         \
-    REQUIRE(_gc.checked > 0);                    \
-    REQUIRE(_gc.ok);                             \
+#define REQUIRE_GRADCHECK(result_expr) \
+  do {                                 \
+    const auto _gc = (result_expr);    \
+    INFO(_gc.summary());               \
+    REQUIRE(_gc.checked > 0);          \
+    REQUIRE(_gc.ok);                   \
   } while (0)

@@ -88,7 +88,8 @@ TEST_CASE("PGD projects onto the eps-ball and the valid range; seeded; batch-siz
   Tensor<double> zeros(b.x.shape(), 0.0);
   DataView<double> vz{zeros.data(), zeros.shape()};
   o.random_start = false;
-  REQUIRE(to_vector(pgd_attack(*m, b.vx(), b.vy(), loss, o, &vz)) == to_vector(pgd_attack(*m, b.vx(), b.vy(), loss, o)));
+  REQUIRE(to_vector(pgd_attack(*m, b.vx(), b.vy(), loss, o, &vz)) ==
+          to_vector(pgd_attack(*m, b.vx(), b.vy(), loss, o)));
   REQUIRE(std::isfinite(loss.forward(m->forward(a, false), b.y)));
 }
 

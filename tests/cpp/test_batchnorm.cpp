@@ -154,7 +154,13 @@ TEST_CASE("BatchNorm eval mode uses and keeps the running statistics", "[batchno
 }
 
 TEST_CASE("BatchNorm gradients match finite differences", "[batchnorm][gradcheck]") {
-  struct C { bool spatial; bool affine; bool training; Shape shape; const char* what; };
+  struct C {
+    bool spatial;
+    bool affine;
+    bool training;
+    Shape shape;
+    const char* what;
+  };
   const C cases[] = {
       {false, true, true, Shape{5, 3}, "1d (N, C) train"},
       {false, true, true, Shape{3, 2, 4}, "1d (N, C, L) train"},

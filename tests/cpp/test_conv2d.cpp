@@ -103,7 +103,8 @@ TEST_CASE("Conv2d treats batch samples independently", "[conv2d]") {
     for (int64_t i = 0; i < in_per; ++i) xs[i] = x[s * in_per + i];
     for (int64_t i = 0; i < out_per; ++i) gs[i] = g[s * out_per + i];
     const Tensor<double>& ys = conv.forward(xs, true, rng);
-    for (int64_t i = 0; i < out_per; ++i) REQUIRE(ys[i] == Approx(y_batch[static_cast<size_t>(s * out_per + i)]).margin(1e-12));
+    for (int64_t i = 0; i < out_per; ++i)
+      REQUIRE(ys[i] == Approx(y_batch[static_cast<size_t>(s * out_per + i)]).margin(1e-12));
     const Tensor<double>& dxs = conv.backward(gs, true);
     for (int64_t i = 0; i < in_per; ++i)
       REQUIRE(dxs[i] == Approx(dx_batch[static_cast<size_t>(s * in_per + i)]).margin(1e-12));

@@ -98,9 +98,9 @@ TEST_CASE("FlexibleConv2d random thresholds: seeded, redrawn every pass, also in
   Rng a(1), b(1);
   const std::vector<double> first = to_vector(f.forward(x, false, a));
   const std::vector<double> again = to_vector(f.forward(x, false, b));
-  REQUIRE(first == again);                      // same seed, same masks
+  REQUIRE(first == again);  // same seed, same masks
   const std::vector<double> next = to_vector(f.forward(x, false, a));
-  REQUIRE(first != next);                       // a new draw at the next pass, in eval mode too
+  REQUIRE(first != next);  // a new draw at the next pass, in eval mode too
   // About half of the units see T = 1 (max-pooling where f_max < 1): the mask is not constant.
   double share = 0;
   for (int64_t i = 0; i < f.last_mask().size(); ++i) share += f.last_mask()[i];
@@ -142,8 +142,9 @@ TEST_CASE("flexible layers allocate nothing in steady state", "[allocation]") {
       o.kernel_h = o.kernel_w = o.pool_kernel = 5;
       o.input_h = o.input_w = 28;
       o.threshold_mode = mode;
-      return std::vector<LayerPtr<float>>{std::make_shared<FlexibleConv2d<float>>(o), std::make_shared<Sigmoid<float>>(),
-                                          std::make_shared<Flatten<float>>(), std::make_shared<Dense<float>>(6912, 10)};
+      return std::vector<LayerPtr<float>>{std::make_shared<FlexibleConv2d<float>>(o),
+                                          std::make_shared<Sigmoid<float>>(), std::make_shared<Flatten<float>>(),
+                                          std::make_shared<Dense<float>>(6912, 10)};
     };
     CHECK(mallocs_per_steps(layers, Shape{16, 1, 28, 28}, 10, 3) == 0);
   }

@@ -117,7 +117,8 @@ TEST_CASE("FocusDense forward equals X (Phi ∘ W)^T + b with the Gaussian of Eq
     }
     for (int nidx = 0; nidx < 3; ++nidx) {
       double acc = f.parameters()[1]->value[j];
-      for (int i = 0; i < 5; ++i) acc += x[nidx * 5 + i] * std::sqrt(5.0) * e[i] / std::sqrt(nrm) * f.weight().value[j * 5 + i];
+      for (int i = 0; i < 5; ++i)
+        acc += x[nidx * 5 + i] * std::sqrt(5.0) * e[i] / std::sqrt(nrm) * f.weight().value[j * 5 + i];
       CHECK(y[nidx * 2 + j] == Approx(acc).epsilon(1e-12));
     }
   }
@@ -273,8 +274,7 @@ TEST_CASE("focus layers reject bad arguments and inputs", "[focus]") {
   CHECK_THROWS_AS(f.prune(-1.0), std::invalid_argument);
 }
 
-TEST_CASE("FocusDense backward twice after one forward: same input gradient, doubled parameter gradients",
-          "[focus]") {
+TEST_CASE("FocusDense backward twice after one forward: same input gradient, doubled parameter gradients", "[focus]") {
   Rng rng(21);
   FocusDense<double> f(10, 4, opts("l2", "spread"), rng);
   Tensor<double> x = random_tensor(Shape{3, 10}, rng), g = random_tensor(Shape{3, 4}, rng);
@@ -320,7 +320,8 @@ struct NaiveFocus {
   std::vector<double> y, dx, dw, dmu, dsigma;
 };
 
-NaiveFocus naive_focus(FocusDense<double>& f, const Tensor<double>& x, const Tensor<double>& g, const std::string& norm) {
+NaiveFocus naive_focus(FocusDense<double>& f, const Tensor<double>& x, const Tensor<double>& g,
+                       const std::string& norm) {
   const int64_t n = x.dim(0), m = f.in_features(), out = f.out_features();
   NaiveFocus r;
   r.y.assign(static_cast<size_t>(n * out), 0.0);
@@ -357,7 +358,7 @@ NaiveFocus naive_focus(FocusDense<double>& f, const Tensor<double>& x, const Ten
       }
       r.dw[static_cast<size_t>(j * m + i)] = gtx[static_cast<size_t>(i)] * p;
       const double P = gtx[static_cast<size_t>(i)] * w[j * m + i];
-      const double q = norm == "l2" ? p * (P - a * p / static_cast<double>(m))
+      const double q = norm == "l2"    ? p * (P - a * p / static_cast<double>(m))
                        : norm == "sum" ? p * (P - a / std::sqrt(static_cast<double>(m)))
                                        : p * P;
       const double d = static_cast<double>(i) / static_cast<double>(m - 1) - mu;
@@ -435,8 +436,8 @@ TEST_CASE("focusing layers allocate nothing in steady state", "[allocation]") {
     o.mu_init = "values";
     for (int j = 0; j < 300; ++j) o.mu_values.push_back(((j * 37) % 300) / 299.0);
     o.sigma_init = 0.02;
-    return std::vector<LayerPtr<float>>{std::make_shared<FocusDense<float>>(196, 300, o), std::make_shared<ReLU<float>>(),
-                                        std::make_shared<FocusDense<float>>(300, 10)};
+    return std::vector<LayerPtr<float>>{std::make_shared<FocusDense<float>>(196, 300, o),
+                                        std::make_shared<ReLU<float>>(), std::make_shared<FocusDense<float>>(300, 10)};
   };
   CHECK(mallocs_per_steps(shuffled, Shape{64, 196}, 10, 5) == 0);
 }

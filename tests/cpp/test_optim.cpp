@@ -108,8 +108,10 @@ std::vector<double> compare_with_reference(const GroupOptions& o, int steps, dou
     ra.step(pa, grad_of(pa), t);
     rb.step(pb, grad_of(pb), t);
     INFO("step " << t);
-    for (size_t i = 0; i < pa.size(); ++i) REQUIRE(a.value[static_cast<int64_t>(i)] == Approx(pa[i]).epsilon(tol).margin(1e-14));
-    for (size_t i = 0; i < pb.size(); ++i) REQUIRE(b.value[static_cast<int64_t>(i)] == Approx(pb[i]).epsilon(tol).margin(1e-14));
+    for (size_t i = 0; i < pa.size(); ++i)
+      REQUIRE(a.value[static_cast<int64_t>(i)] == Approx(pa[i]).epsilon(tol).margin(1e-14));
+    for (size_t i = 0; i < pb.size(); ++i)
+      REQUIRE(b.value[static_cast<int64_t>(i)] == Approx(pb[i]).epsilon(tol).margin(1e-14));
   }
   CHECK(opt.steps_taken() == steps);
   std::vector<double> out = to_vector(a.value);
@@ -131,7 +133,9 @@ GroupOptions with(std::function<void(GroupOptions&)> f) {
 TEST_CASE("SGD matches PyTorch's update rule", "[optim][sgd]") {
   const int steps = GENERATE(1, 7);
   CAPTURE(steps);
-  SECTION("plain") { compare_with_reference<SGD<double>, RefSGD>(with([](GroupOptions& o) { o.lr = 0.1; }), steps); }
+  SECTION("plain") {
+    compare_with_reference<SGD<double>, RefSGD>(with([](GroupOptions& o) { o.lr = 0.1; }), steps);
+  }
   SECTION("momentum") {
     compare_with_reference<SGD<double>, RefSGD>(with([](GroupOptions& o) { o.lr = 0.1, o.momentum = 0.9; }), steps);
   }
@@ -144,7 +148,8 @@ TEST_CASE("SGD matches PyTorch's update rule", "[optim][sgd]") {
         with([](GroupOptions& o) { o.lr = 0.1, o.momentum = 0.9, o.nesterov = true; }), steps);
   }
   SECTION("weight decay, with and without momentum") {
-    compare_with_reference<SGD<double>, RefSGD>(with([](GroupOptions& o) { o.lr = 0.1, o.weight_decay = 0.05; }), steps);
+    compare_with_reference<SGD<double>, RefSGD>(with([](GroupOptions& o) { o.lr = 0.1, o.weight_decay = 0.05; }),
+                                                steps);
     compare_with_reference<SGD<double>, RefSGD>(
         with([](GroupOptions& o) { o.lr = 0.1, o.weight_decay = 0.05, o.momentum = 0.5, o.nesterov = true; }), steps);
   }
@@ -173,13 +178,16 @@ TEST_CASE("SGD first step by hand", "[optim][sgd]") {
 TEST_CASE("Adam and AdamW match PyTorch's update rule", "[optim][adam]") {
   const int steps = GENERATE(1, 10);
   CAPTURE(steps);
-  SECTION("defaults") { compare_with_reference<Adam<double>, RefAdam>(with([](GroupOptions& o) { o.lr = 0.01; }), steps); }
+  SECTION("defaults") {
+    compare_with_reference<Adam<double>, RefAdam>(with([](GroupOptions& o) { o.lr = 0.01; }), steps);
+  }
   SECTION("custom betas and eps") {
     compare_with_reference<Adam<double>, RefAdam>(
         with([](GroupOptions& o) { o.lr = 0.05, o.beta1 = 0.5, o.beta2 = 0.8, o.eps = 1e-3; }), steps);
   }
   SECTION("L2 weight decay") {
-    compare_with_reference<Adam<double>, RefAdam>(with([](GroupOptions& o) { o.lr = 0.05, o.weight_decay = 0.1; }), steps);
+    compare_with_reference<Adam<double>, RefAdam>(with([](GroupOptions& o) { o.lr = 0.05, o.weight_decay = 0.1; }),
+                                                  steps);
   }
   SECTION("AdamW decoupled weight decay") {
     compare_with_reference<Adam<double>, RefAdam>(
@@ -193,11 +201,13 @@ TEST_CASE("Adam and AdamW match PyTorch's update rule", "[optim][adam]") {
 
 TEST_CASE("AMSGrad and AdamW really change the trajectory", "[optim][adam]") {
   // Guards the reference comparison above against options that are silently ignored.
-  const auto plain = compare_with_reference<Adam<double>, RefAdam>(with([](GroupOptions& o) { o.lr = 0.2, o.beta2 = 0.8; }), 10);
+  const auto plain =
+      compare_with_reference<Adam<double>, RefAdam>(with([](GroupOptions& o) { o.lr = 0.2, o.beta2 = 0.8; }), 10);
   const auto ams = compare_with_reference<Adam<double>, RefAdam>(
       with([](GroupOptions& o) { o.lr = 0.2, o.beta2 = 0.8, o.amsgrad = true; }), 10);
   CHECK(plain != ams);
-  const auto l2 = compare_with_reference<Adam<double>, RefAdam>(with([](GroupOptions& o) { o.lr = 0.05, o.weight_decay = 0.5; }), 5);
+  const auto l2 = compare_with_reference<Adam<double>, RefAdam>(
+      with([](GroupOptions& o) { o.lr = 0.05, o.weight_decay = 0.5; }), 5);
   const auto decoupled = compare_with_reference<Adam<double>, RefAdam>(
       with([](GroupOptions& o) { o.lr = 0.05, o.weight_decay = 0.5, o.decoupled_weight_decay = true; }), 5);
   CHECK(l2 != decoupled);
@@ -481,8 +491,7 @@ TEST_CASE("StepLR and ExponentialLR scale every group from its initial lr", "[op
   }
 }
 
-TEST_CASE("optimizer state of a parameter whose gradient stays 0 flushes to 0 instead of going subnormal",
-          "[optim]") {
+TEST_CASE("optimizer state of a parameter whose gradient stays 0 flushes to 0 instead of going subnormal", "[optim]") {
   // One gradient, then none for 2,000 steps: 0.9^k (SGD momentum, Adam's m) passes through the
   // subnormal range on the way down; each state value must end up 0 or a normal number.
   auto run = [](auto make_opt) {

@@ -23,8 +23,8 @@ TEST_CASE("MaxPool2d forward and backward on a hand-computed case", "[pooling][m
   Pool pool(Pool::Mode::Max, 2, 2, 0);
   CHECK(pool.kind() == "MaxPool2d");
   Rng rng;
-  Tensor<double> x = make_tensor(Shape{1, 1, 4, 4}, {1, 5, 2, 0,   //
-                                                     3, 4, 8, 1,   //
+  Tensor<double> x = make_tensor(Shape{1, 1, 4, 4}, {1, 5, 2, 0,    //
+                                                     3, 4, 8, 1,    //
                                                      -1, -2, 0, 7,  //
                                                      -3, -4, 6, 9});
   const Tensor<double>& y = pool.forward(x, true, rng);
@@ -76,7 +76,9 @@ TEST_CASE("MaxPool2d padding acts as -infinity", "[pooling][maxpool]") {
 }
 
 TEST_CASE("MaxPool2d gradients match finite differences", "[pooling][maxpool][gradcheck]") {
-  struct C { int64_t k, s, p, h, w; };
+  struct C {
+    int64_t k, s, p, h, w;
+  };
   const C cases[] = {{2, 2, 0, 4, 6}, {3, 1, 1, 4, 5}, {3, 2, 1, 5, 5}, {2, 1, 0, 3, 3}, {2, 3, 1, 5, 4}};
   for (const C& c : cases) {
     INFO("k=" << c.k << " s=" << c.s << " p=" << c.p << " input " << c.h << "x" << c.w);
@@ -138,8 +140,12 @@ TEST_CASE("Pool2d stride <= 0 defaults to the kernel size", "[pooling]") {
 }
 
 TEST_CASE("AvgPool2d gradients match finite differences", "[pooling][avgpool][gradcheck]") {
-  struct C { int64_t k, s, p; bool incl; int64_t h, w; };
-  const C cases[] = {{2, 2, 0, true, 4, 6}, {3, 1, 1, true, 4, 5}, {3, 1, 1, false, 4, 5},
+  struct C {
+    int64_t k, s, p;
+    bool incl;
+    int64_t h, w;
+  };
+  const C cases[] = {{2, 2, 0, true, 4, 6}, {3, 1, 1, true, 4, 5},  {3, 1, 1, false, 4, 5},
                      {3, 2, 1, true, 5, 6}, {3, 2, 1, false, 5, 6}, {2, 3, 1, false, 5, 4}};
   for (const C& c : cases) {
     INFO("k=" << c.k << " s=" << c.s << " p=" << c.p << " include_pad=" << c.incl);

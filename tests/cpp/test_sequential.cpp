@@ -125,7 +125,8 @@ TEST_CASE("fit: on_epoch can stop early and schedulers step once per epoch", "[s
   fo.batch_size = 8;
   FitHooks hooks;
   hooks.on_epoch = [](const EpochRecord& r) { return r.at("epoch") >= 3; };
-  const auto history = model->fit(view(x, Shape{32, 2}), view(y, Shape{32}), loss, *opt, fo, nullptr, nullptr, &sched, hooks);
+  const auto history =
+      model->fit(view(x, Shape{32, 2}), view(y, Shape{32}), loss, *opt, fo, nullptr, nullptr, &sched, hooks);
   REQUIRE(history.size() == 3);
   CHECK(history[0].at("lr") == Approx(0.1));
   CHECK(history[1].at("lr") == Approx(0.05));
@@ -207,14 +208,13 @@ TEST_CASE("A convolutional model trains end to end", "[sequential][fit]") {
     }
   }
   Rng init(92);
-  std::vector<LayerPtr<float>> layers = {
-      std::make_shared<Conv2d<float>>(1, 4, 3, 3, 1, 1, true, "torch", init),
-      std::make_shared<BatchNorm<float>>(4, true),
-      std::make_shared<ReLU<float>>(),
-      std::make_shared<Pool2d<float>>(Pool2d<float>::Mode::Max, 2, 2, 0),
-      std::make_shared<Dropout<float>>(0.1, true),
-      std::make_shared<Flatten<float>>(),
-      std::make_shared<Dense<float>>(36, 2, true, "torch", init)};
+  std::vector<LayerPtr<float>> layers = {std::make_shared<Conv2d<float>>(1, 4, 3, 3, 1, 1, true, "torch", init),
+                                         std::make_shared<BatchNorm<float>>(4, true),
+                                         std::make_shared<ReLU<float>>(),
+                                         std::make_shared<Pool2d<float>>(Pool2d<float>::Mode::Max, 2, 2, 0),
+                                         std::make_shared<Dropout<float>>(0.1, true),
+                                         std::make_shared<Flatten<float>>(),
+                                         std::make_shared<Dense<float>>(36, 2, true, "torch", init)};
   Sequential<float> model(layers, 93);
   CrossEntropyLoss<float> loss;
   Adam<float> opt(one_group(model, 0.01));
@@ -227,8 +227,7 @@ TEST_CASE("A convolutional model trains end to end", "[sequential][fit]") {
   CHECK(r.at("accuracy") >= 0.9);
 }
 
-TEST_CASE("input_gradient matches finite differences and leaves parameter grads untouched",
-          "[sequential][gradcheck]") {
+TEST_CASE("input_gradient matches finite differences and leaves parameter grads untouched", "[sequential][gradcheck]") {
   Rng init(94);
   std::vector<LayerPtr<double>> layers = {std::make_shared<Dense<double>>(3, 5, true, "torch", init),
                                           std::make_shared<Tanh<double>>(),
@@ -258,7 +257,8 @@ TEST_CASE("input_gradient matches finite differences and leaves parameter grads 
   auto f = [&]() { return loss.forward(model.forward(x, false), labels); };
   const std::vector<double> numeric = numeric_gradient(f, x.data(), x.size(), 1e-5);
   GradCheckResult r;
-  for (int64_t i = 0; i < x.size(); ++i) r.compare("input", i, g[i], numeric[static_cast<size_t>(i)], GradCheckOptions());
+  for (int64_t i = 0; i < x.size(); ++i)
+    r.compare("input", i, g[i], numeric[static_cast<size_t>(i)], GradCheckOptions());
   INFO(r.summary());
   CHECK(r.ok);
   // A gradient of all zeros would pass a loose check; this one is not.
@@ -291,7 +291,8 @@ TEST_CASE("Sequential backward chains the layers' gradients", "[sequential][grad
   };
   const auto numeric = numeric_gradient(f, x.data(), x.size(), 1e-5);
   GradCheckResult r;
-  for (size_t i = 0; i < dx.size(); ++i) r.compare("input", static_cast<int64_t>(i), dx[i], numeric[i], GradCheckOptions());
+  for (size_t i = 0; i < dx.size(); ++i)
+    r.compare("input", static_cast<int64_t>(i), dx[i], numeric[i], GradCheckOptions());
   INFO(r.summary());
   CHECK(r.checked == x.size());
   CHECK(r.ok);
@@ -340,9 +341,8 @@ TEST_CASE("Sequential shape and argument errors throw invalid_argument", "[seque
 
   // A batch of 1 in training through BatchNorm1d is rejected, not crashed on.
   Rng init(101);
-  Sequential<double> bn_model({std::make_shared<Dense<double>>(2, 3, true, "torch", init),
-                               std::make_shared<BatchNorm<double>>(3, false)},
-                              1);
+  Sequential<double> bn_model(
+      {std::make_shared<Dense<double>>(2, 3, true, "torch", init), std::make_shared<BatchNorm<double>>(3, false)}, 1);
   Tensor<double> one(Shape{1, 2}, 1.0);
   CHECK_THROWS_AS(bn_model.forward(one, true), std::invalid_argument);
   CHECK_NOTHROW(bn_model.forward(one, false));

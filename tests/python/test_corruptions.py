@@ -10,20 +10,15 @@ import bionn
 from bionn import corruptions as C
 from bionn import losses, nn, optim
 from bionn.corruptions import families
-from bionn.data import load_fashion_mnist
 
 RANDOM_FAMILIES = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "motion_blur")
 
 
 @pytest.fixture(scope="module")
-def fashion():
+def fashion(fashion_mnist):
     """Real Fashion-MNIST: 256 test images for the corruption checks, 3,000 training images for
     the tiny model."""
-    try:
-        X_train, y_train = load_fashion_mnist(split="train")
-        X_test, y_test = load_fashion_mnist(split="test")
-    except Exception as exc:  # data not installed
-        pytest.skip(f"Fashion-MNIST not available: {exc}")
+    X_train, y_train, X_test, y_test = fashion_mnist
     return X_train[:3000], y_train[:3000], X_test[:256], y_test[:256]
 
 

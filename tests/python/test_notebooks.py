@@ -56,18 +56,6 @@ def _require_notebook_tools():
         pytest.skip("no 'python3' Jupyter kernel: python -m ipykernel install --user --name python3")
 
 
-def _require_fashion_mnist():
-    from bionn import data
-
-    try:
-        data.load_fashion_mnist(split="test")
-    except (FileNotFoundError, OSError) as exc:
-        pytest.skip(
-            f"Fashion-MNIST files not available ({type(exc).__name__}): apt-get install "
-            "dataset-fashion-mnist, or set BIONN_DATA"
-        )
-
-
 def test_there_are_notebooks():
     assert NOTEBOOKS, f"no notebooks in {NOTEBOOK_DIR}"
 
@@ -93,9 +81,9 @@ def test_committed_notebook_has_quick_parameter_and_full_run_outputs(path):
 
 @pytest.mark.repro
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+@pytest.mark.usefixtures("fashion_mnist")
 def test_notebook_runs_in_quick_mode(path, tmp_path):
     _require_notebook_tools()
-    _require_fashion_mnist()
     import papermill as pm
 
     out = tmp_path / path.name

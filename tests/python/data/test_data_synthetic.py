@@ -240,11 +240,8 @@ def test_cluttered_frame_contains_digit_and_clutter_elsewhere():
         np.testing.assert_array_equal(F0[i, 0], expect)
 
 
-def test_cluttered_on_shared_mnist_sample():
-    try:
-        X, y = ds.load_mnist_sample()
-    except FileNotFoundError:
-        pytest.skip("shared MNIST sample not available")
+def test_cluttered_on_shared_mnist_sample(mnist_sample):
+    X, y = mnist_sample
     F, L, info = ds.make_cluttered_mnist(X[:500], y[:500], 200, seed=0, return_info=True)
     assert F.shape == (200, 1, 60, 60) and 0.0 <= F.min() and F.max() <= 1.0
     np.testing.assert_array_equal(L, y[:500][info["source"]])

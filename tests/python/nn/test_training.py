@@ -16,7 +16,6 @@ the accuracy thresholds below are based on:
 
 from __future__ import annotations
 
-import gzip
 import os
 import threading
 import time
@@ -27,14 +26,6 @@ import pytest
 import bionn
 from bionn import callbacks, losses, nn, optim
 from interrupt_child import interrupt_child
-
-FASHION_DIR = "/usr/share/datasets/fashion-mnist"
-FASHION_FILES = [
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-]
 
 
 @pytest.fixture
@@ -253,34 +244,9 @@ def test_cnn_learns_bar_orientation():
     assert linear.evaluate(xt, yt, loss)["accuracy"] < 0.8  # measured 0.59-0.66
 
 
-def _read_idx(name, offset):
-    with gzip.open(os.path.join(FASHION_DIR, name), "rb") as fh:
-        return np.frombuffer(fh.read(), dtype=np.uint8, offset=offset)
-
-
-def _load_fashion(split):
-    """bionn.data when available, else the Debian files read directly."""
-    try:
-        from bionn.data import load_fashion_mnist
-
-        x, y = load_fashion_mnist(split=split)
-        return np.asarray(x, np.float32).reshape(-1, 1, 28, 28), np.asarray(y, np.int64)
-    except (ImportError, FileNotFoundError):
-        pass
-    if not all(os.path.exists(os.path.join(FASHION_DIR, f)) for f in FASHION_FILES):
-        pytest.skip(
-            f"Fashion-MNIST IDX files not found in {FASHION_DIR} (install the Debian package dataset-fashion-mnist)"
-        )
-    prefix = "train" if split == "train" else "t10k"
-    x = _read_idx(f"{prefix}-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28).astype(np.float32) / 255
-    y = _read_idx(f"{prefix}-labels-idx1-ubyte.gz", 8).astype(np.int64)
-    return x, y
-
-
 @pytest.fixture(scope="module")
-def fashion():
-    xtr, ytr = _load_fashion("train")
-    xte, yte = _load_fashion("test")
+def fashion(fashion_mnist):
+    xtr, ytr, xte, yte = fashion_mnist
     assert xtr.shape == (60000, 1, 28, 28) and xte.shape == (10000, 1, 28, 28)
     assert set(np.unique(ytr)) == set(range(10))
     return xtr[:10000], ytr[:10000], xte, yte

@@ -7,13 +7,7 @@ import pytest
 from bionn import experiments, nn
 from bionn.papers import flexible
 
-try:
-    flexible.load_fmnist(20, 20)
-    HAVE_FMNIST = True
-except (FileNotFoundError, OSError, ValueError):  # pragma: no cover - the Debian package is missing
-    HAVE_FMNIST = False
-
-needs_fmnist = pytest.mark.skipif(not HAVE_FMNIST, reason="Fashion-MNIST files not installed (dataset-fashion-mnist)")
+needs_fmnist = pytest.mark.usefixtures("fashion_mnist")
 
 
 @needs_fmnist

@@ -84,11 +84,9 @@ def test_table2_bad_arguments():
         focusing.load_table2_data("imagenet")
 
 
+@pytest.mark.usefixtures("mnist_sample")
 def test_table2_mnist_sample_is_split_with_a_seed_and_labelled():
-    try:
-        Xtr, ytr, Xte, yte, label = focusing.load_table2_data("mnist-sample", data_seed=3, n_train=500, n_test=200)
-    except FileNotFoundError as exc:
-        pytest.skip(f"MNIST sample not available: {exc}")
+    Xtr, ytr, Xte, yte, label = focusing.load_table2_data("mnist-sample", data_seed=3, n_train=500, n_test=200)
     assert Xtr.shape == (500, 784) and Xte.shape == (200, 784) and Xtr.dtype == np.float32
     assert "sample" in label and "seed 3" in label
     assert 0.0 <= Xtr.min() and Xtr.max() <= 1.0
@@ -107,13 +105,11 @@ def test_table2_cifar_is_skipped_with_a_reason_when_absent(monkeypatch, tmp_path
         focusing.load_table2_data("cifar10")
 
 
+@pytest.mark.usefixtures("mnist_sample")
 def test_train_table2_scores_the_best_epoch_and_is_seeded():
-    try:
-        r = focusing.train_table2(
-            0, dataset="mnist-sample", config="focus-s", epochs=2, n_train=600, n_test=300, width=32, batch_size=64
-        )
-    except FileNotFoundError as exc:
-        pytest.skip(f"MNIST sample not available: {exc}")
+    r = focusing.train_table2(
+        0, dataset="mnist-sample", config="focus-s", epochs=2, n_train=600, n_test=300, width=32, batch_size=64
+    )
     assert r["best_test_accuracy"] >= r["final_test_accuracy"] and 1 <= r["best_epoch"] <= 2
     assert r["best_test_accuracy"] > 0.5  # well above chance after 2 epochs
     again = focusing.train_table2(

@@ -11,24 +11,6 @@ from bionn import experiments, nn
 from bionn.papers import neglu
 
 
-def _require_mnist_sample():
-    from bionn import data
-
-    try:
-        data.load_mnist_sample()
-    except FileNotFoundError as exc:
-        pytest.skip(f"MNIST sample not found (set BIONN_DATA): {str(exc).splitlines()[0]}")
-
-
-def _require_fashion():
-    from bionn import data
-
-    try:
-        data.load_fashion_mnist(split="test")
-    except (FileNotFoundError, OSError) as exc:
-        pytest.skip(f"Fashion-MNIST not available: {exc}")
-
-
 @pytest.fixture(autouse=True)
 def _one_thread():
     threads = bionn.get_num_threads()
@@ -38,8 +20,8 @@ def _one_thread():
 
 
 @pytest.mark.repro
+@pytest.mark.usefixtures("mnist_sample")
 def test_neglu_claims_pass_in_quick_mode():
-    _require_mnist_sample()
     results = experiments.run_claims("neglu", mode="quick")
     ids = {r["id"] for r in results}
     assert {"neglu.table6_test_error_close"} <= ids
@@ -75,16 +57,16 @@ def test_cifar_net_shapes_and_mixlu_per_element():
     assert neglu.cifar_net(activation="relu").forward(np.zeros((1, 3, 32, 32), np.float32)).shape == (1, 10)
 
 
+@pytest.mark.usefixtures("mnist_sample")
 def test_mnist_split_is_preprocessed_like_cnn_mnist():
-    _require_mnist_sample()
     Xtr, ytr, Xte, yte = neglu.load_mnist_split()
     assert Xtr.shape == (8000, 1, 28, 28) and Xte.shape == (2000, 1, 28, 28)
     assert abs(float(Xtr.mean())) < 1e-3 and Xtr.max() > 100  # [0, 255] minus the mean image
     assert set(np.unique(ytr)) == set(range(10)) and len(yte) == 2000
 
 
+@pytest.mark.usefixtures("mnist_sample")
 def test_train_lenet_reports_errors_and_curves():
-    _require_mnist_sample()
     r = neglu.train_lenet(seed=0, fraction=0.1, epochs=3, n_train=500, n_test=200)
     assert r["num_negative"] == 50 and r["n_train"] == 500 and r["n_test"] == 200
     assert len(r["train_curve"]) == len(r["test_curve"]) == len(r["running_train_curve"]) == 3
@@ -94,8 +76,8 @@ def test_train_lenet_reports_errors_and_curves():
     assert "split seed 0" in r["dataset"]
 
 
+@pytest.mark.usefixtures("fashion_mnist")
 def test_fashion_stand_in_for_cifar_is_labelled():
-    _require_fashion()
     name, (Xtr, ytr, Xte, yte) = neglu.load_cifar_or_fashion()
     if name.startswith("CIFAR"):
         assert Xtr.shape[1:] == (3, 32, 32)
@@ -106,8 +88,8 @@ def test_fashion_stand_in_for_cifar_is_labelled():
     assert r["dataset"] == name and r["n_train"] == 200 and r["n_test"] == 100
 
 
+@pytest.mark.usefixtures("mnist_sample")
 def test_variants_compare_rows():
-    _require_mnist_sample()
     df = neglu.variants_compare(seeds=(0,), epochs=1, n_train=100, n_test=100)
     assert list(df["variant"]) == ["ReLU", "MixLU 7%", "learned slopes", "Min-Maxout"]
     assert df["test_error"].between(0, 100).all()

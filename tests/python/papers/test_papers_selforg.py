@@ -10,16 +10,7 @@ import pytest
 from bionn import data, experiments, selforg
 from bionn.papers import selforg as paper
 
-
-def _mnist_available():
-    try:
-        data.load_mnist_sample()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-needs_mnist = pytest.mark.skipif(not _mnist_available(), reason="shared MNIST sample not found (set BIONN_SHARED_DATA)")
+needs_mnist = pytest.mark.usefixtures("mnist_sample")
 
 CLAIMS = {
     "selforg.table1_a3_beats_random",
