@@ -67,7 +67,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..experiments import ClaimSkipped, register_claim, repeat, ttest
+from ..experiments import register_claim, repeat, ttest
+from ._common import DataUnavailable, cifar10_or_skip, fashion_mnist
 
 __all__ = [
     "SETTINGS",
@@ -96,23 +97,9 @@ SETTINGS: Dict[str, Dict[str, Any]] = {
 }
 
 
-class DataUnavailable(ClaimSkipped, RuntimeError):
-    """A data set the claim needs is not on this machine (the message says where it was looked for);
-    a claim raising it is reported as skipped (:class:`bionn.experiments.ClaimSkipped`)."""
-
-
 # ------------------------------------------------------------------------------------------------
 # Data
 # ------------------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def _fmnist() -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from .. import data
-
-    X, y = data.load_fashion_mnist(split="train")
-    Xt, yt = data.load_fashion_mnist(split="test")
-    return X, y, Xt, yt
 
 
 def load_fmnist(
@@ -122,7 +109,7 @@ def load_fmnist(
     training split (``n_train``) and the first ``n_test`` images of the official test split."""
     from .. import data
 
-    X, y, Xt, yt = _fmnist()
+    X, y, Xt, yt = fashion_mnist()
     if n_train is not None and n_train < len(X):
         X, y = data.subsample(X, y, per_class=max(1, n_train // 10), seed=seed)
     if n_test is not None:
@@ -133,21 +120,6 @@ def load_fmnist(
         np.ascontiguousarray(Xt, dtype=np.float32),
         np.asarray(yt),
     )
-
-
-def cifar10_or_skip() -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """CIFAR-10 (train, test) in [0, 1], or :class:`DataUnavailable` saying why not."""
-    from .. import data
-
-    try:
-        X, y = data.load_cifar10(split="train")
-        Xt, yt = data.load_cifar10(split="test")
-    except (FileNotFoundError, OSError, ValueError) as exc:
-        raise DataUnavailable(
-            f"CIFAR-10 is not available offline on this machine, so this claim runs on "
-            f"Fashion-MNIST instead ({type(exc).__name__}: {str(exc).splitlines()[0]})"
-        ) from None
-    return X.astype(np.float32), y, Xt.astype(np.float32), yt
 
 
 # ------------------------------------------------------------------------------------------------

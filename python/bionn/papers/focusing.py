@@ -48,6 +48,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from ..experiments import register_claim, repeat, ttest, wilcoxon
+from ._common import cifar10_or_skip, fashion_mnist, mnist_sample_or_skip
 
 __all__ = [
     "train_blobs",
@@ -359,7 +360,6 @@ def load_table2_data(
         CIFAR-10 files are absent (they are not in ``../shared/data`` yet).
     """
     from .. import data
-    from ..experiments import ClaimSkipped
 
     if dataset not in TABLE2_DATASETS:
         raise ValueError(f"dataset must be one of {TABLE2_DATASETS}, got {dataset!r}")
@@ -372,20 +372,10 @@ def load_table2_data(
             Xte, yte = data.make_cluttered_mnist(Xte, yte, len(Xte), seed=data_seed + 1)
             label = f"MNIST-cluttered 60x60 from the MNIST 10k sample (split seed {data_seed})"
     elif dataset == "fashion":
-        Xtr, ytr = data.load_fashion_mnist(split="train")
-        Xte, yte = data.load_fashion_mnist(split="test")
+        Xtr, ytr, Xte, yte = fashion_mnist()
         label = "Fashion-MNIST (official split)"
     else:
-        try:
-            Xtr, ytr = data.load_cifar10(split="train")
-            Xte, yte = data.load_cifar10(split="test")
-        except (FileNotFoundError, OSError) as exc:
-            raise ClaimSkipped(
-                f"CIFAR-10 is not available offline ({type(exc).__name__}); put "
-                "cifar-10-binary.tar.gz or the extracted cifar-10-batches-bin/ (or "
-                "cifar-10-batches-py/) in ../shared/data/cifar-10/, or set BIONN_DATA "
-                "to a directory holding them"
-            ) from exc
+        Xtr, ytr, Xte, yte = cifar10_or_skip()
         label = "CIFAR-10 (official split)"
     if n_train is not None and n_train < len(Xtr):
         Xtr, ytr = data.subsample(Xtr, ytr, per_class=max(1, n_train // 10), seed=data_seed)
@@ -526,13 +516,8 @@ TABLE2_CLAIM_SETTINGS: Dict[str, Dict[str, int]] = {
 
 
 def _table2_mnist_runs(mode: str, backend: str, address: Optional[str], n_workers: Optional[int]) -> Any:
-    from ..experiments import ClaimSkipped
-
     s = TABLE2_CLAIM_SETTINGS[mode]
-    try:
-        load_table2_data("mnist-sample")
-    except FileNotFoundError as exc:
-        raise ClaimSkipped(f"the MNIST 10k sample is not available: {exc}") from exc
+    mnist_sample_or_skip()
     configs = [{"dataset": "mnist-sample", "config": c, "epochs": s["epochs"]} for c in ("dense", "focus-s")]
     return repeat(
         train_table2, seeds=range(s["seeds"]), configs=configs, backend=backend, address=address, n_workers=n_workers

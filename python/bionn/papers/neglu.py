@@ -57,6 +57,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..experiments import register_claim
+from ._common import DataUnavailable, cifar10_or_skip, fashion_mnist
 
 __all__ = [
     "SETTINGS",
@@ -145,15 +146,12 @@ def load_cifar_or_fashion() -> Tuple[str, Tuple[np.ndarray, ...]]:
     Both are preprocessed as the authors' cnn_cifar without whitening: pixels in [0, 255] minus the
     training-set mean image. Returns ``(name, (X_train, y_train, X_test, y_test))``.
     """
-    from .. import data
 
     try:
-        Xtr, ytr = data.load_cifar10(split="train")
-        Xte, yte = data.load_cifar10(split="test")
+        Xtr, ytr, Xte, yte = cifar10_or_skip()
         name = "CIFAR-10"
-    except FileNotFoundError:
-        Xtr, ytr = data.load_fashion_mnist(split="train")
-        Xte, yte = data.load_fashion_mnist(split="test")
+    except DataUnavailable:
+        Xtr, ytr, Xte, yte = fashion_mnist()
         pad = ((0, 0), (0, 0), (2, 2), (2, 2))
         Xtr, Xte = np.pad(Xtr, pad), np.pad(Xte, pad)
         name = "Fashion-MNIST (CIFAR-10 absent; padded to 32x32)"

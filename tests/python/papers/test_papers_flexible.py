@@ -45,7 +45,7 @@ def test_cifar10_path_skips_with_a_reason_when_absent():
     try:
         flexible.cifar10_or_skip()
     except flexible.DataUnavailable as exc:
-        assert "CIFAR-10" in str(exc) and "Fashion-MNIST" in str(exc)
+        assert "CIFAR-10" in str(exc) and "BIONN_DATA" in str(exc)
         with pytest.raises(flexible.DataUnavailable):
             flexible.small_data(0, "learned", dataset="cifar10")
     else:  # pragma: no cover - only where CIFAR-10 is installed

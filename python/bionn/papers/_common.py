@@ -1,0 +1,57 @@
+"""Protocol helpers the paper modules share: the data sets they load, and the one way a claim says
+that the data it needs is not on this machine (:class:`DataUnavailable`, reported as SKIP)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Tuple
+
+import numpy as np
+
+from .. import data
+from ..experiments import ClaimSkipped
+
+__all__ = ["DataUnavailable", "CIFAR10_HINT", "cifar10_or_skip", "fashion_mnist", "mnist_sample_or_skip"]
+
+Arrays = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+CIFAR10_HINT = (
+    "put cifar-10-binary.tar.gz, the extracted cifar-10-batches-bin/ or cifar-10-batches-py/ in "
+    "../shared/data/cifar-10/, or set BIONN_DATA to a directory holding them"
+)
+
+
+class DataUnavailable(ClaimSkipped, RuntimeError):
+    """A data set the claim needs is not on this machine (the message says where it was looked for);
+    a claim raising it is reported as skipped (:class:`bionn.experiments.ClaimSkipped`)."""
+
+
+def cifar10_or_skip() -> Arrays:
+    """CIFAR-10 ``(X_train, y_train, X_test, y_test)``, float32 (N, 3, 32, 32) in [0, 1], or
+    :class:`DataUnavailable` saying why not and how to add it."""
+    try:
+        Xtr, ytr = data.load_cifar10(split="train")
+        Xte, yte = data.load_cifar10(split="test")
+    except (FileNotFoundError, OSError) as exc:
+        raise DataUnavailable(
+            f"CIFAR-10 is not available offline on this machine ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0]}); {CIFAR10_HINT}"
+        ) from None
+    return Xtr.astype(np.float32), ytr, Xte.astype(np.float32), yte
+
+
+@functools.lru_cache(maxsize=1)
+def fashion_mnist() -> Arrays:
+    """The official Fashion-MNIST split ``(X_train, y_train, X_test, y_test)``, (N, 1, 28, 28) in
+    [0, 1] (cached: several protocols draw subsets of it)."""
+    X, y = data.load_fashion_mnist(split="train")
+    Xt, yt = data.load_fashion_mnist(split="test")
+    return X, y, Xt, yt
+
+
+def mnist_sample_or_skip() -> Tuple[np.ndarray, np.ndarray]:
+    """The project's 10,000-digit MNIST sample ``(X, y)``, or :class:`DataUnavailable`."""
+    try:
+        return data.load_mnist_sample()
+    except FileNotFoundError as exc:
+        raise DataUnavailable(f"the MNIST 10k sample is not available: {str(exc).splitlines()[0]}") from None
