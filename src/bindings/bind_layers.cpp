@@ -31,33 +31,37 @@ void bind_all(py::module_& m) {
   bind_parameter<T>(m);
   py::class_<Layer<T>, std::shared_ptr<Layer<T>>>(m, with_dtype<T>("Layer").c_str())
       .def_property_readonly("kind", &Layer<T>::kind)
-      .def("forward",
-           [](Layer<T>& l, const CArray<T>& x, bool training) {
-             return to_numpy(l.forward_owned(to_tensor(x), training, global_rng()));
-           },
-           py::arg("x"), py::arg("training") = false)
-      .def("backward",
-           [](Layer<T>& l, const CArray<T>& g) {
-             Tensor<T> grad = to_tensor(g);
-             return to_numpy(l.backward(grad, true));
-           },
-           py::arg("grad_output"))
+      .def(
+          "forward",
+          [](Layer<T>& l, const CArray<T>& x, bool training) {
+            return to_numpy(l.forward_owned(to_tensor(x), training, global_rng()));
+          },
+          py::arg("x"), py::arg("training") = false)
+      .def(
+          "backward",
+          [](Layer<T>& l, const CArray<T>& g) {
+            Tensor<T> grad = to_tensor(g);
+            return to_numpy(l.backward(grad, true));
+          },
+          py::arg("grad_output"))
       .def("num_parameters", [](Layer<T>& l) { return l.parameters().size(); })
-      .def("parameter", [](Layer<T>& l, size_t i) { return l.parameters().at(i); },
-           py::return_value_policy::reference_internal, py::arg("index"))
+      .def(
+          "parameter", [](Layer<T>& l, size_t i) { return l.parameters().at(i); },
+          py::return_value_policy::reference_internal, py::arg("index"))
       .def("buffer_names",
            [](Layer<T>& l) {
              std::vector<std::string> names;
              for (auto& b : l.buffers()) names.push_back(b.first);
              return names;
            })
-      .def("buffer",
-           [](py::object self, const std::string& name) {
-             for (auto& b : self.cast<Layer<T>&>().buffers())
-               if (b.first == name) return view_of(*b.second, self);
-             throw std::invalid_argument("no buffer named '" + name + "'");
-           },
-           py::arg("name"))
+      .def(
+          "buffer",
+          [](py::object self, const std::string& name) {
+            for (auto& b : self.cast<Layer<T>&>().buffers())
+              if (b.first == name) return view_of(*b.second, self);
+            throw std::invalid_argument("no buffer named '" + name + "'");
+          },
+          py::arg("name"))
       .def("reset_parameters", [](Layer<T>& l) { l.reset_parameters(global_rng()); });
 
   layer_class<T, Dense<T>>(m, "Dense")
@@ -77,12 +81,13 @@ void bind_all(py::module_& m) {
              return std::make_shared<Pool2d<T>>(Pool2d<T>::Mode::Max, k, s, p, true);
            }),
            py::arg("kernel_size"), py::arg("stride"), py::arg("padding") = 0);
-  m.def(with_dtype<T>("AvgPool2d").c_str(),
-        [](int64_t k, int64_t s, int64_t p, bool count_include_pad) {
-          return std::static_pointer_cast<Layer<T>>(
-              std::make_shared<Pool2d<T>>(Pool2d<T>::Mode::Avg, k, s, p, count_include_pad));
-        },
-        py::arg("kernel_size"), py::arg("stride"), py::arg("padding") = 0, py::arg("count_include_pad") = true);
+  m.def(
+      with_dtype<T>("AvgPool2d").c_str(),
+      [](int64_t k, int64_t s, int64_t p, bool count_include_pad) {
+        return std::static_pointer_cast<Layer<T>>(
+            std::make_shared<Pool2d<T>>(Pool2d<T>::Mode::Avg, k, s, p, count_include_pad));
+      },
+      py::arg("kernel_size"), py::arg("stride"), py::arg("padding") = 0, py::arg("count_include_pad") = true);
   layer_class<T, GlobalAvgPool2d<T>>(m, "GlobalAvgPool2d").def(py::init<>());
   layer_class<T, BatchNorm<T>>(m, "BatchNorm")
       .def(py::init<int64_t, bool, double, double, bool>(), py::arg("num_features"), py::arg("spatial"),
@@ -95,8 +100,7 @@ void bind_all(py::module_& m) {
   layer_class<T, Tanh<T>>(m, "Tanh").def(py::init<>());
   m.def(with_dtype<T>("LeakyReLU").c_str(), &make_leaky_relu<T>, py::arg("negative_slope"));
   m.def(with_dtype<T>("ELU").c_str(), &make_elu<T>, py::arg("alpha"));
-  m.def(with_dtype<T>("Softplus").c_str(), &make_softplus<T>, py::arg("beta"),
-        py::arg("threshold"));
+  m.def(with_dtype<T>("Softplus").c_str(), &make_softplus<T>, py::arg("beta"), py::arg("threshold"));
 }
 
 void bind_layers(py::module_& m) {

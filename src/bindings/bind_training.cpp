@@ -28,18 +28,21 @@ void bind_all(py::module_& m) {
   py::class_<Loss<T>, std::shared_ptr<Loss<T>>>(m, with_dtype<T>("Loss").c_str())
       .def_property_readonly("kind", &Loss<T>::kind)
       .def_property_readonly("is_classification", &Loss<T>::is_classification)
-      .def("forward",
-           [](Loss<T>& l, const CArray<T>& pred, const CArray<T>& target) {
-             Tensor<T> p = to_tensor(pred), t = to_tensor(target);
-             return l.forward(p, t);
-           },
-           py::arg("pred"), py::arg("target"))
+      .def(
+          "forward",
+          [](Loss<T>& l, const CArray<T>& pred, const CArray<T>& target) {
+            Tensor<T> p = to_tensor(pred), t = to_tensor(target);
+            return l.forward(p, t);
+          },
+          py::arg("pred"), py::arg("target"))
       .def("backward", [](Loss<T>& l) { return to_numpy(l.backward()); });
-  py::class_<CrossEntropyLoss<T>, Loss<T>, std::shared_ptr<CrossEntropyLoss<T>>>(m, with_dtype<T>("CrossEntropyLoss").c_str())
+  py::class_<CrossEntropyLoss<T>, Loss<T>, std::shared_ptr<CrossEntropyLoss<T>>>(
+      m, with_dtype<T>("CrossEntropyLoss").c_str())
       .def(py::init<double>(), py::arg("label_smoothing") = 0.0);
   py::class_<MSELoss<T>, Loss<T>, std::shared_ptr<MSELoss<T>>>(m, with_dtype<T>("MSELoss").c_str()).def(py::init<>());
   py::class_<L1Loss<T>, Loss<T>, std::shared_ptr<L1Loss<T>>>(m, with_dtype<T>("L1Loss").c_str()).def(py::init<>());
-  py::class_<BCEWithLogitsLoss<T>, Loss<T>, std::shared_ptr<BCEWithLogitsLoss<T>>>(m, with_dtype<T>("BCEWithLogitsLoss").c_str())
+  py::class_<BCEWithLogitsLoss<T>, Loss<T>, std::shared_ptr<BCEWithLogitsLoss<T>>>(
+      m, with_dtype<T>("BCEWithLogitsLoss").c_str())
       .def(py::init<>());
 
   using Groups = std::vector<std::pair<std::vector<Parameter<T>*>, GroupOptions>>;
@@ -50,8 +53,9 @@ void bind_all(py::module_& m) {
       .def_property_readonly("kind", &Optimizer<T>::kind)
       .def_property_readonly("steps_taken", &Optimizer<T>::steps_taken)
       .def("num_groups", [](Optimizer<T>& o) { return o.groups().size(); })
-      .def("group_options", [](Optimizer<T>& o, size_t i) -> GroupOptions& { return o.groups().at(i).options; },
-           py::return_value_policy::reference_internal)
+      .def(
+          "group_options", [](Optimizer<T>& o, size_t i) -> GroupOptions& { return o.groups().at(i).options; },
+          py::return_value_policy::reference_internal)
       .def("group_initial_lr", [](Optimizer<T>& o, size_t i) { return o.groups().at(i).initial_lr; })
       .def("state_arrays", [](py::object self) {
         py::list out;
@@ -59,9 +63,11 @@ void bind_all(py::module_& m) {
         return out;
       });
   py::class_<SGD<T>, Optimizer<T>, std::shared_ptr<SGD<T>>>(m, with_dtype<T>("SGD").c_str())
-      .def(py::init([](const Groups& g) { return std::make_shared<SGD<T>>(make_groups<T>(g)); }), py::keep_alive<1, 2>());
+      .def(py::init([](const Groups& g) { return std::make_shared<SGD<T>>(make_groups<T>(g)); }),
+           py::keep_alive<1, 2>());
   py::class_<Adam<T>, Optimizer<T>, std::shared_ptr<Adam<T>>>(m, with_dtype<T>("Adam").c_str())
-      .def(py::init([](const Groups& g) { return std::make_shared<Adam<T>>(make_groups<T>(g)); }), py::keep_alive<1, 2>());
+      .def(py::init([](const Groups& g) { return std::make_shared<Adam<T>>(make_groups<T>(g)); }),
+           py::keep_alive<1, 2>());
   py::class_<RMSprop<T>, Optimizer<T>, std::shared_ptr<RMSprop<T>>>(m, with_dtype<T>("RMSprop").c_str())
       .def(py::init([](const Groups& g) { return std::make_shared<RMSprop<T>>(make_groups<T>(g)); }),
            py::keep_alive<1, 2>());
@@ -73,7 +79,8 @@ void bind_all(py::module_& m) {
   py::class_<StepLR<T>, LRScheduler<T>, std::shared_ptr<StepLR<T>>>(m, with_dtype<T>("StepLR").c_str())
       .def(py::init<std::shared_ptr<Optimizer<T>>, int64_t, double>(), py::arg("optimizer"), py::arg("step_size"),
            py::arg("gamma"));
-  py::class_<ExponentialLR<T>, LRScheduler<T>, std::shared_ptr<ExponentialLR<T>>>(m, with_dtype<T>("ExponentialLR").c_str())
+  py::class_<ExponentialLR<T>, LRScheduler<T>, std::shared_ptr<ExponentialLR<T>>>(
+      m, with_dtype<T>("ExponentialLR").c_str())
       .def(py::init<std::shared_ptr<Optimizer<T>>, double>(), py::arg("optimizer"), py::arg("gamma"));
 
   using S = Sequential<T>;
@@ -81,94 +88,105 @@ void bind_all(py::module_& m) {
       .def(py::init<std::vector<LayerPtr<T>>, uint64_t>(), py::arg("layers"), py::arg("seed"))
       .def("reseed", &S::reseed, py::arg("seed"))
       .def("reset_parameters", &S::reset_parameters)
-      .def("forward",
-           [](S& s, const CArray<T>& x, bool training) {
-             Tensor<T> t = to_tensor(x);
-             const Tensor<T>* out;
-             {
-               py::gil_scoped_release release;
-               out = &s.forward_owned(std::move(t), training);
-             }
-             return to_numpy(*out);
-           },
-           py::arg("x"), py::arg("training") = false)
-      .def("backward",
-           [](S& s, const CArray<T>& g) {
-             Tensor<T> grad = to_tensor(g);
-             return to_numpy(s.backward(grad, true));
-           },
-           py::arg("grad_output"))
-      .def("predict", [](S& s, const CArray<T>& x, int64_t bs) {
-             auto v = to_view(x);
-             Tensor<T> out;
-             {
-               py::gil_scoped_release release;
-               out = s.predict(v, bs);
-             }
-             return to_numpy(out);
-           },
-           py::arg("x"), py::arg("batch_size"))
-      .def("evaluate", [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, int64_t bs) {
-             auto vx = to_view(x), vy = to_view(y);
-             py::gil_scoped_release release;
-             return s.evaluate(vx, vy, loss, bs);
-           },
-           py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("batch_size"))
-      .def("input_gradient", [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, bool training) {
-             auto vx = to_view(x), vy = to_view(y);
-             Tensor<T> g;
-             {
-               py::gil_scoped_release release;
-               g = s.input_gradient(vx, vy, loss, training);
-             }
-             return to_numpy(g);
-           },
-           py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("training") = false)
-      .def("train_step", [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, Optimizer<T>& opt) {
-             Tensor<T> tx = to_tensor(x), ty = to_tensor(y);
-             py::gil_scoped_release release;
-             return s.train_step(tx, ty, loss, opt);
-           },
-           py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("optimizer"))
-      .def("fit",
-           [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, Optimizer<T>& opt, int epochs,
-              int64_t batch_size, bool shuffle, bool drop_last, int64_t eval_batch_size, py::object val_x,
-              py::object val_y, std::shared_ptr<LRScheduler<T>> scheduler, py::object on_batch, py::object on_epoch) {
-             FitOptions o;
-             o.epochs = epochs;
-             o.batch_size = batch_size;
-             o.shuffle = shuffle;
-             o.drop_last = drop_last;
-             o.eval_batch_size = eval_batch_size;
-             CArray<T> vx, vy;
-             DataView<T> dvx, dvy;
-             const bool has_val = !val_x.is_none();
-             if (has_val) {
-               vx = val_x.cast<CArray<T>>();
-               vy = val_y.cast<CArray<T>>();
-               dvx = to_view(vx);
-               dvy = to_view(vy);
-             }
-             FitHooks hooks;
-             hooks.on_batch = [&on_batch](int epoch, int64_t batch, int64_t batches, double value) {
-               py::gil_scoped_acquire gil;
-               if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C between batches
-               if (!on_batch.is_none()) on_batch(epoch, batch, batches, value);
-             };
-             if (!on_epoch.is_none())
-               hooks.on_epoch = [&on_epoch](const EpochRecord& rec) {
-                 py::gil_scoped_acquire gil;
-                 return py::bool_(on_epoch(rec)).cast<bool>();
-               };
-             auto vxv = to_view(x), vyv = to_view(y);
-             py::gil_scoped_release release;
-             return s.fit(vxv, vyv, loss, opt, o, has_val ? &dvx : nullptr, has_val ? &dvy : nullptr,
-                          scheduler.get(), hooks);
-           },
-           py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("optimizer"), py::arg("epochs"),
-           py::arg("batch_size"), py::arg("shuffle") = true, py::arg("drop_last") = false,
-           py::arg("eval_batch_size") = 1024, py::arg("val_x") = py::none(), py::arg("val_y") = py::none(),
-           py::arg("scheduler") = nullptr, py::arg("on_batch") = py::none(), py::arg("on_epoch") = py::none());
+      .def(
+          "forward",
+          [](S& s, const CArray<T>& x, bool training) {
+            Tensor<T> t = to_tensor(x);
+            const Tensor<T>* out;
+            {
+              py::gil_scoped_release release;
+              out = &s.forward_owned(std::move(t), training);
+            }
+            return to_numpy(*out);
+          },
+          py::arg("x"), py::arg("training") = false)
+      .def(
+          "backward",
+          [](S& s, const CArray<T>& g) {
+            Tensor<T> grad = to_tensor(g);
+            return to_numpy(s.backward(grad, true));
+          },
+          py::arg("grad_output"))
+      .def(
+          "predict",
+          [](S& s, const CArray<T>& x, int64_t bs) {
+            auto v = to_view(x);
+            Tensor<T> out;
+            {
+              py::gil_scoped_release release;
+              out = s.predict(v, bs);
+            }
+            return to_numpy(out);
+          },
+          py::arg("x"), py::arg("batch_size"))
+      .def(
+          "evaluate",
+          [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, int64_t bs) {
+            auto vx = to_view(x), vy = to_view(y);
+            py::gil_scoped_release release;
+            return s.evaluate(vx, vy, loss, bs);
+          },
+          py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("batch_size"))
+      .def(
+          "input_gradient",
+          [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, bool training) {
+            auto vx = to_view(x), vy = to_view(y);
+            Tensor<T> g;
+            {
+              py::gil_scoped_release release;
+              g = s.input_gradient(vx, vy, loss, training);
+            }
+            return to_numpy(g);
+          },
+          py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("training") = false)
+      .def(
+          "train_step",
+          [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, Optimizer<T>& opt) {
+            Tensor<T> tx = to_tensor(x), ty = to_tensor(y);
+            py::gil_scoped_release release;
+            return s.train_step(tx, ty, loss, opt);
+          },
+          py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("optimizer"))
+      .def(
+          "fit",
+          [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, Optimizer<T>& opt, int epochs,
+             int64_t batch_size, bool shuffle, bool drop_last, int64_t eval_batch_size, py::object val_x,
+             py::object val_y, std::shared_ptr<LRScheduler<T>> scheduler, py::object on_batch, py::object on_epoch) {
+            FitOptions o;
+            o.epochs = epochs;
+            o.batch_size = batch_size;
+            o.shuffle = shuffle;
+            o.drop_last = drop_last;
+            o.eval_batch_size = eval_batch_size;
+            CArray<T> vx, vy;
+            DataView<T> dvx, dvy;
+            const bool has_val = !val_x.is_none();
+            if (has_val) {
+              vx = val_x.cast<CArray<T>>();
+              vy = val_y.cast<CArray<T>>();
+              dvx = to_view(vx);
+              dvy = to_view(vy);
+            }
+            FitHooks hooks;
+            hooks.on_batch = [&on_batch](int epoch, int64_t batch, int64_t batches, double value) {
+              py::gil_scoped_acquire gil;
+              if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C between batches
+              if (!on_batch.is_none()) on_batch(epoch, batch, batches, value);
+            };
+            if (!on_epoch.is_none())
+              hooks.on_epoch = [&on_epoch](const EpochRecord& rec) {
+                py::gil_scoped_acquire gil;
+                return py::bool_(on_epoch(rec)).cast<bool>();
+              };
+            auto vxv = to_view(x), vyv = to_view(y);
+            py::gil_scoped_release release;
+            return s.fit(vxv, vyv, loss, opt, o, has_val ? &dvx : nullptr, has_val ? &dvy : nullptr, scheduler.get(),
+                         hooks);
+          },
+          py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("optimizer"), py::arg("epochs"), py::arg("batch_size"),
+          py::arg("shuffle") = true, py::arg("drop_last") = false, py::arg("eval_batch_size") = 1024,
+          py::arg("val_x") = py::none(), py::arg("val_y") = py::none(), py::arg("scheduler") = nullptr,
+          py::arg("on_batch") = py::none(), py::arg("on_epoch") = py::none());
 
   (void)m;
 }

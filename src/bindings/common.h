@@ -25,9 +25,13 @@ using CArray = py::array_t<T, py::array::c_style>;
 template <typename T>
 inline const char* dtype_suffix();
 template <>
-inline const char* dtype_suffix<float>() { return "_f32"; }
+inline const char* dtype_suffix<float>() {
+  return "_f32";
+}
 template <>
-inline const char* dtype_suffix<double>() { return "_f64"; }
+inline const char* dtype_suffix<double>() {
+  return "_f64";
+}
 
 inline Shape shape_of(const py::array& a) {
   if (a.ndim() < 1 || a.ndim() > 4)

@@ -24,12 +24,18 @@ Init parse_init(const std::string& name) {
 
 std::string init_name(Init init) {
   switch (init) {
-    case Init::Torch: return "torch";
-    case Init::GlorotUniform: return "glorot_uniform";
-    case Init::GlorotNormal: return "glorot_normal";
-    case Init::HeUniform: return "he_uniform";
-    case Init::HeNormal: return "he_normal";
-    case Init::Zeros: return "zeros";
+    case Init::Torch:
+      return "torch";
+    case Init::GlorotUniform:
+      return "glorot_uniform";
+    case Init::GlorotNormal:
+      return "glorot_normal";
+    case Init::HeUniform:
+      return "he_uniform";
+    case Init::HeNormal:
+      return "he_normal";
+    case Init::Zeros:
+      return "zeros";
   }
   return "torch";
 }
@@ -44,12 +50,24 @@ void init_weight(Tensor<T>& w, int64_t fan_in, int64_t fan_out, Init init, Rng& 
     for (int64_t i = 0; i < w.size(); ++i) w[i] = static_cast<T>(rng.normal(0.0, std));
   };
   switch (init) {
-    case Init::Torch: fill_uniform(1.0 / std::sqrt(fi)); break;
-    case Init::GlorotUniform: fill_uniform(std::sqrt(6.0 / (fi + fo))); break;
-    case Init::GlorotNormal: fill_normal(std::sqrt(2.0 / (fi + fo))); break;
-    case Init::HeUniform: fill_uniform(std::sqrt(6.0 / fi)); break;
-    case Init::HeNormal: fill_normal(std::sqrt(2.0 / fi)); break;
-    case Init::Zeros: w.zero(); break;
+    case Init::Torch:
+      fill_uniform(1.0 / std::sqrt(fi));
+      break;
+    case Init::GlorotUniform:
+      fill_uniform(std::sqrt(6.0 / (fi + fo)));
+      break;
+    case Init::GlorotNormal:
+      fill_normal(std::sqrt(2.0 / (fi + fo)));
+      break;
+    case Init::HeUniform:
+      fill_uniform(std::sqrt(6.0 / fi));
+      break;
+    case Init::HeNormal:
+      fill_normal(std::sqrt(2.0 / fi));
+      break;
+    case Init::Zeros:
+      w.zero();
+      break;
   }
 }
 

@@ -44,16 +44,15 @@ class Layer {
   Tensor<T> grad_input_;
 
   void require_forward(const Tensor<T>& grad_out, const Tensor<T>& out) const {
-    if (input_ == nullptr)
-      throw std::logic_error(kind() + ".backward: call forward first");
+    if (input_ == nullptr) throw std::logic_error(kind() + ".backward: call forward first");
     if (grad_out.shape() != out.shape())
       throw std::invalid_argument(kind() + ".backward: grad_output has shape " + grad_out.shape().str() +
                                   ", expected the forward output's shape " + out.shape().str());
   }
   void require_ndim(const Tensor<T>& x, int ndim, const char* layout) const {
     if (x.ndim() != ndim)
-      throw std::invalid_argument(kind() + ": input must have " + std::to_string(ndim) + " dimensions " +
-                                  layout + ", got shape " + x.shape().str());
+      throw std::invalid_argument(kind() + ": input must have " + std::to_string(ndim) + " dimensions " + layout +
+                                  ", got shape " + x.shape().str());
     if (x.batch() == 0) throw std::invalid_argument(kind() + ": input batch is empty");
   }
 

@@ -70,7 +70,8 @@ class Rng {
   template <typename It>
   void shuffle(It first, It last) {
     const auto n = last - first;
-    for (auto i = n - 1; i > 0; --i) std::swap(first[i], first[static_cast<decltype(n)>(below(static_cast<uint64_t>(i) + 1))]);
+    for (auto i = n - 1; i > 0; --i)
+      std::swap(first[i], first[static_cast<decltype(n)>(below(static_cast<uint64_t>(i) + 1))]);
   }
 
  private:

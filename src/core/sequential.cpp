@@ -87,9 +87,8 @@ int64_t count_correct(const Tensor<T>& logits, const T* labels) {
 
 template <typename T>
 std::vector<EpochRecord> Sequential<T>::fit(DataView<T> x, DataView<T> y, Loss<T>& loss, Optimizer<T>& opt,
-                                            const FitOptions& o, const DataView<T>* val_x,
-                                            const DataView<T>* val_y, LRScheduler<T>* scheduler,
-                                            const FitHooks& hooks) {
+                                            const FitOptions& o, const DataView<T>* val_x, const DataView<T>* val_y,
+                                            LRScheduler<T>* scheduler, const FitHooks& hooks) {
   check_pair(x, y, "fit");
   if (o.epochs < 0) throw std::invalid_argument("fit: epochs must be >= 0");
   if (o.batch_size <= 0) throw std::invalid_argument("fit: batch_size must be positive");
@@ -123,7 +122,8 @@ std::vector<EpochRecord> Sequential<T>::fit(DataView<T> x, DataView<T> y, Loss<T
     EpochRecord rec;
     rec["epoch"] = epoch + 1;
     rec["loss"] = seen ? loss_sum / static_cast<double>(seen) : NAN;
-    if (loss.is_classification()) rec["accuracy"] = seen ? static_cast<double>(correct) / static_cast<double>(seen) : NAN;
+    if (loss.is_classification())
+      rec["accuracy"] = seen ? static_cast<double>(correct) / static_cast<double>(seen) : NAN;
     rec["lr"] = opt.groups().empty() ? NAN : opt.groups()[0].options.lr;
     if (val_x) {
       const EpochRecord v = evaluate(*val_x, *val_y, loss, o.eval_batch_size);

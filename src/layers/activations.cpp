@@ -6,7 +6,8 @@ namespace bionn {
 
 template <typename T>
 LayerPtr<T> make_leaky_relu(double slope) {
-  if (!std::isfinite(static_cast<T>(slope))) throw std::invalid_argument("LeakyReLU: negative_slope must be finite in the layer's dtype");
+  if (!std::isfinite(static_cast<T>(slope)))
+    throw std::invalid_argument("LeakyReLU: negative_slope must be finite in the layer's dtype");
   LeakyReluOp<T> op;
   op.slope = static_cast<T>(slope);
   return std::make_shared<LeakyReLU<T>>(op);
@@ -25,7 +26,8 @@ template <typename T>
 LayerPtr<T> make_softplus(double beta, double threshold) {
   if (!(static_cast<T>(beta) > 0) || !std::isfinite(static_cast<T>(beta)))
     throw std::invalid_argument("Softplus: beta must be positive and finite in the layer's dtype");
-  if (!(threshold > 0) || !std::isfinite(static_cast<T>(threshold))) throw std::invalid_argument("Softplus: threshold must be positive");
+  if (!(threshold > 0) || !std::isfinite(static_cast<T>(threshold)))
+    throw std::invalid_argument("Softplus: threshold must be positive");
   SoftplusOp<T> op;
   op.beta = static_cast<T>(beta);
   op.threshold = static_cast<T>(threshold);

@@ -29,9 +29,7 @@ struct LeakyReluOp {
   static constexpr const char* name = "LeakyReLU";
   T slope = T(0.01);
   void f(CArrayMap<T> x, ArrayMap<T> y) const { y = (x > T(0)).select(x, slope * x); }
-  void df(CArrayMap<T> x, CArrayMap<T>, CArrayMap<T> g, ArrayMap<T> dx) const {
-    dx = (x > T(0)).select(g, slope * g);
-  }
+  void df(CArrayMap<T> x, CArrayMap<T>, CArrayMap<T> g, ArrayMap<T> dx) const { dx = (x > T(0)).select(g, slope * g); }
 };
 
 template <typename T>
@@ -65,9 +63,7 @@ struct SoftplusOp {
   static constexpr const char* name = "Softplus";
   T beta = T(1);
   T threshold = T(20);
-  void f(CArrayMap<T> x, ArrayMap<T> y) const {
-    y = (x * beta > threshold).select(x, (x * beta).exp().log1p() / beta);
-  }
+  void f(CArrayMap<T> x, ArrayMap<T> y) const { y = (x * beta > threshold).select(x, (x * beta).exp().log1p() / beta); }
   // The derivative is sigmoid(beta x) = 1 - exp(-beta y), since exp(beta y) = 1 + exp(beta x).
   void df(CArrayMap<T> x, CArrayMap<T> y, CArrayMap<T> g, ArrayMap<T> dx) const {
     dx = (x * beta > threshold).select(g, -g * (-beta * y).expm1());
@@ -141,12 +137,18 @@ class Activation : public Layer<T> {
   Op op_;
 };
 
-template <typename T> using ReLU = Activation<T, ReluOp<T>>;
-template <typename T> using LeakyReLU = Activation<T, LeakyReluOp<T>>;
-template <typename T> using ELU = Activation<T, EluOp<T>>;
-template <typename T> using Sigmoid = Activation<T, SigmoidOp<T>>;
-template <typename T> using Tanh = Activation<T, TanhOp<T>>;
-template <typename T> using Softplus = Activation<T, SoftplusOp<T>>;
+template <typename T>
+using ReLU = Activation<T, ReluOp<T>>;
+template <typename T>
+using LeakyReLU = Activation<T, LeakyReluOp<T>>;
+template <typename T>
+using ELU = Activation<T, EluOp<T>>;
+template <typename T>
+using Sigmoid = Activation<T, SigmoidOp<T>>;
+template <typename T>
+using Tanh = Activation<T, TanhOp<T>>;
+template <typename T>
+using Softplus = Activation<T, SoftplusOp<T>>;
 
 template <typename T>
 LayerPtr<T> make_leaky_relu(double slope);

@@ -30,12 +30,18 @@ PrimaryActivation parse_primary_activation(const std::string& name) {
 
 std::string primary_activation_name(PrimaryActivation act) {
   switch (act) {
-    case PrimaryActivation::ParametricSoftplus: return "parametric_softplus";
-    case PrimaryActivation::Identity: return "identity";
-    case PrimaryActivation::ReLU: return "relu";
-    case PrimaryActivation::Softplus: return "softplus";
-    case PrimaryActivation::Tanh: return "tanh";
-    case PrimaryActivation::Sigmoid: return "sigmoid";
+    case PrimaryActivation::ParametricSoftplus:
+      return "parametric_softplus";
+    case PrimaryActivation::Identity:
+      return "identity";
+    case PrimaryActivation::ReLU:
+      return "relu";
+    case PrimaryActivation::Softplus:
+      return "softplus";
+    case PrimaryActivation::Tanh:
+      return "tanh";
+    case PrimaryActivation::Sigmoid:
+      return "sigmoid";
   }
   return "parametric_softplus";
 }
@@ -119,9 +125,9 @@ SecondaryActivation<T>::SecondaryActivation(int64_t features, const std::vector<
                                     std::to_string(features) + ")");
       NeuronKind& slot = kinds_[static_cast<size_t>(i)];
       if (slot != NeuronKind::Ordinary)
-        throw std::invalid_argument(n + ": neuron " + std::to_string(i) +
-                                    (slot == k ? std::string(" is listed twice in ") + what
-                                               : " is both amplifying and attenuating"));
+        throw std::invalid_argument(
+            n + ": neuron " + std::to_string(i) +
+            (slot == k ? std::string(" is listed twice in ") + what : " is both amplifying and attenuating"));
       slot = k;
     }
   };
@@ -149,41 +155,44 @@ void SecondaryActivation<T>::forward_rows(const T* x, int64_t rows, const H& pri
   const T inv_sqrt_b = T(1) / std::sqrt(static_cast<T>(b_));
   const T inv_b = T(1) / static_cast<T>(b_);
   const NeuronKind* kind = kinds_.data();
-  parallel_chunks(rows, [&](int64_t r0, int64_t count) {
-    for (int64_t r = r0; r < r0 + count; ++r) {
-      const int64_t o = r * f;
-      for (int64_t j = 0; j < f; ++j) {
-        T h, dh;
-        primary(x[o + j], h, dh);
-        switch (kind[j]) {
-          case NeuronKind::Ordinary:
-            break;
-          case NeuronKind::Amplifying:  // Eq. 3, Algorithm 1: F' <- F' * 2y, y <- y^2
-            dh *= T(2) * h;
-            h *= h;
-            break;
-          case NeuronKind::Attenuating: {  // Eq. 4, Algorithm 1: F' <- F' (b - y^2) / (y^2 + b)^2
-            const T u = h * inv_sqrt_b;
-            T g, dg;
-            if (std::abs(u) <= T(1)) {
-              const T s = u * u + T(1);
-              g = u / s;
-              dg = (T(1) - u * u) / (s * s);
-            } else {
-              const T v = T(1) / u, v2 = v * v, s = T(1) + v2;
-              g = v / s;
-              dg = v2 * (v2 - T(1)) / (s * s);
+  parallel_chunks(
+      rows,
+      [&](int64_t r0, int64_t count) {
+        for (int64_t r = r0; r < r0 + count; ++r) {
+          const int64_t o = r * f;
+          for (int64_t j = 0; j < f; ++j) {
+            T h, dh;
+            primary(x[o + j], h, dh);
+            switch (kind[j]) {
+              case NeuronKind::Ordinary:
+                break;
+              case NeuronKind::Amplifying:  // Eq. 3, Algorithm 1: F' <- F' * 2y, y <- y^2
+                dh *= T(2) * h;
+                h *= h;
+                break;
+              case NeuronKind::Attenuating: {  // Eq. 4, Algorithm 1: F' <- F' (b - y^2) / (y^2 + b)^2
+                const T u = h * inv_sqrt_b;
+                T g, dg;
+                if (std::abs(u) <= T(1)) {
+                  const T s = u * u + T(1);
+                  g = u / s;
+                  dg = (T(1) - u * u) / (s * s);
+                } else {
+                  const T v = T(1) / u, v2 = v * v, s = T(1) + v2;
+                  g = v / s;
+                  dg = v2 * (v2 - T(1)) / (s * s);
+                }
+                h = g * inv_sqrt_b;
+                dh *= dg * inv_b;
+                break;
+              }
             }
-            h = g * inv_sqrt_b;
-            dh *= dg * inv_b;
-            break;
+            y[o + j] = h;
+            d[o + j] = dh;
           }
         }
-        y[o + j] = h;
-        d[o + j] = dh;
-      }
-    }
-  }, rows * f < (int64_t(1) << 15) ? rows + 1 : 0);
+      },
+      rows * f < (int64_t(1) << 15) ? rows + 1 : 0);
 }
 
 template <typename T>
@@ -200,11 +209,21 @@ const Tensor<T>& SecondaryActivation<T>::forward(const Tensor<T>& x, bool, Rng&)
     case PrimaryActivation::ParametricSoftplus:
       forward_rows(x.data(), rows, PrimaryParametricSoftplus<T>{static_cast<T>(a_)});
       break;
-    case PrimaryActivation::Identity: forward_rows(x.data(), rows, PrimaryIdentity<T>{}); break;
-    case PrimaryActivation::ReLU: forward_rows(x.data(), rows, PrimaryRelu<T>{}); break;
-    case PrimaryActivation::Softplus: forward_rows(x.data(), rows, PrimarySoftplus<T>{}); break;
-    case PrimaryActivation::Tanh: forward_rows(x.data(), rows, PrimaryTanh<T>{}); break;
-    case PrimaryActivation::Sigmoid: forward_rows(x.data(), rows, PrimarySigmoid<T>{}); break;
+    case PrimaryActivation::Identity:
+      forward_rows(x.data(), rows, PrimaryIdentity<T>{});
+      break;
+    case PrimaryActivation::ReLU:
+      forward_rows(x.data(), rows, PrimaryRelu<T>{});
+      break;
+    case PrimaryActivation::Softplus:
+      forward_rows(x.data(), rows, PrimarySoftplus<T>{});
+      break;
+    case PrimaryActivation::Tanh:
+      forward_rows(x.data(), rows, PrimaryTanh<T>{});
+      break;
+    case PrimaryActivation::Sigmoid:
+      forward_rows(x.data(), rows, PrimarySigmoid<T>{});
+      break;
   }
   return this->output_;
 }
@@ -217,8 +236,7 @@ const Tensor<T>& SecondaryActivation<T>::backward(const Tensor<T>& grad_out, boo
   // method can be used without any modification" (§3.3): dL/dx = dL/dy * F'(x).
   this->grad_input_.resize(grad_out.shape());
   const int64_t n = grad_out.size();
-  ArrayMap<T>(this->grad_input_.data(), n) =
-      CArrayMap<T>(grad_out.data(), n) * CArrayMap<T>(derivative_.data(), n);
+  ArrayMap<T>(this->grad_input_.data(), n) = CArrayMap<T>(grad_out.data(), n) * CArrayMap<T>(derivative_.data(), n);
   return this->grad_input_;
 }
 

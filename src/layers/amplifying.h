@@ -27,9 +27,7 @@ template <typename T>
 struct ParametricSoftplusOp {
   static constexpr const char* name = "ParametricSoftplus";
   T a = T(0.3);
-  void f(CArrayMap<T> x, ArrayMap<T> y) const {
-    y = a * x + (T(1) - a) * (x.max(T(0)) + (-x.abs()).exp().log1p());
-  }
+  void f(CArrayMap<T> x, ArrayMap<T> y) const { y = a * x + (T(1) - a) * (x.max(T(0)) + (-x.abs()).exp().log1p()); }
   void df(CArrayMap<T> x, CArrayMap<T>, CArrayMap<T> g, ArrayMap<T> dx) const {
     dx = g * (a + (T(1) - a) / (T(1) + (-x).exp()));
   }
@@ -62,8 +60,8 @@ template <typename T>
 class SecondaryActivation : public Layer<T> {
  public:
   // amplifying / attenuating: disjoint neuron indices in [0, features), each listed once.
-  SecondaryActivation(int64_t features, const std::vector<int64_t>& amplifying,
-                      const std::vector<int64_t>& attenuating, const SecondaryOptions& opt = {});
+  SecondaryActivation(int64_t features, const std::vector<int64_t>& amplifying, const std::vector<int64_t>& attenuating,
+                      const SecondaryOptions& opt = {});
   std::string kind() const override { return "SecondaryActivation"; }
 
   // x: (N, features). Computes y = F(x) and keeps F'(x) for backward (Algorithm 1).

@@ -40,8 +40,8 @@ std::vector<Parameter<T>*> BatchNorm<T>::parameters() {
 
 template <typename T>
 std::vector<std::pair<std::string, Tensor<T>*>> BatchNorm<T>::buffers() {
-  return {{"running_mean", &running_mean_}, {"running_var", &running_var_},
-          {"num_batches_tracked", &num_batches_tracked_}};
+  return {
+      {"running_mean", &running_mean_}, {"running_var", &running_var_}, {"num_batches_tracked", &num_batches_tracked_}};
 }
 
 template <typename T>

@@ -25,9 +25,9 @@ class BatchNorm : public Layer<T> {
   Parameter<T> weight_, bias_;
   Tensor<T> running_mean_, running_var_, num_batches_tracked_;
   bool last_training_ = false;
-  int64_t inner_ = 1;         // spatial positions per channel
-  Tensor<T> xhat_;            // normalised input, kept for backward
-  Tensor<T> mean_, invstd_;   // per-channel statistics used by the last forward
+  int64_t inner_ = 1;                // spatial positions per channel
+  Tensor<T> xhat_;                   // normalised input, kept for backward
+  Tensor<T> mean_, invstd_;          // per-channel statistics used by the last forward
   std::vector<double> sum_, sumsq_;  // per-channel accumulators of the (N, C) path
 
   void forward_rows(const T* in, T* out, T* xh, int64_t n, bool training);

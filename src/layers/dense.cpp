@@ -13,8 +13,10 @@ Dense<T>::Dense(int64_t in_features, int64_t out_features, bool bias, const std:
       init_(parse_init(init)),
       weight_("weight", "weight", Shape{out_features > 0 ? out_features : 0, in_features > 0 ? in_features : 0}),
       bias_("bias", "bias", Shape{bias && out_features > 0 ? out_features : 0}) {
-  if (in_features <= 0) throw std::invalid_argument("Dense: in_features must be positive, got " + std::to_string(in_features));
-  if (out_features <= 0) throw std::invalid_argument("Dense: out_features must be positive, got " + std::to_string(out_features));
+  if (in_features <= 0)
+    throw std::invalid_argument("Dense: in_features must be positive, got " + std::to_string(in_features));
+  if (out_features <= 0)
+    throw std::invalid_argument("Dense: out_features must be positive, got " + std::to_string(out_features));
   limit_gemm_blocking();
   reset_parameters(rng);
 }

@@ -8,8 +8,7 @@ namespace bionn {
 
 template <typename T>
 Dropout<T>::Dropout(double p, bool channelwise) : p_(p), channelwise_(channelwise) {
-  if (!(p >= 0.0 && p < 1.0))
-    throw std::invalid_argument(kind() + ": p must be in [0, 1), got " + std::to_string(p));
+  if (!(p >= 0.0 && p < 1.0)) throw std::invalid_argument(kind() + ": p must be in [0, 1), got " + std::to_string(p));
 }
 
 template <typename T>
@@ -42,8 +41,8 @@ template <typename T>
 const Tensor<T>& Dropout<T>::backward(const Tensor<T>& grad_out, bool need_input_grad) {
   if (this->input_ == nullptr) throw std::logic_error(kind() + ".backward: call forward first");
   if (grad_out.shape() != this->input_->shape())
-    throw std::invalid_argument(kind() + ".backward: grad_output has shape " + grad_out.shape().str() +
-                                ", expected " + this->input_->shape().str());
+    throw std::invalid_argument(kind() + ".backward: grad_output has shape " + grad_out.shape().str() + ", expected " +
+                                this->input_->shape().str());
   if (!need_input_grad) return this->grad_input_;
   if (identity_) return grad_out;
   this->grad_input_.resize(grad_out.shape());

@@ -22,7 +22,7 @@ class Dropout : public Layer<T> {
   bool channelwise_;
   bool identity_ = true;  // last forward was eval mode (or p == 0)
   int64_t spatial_ = 1;
-  Tensor<T> mask_;        // 0 or 1/(1-p), per element or per (sample, channel)
+  Tensor<T> mask_;  // 0 or 1/(1-p), per element or per (sample, channel)
 };
 
 }  // namespace bionn

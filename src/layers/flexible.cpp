@@ -14,17 +14,24 @@ ThresholdMode parse_threshold_mode(const std::string& mode) {
   if (mode == "random") return ThresholdMode::Random;
   if (mode == "reverse") return ThresholdMode::Reverse;
   if (mode == "baseline") return ThresholdMode::Baseline;
-  throw std::invalid_argument("FlexibleConv2d: threshold_mode must be one of learned, uniform, random, reverse, "
-                              "baseline; got '" + mode + "'");
+  throw std::invalid_argument(
+      "FlexibleConv2d: threshold_mode must be one of learned, uniform, random, reverse, "
+      "baseline; got '" +
+      mode + "'");
 }
 
 std::string threshold_mode_name(ThresholdMode mode) {
   switch (mode) {
-    case ThresholdMode::Learned: return "learned";
-    case ThresholdMode::Uniform: return "uniform";
-    case ThresholdMode::Random: return "random";
-    case ThresholdMode::Reverse: return "reverse";
-    case ThresholdMode::Baseline: return "baseline";
+    case ThresholdMode::Learned:
+      return "learned";
+    case ThresholdMode::Uniform:
+      return "uniform";
+    case ThresholdMode::Random:
+      return "random";
+    case ThresholdMode::Reverse:
+      return "reverse";
+    case ThresholdMode::Baseline:
+      return "baseline";
   }
   return "?";
 }
@@ -37,8 +44,10 @@ const FlexibleOptions& validated(const FlexibleOptions& o) {
   auto fail = [](const std::string& m) { throw std::invalid_argument("FlexibleConv2d: " + m); };
   if (o.in_channels <= 0 || o.out_channels <= 0) fail("in_channels and out_channels must be positive");
   if (o.in_channels != 1 && o.in_channels != o.out_channels)
-    fail("the max-pooled map has in_channels channels, so in_channels must be 1 (broadcast) or equal "
-         "out_channels; got " + std::to_string(o.in_channels) + " and " + std::to_string(o.out_channels));
+    fail(
+        "the max-pooled map has in_channels channels, so in_channels must be 1 (broadcast) or equal "
+        "out_channels; got " +
+        std::to_string(o.in_channels) + " and " + std::to_string(o.out_channels));
   if (o.kernel_h <= 0 || o.kernel_w <= 0 || o.stride <= 0 || o.padding < 0) fail("invalid convolution geometry");
   if (o.pool_kernel <= 0 || o.pool_stride <= 0 || o.pool_padding < 0 || 2 * o.pool_padding > o.pool_kernel)
     fail("invalid pooling geometry (pool_padding must be in [0, pool_kernel / 2])");
@@ -150,9 +159,12 @@ const Tensor<T>& FlexibleConv2d<T>::forward(const Tensor<T>& x, bool training, R
     const int64_t base = s_c * hw;
     for (int64_t i = 0; i < hw; ++i) {
       T t;
-      if (mode == ThresholdMode::Uniform) t = uniform;
-      else if (mode == ThresholdMode::Random) t = rnd[base + i];
-      else t = thr[c * hw + i];
+      if (mode == ThresholdMode::Uniform)
+        t = uniform;
+      else if (mode == ThresholdMode::Random)
+        t = rnd[base + i];
+      else
+        t = thr[c * hw + i];
       // Eq. 1: m = σ((T − f_max)·s) selects max-pooling below the threshold (reverse: above).
       const T m = sigmoid(sign * (t - fmax[i]) * s);
       mask[base + i] = m;
@@ -206,8 +218,10 @@ const Tensor<T>& FlexibleConv2d<T>::backward(const Tensor<T>& grad_out, bool nee
         // d out / d T = (f_max − f_conv)·dm/dT, dm/dT = sign·s·m(1 − m); dm/df_max = −dm/dT.
         const T dt = go * (fmax[i] - conv[base + i]) * m * (T(1) - m) * s * sign;
         const T dmax = go * m - dt;
-        if (broadcast) gp[i] += dmax;
-        else gp[i] = dmax;
+        if (broadcast)
+          gp[i] += dmax;
+        else
+          gp[i] = dmax;
         if (dz) dz[base + i] = dt;
       }
     }

@@ -31,9 +31,9 @@ std::string threshold_mode_name(ThresholdMode mode);
 
 struct FlexibleOptions {
   int64_t in_channels = 1, out_channels = 1;
-  int64_t kernel_h = 3, kernel_w = 3, stride = 1, padding = 0;   // the convolution
-  int64_t pool_kernel = 3, pool_stride = 1, pool_padding = 0;    // the max-pooling
-  int64_t input_h = 0, input_w = 0;                               // fixes the threshold tensor's shape
+  int64_t kernel_h = 3, kernel_w = 3, stride = 1, padding = 0;  // the convolution
+  int64_t pool_kernel = 3, pool_stride = 1, pool_padding = 0;   // the max-pooling
+  int64_t input_h = 0, input_w = 0;                             // fixes the threshold tensor's shape
   std::string threshold_mode = "learned";
   double threshold_init = 0.5;  // learned/reverse: initial value of every T; uniform: the fixed value
   double scale = 50.0;          // s in Eq. 1
@@ -76,9 +76,9 @@ class FlexibleConv2d : public Layer<T> {
   int64_t ho_ = 0, wo_ = 0;
   ConvPart conv_;
   Pool2d<T> pool_;
-  Parameter<T> threshold_;        // (C_out, H_out, W_out); empty outside learned/reverse mode
-  Tensor<T> random_threshold_;    // random mode: this forward's draws, (N, C_out, H_out, W_out)
-  Tensor<T> mask_;                // (N, C_out, H_out, W_out)
+  Parameter<T> threshold_;      // (C_out, H_out, W_out); empty outside learned/reverse mode
+  Tensor<T> random_threshold_;  // random mode: this forward's draws, (N, C_out, H_out, W_out)
+  Tensor<T> mask_;              // (N, C_out, H_out, W_out)
   const Tensor<T>* pooled_ = nullptr;
   Tensor<T> grad_conv_, grad_pool_;
 };

@@ -22,9 +22,12 @@ FocusNorm parse_focus_norm(const std::string& name) {
 
 std::string focus_norm_name(FocusNorm norm) {
   switch (norm) {
-    case FocusNorm::L2: return "l2";
-    case FocusNorm::Sum: return "sum";
-    case FocusNorm::None: return "none";
+    case FocusNorm::L2:
+      return "l2";
+    case FocusNorm::Sum:
+      return "sum";
+    case FocusNorm::None:
+      return "none";
   }
   return "l2";
 }
@@ -122,7 +125,9 @@ FocusBase<T>::FocusBase(const std::string& name, int64_t height, int64_t width, 
   prune_ = opt.prune_threshold;
 
   // Positions, linearly spaced in [0, 1] inclusive along each axis.
-  auto lin = [](int64_t i, int64_t count) { return count > 1 ? static_cast<double>(i) / static_cast<double>(count - 1) : 0.0; };
+  auto lin = [](int64_t i, int64_t count) {
+    return count > 1 ? static_cast<double>(i) / static_cast<double>(count - 1) : 0.0;
+  };
   pos_[0].resize(static_cast<size_t>(in_));
   if (dims == 1) {
     for (int64_t i = 0; i < in_; ++i) pos_[0][static_cast<size_t>(i)] = static_cast<T>(lin(i, in_));
@@ -188,7 +193,8 @@ void FocusBase<T>::reset_parameters(Rng& rng) {
         mus_[static_cast<size_t>(d)].value[j] = static_cast<T>(opt_.mu_values[static_cast<size_t>(j * dims_ + d)]);
   } else if (opt_.mu_init == "center") {
     for (int64_t j = 0; j < out_; ++j)
-      for (int d = 0; d < dims_; ++d) mus_[static_cast<size_t>(d)].value[j] = static_cast<T>(0.5 + rng.uniform(-0.025, 0.025));
+      for (int d = 0; d < dims_; ++d)
+        mus_[static_cast<size_t>(d)].value[j] = static_cast<T>(0.5 + rng.uniform(-0.025, 0.025));
   } else {  // spread: linspace(a, b, n) in 1D; a gx x gy grid over [a, b]^2 in 2D
     const double a = opt_.spread_lo, b = opt_.spread_hi;
     auto lin = [&](int64_t i, int64_t count) {
@@ -358,8 +364,7 @@ void FocusBase<T>::block_window(int64_t b) {
 template <typename T>
 double FocusBase<T>::window_fraction() const {
   int64_t covered = 0;
-  for (size_t b = 0; b + 1 < bounds_.size(); ++b)
-    covered += (bounds_[b + 1] - bounds_[b]) * (blk_hi_[b] - blk_lo_[b]);
+  for (size_t b = 0; b + 1 < bounds_.size(); ++b) covered += (bounds_[b + 1] - bounds_[b]) * (blk_hi_[b] - blk_lo_[b]);
   return static_cast<double>(covered) / static_cast<double>(out_ * in_);
 }
 
@@ -502,10 +507,13 @@ const Tensor<T>& FocusBase<T>::forward(const Tensor<T>& x, bool, Rng&) {
     });
   } else {
     // Wide foci cover most of K: one share of the rows per thread, multiplied in full.
-    parallel_chunks(out_, [&](int64_t r0, int64_t rows) {
-      position_rows(r0, rows);
-      Yp.middleCols(r0, rows).noalias() = X * Kp.middleRows(r0, rows).transpose();
-    }, work < (int64_t(1) << 20) ? out_ + 1 : 0);
+    parallel_chunks(
+        out_,
+        [&](int64_t r0, int64_t rows) {
+          position_rows(r0, rows);
+          Yp.middleCols(r0, rows).noalias() = X * Kp.middleRows(r0, rows).transpose();
+        },
+        work < (int64_t(1) << 20) ? out_ + 1 : 0);
     for (int64_t b = 0; b + 1 < static_cast<int64_t>(bounds_.size()); ++b) block_window(b);
   }
   k_valid_ = true;
@@ -515,15 +523,18 @@ const Tensor<T>& FocusBase<T>::forward(const Tensor<T>& x, bool, Rng&) {
     if (bias) Yp.rowwise() += CRowVecMap<T>(bias_.value.data(), out_);
     return this->output_;
   }
-  parallel_chunks(n, [&](int64_t i0, int64_t rows) {
-    for (int64_t i = i0; i < i0 + rows; ++i) {
-      const T* src = yp_.data() + i * out_;
-      T* dst = this->output_.data() + i * out_;
-      for (int64_t r = 0; r < out_; ++r) dst[order_[static_cast<size_t>(r)]] = src[r];
-      if (bias)
-        for (int64_t j = 0; j < out_; ++j) dst[j] += bias_.value[j];
-    }
-  }, n * out_ < (int64_t(1) << 15) ? n + 1 : 0);
+  parallel_chunks(
+      n,
+      [&](int64_t i0, int64_t rows) {
+        for (int64_t i = i0; i < i0 + rows; ++i) {
+          const T* src = yp_.data() + i * out_;
+          T* dst = this->output_.data() + i * out_;
+          for (int64_t r = 0; r < out_; ++r) dst[order_[static_cast<size_t>(r)]] = src[r];
+          if (bias)
+            for (int64_t j = 0; j < out_; ++j) dst[j] += bias_.value[j];
+        }
+      },
+      n * out_ < (int64_t(1) << 15) ? n + 1 : 0);
   return this->output_;
 }
 
@@ -539,9 +550,8 @@ struct FocusMoments {
 };
 
 template <typename T, bool kTwoD, bool kPhiSquared>
-FocusMoments<T> focus_moments(const T* __restrict g, const T* __restrict ph, const T* __restrict w,
-                              T* __restrict dw, const T* __restrict px, const T* __restrict py, int64_t len,
-                              T mux, T muy, T thr) {
+FocusMoments<T> focus_moments(const T* __restrict g, const T* __restrict ph, const T* __restrict w, T* __restrict dw,
+                              const T* __restrict px, const T* __restrict py, int64_t len, T mux, T muy, T thr) {
   T a = 0, p1x = 0, p2x = 0, u1x = 0, u2x = 0, p1y = 0, p2y = 0, u1y = 0, u2y = 0;
 #pragma omp simd reduction(+ : a, p1x, p2x, u1x, u2x, p1y, p2y, u1y, u2y)
   for (int64_t k = 0; k < len; ++k) {
@@ -587,13 +597,17 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
   const int64_t work = n * out_ * m;
   // Gp[:, r] = G[:, order_[r]]: G's columns in block order.
   gp_.resize(Shape{n, out_});
-  if (!identity_order_) parallel_chunks(n, [&](int64_t i0, int64_t rows) {
-    for (int64_t i = i0; i < i0 + rows; ++i) {
-      const T* src = grad_out.data() + i * out_;
-      T* dst = gp_.data() + i * out_;
-      for (int64_t r = 0; r < out_; ++r) dst[r] = src[order_[static_cast<size_t>(r)]];
-    }
-  }, n * out_ < (int64_t(1) << 15) ? n + 1 : 0);
+  if (!identity_order_)
+    parallel_chunks(
+        n,
+        [&](int64_t i0, int64_t rows) {
+          for (int64_t i = i0; i < i0 + rows; ++i) {
+            const T* src = grad_out.data() + i * out_;
+            T* dst = gp_.data() + i * out_;
+            for (int64_t r = 0; r < out_; ++r) dst[r] = src[order_[static_cast<size_t>(r)]];
+          }
+        },
+        n * out_ < (int64_t(1) << 15) ? n + 1 : 0);
   CMapR<T> Gp(identity_order_ ? grad_out.data() : gp_.data(), n, out_);
   if (need_input_grad) {  // dX = G K = Gp Kp
     this->grad_input_.resize(x.shape());
@@ -602,15 +616,18 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
       gemm(dX, Gp, Kp, false);
     } else {
       // Over each block's window; rows of dX per thread, each adding all blocks' products.
-      parallel_chunks(n, [&](int64_t i0, int64_t rows) {
-        auto dst = dX.middleRows(i0, rows);
-        dst.setZero();
-        for (size_t b = 0; b + 1 < bounds_.size(); ++b) {
-          const int64_t r0 = bounds_[b], cnt = bounds_[b + 1] - r0;
-          const int64_t lo = blk_lo_[b], len = blk_hi_[b] - lo;
-          dst.middleCols(lo, len).noalias() += Gp.block(i0, r0, rows, cnt) * Kp.block(r0, lo, cnt, len);
-        }
-      }, 2);
+      parallel_chunks(
+          n,
+          [&](int64_t i0, int64_t rows) {
+            auto dst = dX.middleRows(i0, rows);
+            dst.setZero();
+            for (size_t b = 0; b + 1 < bounds_.size(); ++b) {
+              const int64_t r0 = bounds_[b], cnt = bounds_[b + 1] - r0;
+              const int64_t lo = blk_lo_[b], len = blk_hi_[b] - lo;
+              dst.middleCols(lo, len).noalias() += Gp.block(i0, r0, rows, cnt) * Kp.block(r0, lo, cnt, len);
+            }
+          },
+          2);
     }
   }
 
@@ -667,6 +684,11 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
   // the windows cover K), consumed neuron by neuron right away with the forward's Phi.
   const int nt = max_threads();
   if (static_cast<int>(scratch_.size()) < nt) scratch_.resize(static_cast<size_t>(nt));
+  // Every thread's scratch is sized here, before the blocks are handed out: with dynamic scheduling
+  // a thread may get its first block many steps in, and must not allocate then.
+  int64_t most_rows = kBackwardRows;
+  for (size_t b = 0; b + 1 < bounds_.size(); ++b) most_rows = std::max(most_rows, bounds_[b + 1] - bounds_[b]);
+  for (auto& s : scratch_) s.resize(Shape{most_rows * m});
   auto rows_grads = [&](int64_t r0, int64_t rows, int64_t L, int64_t H, int t) {
     Tensor<T>& s = scratch_[static_cast<size_t>(t)];
     s.resize(Shape{std::max(rows, kBackwardRows) * m});
@@ -677,8 +699,8 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
       const int64_t lo = std::max(L, row_lo_[static_cast<size_t>(r)]);
       const int64_t hi = std::min(H, row_hi_[static_cast<size_t>(r)]);
       if (hi > lo)
-        neuron_grads(order_[static_cast<size_t>(r)], s.data() + (r - r0) * (H - L) + (lo - L),
-                     phi_.data() + r * m + lo, lo, hi - lo);
+        neuron_grads(order_[static_cast<size_t>(r)], s.data() + (r - r0) * (H - L) + (lo - L), phi_.data() + r * m + lo,
+                     lo, hi - lo);
     }
   };
   if (windowed_) {

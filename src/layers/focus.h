@@ -42,7 +42,7 @@ struct FocusOptions {
   double spread_lo = 0.2, spread_hi = 0.8;
   double sigma_init = 0.025;  // the paper's Focus-s MLP value
   bool trainable_focus = true;
-  double mu_min = 0.0, mu_max = 1.0;       // Algorithm 3's clip bounds, applied after each step
+  double mu_min = 0.0, mu_max = 1.0;  // Algorithm 3's clip bounds, applied after each step
   double sigma_min = 0.01, sigma_max = 1.0;
   double sigma_l1 = 0.0, sigma_l2 = 0.0;  // penalty l1 * sum|sigma| + l2 * sum sigma^2, added in backward
   double prune_threshold = 0.0;           // effective weights with phi < threshold are zero
@@ -99,14 +99,14 @@ class FocusBase : public Layer<T> {
   // Wide windows: the rows of one G^T X product in backward (its scratch stays in L2).
   static constexpr int64_t kBackwardRows = 256;
 
-  Tensor<T> phi_, k_;             // (out, in), block order; k_valid_ once K is computed
-  Tensor<T> phi_out_, k_out_;     // focus() and effective_weight(): neuron order, on demand
-  Tensor<T> yp_, gp_;             // Y's and G's columns in block order
+  Tensor<T> phi_, k_;          // (out, in), block order; k_valid_ once K is computed
+  Tensor<T> phi_out_, k_out_;  // focus() and effective_weight(): neuron order, on demand
+  Tensor<T> yp_, gp_;          // Y's and G's columns in block order
   bool k_valid_ = false;
-  bool windowed_ = false;         // the last forward's choice of products, which backward follows
-  std::vector<int64_t> order_;    // block-order row -> neuron
-  bool identity_order_ = true;    // order_[r] == r: Y and G are used in place of Yp and Gp
-  std::vector<int64_t> bounds_;   // block b is rows [bounds_[b], bounds_[b + 1])
+  bool windowed_ = false;        // the last forward's choice of products, which backward follows
+  std::vector<int64_t> order_;   // block-order row -> neuron
+  bool identity_order_ = true;   // order_[r] == r: Y and G are used in place of Yp and Gp
+  std::vector<int64_t> bounds_;  // block b is rows [bounds_[b], bounds_[b + 1])
   // Per neuron, the index window [lo, hi) outside which its focus is exactly 0 (below eps^1.5 of
   // its peak); per block, the union of its neurons' windows.
   std::vector<int64_t> win_lo_, win_hi_, blk_lo_, blk_hi_;
@@ -115,9 +115,9 @@ class FocusBase : public Layer<T> {
   std::vector<Tensor<T>> scratch_;  // per thread: some rows of G^T X
 
  private:
-  void plan_blocks();              // sorts order_, cuts the blocks, chooses windowed_
-  void block_window(int64_t b);    // blk_lo_[b], blk_hi_[b] from the current windows
-  double window_fraction() const;  // share of K the block windows cover
+  void plan_blocks();                             // sorts order_, cuts the blocks, chooses windowed_
+  void block_window(int64_t b);                   // blk_lo_[b], blk_hi_[b] from the current windows
+  double window_fraction() const;                 // share of K the block windows cover
   void position_rows(int64_t r0, int64_t count);  // Phi's and K's rows [r0, r0 + count), windows
   void compute_rows();                            // all of them, in the current order
   // phi_j (Eq. 6 with its normaliser) over its window into dst[lo, hi); dst is indexed like a row

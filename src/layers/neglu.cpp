@@ -101,7 +101,8 @@ MixLU<T>::MixLU(const std::vector<int64_t>& units_shape, const UnitSelection& se
   mask_.resize(Shape::from_vector(units_shape));
   check_selection(kind(), sel_, mask_.size(), "fraction", "negative_units");
   if (mode_ == MixLUMode::RandomPerElement && sel_.is_explicit)
-    throw std::invalid_argument("MixLU: mode='random' draws a new mask every forward; give a fraction, not negative_units");
+    throw std::invalid_argument(
+        "MixLU: mode='random' draws a new mask every forward; give a fraction, not negative_units");
   reset_parameters(rng);
 }
 
@@ -109,8 +110,10 @@ template <typename T>
 void MixLU<T>::reset_parameters(Rng& rng) {
   // The model's engine redraws a drawn mask (Sequential(seed=...) fixes it); an explicit set or the
   // layer's own seed gives the same mask every time.
-  if (mode_ == MixLUMode::Fixed) fill_selection(mask_, sel_, rng);
-  else mask_.zero();
+  if (mode_ == MixLUMode::Fixed)
+    fill_selection(mask_, sel_, rng);
+  else
+    mask_.zero();
 }
 
 template <typename T>
@@ -207,7 +210,8 @@ const Tensor<T>& MixLU<T>::backward(const Tensor<T>& grad_out, bool need_input_g
 template <typename T>
 MinMaxout<T>::MinMaxout(int64_t num_units, int64_t pieces, const UnitSelection& min_sel, Rng& rng)
     : units_(num_units), pieces_(pieces), sel_(min_sel) {
-  if (num_units <= 0) throw std::invalid_argument("MinMaxout: num_units must be positive, got " + std::to_string(num_units));
+  if (num_units <= 0)
+    throw std::invalid_argument("MinMaxout: num_units must be positive, got " + std::to_string(num_units));
   if (pieces < 1) throw std::invalid_argument("MinMaxout: pieces must be >= 1, got " + std::to_string(pieces));
   if (pieces > (int64_t(1) << 30)) throw std::invalid_argument("MinMaxout: pieces is too large");
   mask_.resize(Shape{num_units});
@@ -244,27 +248,30 @@ const Tensor<T>& MinMaxout<T>::forward(const Tensor<T>& x, bool, Rng&) {
   const T* m = mask_.data();
   T* out = this->output_.data();
   int32_t* win = winner_.data();
-  parallel_chunks(N * U, [&](int64_t a, int64_t len) {
-    for (int64_t r = a; r < a + len; ++r) {  // r = sample * U + unit
-      const int64_t b = r / U, u = r % U;
-      const bool is_min = m[u] != T(0);
-      const T* base = in + (b * U * K + u * K) * s;
-      for (int64_t p = 0; p < s; ++p) {
-        T best = base[p];
-        int32_t arg = 0;
-        // Strict comparisons: the first piece attaining the extreme wins ties.
-        for (int64_t k = 1; k < K; ++k) {
-          const T v = base[k * s + p];
-          if (is_min ? v < best : v > best) {
-            best = v;
-            arg = static_cast<int32_t>(k);
+  parallel_chunks(
+      N * U,
+      [&](int64_t a, int64_t len) {
+        for (int64_t r = a; r < a + len; ++r) {  // r = sample * U + unit
+          const int64_t b = r / U, u = r % U;
+          const bool is_min = m[u] != T(0);
+          const T* base = in + (b * U * K + u * K) * s;
+          for (int64_t p = 0; p < s; ++p) {
+            T best = base[p];
+            int32_t arg = 0;
+            // Strict comparisons: the first piece attaining the extreme wins ties.
+            for (int64_t k = 1; k < K; ++k) {
+              const T v = base[k * s + p];
+              if (is_min ? v < best : v > best) {
+                best = v;
+                arg = static_cast<int32_t>(k);
+              }
+            }
+            out[r * s + p] = best;
+            win[r * s + p] = arg;
           }
         }
-        out[r * s + p] = best;
-        win[r * s + p] = arg;
-      }
-    }
-  }, 1 << 12);
+      },
+      1 << 12);
   return this->output_;
 }
 
@@ -279,13 +286,16 @@ const Tensor<T>& MinMaxout<T>::backward(const Tensor<T>& grad_out, bool need_inp
   const T* g = grad_out.data();
   const int32_t* win = winner_.data();
   T* dx = this->grad_input_.data();
-  parallel_chunks(N * U, [&](int64_t a, int64_t len) {
-    for (int64_t r = a; r < a + len; ++r) {
-      const int64_t b = r / U, u = r % U;
-      T* base = dx + (b * U * K + u * K) * s;
-      for (int64_t p = 0; p < s; ++p) base[win[r * s + p] * s + p] = g[r * s + p];
-    }
-  }, 1 << 12);
+  parallel_chunks(
+      N * U,
+      [&](int64_t a, int64_t len) {
+        for (int64_t r = a; r < a + len; ++r) {
+          const int64_t b = r / U, u = r % U;
+          T* base = dx + (b * U * K + u * K) * s;
+          for (int64_t p = 0; p < s; ++p) base[win[r * s + p] * s + p] = g[r * s + p];
+        }
+      },
+      1 << 12);
   return this->grad_input_;
 }
 
@@ -352,21 +362,26 @@ const Tensor<T>& LearnedActivation<T>::backward(const Tensor<T>& grad_out, bool 
   T* gp = pos_.grad.data();
   T* gn = neg_.grad.data();
   if (pos_.trainable || neg_.trainable) {
-    parallel_chunks(U, [&](int64_t a, int64_t len) {
-      for (int64_t u = a; u < a + len; ++u) {
-        T sp = 0, sn = 0;
-        for (int64_t b = 0; b < N; ++b) {
-          const int64_t o = (b * U + u) * s;
-          for (int64_t p = 0; p < s; ++p) {
-            const T v = in[o + p], gv = g[o + p];
-            if (v > T(0)) sp += gv * v;
-            else sn += gv * v;
+    parallel_chunks(
+        U,
+        [&](int64_t a, int64_t len) {
+          for (int64_t u = a; u < a + len; ++u) {
+            T sp = 0, sn = 0;
+            for (int64_t b = 0; b < N; ++b) {
+              const int64_t o = (b * U + u) * s;
+              for (int64_t p = 0; p < s; ++p) {
+                const T v = in[o + p], gv = g[o + p];
+                if (v > T(0))
+                  sp += gv * v;
+                else
+                  sn += gv * v;
+              }
+            }
+            if (pos_.trainable) gp[u] += sp;
+            if (neg_.trainable) gn[u] += sn;
           }
-        }
-        if (pos_.trainable) gp[u] += sp;
-        if (neg_.trainable) gn[u] += sn;
-      }
-    }, N * s > 256 ? 2 : U + 1);
+        },
+        N * s > 256 ? 2 : U + 1);
   }
   if (!need_input_grad) return this->grad_input_;
   this->grad_input_.resize(x.shape());

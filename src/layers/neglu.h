@@ -45,8 +45,10 @@ struct SmoothNegluOp {
   void df(CArrayMap<T>, CArrayMap<T> y, CArrayMap<T> g, ArrayMap<T> dx) const { dx = -g * y.expm1(); }
 };
 
-template <typename T> using NegLU = Activation<T, NegluOp<T>>;
-template <typename T> using SmoothNegLU = Activation<T, SmoothNegluOp<T>>;
+template <typename T>
+using NegLU = Activation<T, NegluOp<T>>;
+template <typename T>
+using SmoothNegLU = Activation<T, SmoothNegluOp<T>>;
 
 // Which units of a mask are "special" (NegLU in MixLU, min in MinMaxout): an explicit list, or a
 // fraction of the units drawn from an engine (the layer's own seed, else the model's engine).
@@ -54,7 +56,7 @@ struct UnitSelection {
   double fraction = 0.0;
   std::vector<int64_t> units;  // explicit indices into the flattened mask; used when is_explicit
   bool is_explicit = false;
-  int64_t seed = -1;           // >= 0: draw from Rng(seed), independent of the model's engine
+  int64_t seed = -1;  // >= 0: draw from Rng(seed), independent of the model's engine
 };
 
 // Number of selected units for a fraction: round(fraction * n), halves rounded up.

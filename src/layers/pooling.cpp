@@ -6,7 +6,10 @@ namespace bionn {
 
 template <typename T>
 Pool2d<T>::Pool2d(Mode mode, int64_t kernel, int64_t stride, int64_t padding, bool count_include_pad)
-    : mode_(mode), k_(kernel), stride_(stride <= 0 ? kernel : stride), pad_(padding),
+    : mode_(mode),
+      k_(kernel),
+      stride_(stride <= 0 ? kernel : stride),
+      pad_(padding),
       count_include_pad_(count_include_pad) {
   if (kernel <= 0) throw std::invalid_argument(kind() + ": kernel_size must be positive");
   if (padding < 0 || 2 * padding > kernel)

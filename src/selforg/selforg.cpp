@@ -21,7 +21,6 @@ namespace selforg {
 
 namespace {
 
-
 std::string cell_str(const Cell& c) { return "(" + std::to_string(c[0]) + ", " + std::to_string(c[1]) + ")"; }
 
 bool overlaps(int64_t r0, int64_t c0, int64_t h0, int64_t w0, int64_t r1, int64_t c1, int64_t h1, int64_t w1) {
@@ -74,9 +73,9 @@ void MapLayout::validate_fields(const Fields& fields) const {
     if (fields[k].empty()) throw std::invalid_argument("unit " + std::to_string(k) + " has no receptive-field window");
     for (const Cell& c : fields[k])
       if (c[0] < 0 || c[1] < 0 || c[0] + window > height || c[1] + window > width)
-        throw std::invalid_argument("unit " + std::to_string(k) + "'s window at " + cell_str(c) + " (N = " +
-                                    std::to_string(window) + ") lies outside the " + std::to_string(height) + " x " +
-                                    std::to_string(width) + " feature map");
+        throw std::invalid_argument("unit " + std::to_string(k) + "'s window at " + cell_str(c) +
+                                    " (N = " + std::to_string(window) + ") lies outside the " + std::to_string(height) +
+                                    " x " + std::to_string(width) + " feature map");
   }
 }
 
@@ -93,7 +92,8 @@ std::vector<int64_t> MapLayout::field_indices(const std::vector<Cell>& windows) 
 
 void TrainOptions::validate() const {
   if (!(lr > 0) || !std::isfinite(lr)) throw std::invalid_argument("lr must be a positive finite number");
-  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) throw std::invalid_argument("Adam betas must be in [0, 1)");
+  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+    throw std::invalid_argument("Adam betas must be in [0, 1)");
   if (!(eps > 0)) throw std::invalid_argument("eps must be positive");
   if (!(l2 >= 0) || !std::isfinite(l2)) throw std::invalid_argument("l2 must be a finite number >= 0");
   if (!(dropout >= 0 && dropout < 1)) throw std::invalid_argument("dropout must be in [0, 1)");
@@ -103,8 +103,8 @@ void TrainOptions::validate() const {
 
 void MetaOptions::validate() const {
   if (method != "hill_climbing" && method != "local_search" && method != "random_search")
-    throw std::invalid_argument("meta-learning method must be 'hill_climbing', 'local_search' or 'random_search', got '" +
-                                method + "'");
+    throw std::invalid_argument(
+        "meta-learning method must be 'hill_climbing', 'local_search' or 'random_search', got '" + method + "'");
   if (epochs_per_step < 1) throw std::invalid_argument("epochs_per_step must be >= 1");
 }
 
@@ -145,7 +145,9 @@ double histogram_entropy_of(const T* values, int64_t n, int64_t bins) {
   return h;
 }
 
-double histogram_entropy(const double* values, int64_t n, int64_t bins) { return histogram_entropy_of(values, n, bins); }
+double histogram_entropy(const double* values, int64_t n, int64_t bins) {
+  return histogram_entropy_of(values, n, bins);
+}
 
 // ------------------------------------------------------------------------------------------------
 // AE unit (§2.1)
@@ -184,7 +186,12 @@ void AEUnit<T>::reset_parameters(Rng& rng, int64_t fan_in) {
 template <typename T>
 void AEUnit<T>::exchange(bool to_map) {
   // One loop for both directions: weights, biases and their Adam moments, field entry by entry.
-  const auto copy = [to_map](T& full, T& compact) { if (to_map) full = compact; else compact = full; };
+  const auto copy = [to_map](T& full, T& compact) {
+    if (to_map)
+      full = compact;
+    else
+      compact = full;
+  };
   const int64_t n = field_size(), H = n_hidden_, M = map_size_;
   for (int64_t j = 0; j < n; ++j) {
     const int64_t p = field_[static_cast<size_t>(j)];
@@ -226,7 +233,8 @@ void AEUnit<T>::set_field(const std::vector<int64_t>& indices) {
   if (indices.empty()) throw std::invalid_argument("AEUnit: the receptive field is empty");
   for (size_t i = 0; i < indices.size(); ++i) {
     if (indices[i] < 0 || indices[i] >= map_size_) throw std::invalid_argument("AEUnit: field index outside the map");
-    if (i && indices[i] <= indices[i - 1]) throw std::invalid_argument("AEUnit: field indices must be sorted and unique");
+    if (i && indices[i] <= indices[i - 1])
+      throw std::invalid_argument("AEUnit: field indices must be sorted and unique");
   }
   // theta := theta o delta for the update, while the weights outside the new field are retained (§2.2).
   scatter();
@@ -297,8 +305,8 @@ double AEUnit<T>::backward(double l2) {
   const int64_t n = field_size(), H = n_hidden_, B = last_batch_;
   const double value = loss(l2);
   const T scale = static_cast<T>(2.0 / static_cast<double>(B * n));
-  MapR<T> X(x_.data(), B, n), Z(z_.data(), B, H), C(code_.data(), B, H), Xh(xhat_.data(), B, n), dXh(dxhat_.data(), B, n),
-      dC(dcode_.data(), B, H), D(drop_.data(), B, H);
+  MapR<T> X(x_.data(), B, n), Z(z_.data(), B, H), C(code_.data(), B, H), Xh(xhat_.data(), B, n),
+      dXh(dxhat_.data(), B, n), dC(dcode_.data(), B, H), D(drop_.data(), B, H);
   MapR<T> We(We_.data(), H, n), Vd(Vd_.data(), n, H), gWe(gWe_.data(), H, n), gVd(gVd_.data(), n, H);
   dXh = (Xh - X) * scale;
   gemm(gVd, dXh.transpose(), C, false);
@@ -362,7 +370,10 @@ void AEUnit<T>::set(const std::string& name, const std::vector<T>& values) {
     throw std::invalid_argument("AE parameter '" + name + "' needs " + std::to_string(numel) + " values, got " +
                                 std::to_string(values.size()));
   scatter();
-  AlignedVector<T>* dst = name == "encoder_weight" ? &W_ : name == "encoder_bias" ? &b_ : name == "decoder_weight" ? &V_ : &c_;
+  AlignedVector<T>* dst = name == "encoder_weight"   ? &W_
+                          : name == "encoder_bias"   ? &b_
+                          : name == "decoder_weight" ? &V_
+                                                     : &c_;
   std::copy(values.begin(), values.end(), dst->begin());
   gather();
 }
@@ -406,7 +417,8 @@ SelfOrgNetwork<T>::SelfOrgNetwork(const MapLayout& layout, const Fields& fields,
     const Cell& u = layout_.unit_locations[static_cast<size_t>(k)];
     for (int64_t r = 0; r < layout_.hidden_height; ++r)
       for (int64_t c = 0; c < layout_.hidden_width; ++c)
-        hidden_positions_[static_cast<size_t>(k * H + r * layout_.hidden_width + c)] = (u[0] + r) * layout_.width + u[1] + c;
+        hidden_positions_[static_cast<size_t>(k * H + r * layout_.hidden_width + c)] =
+            (u[0] + r) * layout_.width + u[1] + c;
   }
   set_fields(fields);
   reset_parameters();
@@ -618,7 +630,8 @@ MetaStepResult MetaLearner<T>::step(SelfOrgNetwork<T>& net, const std::vector<do
   if (static_cast<int64_t>(incumbent.size()) != K)
     throw std::invalid_argument("expected " + std::to_string(K) + " incumbent entropies, got " +
                                 std::to_string(incumbent.size()));
-  if (!entropy_images || n_entropy <= 0) throw std::invalid_argument("meta-learning needs images to estimate entropy on");
+  if (!entropy_images || n_entropy <= 0)
+    throw std::invalid_argument("meta-learning needs images to estimate entropy on");
   MetaStepResult res;
   res.entropy = incumbent;
   // A candidate is the incumbent network (weights retained, §2.2) with new fields, trained for
@@ -640,7 +653,8 @@ MetaStepResult MetaLearner<T>::step(SelfOrgNetwork<T>& net, const std::vector<do
              static_cast<int64_t>(rng_.below(static_cast<uint64_t>(L.width - L.window + 1)))};
     SelfOrgNetwork<T> cand = net;
     const auto h = train_candidate(f, cand);
-    const double sum_c = std::accumulate(h.begin(), h.end(), 0.0), sum_i = std::accumulate(incumbent.begin(), incumbent.end(), 0.0);
+    const double sum_c = std::accumulate(h.begin(), h.end(), 0.0),
+                 sum_i = std::accumulate(incumbent.begin(), incumbent.end(), 0.0);
     if (accept_candidate(sum_c, sum_i)) {
       net.adopt(std::move(cand));
       res.accepted = true;

@@ -28,9 +28,9 @@ using Fields = std::vector<std::vector<Cell>>;
 struct MapLayout {
   int64_t height = 0, width = 0;
   int64_t image_row = 0, image_col = 0, image_height = 0, image_width = 0;
-  int64_t window = 10;                        // N of the N x N windows
+  int64_t window = 10;                            // N of the N x N windows
   int64_t hidden_height = 10, hidden_width = 10;  // n_hidden = hidden_height * hidden_width
-  std::vector<Cell> unit_locations;           // corner of each unit's hidden block (K entries)
+  std::vector<Cell> unit_locations;               // corner of each unit's hidden block (K entries)
 
   int64_t n_units() const { return static_cast<int64_t>(unit_locations.size()); }
   int64_t n_hidden() const { return hidden_height * hidden_width; }
@@ -49,10 +49,10 @@ struct MapLayout {
 struct TrainOptions {
   double lr = 1e-3;  // Adam step size of the local (base) learning
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double l2 = 1e-4;       // L2 penalty (l2/2)*||theta o delta||^2 on the effective weights (§2.1)
-  double dropout = 0.1;   // dropout on the hidden code during training (§2.1)
+  double l2 = 1e-4;      // L2 penalty (l2/2)*||theta o delta||^2 on the effective weights (§2.1)
+  double dropout = 0.1;  // dropout on the hidden code during training (§2.1)
   int64_t batch_size = 64;
-  int64_t bins = 100;     // histogram bins of the entropy estimate (§2.2: "a constant bin size of 100")
+  int64_t bins = 100;  // histogram bins of the entropy estimate (§2.2: "a constant bin size of 100")
   bool shuffle = true;
   void validate() const;
 };
@@ -110,8 +110,8 @@ class AEUnit {
 
  private:
   void exchange(bool to_map);  // copies between the compact field matrices and the full map
-  void scatter();  // compact -> full
-  void gather();   // full -> compact
+  void scatter();              // compact -> full
+  void gather();               // full -> compact
   void reserve_batch(int64_t batch);
 
   int64_t map_size_, n_hidden_;
@@ -120,7 +120,7 @@ class AEUnit {
   AlignedVector<T> W_, b_, V_, c_;
   AlignedVector<T> mW_, vW_, mb_, vb_, mV_, vV_, mc_, vc_;
   // Compact copies on the field (authoritative for the field's entries while it is set).
-  AlignedVector<T> We_, Vd_, cd_;          // n_hidden x n, n x n_hidden, n
+  AlignedVector<T> We_, Vd_, cd_;  // n_hidden x n, n x n_hidden, n
   AlignedVector<T> mWe_, vWe_, mVd_, vVd_, mcd_, vcd_;
   AlignedVector<T> gWe_, gb_, gVd_, gcd_;  // gradients (compact)
   int64_t adam_t_ = 0;
@@ -207,9 +207,9 @@ std::vector<Fields> neighbours(const MapLayout& layout, const Fields& fields, in
 // A rejected candidate's training is discarded (weights and fields return to the incumbent's).
 struct MetaStepResult {
   bool accepted = false;
-  int64_t unit = -1;         // unit whose field changed (-1: random search or nothing accepted)
-  int64_t candidates = 0;    // candidate networks trained
-  std::vector<double> entropy;   // incumbent's per-unit entropies after the step
+  int64_t unit = -1;                      // unit whose field changed (-1: random search or nothing accepted)
+  int64_t candidates = 0;                 // candidate networks trained
+  std::vector<double> entropy;            // incumbent's per-unit entropies after the step
   std::vector<double> candidate_entropy;  // entropies of the last candidate evaluated
 };
 
