@@ -19,4 +19,7 @@ sed -e 's/typing\.SupportsInt | typing\.SupportsIndex/int/g' \
     -e 's/typing\.SupportsFloat | typing\.SupportsIndex/float/g' \
     -e 's/^has_openmp: bool = .*$/has_openmp: bool/' \
     "$out/bionn/_core.pyi" > "$root/python/bionn/_core.pyi"
+# The checked-in stub follows the project's ruff style like every other Python file.
+ruff check --quiet --fix --select I "$root/python/bionn/_core.pyi"
+ruff format --quiet "$root/python/bionn/_core.pyi"
 echo "wrote $root/python/bionn/_core.pyi"

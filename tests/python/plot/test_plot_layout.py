@@ -17,7 +17,8 @@ import bionn.plot
 
 PLOT_DIR = Path(bionn.plot.__file__).resolve().parent
 PYTHON_DIR = PLOT_DIR.parents[1]
-MODULES = ["training", "focus", "amplifying", "flexible", "corruptions", "neglu", "selforg"]
+# Every public module of bionn.plot (a new mechanism's plot module is covered without an edit here).
+MODULES = sorted(p.stem for p in PLOT_DIR.glob("*.py") if not p.stem.startswith("_"))
 
 
 def _bionn_imports(path: Path, package: str) -> set:
@@ -39,8 +40,8 @@ def _bionn_imports(path: Path, package: str) -> set:
     return names
 
 
-def test_modules_are_the_expected_ones():
-    assert {p.stem for p in PLOT_DIR.glob("*.py")} == set(MODULES) | {"__init__", "_base"}
+def test_the_plot_modules_are_found():
+    assert {"training", "focus", "amplifying", "flexible", "corruptions", "neglu", "selforg"} <= set(MODULES)
 
 
 def test_plot_modules_import_base_never_the_package():
@@ -86,11 +87,12 @@ def test_package_reexports_every_public_name():
 
 
 def test_importing_bionn_and_plot_does_not_import_matplotlib():
-    code = textwrap.dedent("""
-        import json, sys
+    code = textwrap.dedent(f"""
+        import importlib, json, sys
         import bionn
         import bionn.plot
-        from bionn.plot import training, focus, amplifying, flexible, corruptions, neglu, selforg
+        for name in {MODULES!r}:
+            importlib.import_module("bionn.plot." + name)
         print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "matplotlib")))
         """)
     env = dict(os.environ)
