@@ -53,13 +53,26 @@ void for_rows(int64_t rows, int64_t cols, F&& f) {
   parallel_chunks(rows, f, rows * cols < (int64_t(1) << 15) ? rows + 1 : 0);
 }
 
+// height * width, or 0 when a size is not positive (the constructor then says which). A product
+// that overflows, or a weight matrix larger than 2^60 bytes, is refused here, before the member
+// tensors are allocated: the wrapped product would size them wrong.
+int64_t checked_inputs(const std::string& name, int64_t height, int64_t width, int64_t out) {
+  if (height <= 0 || width <= 0) return 0;
+  constexpr int64_t kMax = (int64_t(1) << 60) / 8;
+  if (height > kMax / width || (out > 0 && height * width > kMax / out))
+    throw std::invalid_argument(
+        name + ": the layer's size overflows (height * width * out_features = " + std::to_string(height) + " * " +
+        std::to_string(width) + " * " + std::to_string(out) + ")");
+  return height * width;
+}
+
 }  // namespace
 
 template <typename T>
 FocusBase<T>::FocusBase(const std::string& name, int64_t height, int64_t width, int64_t out_features, int dims,
                         const FocusOptions& opt, Rng& rng)
     : name_(name),
-      in_(height > 0 && width > 0 ? height * width : 0),
+      in_(checked_inputs(name, height, width, out_features)),
       out_(out_features > 0 ? out_features : 0),
       height_(height),
       width_(width),

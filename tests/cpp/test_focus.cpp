@@ -223,6 +223,15 @@ TEST_CASE("pruning sparsity grows with the threshold", "[focus]") {
   CHECK(last > 0.5);
 }
 
+TEST_CASE("focus layers refuse sizes whose product overflows, before allocating", "[focus]") {
+  Rng rng(21);
+  // 2^62 * 4 wraps to 0 in 64 bits; 2^32 * 2^32 too: the weights would be sized by the wrapped value.
+  CHECK_THROWS_AS(FocusDense2D<float>(int64_t(1) << 62, 4, 3, FocusOptions{}, rng), std::invalid_argument);
+  CHECK_THROWS_AS(FocusDense2D<float>(int64_t(1) << 32, int64_t(1) << 32, 3, FocusOptions{}, rng),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(FocusDense<float>(int64_t(1) << 40, int64_t(1) << 40, FocusOptions{}, rng), std::invalid_argument);
+}
+
 TEST_CASE("focus layers reject bad arguments and inputs", "[focus]") {
   Rng rng(20);
   auto bad = [&](FocusOptions o, const char* what) {
