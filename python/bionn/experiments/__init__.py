@@ -6,6 +6,13 @@ Running experiments (:mod:`bionn.experiments.sweep`)
 processes or on a Dask cluster) and collects the metrics into a pandas DataFrame; :func:`grid`
 builds configs. See the module for the backends and the threading rule.
 
+Run records (:mod:`bionn.experiments.records`)
+----------------------------------------------
+:class:`RunStore` keeps one JSON record per run ``(paper, experiment, config, seed)``;
+``repeat(..., store=RunStore(...), paper=..., experiment=...)`` skips runs already recorded and
+records each run as it finishes, so long protocols resume. :func:`default_store` is
+``$BIONN_RESULTS``, ``<repo>/results`` in a source checkout, else ``~/.cache/bionn/results``.
+
 Statistics (:mod:`bionn.experiments.stats`)
 -------------------------------------------
 :func:`summarize`, :func:`ttest`, :func:`wilcoxon` and :func:`pearson` (scipy, imported lazily).
@@ -24,6 +31,7 @@ package, so :func:`claims` and :func:`run_claims` see them. This package never i
 
 from __future__ import annotations
 
+from .records import RunStore, default_store
 from .registry import (
     COMPARISONS,
     MODES,
@@ -45,6 +53,8 @@ __all__ = [
     "grid",
     "RunError",
     "BACKENDS",
+    "RunStore",
+    "default_store",
     "summarize",
     "TestResult",
     "ttest",

@@ -26,10 +26,13 @@ backends call ``bionn.set_num_threads(1)`` before a serial run too.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 import pickle
+import platform
 import sys
+import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -80,6 +83,47 @@ def _run_one(
     if not isinstance(result, Mapping):
         raise TypeError(f"fn must return a dict of metrics, got {type(result).__name__}")
     return dict(result)
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.lower().startswith(("model name", "hardware")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _machine_info() -> Dict[str, Any]:
+    """Where a run executes (recorded by :class:`~bionn.experiments.RunStore`); never raises."""
+    try:
+        import bionn
+
+        threads: Optional[int] = int(bionn.get_num_threads())
+    except Exception:  # pragma: no cover - bionn without its core
+        threads = None
+    try:
+        cpu = _cpu_name()
+    except Exception:  # pragma: no cover
+        cpu = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "platform": platform.platform()}
+
+
+def _run_timed(
+    fn: Callable[..., Mapping[str, Any]], seed: int, config: Mapping[str, Any], single_thread: bool
+) -> Dict[str, Any]:
+    """:func:`_run_one` plus its wall time and the worker's machine (what a run record needs)."""
+    if single_thread:
+        import bionn
+
+        bionn.set_num_threads(1)
+    start = time.perf_counter()
+    metrics = _run_one(fn, seed, config, False)
+    wall = time.perf_counter() - start
+    return {"metrics": metrics, "wall_time_s": wall, "machine": _machine_info()}
 
 
 def _check_seeds(seeds: Any) -> List[int]:
@@ -182,6 +226,10 @@ def repeat(
     address: Optional[str] = None,
     n_workers: Optional[int] = None,
     progress: bool = False,
+    store: Any = None,
+    paper: Optional[str] = None,
+    experiment: Optional[str] = None,
+    rerun: bool = False,
 ) -> Any:
     """Runs ``fn(seed=seed, **config)`` for every config and every seed; one DataFrame row per run.
 
@@ -209,6 +257,20 @@ def repeat(
         ``min(number of runs, os.cpu_count())``.
     progress : bool
         Show a tqdm progress bar over runs.
+    store : bionn.experiments.RunStore, optional
+        Keep one run record per run (see :mod:`bionn.experiments.records`). Runs that already have
+        a record are not run again; each finished run's record is written at once, in this process
+        (for every backend; dask workers need no shared file system), so after Ctrl-C or a crash a
+        second call runs only what is missing. The frame is built from the records' values (JSON
+        numbers: a float32 metric comes back as float64), identical whether runs were loaded or
+        run. A ``"curves"`` metric (a dict of lists, e.g. per-epoch losses) goes to the record's
+        ``curves`` and is not a column. A corrupt record raises ValueError (``rerun`` overwrites).
+    paper, experiment : str
+        Required with ``store`` (TypeError otherwise): the run's identity is
+        ``(paper, experiment, config, seed)``. There is deliberately no default from ``fn``'s name:
+        renaming a function must not orphan its records.
+    rerun : bool
+        With ``store``: run everything again and overwrite the records.
 
     Returns
     -------
@@ -245,28 +307,118 @@ def repeat(
         n_workers = int(n_workers)
 
     tasks: List[Tuple[int, Dict[str, Any]]] = [(s, c) for c in config_list for s in seed_list]
-    bar = _progress_bar(progress, len(tasks))
-    try:
-        if backend == "serial":
-            results = _run_serial(fn, tasks, bar)
-        elif backend == "processes":
-            _check_picklable(fn, config_list)
-            results = _run_processes(fn, tasks, n_workers or _default_workers(len(tasks)), bar)
-        else:
-            results = _run_dask(fn, tasks, address, n_workers or _default_workers(len(tasks)), bar)
-    finally:
-        if bar is not None:
-            bar.close()
-    return _to_frame(pd, tasks, results)
-
-
-def _run_serial(fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], bar: Any) -> List[Dict[str, Any]]:
-    results = []
-    for seed, config in tasks:
+    if store is None:
+        if paper is not None or experiment is not None or rerun:
+            raise TypeError("paper, experiment and rerun are only used with store=")
+        bar = _progress_bar(progress, len(tasks))
         try:
-            results.append(_run_one(fn, seed, config, single_thread=False))
+            results = _dispatch(fn, tasks, backend, address, n_workers, bar, _run_one, None)
+        finally:
+            if bar is not None:
+                bar.close()
+        return _to_frame(pd, tasks, results)
+    return _repeat_stored(pd, fn, tasks, backend, address, n_workers, progress, store, paper, experiment, rerun)
+
+
+def _dispatch(
+    fn: Callable[..., Any],
+    tasks: List[Tuple[int, Dict[str, Any]]],
+    backend: str,
+    address: Optional[str],
+    n_workers: Optional[int],
+    bar: Any,
+    worker: Callable[..., Any],
+    on_done: Optional[Callable[[int, Any], None]],
+) -> List[Any]:
+    """Runs ``worker(fn, seed, config, single_thread)`` for every task on the backend; ``on_done(i,
+    result)`` is called in this process as each run finishes."""
+    if backend == "serial":
+        return _run_serial(fn, tasks, bar, worker, on_done)
+    if backend == "processes":
+        configs: List[Dict[str, Any]] = []
+        for _, c in tasks:  # the distinct config dicts, in order (tasks share them)
+            if not any(c is x for x in configs):
+                configs.append(c)
+        _check_picklable(fn, configs)
+        return _run_processes(fn, tasks, n_workers or _default_workers(len(tasks)), bar, worker, on_done)
+    return _run_dask(fn, tasks, address, n_workers or _default_workers(len(tasks)), bar, worker, on_done)
+
+
+def _repeat_stored(
+    pd: Any,
+    fn: Callable[..., Any],
+    tasks: List[Tuple[int, Dict[str, Any]]],
+    backend: str,
+    address: Optional[str],
+    n_workers: Optional[int],
+    progress: bool,
+    store: Any,
+    paper: Any,
+    experiment: Any,
+    rerun: bool,
+) -> Any:
+    for name, value in (("paper", paper), ("experiment", experiment)):
+        if not isinstance(value, str):
+            raise TypeError(f"repeat with store= needs {name}= (a str), got {type(value).__name__}")
+    for seed, config in tasks:  # names and configs checked (JSON types) before anything runs
+        store.key(paper, experiment, config, seed)
+    results: List[Optional[Dict[str, Any]]] = [None] * len(tasks)
+    pending = []
+    for i, (seed, config) in enumerate(tasks):
+        record = None if rerun else store.load(paper, experiment, config, seed)
+        if record is None:
+            pending.append(i)
+        else:
+            results[i] = record["metrics"]
+
+    def on_done(j: int, out: Dict[str, Any]) -> None:
+        i = pending[j]
+        seed, config = tasks[i]
+        metrics = dict(out["metrics"])
+        clash = set(metrics) & (set(config) | {"seed"})
+        if clash:
+            raise ValueError(f"fn returned metric(s) {sorted(clash)} named like a config key or 'seed'; rename them")
+        curves = metrics.pop("curves", None)
+        try:
+            store.save(
+                paper,
+                experiment,
+                config,
+                seed,
+                metrics,
+                curves=curves,
+                wall_time=out["wall_time_s"],
+                machine=out["machine"],
+            )
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{_describe(seed, config)} returned a result that cannot be recorded: {exc}") from exc
+        results[i] = store.load(paper, experiment, config, seed)["metrics"]
+
+    if pending:
+        bar = _progress_bar(progress, len(pending))
+        try:
+            _dispatch(fn, [tasks[i] for i in pending], backend, address, n_workers, bar, _run_timed, on_done)
+        finally:
+            if bar is not None:
+                bar.close()
+    return _to_frame(pd, tasks, results)  # type: ignore[arg-type]
+
+
+def _run_serial(
+    fn: Callable[..., Any],
+    tasks: List[Tuple[int, Dict[str, Any]]],
+    bar: Any,
+    worker: Callable[..., Any] = _run_one,
+    on_done: Optional[Callable[[int, Any], None]] = None,
+) -> List[Any]:
+    results = []
+    for i, (seed, config) in enumerate(tasks):
+        try:
+            results.append(worker(fn, seed, config, False))
         except Exception as exc:
             raise RunError(f"{_describe(seed, config)} failed: {type(exc).__name__}: {exc}", seed, config) from exc
+        if on_done is not None:
+            on_done(i, results[i])
         if bar is not None:
             bar.update(1)
     return results
@@ -279,6 +431,7 @@ def _collect(
     results: List[Optional[Dict[str, Any]]],
     where: str,
     bar: Any,
+    on_done: Optional[Callable[[int, Any], None]] = None,
 ) -> None:
     """Stores each finished future's result at its task's index (so order does not depend on
     completion order); a failed run raises RunError naming its seed and config."""
@@ -291,12 +444,19 @@ def _collect(
             raise RunError(
                 f"{_describe(seed, config)} failed {where}: {type(exc).__name__}: {exc}", seed, config
             ) from exc
+        if on_done is not None:
+            on_done(i, results[i])
         if bar is not None:
             bar.update(1)
 
 
 def _run_processes(
-    fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], n_workers: int, bar: Any
+    fn: Callable[..., Any],
+    tasks: List[Tuple[int, Dict[str, Any]]],
+    n_workers: int,
+    bar: Any,
+    worker: Callable[..., Any] = _run_one,
+    on_done: Optional[Callable[[int, Any], None]] = None,
 ) -> List[Dict[str, Any]]:
     import concurrent.futures as cf
     import multiprocessing
@@ -306,15 +466,23 @@ def _run_processes(
     results: List[Optional[Dict[str, Any]]] = [None] * len(tasks)
     pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
     try:
-        futures = {pool.submit(_run_one, fn, seed, config, True): i for i, (seed, config) in enumerate(tasks)}
-        _collect(cf.as_completed(futures), lambda fut: futures[fut], tasks, results, "in a worker process", bar)
+        futures = {pool.submit(worker, fn, seed, config, True): i for i, (seed, config) in enumerate(tasks)}
+        _collect(
+            cf.as_completed(futures), lambda fut: futures[fut], tasks, results, "in a worker process", bar, on_done
+        )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]
 
 
 def _run_dask(
-    fn: Callable[..., Any], tasks: List[Tuple[int, Dict[str, Any]]], address: Optional[str], n_workers: int, bar: Any
+    fn: Callable[..., Any],
+    tasks: List[Tuple[int, Dict[str, Any]]],
+    address: Optional[str],
+    n_workers: int,
+    bar: Any,
+    worker: Callable[..., Any] = _run_one,
+    on_done: Optional[Callable[[int, Any], None]] = None,
 ) -> List[Dict[str, Any]]:
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -342,11 +510,13 @@ def _run_dask(
         futures = []
         index = {}
         for i, (seed, config) in enumerate(tasks):
-            fut = client.submit(_run_one, fn, seed, config, True, pure=False)
+            fut = client.submit(worker, fn, seed, config, True, pure=False)
             futures.append(fut)
             index[fut.key] = i
         try:
-            _collect(as_completed(futures), lambda fut: index[fut.key], tasks, results, "on a dask worker", bar)
+            _collect(
+                as_completed(futures), lambda fut: index[fut.key], tasks, results, "on a dask worker", bar, on_done
+            )
         finally:
             client.cancel(futures)
     finally:
