@@ -282,8 +282,9 @@ def repeat(
     Raises
     ------
     TypeError
-        ``fn`` (or a config) is not picklable with ``backend="processes"``, or ``fn`` returned
-        something other than a dict.
+        ``fn`` (or a config) is not picklable with ``backend="processes"``, ``fn`` returned
+        something other than a dict, ``store`` without ``paper``/``experiment`` (or those without
+        ``store``), or a config or metric that is not JSON with ``store``.
     RunError
         A run raised; the message names its seed and config and the original exception is chained.
     ValueError
