@@ -101,7 +101,7 @@ def _parse_cifar_bin(data: bytes, source: str, hint: str) -> Tuple[np.ndarray, n
 # --------------------------------------------------------------------------------------------
 
 
-class _Stub:
+class _StandIn:
     """A stand-in for a numpy object in a pickle: it records its arguments and state only."""
 
     def __init__(self, kind: str, args: tuple):
@@ -116,15 +116,15 @@ class _NdarrayToken:
 
 
 def _reconstruct(*args):
-    return _Stub("ndarray", args)
+    return _StandIn("ndarray", args)
 
 
 def _frombuffer(*args):
-    return _Stub("frombuffer", args)
+    return _StandIn("frombuffer", args)
 
 
 def _dtype(*args):
-    return _Stub("dtype", args)
+    return _StandIn("dtype", args)
 
 
 def _codecs_encode(text, encoding="utf-8", *rest):
@@ -158,32 +158,32 @@ class _BatchUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
-def _is_u1(dtype_stub) -> bool:
-    if isinstance(dtype_stub, (str, bytes)):  # _reconstruct's placeholder dtype 'b'
+def _is_u1(dtype_stand_in) -> bool:
+    if isinstance(dtype_stand_in, (str, bytes)):  # _reconstruct's placeholder dtype 'b'
         return False
     return (
-        isinstance(dtype_stub, _Stub)
-        and dtype_stub.kind == "dtype"
-        and dtype_stub.args
-        and dtype_stub.args[0] in ("u1", b"u1", "uint8", b"uint8")
+        isinstance(dtype_stand_in, _StandIn)
+        and dtype_stand_in.kind == "dtype"
+        and dtype_stand_in.args
+        and dtype_stand_in.args[0] in ("u1", b"u1", "uint8", b"uint8")
     )
 
 
-def _stub_to_uint8(stub) -> np.ndarray:
-    """The validated uint8 array a stub describes (numpy sees plain bytes only)."""
-    if isinstance(stub, _Stub) and stub.kind == "ndarray":
-        if len(stub.args) != 3 or stub.args[0] is not _NdarrayToken:
+def _stand_in_to_uint8(stand_in) -> np.ndarray:
+    """The validated uint8 array a stand-in describes (numpy sees plain bytes only)."""
+    if isinstance(stand_in, _StandIn) and stand_in.kind == "ndarray":
+        if len(stand_in.args) != 3 or stand_in.args[0] is not _NdarrayToken:
             raise ValueError("data is not a plain numpy array")
-        state = stub.state
+        state = stand_in.state
         if not (isinstance(state, tuple) and len(state) == 5):
             raise ValueError("data array has no valid state")
         _, shape, dtype, fortran, raw = state
         order = "F" if fortran is True else "C"
-    elif isinstance(stub, _Stub) and stub.kind == "frombuffer" and len(stub.args) == 4:
-        raw, dtype, shape, order = stub.args
+    elif isinstance(stand_in, _StandIn) and stand_in.kind == "frombuffer" and len(stand_in.args) == 4:
+        raw, dtype, shape, order = stand_in.args
         order = order.decode() if isinstance(order, bytes) else order
     else:
-        raise ValueError(f"data is a {type(stub).__name__}, not a numpy array")
+        raise ValueError(f"data is a {type(stand_in).__name__}, not a numpy array")
     if not _is_u1(dtype):
         raise ValueError("data is not a uint8 array")
     if not (
@@ -213,11 +213,11 @@ def _parse_cifar_pickle(data: bytes, source: str, hint: str) -> Tuple[np.ndarray
     if not isinstance(batch, dict):
         raise ValueError(f"{bad} (it holds a {type(batch).__name__}, not a dict). {hint}")
     get = lambda key: batch.get(key.encode(), batch.get(key))  # noqa: E731 (bytes or str keys)
-    stub, labels = get("data"), get("labels")
-    if stub is None or labels is None:
+    stand_in, labels = get("data"), get("labels")
+    if stand_in is None or labels is None:
         raise ValueError(f"{bad} (no 'data' and 'labels' entries). {hint}")
     try:
-        X = _stub_to_uint8(stub)
+        X = _stand_in_to_uint8(stand_in)
     except ValueError as exc:
         raise ValueError(f"{bad} ({exc}). {hint}") from None
     if not (isinstance(labels, list) and all(type(v) is int for v in labels)):
