@@ -83,17 +83,34 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 # -- the repository and the default store ------------------------------------------------------------
+def _is_checkout(path: Path) -> bool:
+    """Whether ``path`` is the root of a bionn source checkout."""
+    try:
+        if not (path / "python" / "bionn").is_dir():
+            return False
+        text = (path / "pyproject.toml").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r'^name\s*=\s*"bionn"', text, flags=re.MULTILINE) is not None
+
+
 def _source_checkout() -> Optional[Path]:
-    """The repository root when bionn runs from a source checkout (``<repo>/python/bionn``)."""
-    repo = Path(__file__).resolve().parents[3]
-    if (repo / "pyproject.toml").is_file() and (repo / "python" / "bionn").is_dir():
-        return repo
+    """The bionn source checkout in use: the one the package runs from (``<repo>/python/bionn``,
+    an editable or ``PYTHONPATH`` install), else the current directory or one of its parents
+    (an installed bionn run from inside a checkout, as CI does); None elsewhere."""
+    here = Path(__file__).resolve().parents[3]
+    if _is_checkout(here):
+        return here
+    cwd = Path.cwd().resolve()
+    for path in (cwd, *cwd.parents):
+        if _is_checkout(path):
+            return path
     return None
 
 
 def default_store() -> RunStore:
-    """``$BIONN_RESULTS`` if set, else ``<repo>/results`` in a source checkout (found from the
-    package's own path, not the current directory), else ``~/.cache/bionn/results``."""
+    """``$BIONN_RESULTS`` if set, else ``<checkout>/results`` when run from a source checkout
+    (see ``_source_checkout``), else ``~/.cache/bionn/results``."""
     env = os.environ.get(RESULTS_ENV)
     if env:
         return RunStore(Path(env).expanduser())

@@ -220,10 +220,27 @@ def test_default_store(monkeypatch, tmp_path):
     monkeypatch.setenv("BIONN_RESULTS", str(tmp_path / "r"))
     assert ex.default_store() == ex.RunStore(tmp_path / "r")
     monkeypatch.delenv("BIONN_RESULTS")
-    repo = Path(rec.__file__).resolve().parents[3]
-    assert ex.default_store().root == repo / "results"  # tests run from the source checkout
+    monkeypatch.setattr(rec, "_source_checkout", lambda: tmp_path)
+    assert ex.default_store().root == tmp_path / "results"
     monkeypatch.setattr(rec, "_source_checkout", lambda: None)
     assert ex.default_store().root == Path.home() / ".cache" / "bionn" / "results"
+
+
+def test_source_checkout_found_from_package_or_cwd(monkeypatch, tmp_path):
+    repo = Path(__file__).resolve().parents[3]  # the tests always run from a checkout
+    monkeypatch.chdir(repo / "tests")
+    assert rec._source_checkout() == repo  # from the package path (PYTHONPATH) or the cwd's parent (installed)
+    fake = tmp_path / "elsewhere"
+    (fake / "python" / "bionn").mkdir(parents=True)
+    (fake / "sub").mkdir()
+    assert not rec._is_checkout(fake)  # no pyproject
+    (fake / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    assert not rec._is_checkout(fake)
+    (fake / "pyproject.toml").write_text('[project]\nname = "bionn"\n')
+    assert rec._is_checkout(fake)
+    if not rec._is_checkout(Path(rec.__file__).resolve().parents[3]):  # installed: the cwd decides
+        monkeypatch.chdir(fake / "sub")
+        assert rec._source_checkout() == fake
 
 
 # ================================================================================================
