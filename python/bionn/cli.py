@@ -2,13 +2,18 @@
 
 ::
 
-    bionn reproduce --list [PAPER]             # registered claims
-    bionn reproduce demo --quick               # check the demo paper's claims (quick mode)
-    bionn reproduce all --full --json out.json --backend processes --workers 8
-    bionn reproduce demo --backend dask --address tcp://scheduler:8786
+    bionn report                                   # what holds: the ledger from the committed run records
+    bionn report focusing --readme README.md       # also write results/focusing.md and the README table
+    bionn reproduce --list [--json]                # the registered claims, verdicts from the records
+    bionn reproduce demo --quick                   # smoke test: quick protocol in a throw-away store
+    bionn reproduce focusing --full --backend processes --workers 2   # run the missing full runs
+    bionn reproduce 'focusing.table2_*' --full --rerun
+    bionn reproduce all --quick --require-data     # what CI runs
 
-Exit status: 0 when every claim passed (or was skipped: data absent), 1 when any failed (or could
-not be computed), 2 for usage errors (including an unknown paper), 130 when interrupted.
+``reproduce`` exit status: 0 when every claim ran without ERROR; 1 on ERROR (with ``--require-data``
+a SKIPPED claim is an ERROR; with ``--strict`` any verdict other than REPRODUCED is a failure);
+2 for usage errors; 130 when interrupted (finished runs stay recorded: run again to continue).
+``report --readme FILE --check`` exits 1 when the README's table differs from the records.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
 from .io import atomic_write
@@ -31,97 +38,116 @@ class _UsageError(Exception):
     pass
 
 
+def _add_store(p: argparse.ArgumentParser, default_text: str) -> None:
+    p.add_argument("--store", metavar="DIR", help=f"run-record directory ({default_text})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bionn`` command."""
-    parser = argparse.ArgumentParser(prog="bionn", description="bionn command-line tools.")
     from . import __version__
 
+    parser = argparse.ArgumentParser(prog="bionn", description="bionn command-line tools.")
     parser.add_argument("--version", action="version", version=f"bionn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
     rep = sub.add_parser(
         "reproduce",
-        help="check the claims of a paper by retraining with bionn",
-        description="Recompute the registered claims of a paper (or of all papers) by really training "
-        "models, and compare each with the paper's value. Exit status: 0 all passed, 1 some "
-        "failed, 2 usage error.",
+        help="run a paper's protocols (the missing runs) and check its claims",
+        description="Run the missing runs of the selected claims' experiments, record each run, and "
+        "compute every claim's verdict from the records. Exit status: 0 no ERROR, 1 ERROR (or, with "
+        "--strict, any verdict but REPRODUCED), 2 usage error, 130 interrupted.",
     )
-    rep.add_argument("paper", nargs="?", help="paper key (see --list) or 'all'")
-    rep.add_argument(
-        "--list",
-        action="store_true",
-        dest="list_claims",
-        help="list the registered claims (of PAPER, if given) and exit",
-    )
+    rep.add_argument("claims", nargs="*", metavar="CLAIM", help="'all', paper keys, claim ids or globs")
+    rep.add_argument("--list", action="store_true", dest="list_claims", help="list the claims and exit (no training)")
     mode = rep.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--quick", dest="mode", action="store_const", const="quick", help="fewer seeds, epochs and data (default)"
-    )
-    mode.add_argument("--full", dest="mode", action="store_const", const="full", help="the full protocol (slow)")
+    mode.add_argument("--quick", dest="mode", action="store_const", const="quick", help="smoke test (default)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full", help="the paper's protocol")
     rep.set_defaults(mode="quick")
-    rep.add_argument("--json", metavar="FILE", dest="json_path", help="also write the results as JSON to FILE")
     rep.add_argument(
-        "--backend",
-        choices=("serial", "processes", "dask"),
-        default=None,
-        help="where repeated runs execute (default serial; dask when --address is given)",
+        "--json", metavar="FILE", dest="json_path", nargs="?", const="-", help="write the results as JSON (- = stdout)"
     )
+    _add_store(rep, "default: results/ of the checkout or $BIONN_RESULTS for --full; a temporary one for --quick")
+    rep.add_argument("--rerun", action="store_true", help="run every planned run again, overwriting its record")
+    rep.add_argument("--strict", action="store_true", help="exit 1 unless every claim is REPRODUCED")
+    rep.add_argument("--require-data", action="store_true", help="a claim whose data is absent is an ERROR, not a SKIP")
+    rep.add_argument("--backend", choices=("serial", "processes", "dask"), default=None, help="where runs execute")
     rep.add_argument("--address", metavar="ADDR", help="dask scheduler address, e.g. tcp://host:8786")
     rep.add_argument("--workers", metavar="N", type=int, help="worker processes (processes / local dask)")
-    rep.add_argument("-v", "--verbose", action="store_true", help="print each claim's details and errors")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep.add_argument("-v", "--verbose", action="store_true", help="print each claim's details")
+
+    rp = sub.add_parser(
+        "report",
+        help="what holds: the ledger and per-paper reports from the run records (no training)",
+        description="Compute every claim's verdict from the run records of the full protocols, print the "
+        "ledger, and write results/<paper>.md with figures.",
+    )
+    rp.add_argument("papers", nargs="*", metavar="PAPER", help="paper keys (default: all)")
+    _add_store(rp, "default: results/ of the checkout, or $BIONN_RESULTS")
+    rp.add_argument("--out", metavar="DIR", help="where <paper>.md and figures/ go (default: the store)")
+    rp.add_argument("--no-write", action="store_true", help="print the ledger only")
+    rp.add_argument("--no-figures", action="store_true", help="write the reports without figures")
+    rp.add_argument("--readme", metavar="FILE", help="also render the ledger table into FILE (between its markers)")
+    rp.add_argument("--check", action="store_true", help="with --readme: exit 1 if FILE's table is stale, write nothing")
     return parser
 
 
 # ------------------------------------------------------------------------------------------------
-def _fmt_value(value: Any, compare: str) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        return f"p={value:.3g}" if compare == "significant" else f"{value:.4g}"
-    return str(value)
+def _store(args: argparse.Namespace, quick_temp: bool) -> Any:
+    from . import experiments as ex
+
+    if args.store:
+        path = Path(args.store).expanduser()
+        if path.exists() and not path.is_dir():
+            raise _UsageError(f"--store: {args.store!r} is not a directory")
+        return ex.RunStore(path)
+    if quick_temp:
+        return None  # the caller makes a temporary store
+    return ex.default_store()
 
 
-def _table(headers: Sequence[str], rows: List[Sequence[str]], out: TextIO, max_width: int = 60) -> None:
-    def clip(s: str) -> str:
-        s = " ".join(str(s).split())
-        return s if len(s) <= max_width else s[: max_width - 1] + "…"
+def _select(patterns: Sequence[str]) -> List[Any]:
+    from . import experiments as ex
 
-    rows = [[clip(c) for c in r] for r in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
-    print(line.rstrip(), file=out)
-    print("  ".join("-" * w for w in widths), file=out)
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip(), file=out)
+    try:
+        return ex.select_claims(list(patterns) or ["all"])
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
 
 
-def _write_json_atomic(path: str, payload: Dict[str, Any]) -> None:
+def _write_json(path: str, payload: Dict[str, Any], out: TextIO) -> None:
+    text = json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False)
+    if path == "-":
+        print(text, file=out)
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise _UsageError(f"--json: directory {directory!r} does not exist")
     with atomic_write(path, binary=False) as fh:
-        json.dump(payload, fh, indent=2, allow_nan=False)
-        fh.write("\n")
+        fh.write(text + "\n")
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     from . import experiments as ex
 
-    selected = ex.claims(args.paper)
-    if args.paper not in (None, "all") and not selected:
-        raise _UsageError(f"unknown paper {args.paper!r}; known papers: {', '.join(ex.papers()) or '(none)'}")
-    if not selected:
-        print("no claims registered", file=out)
+    selected = _select(args.claims)
+    store = _store(args, quick_temp=False)
+    results = ex.assess(selected, "full", store)
+    if args.json_path is not None:
+        _write_json(args.json_path, {"mode": "full", "store": str(store.root), "claims": results}, out)
         return EXIT_OK
-    rows = [[c.id, c.paper, c.where, c.description, str(c.paper_value), c.criterion()] for c in selected]
-    _table(["claim", "paper", "where", "description", "paper value", "pass if"], rows, out)
-    print(f"\n{len(selected)} claim(s) in {len({c.paper for c in selected})} paper(s)", file=out)
+    print(ex.ledger_table(results, markdown=False), file=out)
+    for r in results:
+        print(f"{r['id']}\n  criterion: {r['criterion']}", file=out)
+    print(f"\n{len(results)} claim(s); verdicts from the records in {store.root}", file=out)
     return EXIT_OK
 
 
 def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import experiments as ex
 
-    if not args.paper:
-        raise _UsageError("give a paper key or 'all' (bionn reproduce --list shows them)")
+    if not args.claims:
+        raise _UsageError("name what to reproduce: 'all', a paper, a claim id or a glob (see --list)")
     backend = args.backend
     if args.address is not None:
         if backend not in (None, "dask"):
@@ -133,100 +159,103 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise _UsageError(f"--workers must be >= 1, got {args.workers}")
         if backend == "serial":
             raise _UsageError("--workers needs --backend processes or dask")
-    if args.json_path is not None:
-        directory = os.path.dirname(os.path.abspath(args.json_path))
-        if not os.path.isdir(directory):
-            raise _UsageError(f"--json: directory {directory!r} does not exist")
-        if os.path.isdir(args.json_path):
-            raise _UsageError(f"--json: {args.json_path!r} is a directory")
-    selected = ex.claims(args.paper)
-    if not selected:
-        raise _UsageError(f"unknown paper {args.paper!r}; known papers: {', '.join(ex.papers()) or '(none)'}")
-    by_id = {c.id: c for c in selected}
-    total = len(selected)
-    counter = {"i": 0}
+    if args.json_path not in (None, "-") and os.path.isdir(args.json_path):
+        raise _UsageError(f"--json: {args.json_path!r} is a directory")
+    selected = _select(args.claims)
+    store = _store(args, quick_temp=args.mode == "quick")
+    tmp = None
+    if store is None:
+        tmp = tempfile.TemporaryDirectory(prefix="bionn-quick-")
+        store = ex.RunStore(tmp.name)
 
-    def on_start(claim: Any) -> None:
-        counter["i"] += 1
-        print(f"[{counter['i']}/{total}] {claim.id} ({args.mode}) ...", file=err, flush=True)
-
-    def on_result(result: Dict[str, Any]) -> None:
-        verdict = _verdict(result)
-        print(f"      {verdict} in {result['info'].get('seconds', 0):.1f} s", file=err, flush=True)
+    def on_experiment(exp: Any, n: int) -> None:
+        print(f"{exp.paper}/{exp.name}: {n} run(s) to do", file=err, flush=True)
 
     start = time.perf_counter()
-    results = ex.run_claims(
-        args.paper,
-        mode=args.mode,
-        backend=backend,
-        address=args.address,
-        n_workers=args.workers,
-        on_start=on_start,
-        on_result=on_result,
-    )
-    elapsed = time.perf_counter() - start
-
-    rows = []
-    for r in results:
-        claim = by_id[r["id"]]
-        verdict = _verdict(r)
-        rows.append(
-            [
-                r["id"],
-                _fmt_value(r["paper_value"], claim.compare),
-                claim.criterion(),
-                _fmt_value(r["bionn_value"], claim.compare),
-                verdict,
-            ]
+    try:
+        results = ex.reproduce(
+            selected,
+            mode=args.mode,
+            store=store,
+            backend=backend,
+            address=args.address,
+            n_workers=args.workers,
+            rerun=args.rerun,
+            require_data=args.require_data,
+            progress=not args.no_progress,
+            on_experiment=on_experiment,
         )
-    print(file=out)
-    _table(["claim", "paper value", "pass if", "bionn value", "verdict"], rows, out)
-    n_passed = sum(r["passed"] for r in results)
-    n_skipped = sum(bool(r.get("skipped")) for r in results)
-    skipped_text = f", {n_skipped} skipped" if n_skipped else ""
-    print(
-        f"\n{n_passed}/{len(results)} claim(s) passed{skipped_text} ({args.mode} mode, backend {backend}, "
-        f"{elapsed:.1f} s)",
-        file=out,
-    )
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    elapsed = time.perf_counter() - start
+    report_out = err if args.json_path == "-" else out
+    print(file=report_out)
+    print(ex.ledger_table(results, markdown=False), file=report_out)
+    from .experiments.report import counts
+
+    where = "a temporary store" if tmp is not None else str(store.root)
+    print(f"{counts(results)} ({args.mode} mode, backend {backend}, {elapsed:.1f} s, records in {where})", file=report_out)
     for r in results:
-        info = r["info"]
-        if r.get("skipped"):
-            print(f"\n{r['id']}: skipped: {info.get('skipped')}", file=out)
-        elif "error" in info:
-            print(f"\n{r['id']}: {info['error']}", file=out)
-            if args.verbose and info.get("traceback"):
-                print(info["traceback"], file=out)
+        if r["verdict"] in ("SKIPPED", "ERROR"):
+            print(f"\n{r['id']}: {r['verdict']}: {r['note']}", file=report_out)
+            if args.verbose and r["details"].get("traceback"):
+                print(r["details"]["traceback"], file=report_out)
         elif args.verbose:
-            details = {k: v for k, v in info.items() if k not in ("traceback",)}
-            print(f"\n{r['id']}: {r['description']}\n  {json.dumps(details)}", file=out)
-
+            print(f"\n{r['id']}: {r['criterion']}\n  {r['reason']}", file=report_out)
     if args.json_path is not None:
-        payload = {"paper": args.paper, "mode": args.mode, "claims": results}
-        _write_json_atomic(args.json_path, payload)
-        print(f"\nwrote {args.json_path}", file=out)
-    return EXIT_OK if n_passed + n_skipped == len(results) else EXIT_FAILED
+        _write_json(args.json_path, {"mode": args.mode, "claims": results}, out)
+    if any(r["verdict"] == "ERROR" for r in results):
+        return EXIT_FAILED
+    if args.strict and any(r["verdict"] != "REPRODUCED" for r in results):
+        return EXIT_FAILED
+    return EXIT_OK
 
 
-def _verdict(result: Dict[str, Any]) -> str:
-    if result.get("skipped"):
-        return "SKIP"
-    return "PASS" if result["passed"] else ("ERROR" if "error" in result["info"] else "FAIL")
+def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from . import experiments as ex
+    from .experiments import report
+
+    known = ex.papers()
+    for p in args.papers:
+        if p not in known:
+            raise _UsageError(f"unknown paper {p!r}; known papers: {', '.join(known)}")
+    if args.check and not args.readme:
+        raise _UsageError("--check needs --readme FILE")
+    papers = list(args.papers) or known
+    store = _store(args, quick_temp=False)
+    selected = [c for p in papers for c in ex.claims(p)]
+    results = ex.assess(selected, "full", store)
+    print(ex.ledger_table(results, markdown=False), file=out)
+    print(f"{report.counts(results)} (full protocols; records in {store.root})", file=out)
+    status = EXIT_OK
+    if args.readme:
+        readme = Path(args.readme)
+        if not readme.is_file():
+            raise _UsageError(f"--readme: {args.readme!r} is not a file")
+        every = ex.assess(ex.claims(), "full", store) if args.papers else results
+        section = report.readme_table(every)
+        if args.check:
+            if report.readme_section(readme) != section:
+                print(f"{readme}: the ledger table differs from the records (run bionn report --readme {readme})", file=out)
+                status = EXIT_FAILED
+            else:
+                print(f"{readme}: the ledger table matches the records", file=out)
+        else:
+            try:
+                changed = report.update_readme(readme, section)
+            except ValueError as exc:
+                raise _UsageError(str(exc)) from None
+            print(f"{readme}: ledger table {'updated' if changed else 'unchanged'}", file=out)
+    if not args.no_write and not args.check:
+        paths = report.write_reports(papers, store, Path(args.out) if args.out else None, figures=not args.no_figures)
+        for p, path in paths.items():
+            print(f"wrote {path}", file=out)
+    return status
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the ``bionn`` console script (and of ``python -m bionn``).
-
-    Parameters
-    ----------
-    argv : sequence of str, optional
-        Arguments without the program name; ``sys.argv[1:]`` by default.
-
-    Returns
-    -------
-    int
-        Exit status: 0 all claims passed, 1 some failed, 2 usage error, 130 interrupted.
-    """
+    """Entry point of the ``bionn`` console script (and of ``python -m bionn``); returns the exit status."""
     parser = build_parser()
     try:
         args = parser.parse_args(None if argv is None else list(argv))
@@ -236,14 +265,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
+        if args.command == "report":
+            return _cmd_report(args, sys.stdout)
         if args.list_claims:
             return _cmd_list(args, sys.stdout)
         return _cmd_reproduce(args, sys.stdout, sys.stderr)
     except _UsageError as exc:
-        print(f"bionn reproduce: error: {exc}", file=sys.stderr)
+        print(f"bionn {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        print("\ninterrupted: finished runs are recorded; run the same command again to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

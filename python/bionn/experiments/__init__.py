@@ -1,4 +1,4 @@
-"""Reproduction harness: repeated runs over seeds and configs, statistics, and a registry of paper claims.
+"""Reproduction harness: repeated runs, run records, statistics, and the ledger of paper claims.
 
 Running experiments (:mod:`bionn.experiments.sweep`)
 ----------------------------------------------------
@@ -11,41 +11,47 @@ Run records (:mod:`bionn.experiments.records`)
 :class:`RunStore` keeps one JSON record per run ``(paper, experiment, config, seed)``;
 ``repeat(..., store=RunStore(...), paper=..., experiment=...)`` skips runs already recorded and
 records each run as it finishes, so long protocols resume. :func:`default_store` is
-``$BIONN_RESULTS``, ``<repo>/results`` in a source checkout, else ``~/.cache/bionn/results``.
+``$BIONN_RESULTS``, ``<checkout>/results`` in a source checkout, else ``~/.cache/bionn/results``.
 
 Statistics (:mod:`bionn.experiments.stats`)
 -------------------------------------------
-:func:`summarize`, :func:`ttest`, :func:`wilcoxon` and :func:`pearson` (scipy, imported lazily).
+:func:`summarize`, and the tests :func:`ttest`, :func:`paired_ttest`, :func:`wilcoxon`,
+:func:`mannwhitney`, :func:`pearson`, :func:`spearman` (scipy, imported lazily).
 
-Claims (:mod:`bionn.experiments.registry`)
-------------------------------------------
-A :class:`Claim` is one checkable statement of a paper ("MLP beats a linear model, p < 0.05";
-"test accuracy >= 0.98"). Its ``compute(mode)`` function really trains the models and returns bionn's
-value; :func:`run_claims` computes a paper's claims and compares each with the paper's value.
-Paper modules in :mod:`bionn.papers` import this package and register their claims with
-:func:`register_claim` when imported; ``import bionn`` imports :mod:`bionn.papers` after this
-package, so :func:`claims` and :func:`run_claims` see them. This package never imports
-:mod:`bionn.papers`.
-
+The claims ledger (``registry``, ``criteria``, ``ledger``, ``report``)
+----------------------------------------------------------------------
+An :class:`Experiment` is a paper's training protocol (run function, configs, seeds, what quick
+mode cuts, declared deviations); a :class:`Claim` is the paper's statement with its
+:class:`Criterion` (the paper's test, alpha, repeats, magnitude), fixed before any run.
+:func:`reproduce` runs the missing records and :func:`assess` computes verdicts from records only
+(REPRODUCED, NOT REPRODUCED, PARTIAL, SKIPPED, ERROR); :func:`write_reports` renders
+``results/<paper>.md`` and the README table. Paper modules in :mod:`bionn.papers` register their
+experiments and claims when imported; this package never imports them.
 """
 
 from __future__ import annotations
 
+from .criteria import AllOf, ClaimData, Compare, Correlation, Criterion, Custom, Evidence, Group, Level
+from .ledger import VERDICTS, assess, reproduce
 from .records import RunStore, default_store
 from .registry import (
-    COMPARISONS,
     MODES,
     Claim,
     ClaimSkipped,
+    Experiment,
+    Quick,
     claims,
-    evaluate_claim,
+    experiments,
     get_claim,
+    get_experiment,
     papers,
     register_claim,
-    run_claims,
-    unregister_claim,
+    register_experiment,
+    select_claims,
+    unregister,
 )
-from .stats import TestResult, pearson, summarize, ttest, wilcoxon
+from .report import ledger_table, readme_table, write_reports
+from .stats import TestResult, mannwhitney, paired_ttest, pearson, spearman, summarize, ttest, wilcoxon
 from .sweep import BACKENDS, RunError, grid, repeat
 
 __all__ = [
@@ -58,17 +64,38 @@ __all__ = [
     "summarize",
     "TestResult",
     "ttest",
+    "paired_ttest",
     "wilcoxon",
+    "mannwhitney",
     "pearson",
+    "spearman",
+    "Experiment",
+    "Quick",
     "Claim",
+    "ClaimSkipped",
+    "Criterion",
+    "Evidence",
+    "ClaimData",
+    "Group",
+    "Compare",
+    "Level",
+    "Correlation",
+    "AllOf",
+    "Custom",
+    "register_experiment",
     "register_claim",
-    "unregister_claim",
+    "unregister",
+    "experiments",
+    "get_experiment",
     "claims",
     "get_claim",
+    "select_claims",
     "papers",
-    "run_claims",
-    "evaluate_claim",
-    "ClaimSkipped",
-    "COMPARISONS",
+    "assess",
+    "reproduce",
+    "VERDICTS",
     "MODES",
+    "ledger_table",
+    "readme_table",
+    "write_reports",
 ]

@@ -1,390 +1,351 @@
-"""The registry of paper claims: :class:`Claim`, :func:`register_claim`, :func:`run_claims`.
+"""The registry of the papers' experiments and claims: :class:`Experiment`, :class:`Claim`.
 
-A :class:`Claim` is one checkable statement of a paper ("MLP beats a linear model, p < 0.05";
-"test accuracy >= 0.98"). Its ``compute(mode)`` function really trains the models and returns bionn's
-value; :func:`run_claims` computes a paper's claims and compares each with the paper's value.
+An :class:`Experiment` is a training protocol: a run function ``run(seed=..., **config)`` returning a
+dict of metrics, the configs and seeds of the paper's protocol, what quick mode cuts, the protocol in
+words and the **declared deviations** from the paper. Each run leaves one record in a
+:class:`~bionn.experiments.RunStore`.
 
-The registry knows no paper: the modules of :mod:`bionn.papers` import this one and call
-:func:`register_claim` when they are imported, and ``import bionn`` imports :mod:`bionn.papers`
-(after :mod:`bionn.experiments`), so :func:`claims` lists every paper's claims. The dependency
-points one way only: papers -> experiments.
+A :class:`Claim` is a statement of a paper, fixed before any run: where the paper makes it, the
+paper's value as printed, and its :class:`~bionn.experiments.criteria.Criterion` (the paper's test,
+alpha, repeats and magnitude). Claims compute their verdicts from the records only
+(:mod:`bionn.experiments.ledger`).
 
+The registry knows no paper: the modules of :mod:`bionn.papers` import this one and register their
+experiments and claims when imported (``import bionn`` imports them after this package).
 """
 
 from __future__ import annotations
 
-import inspect
-import math
+import fnmatch
 import numbers
-import time
-import traceback
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union, overload
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
-
-from .sweep import BACKENDS
+from .criteria import Criterion
+from .records import _canonical
 
 __all__ = [
+    "Quick",
+    "Experiment",
     "Claim",
     "ClaimSkipped",
+    "register_experiment",
     "register_claim",
-    "unregister_claim",
+    "unregister",
+    "experiments",
+    "get_experiment",
     "claims",
     "get_claim",
+    "select_claims",
     "papers",
-    "evaluate_claim",
-    "run_claims",
     "MODES",
-    "COMPARISONS",
 ]
 
 MODES = ("quick", "full")
-COMPARISONS = (">=", "<=", "within", "significant")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 class ClaimSkipped(Exception):
-    """Raised by a claim's ``compute`` when it cannot run here for a reason outside bionn (e.g. the
-    CIFAR-10 files are absent); the message says why and how to enable it. The claim is reported as
-    skipped, neither passed nor failed."""
+    """Raised (by an experiment's ``requires`` or run) when the data it needs is not on this machine;
+    the message names the files and where to put them. The claim's verdict is SKIPPED, which is
+    never a pass (and an ERROR with ``--require-data``)."""
 
 
-@dataclass
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise ValueError(f"{what} must be a name of letters, digits and _.+- , got {value!r}")
+    return value
+
+
+def _seeds(value: Any, what: str) -> Tuple[int, ...]:
+    try:
+        seeds = tuple(value)
+    except TypeError:
+        raise TypeError(f"{what} must be a sequence of ints, got {type(value).__name__}") from None
+    if not seeds:
+        raise ValueError(f"{what} is empty")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:
+            raise ValueError(f"{what} must hold ints >= 0, got {s!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"{what} has duplicates")
+    return tuple(int(s) for s in seeds)
+
+
+def _configs(value: Any, what: str) -> Tuple[Dict[str, Any], ...]:
+    if isinstance(value, Mapping) or isinstance(value, (str, bytes)):
+        raise TypeError(f"{what} must be a sequence of dicts")
+    configs = tuple(dict(c) if isinstance(c, Mapping) else c for c in value)
+    if not configs:
+        raise ValueError(f"{what} is empty")
+    seen = set()
+    for i, c in enumerate(configs):
+        if not isinstance(c, dict):
+            raise TypeError(f"{what}[{i}] must be a dict, got {type(c).__name__}")
+        _, text = _canonical(c)  # JSON types, finite: the record key
+        if text in seen:
+            raise ValueError(f"{what}[{i}] duplicates an earlier config: {c}")
+        seen.add(text)
+    return configs
+
+
+@dataclass(frozen=True)
+class Quick:
+    """What quick mode (a smoke test of the same code path) changes.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+        Quick mode's seeds.
+    overrides : dict
+        Merged into every config (e.g. ``{"epochs": 2, "n_train": 2000}``).
+    configs : sequence of int, optional
+        Indices of the full protocol's configs to keep (all by default).
+    note : str
+        What quick mode cuts, in words (printed in reports and by ``--list``).
+    """
+
+    seeds: Sequence[int]
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    configs: Optional[Sequence[int]] = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seeds", _seeds(self.seeds, "Quick.seeds"))
+        if not isinstance(self.overrides, Mapping):
+            raise TypeError("Quick.overrides must be a dict")
+        object.__setattr__(self, "overrides", dict(self.overrides))
+        if self.configs is not None:
+            idx = tuple(self.configs)
+            if not idx or not all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in idx):
+                raise ValueError("Quick.configs must be a non-empty sequence of config indices")
+            object.__setattr__(self, "configs", tuple(int(i) for i in idx))
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A training protocol whose runs are recorded.
+
+    Parameters
+    ----------
+    paper, name : str
+        The record identity is ``(paper, name, config, seed)``. Never derive ``name`` from a
+        function name: renaming code must not orphan records.
+    run : callable
+        ``run(seed=seed, **config) -> dict`` of JSON metrics; a ``"curves"`` entry (dict of lists)
+        goes to the record's curves. Module level (picklable) for the parallel backends.
+    configs : sequence of dict
+        The full protocol's configs (every setting the run depends on, so a record says how it
+        was made).
+    seeds : sequence of int
+        The full protocol's seeds (the paper's number of repeats).
+    quick : Quick
+        What quick mode changes.
+    protocol : dict of str
+        The protocol in words: data, architecture, optimizer, schedule, epochs, batch, init,
+        repeats — as the paper (or the authors' code) gives it.
+    deviations : sequence of str
+        Every way the full protocol departs from the paper's (data subset, epochs, repeats...).
+    requires : callable, optional
+        Called before any run; raises :class:`ClaimSkipped` (naming the files and where to put
+        them) when the data is absent.
+    description : str
+    """
+
+    paper: str
+    name: str
+    run: Callable[..., Mapping[str, Any]]
+    configs: Sequence[Mapping[str, Any]]
+    seeds: Sequence[int]
+    quick: Quick
+    protocol: Mapping[str, str] = field(default_factory=dict)
+    deviations: Sequence[str] = ()
+    requires: Optional[Callable[[], Any]] = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _name(self.paper, "Experiment.paper")
+        _name(self.name, "Experiment.name")
+        if self.paper == "all":
+            raise ValueError("'all' is reserved (bionn reproduce all)")
+        if not callable(self.run):
+            raise TypeError(f"Experiment {self.name!r}: run must be callable")
+        if self.requires is not None and not callable(self.requires):
+            raise TypeError(f"Experiment {self.name!r}: requires must be callable")
+        if not isinstance(self.quick, Quick):
+            raise TypeError(f"Experiment {self.name!r}: quick must be a Quick")
+        object.__setattr__(self, "configs", _configs(self.configs, f"Experiment {self.name!r} configs"))
+        object.__setattr__(self, "seeds", _seeds(self.seeds, f"Experiment {self.name!r} seeds"))
+        if self.quick.configs is not None and not all(0 <= i < len(self.configs) for i in self.quick.configs):
+            raise ValueError(f"Experiment {self.name!r}: Quick.configs indices out of range")
+        _configs(self.plan("quick")[0], f"Experiment {self.name!r} quick configs")
+        object.__setattr__(self, "protocol", {str(k): str(v) for k, v in dict(self.protocol).items()})
+        if isinstance(self.deviations, str):
+            raise TypeError(f"Experiment {self.name!r}: deviations must be a list of strings")
+        object.__setattr__(self, "deviations", tuple(str(d) for d in self.deviations))
+
+    def plan(self, mode: str = "full") -> Tuple[List[Dict[str, Any]], List[int]]:
+        """``(configs, seeds)`` of ``mode``."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode == "full":
+            return [dict(c) for c in self.configs], list(self.seeds)
+        base = self.configs if self.quick.configs is None else [self.configs[i] for i in self.quick.configs]
+        return [dict(c, **self.quick.overrides) for c in base], list(self.quick.seeds)
+
+    def n_runs(self, mode: str = "full") -> int:
+        configs, seeds = self.plan(mode)
+        return len(configs) * len(seeds)
+
+
+@dataclass(frozen=True)
 class Claim:
-    """One checkable statement of a paper, and the code that checks it with bionn.
+    """A statement of a paper and the criterion that checks it, fixed before any run.
 
     Parameters
     ----------
     id : str
-        Unique over all papers, e.g. ``"demo.mlp_beats_linear"``.
+        Unique, ``"<paper>.<name>"`` (e.g. ``"focusing.table2_fashion_focus_s_vs_dense"``).
     paper : str
-        Paper key (``bionn reproduce <paper>``), e.g. ``"demo"``.
     where : str
-        Where the paper states it, e.g. ``"Table 2"`` or ``"Fig. 3b"``.
-    description : str
-        The claim in one line.
-    paper_value : float or str
-        The paper's number for ``">="``, ``"<="`` and ``"within"``; for ``"significant"`` any
-        JSON-serialisable description (e.g. ``"p < 0.05"``).
-    compare : {">=", "<=", "within", "significant"}
-        ``">="``: passes when ``bionn_value >= paper_value - slack``; ``"<="``: when
-        ``bionn_value <= paper_value + slack``; ``"within"``: when
-        ``|bionn_value - paper_value| <= slack``; ``"significant"``: ``bionn_value`` is a p-value and
-        the claim passes when it is below ``alpha``. ``slack`` is ``tolerance`` (0 if unset), times
-        ``|paper_value|`` when ``relative``.
-    compute : callable
-        ``compute(mode)`` with mode ``"quick"`` or ``"full"``; it may also accept any of the keyword
-        arguments ``backend``, ``address``, ``n_workers`` (passed on from :func:`run_claims` when it
-        does). Returns the bionn value, or ``(value, info)`` with ``info`` a JSON-serialisable dict
-        (e.g. the means behind a p-value). It must really train: no stored results.
-    tolerance : float, optional
-        Required for ``"within"``.
-    relative : bool
-        ``tolerance`` is a fraction of ``|paper_value|``.
-    alpha : float
-        Significance level for ``"significant"``.
-    quick_note : str
-        What quick mode cuts (seeds, epochs, data), shown by ``bionn reproduce --list``.
+        Where the paper states it (``"Table 2, §4.2.1"``).
+    statement : str
+        The paper's statement.
+    paper_value : str
+        The paper's numbers as printed, with their spread and repeats.
+    criterion : Criterion
+        The paper's test (see :mod:`bionn.experiments.criteria`); its experiments must be
+        registered for this paper.
+    reading : str
+        How an ambiguous statement is read, with the page reference.
+    deviations : sequence of str
+        Deviations specific to this claim (the experiments' own are added in reports).
+    quick_power : bool
+        Whether the quick version has the power to show the claim (then, where the committed full
+        records say REPRODUCED, quick mode must hold too; the test suite checks it).
     """
 
     id: str
     paper: str
     where: str
-    description: str
-    paper_value: Any
-    compare: str
-    compute: Callable[..., Any]
-    tolerance: Optional[float] = None
-    relative: bool = False
-    alpha: float = 0.05
-    quick_note: str = ""
+    statement: str
+    paper_value: str
+    criterion: Criterion
+    reading: str = ""
+    deviations: Sequence[str] = ()
+    quick_power: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("id", "paper", "where", "description"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"Claim.{name} must be a non-empty string, got {value!r}")
-        if self.paper == "all":
-            raise ValueError("'all' is reserved (bionn reproduce all); choose another paper key")
-        if self.compare not in COMPARISONS:
-            raise ValueError(f"Claim {self.id!r}: compare must be one of {COMPARISONS}, got {self.compare!r}")
-        if not callable(self.compute):
-            raise TypeError(f"Claim {self.id!r}: compute must be callable")
-        if self.compare != "significant":
-            if (
-                isinstance(self.paper_value, bool)
-                or not isinstance(self.paper_value, numbers.Real)
-                or not math.isfinite(self.paper_value)
-            ):
-                raise TypeError(
-                    f"Claim {self.id!r}: compare={self.compare!r} needs a finite numeric paper_value, "
-                    f"got {self.paper_value!r}"
-                )
-        if self.compare == "within" and self.tolerance is None:
-            raise ValueError(f"Claim {self.id!r}: compare='within' needs a tolerance")
-        if self.tolerance is not None:
-            if (
-                isinstance(self.tolerance, bool)
-                or not isinstance(self.tolerance, numbers.Real)
-                or not (self.tolerance >= 0)
-                or not math.isfinite(self.tolerance)
-            ):
-                raise ValueError(f"Claim {self.id!r}: tolerance must be a finite number >= 0, got {self.tolerance!r}")
-        if not (isinstance(self.alpha, numbers.Real) and 0 < self.alpha < 1):
-            raise ValueError(f"Claim {self.id!r}: alpha must be in (0, 1), got {self.alpha!r}")
+        _name(self.id, "Claim.id")
+        _name(self.paper, "Claim.paper")
+        if not self.id.startswith(self.paper + "."):
+            raise ValueError(f"Claim id {self.id!r} must start with its paper key {self.paper + '.'!r}")
+        for name in ("where", "statement", "paper_value"):
+            v = getattr(self, name)
+            if not isinstance(v, str) or not v.strip():
+                raise ValueError(f"Claim {self.id!r}: {name} must be a non-empty string")
+        if not isinstance(self.criterion, Criterion):
+            raise TypeError(f"Claim {self.id!r}: criterion must be a Criterion")
+        if not self.criterion.experiments:
+            raise ValueError(f"Claim {self.id!r}: the criterion reads no experiment")
+        if isinstance(self.deviations, str):
+            raise TypeError(f"Claim {self.id!r}: deviations must be a list of strings")
+        object.__setattr__(self, "deviations", tuple(str(d) for d in self.deviations))
 
-    def slack(self) -> float:
-        """The allowed deviation from ``paper_value`` (absolute)."""
-        tol = float(self.tolerance or 0.0)
-        return tol * abs(float(self.paper_value)) if self.relative else tol
+    @property
+    def experiments(self) -> Tuple[str, ...]:
+        return tuple(self.criterion.experiments)
 
-    def check(self, value: Any) -> bool:
-        """Whether bionn's ``value`` supports the claim (False for a missing or non-finite value)."""
-        if value is None or isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-            return False
-        v = float(value)
-        if not math.isfinite(v):
-            return False
-        if self.compare == "significant":
-            return v < self.alpha
-        p = float(self.paper_value)
-        s = self.slack()
-        if self.compare == ">=":
-            return v >= p - s
-        if self.compare == "<=":
-            return v <= p + s
-        return abs(v - p) <= s
-
-    def criterion(self) -> str:
-        """The pass criterion in words, e.g. ``">= 0.95"`` or ``"p < 0.05"``."""
-        if self.compare == "significant":
-            return f"p < {self.alpha:g}"
-        s = self.slack()
-        if self.compare == "within":
-            return f"{self.paper_value:g} ± {s:g}"
-        if s:
-            return f"{self.compare} {self.paper_value:g} (slack {s:g})"
-        return f"{self.compare} {self.paper_value:g}"
-
-    def run(self, mode: str = "quick", **runtime: Any) -> Tuple[Any, Dict[str, Any]]:
-        """Calls ``compute``; returns ``(value, info)``. ``runtime`` keywords the function does not
-        accept are dropped."""
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        try:
-            params = inspect.signature(self.compute).parameters
-        except (TypeError, ValueError):  # builtins without a signature
-            params = {}
-        takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        kwargs = {k: v for k, v in runtime.items() if takes_kwargs or k in params}
-        out = self.compute(mode, **kwargs)
-        if isinstance(out, tuple):
-            if len(out) != 2 or not isinstance(out[1], Mapping):
-                raise TypeError(f"claim {self.id!r}: compute must return a value or (value, info dict)")
-            return out[0], dict(out[1])
-        return out, {}
+    def describe_criterion(self) -> str:
+        return self.criterion.describe()
 
 
-_REGISTRY: Dict[str, Claim] = {}
+_EXPERIMENTS: Dict[Tuple[str, str], Experiment] = {}
+_CLAIMS: Dict[str, Claim] = {}
 
 
-@overload
-def register_claim(claim: Claim, *, replace: bool = False) -> Claim: ...
+def register_experiment(experiment: Experiment, *, replace: bool = False) -> Experiment:
+    """Adds an experiment (ValueError if ``(paper, name)`` is taken, unless ``replace``)."""
+    if not isinstance(experiment, Experiment):
+        raise TypeError(f"expected an Experiment, got {type(experiment).__name__}")
+    key = (experiment.paper, experiment.name)
+    if key in _EXPERIMENTS and not replace:
+        raise ValueError(f"experiment {experiment.paper}/{experiment.name} is already registered")
+    _EXPERIMENTS[key] = experiment
+    return experiment
 
 
-@overload
-def register_claim(
-    claim: None = None, *, replace: bool = False, **fields: Any
-) -> Callable[[Callable[..., Any]], Claim]: ...
-
-
-def register_claim(
-    claim: Optional[Union[Claim, Callable[..., Any]]] = None, *, replace: bool = False, **fields: Any
-) -> Any:
-    """Adds a claim to the registry; works as a function or as a decorator of the compute function.
-
-    Parameters
-    ----------
-    claim : Claim or callable, optional
-        A :class:`Claim`; or the compute function, with the other fields as keywords; or nothing,
-        to get a decorator.
-    replace : bool
-        Allow replacing a registered claim with the same id (otherwise that is an error).
-    **fields
-        :class:`Claim` fields other than ``compute``.
-
-    Returns
-    -------
-    Claim, or a decorator returning the Claim
-
-    Examples
-    --------
-    >>> @register_claim(id="demo.example", paper="demo", where="Table 1",   # doctest: +SKIP
-    ...                 description="accuracy >= 0.9", paper_value=0.9, compare=">=")
-    ... def example(mode):
-    ...     return train_and_measure(epochs=5 if mode == "quick" else 50)
-    """
-    if isinstance(claim, Claim):
-        if fields:
-            raise TypeError("register_claim(Claim) takes no other fields")
-        return _add(claim, replace)
-    if claim is not None:
-        if not callable(claim):
-            raise TypeError(f"register_claim expects a Claim or a compute function, got {type(claim).__name__}")
-        return _add(Claim(compute=claim, **fields), replace)
-
-    def decorator(fn: Callable[..., Any]) -> Claim:
-        return _add(Claim(compute=fn, **fields), replace)
-
-    return decorator
-
-
-def _add(claim: Claim, replace: bool) -> Claim:
-    if claim.id in _REGISTRY and not replace:
-        raise ValueError(
-            f"a claim with id {claim.id!r} is already registered (paper "
-            f"{_REGISTRY[claim.id].paper!r}); use a unique id or replace=True"
-        )
-    _REGISTRY[claim.id] = claim
+def register_claim(claim: Claim, *, replace: bool = False) -> Claim:
+    """Adds a claim; its criterion's experiments must be registered for its paper."""
+    if not isinstance(claim, Claim):
+        raise TypeError(f"expected a Claim, got {type(claim).__name__}")
+    for name in claim.experiments:
+        if (claim.paper, name) not in _EXPERIMENTS:
+            raise ValueError(f"claim {claim.id!r} reads experiment {claim.paper}/{name}, which is not registered")
+    if claim.id in _CLAIMS and not replace:
+        raise ValueError(f"a claim with id {claim.id!r} is already registered")
+    _CLAIMS[claim.id] = claim
     return claim
 
 
-def unregister_claim(claim_id: str) -> Claim:
-    """Removes a claim from the registry and returns it (KeyError if unknown)."""
+def unregister(paper: str) -> None:
+    """Removes a paper's claims and experiments (tests register throw-away papers)."""
+    for cid in [c.id for c in _CLAIMS.values() if c.paper == paper]:
+        del _CLAIMS[cid]
+    for key in [k for k in _EXPERIMENTS if k[0] == paper]:
+        del _EXPERIMENTS[key]
+
+
+def experiments(paper: Optional[str] = None) -> List[Experiment]:
+    """Registered experiments (of ``paper``), in registration order."""
+    return [e for (p, _), e in _EXPERIMENTS.items() if paper in (None, "all") or p == paper]
+
+
+def get_experiment(paper: str, name: str) -> Experiment:
     try:
-        return _REGISTRY.pop(claim_id)
+        return _EXPERIMENTS[(paper, name)]
     except KeyError:
-        raise KeyError(f"no claim with id {claim_id!r}") from None
+        raise KeyError(f"no experiment {paper}/{name}") from None
 
 
 def claims(paper: Optional[str] = None) -> List[Claim]:
-    """Registered claims, in registration order; only ``paper``'s when given (``"all"`` = every paper).
-
-    The papers' claims are there once :mod:`bionn.papers` is imported, which ``import bionn`` does.
-    An unknown paper gives an empty list (see :func:`papers`).
-    """
-    if paper is None or paper == "all":
-        return list(_REGISTRY.values())
-    return [c for c in _REGISTRY.values() if c.paper == paper]
+    """Registered claims (of ``paper``; ``"all"`` or None for every paper), in registration order."""
+    return [c for c in _CLAIMS.values() if paper in (None, "all") or c.paper == paper]
 
 
 def get_claim(claim_id: str) -> Claim:
-    """The registered claim with this id (KeyError if none)."""
     try:
-        return _REGISTRY[claim_id]
+        return _CLAIMS[claim_id]
     except KeyError:
         raise KeyError(f"no claim with id {claim_id!r}") from None
 
 
 def papers() -> List[str]:
     """Keys of the papers with registered claims, sorted."""
-    return sorted({c.paper for c in _REGISTRY.values()})
+    return sorted({c.paper for c in _CLAIMS.values()})
 
 
-def _jsonable(value: Any) -> Any:
-    """numpy scalars -> Python numbers, non-finite floats -> None, containers recursively."""
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, numbers.Integral)):
-        return int(value)
-    if isinstance(value, (np.floating, numbers.Real)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
-
-
-def evaluate_claim(claim: Claim, mode: str = "quick", **runtime: Any) -> Dict[str, Any]:
-    """Computes one claim and compares it with the paper.
-
-    Returns
-    -------
-    dict
-        ``{"id", "description", "paper_value", "bionn_value", "passed", "skipped", "info"}``.
-        ``info`` holds what ``compute`` returned besides the value, plus ``seconds`` (wall time),
-        ``where``, ``criterion`` and, when ``compute`` raised, ``error`` (the claim then fails with
-        ``bionn_value`` None) or, for :class:`ClaimSkipped`, ``skipped`` (the reason; ``passed`` is
-        False and ``skipped`` True). Values are JSON-serialisable (non-finite numbers become None).
-    """
-    start = time.perf_counter()
-    info: Dict[str, Any] = {}
-    skipped = False
-    try:
-        value, info = claim.run(mode, **runtime)
-        passed = claim.check(value)
-    except ClaimSkipped as exc:
-        value, passed, skipped = None, False, True
-        info = {"skipped": str(exc)}
-    except Exception as exc:
-        value, passed = None, False
-        info = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-    info = dict(info, seconds=round(time.perf_counter() - start, 3), where=claim.where, criterion=claim.criterion())
-    return {
-        "id": claim.id,
-        "description": claim.description,
-        "paper_value": _jsonable(claim.paper_value),
-        "bionn_value": _jsonable(value),
-        "passed": bool(passed),
-        "skipped": skipped,
-        "info": _jsonable(info),
-    }
-
-
-def run_claims(
-    paper: Optional[str] = "all",
-    mode: str = "quick",
-    backend: str = "serial",
-    address: Optional[str] = None,
-    n_workers: Optional[int] = None,
-    on_result: Optional[Callable[[Dict[str, Any]], None]] = None,
-    on_start: Optional[Callable[[Claim], None]] = None,
-) -> List[Dict[str, Any]]:
-    """Computes every claim of ``paper`` (``"all"`` or None: of every paper) and checks it.
-
-    Parameters
-    ----------
-    paper : str, optional
-        A key from :func:`papers`, or ``"all"``.
-    mode : {"quick", "full"}
-        Quick mode uses fewer seeds, epochs and data (each claim's ``quick_note`` says what).
-    backend, address, n_workers
-        Passed to claims whose ``compute`` accepts them (and from there to :func:`repeat`).
-    on_start, on_result : callable, optional
-        Called before each claim with the :class:`Claim` and after it with its result dict
-        (progress reporting).
-
-    Returns
-    -------
-    list of dict
-        One per claim, in registration order: ``{"id", "description", "paper_value", "bionn_value",
-        "passed", "skipped", "info"}`` (see :func:`evaluate_claim`). A claim whose computation raises
-        fails (unless it raises :class:`ClaimSkipped`); it does not stop the others.
-
-    Raises
-    ------
-    ValueError
-        Unknown paper (the message lists the known ones), mode or backend.
-    """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
-    selected = claims(paper)
-    if not selected:
-        known = papers()
-        raise ValueError(f"unknown paper {paper!r}; known papers: {', '.join(known) if known else '(none)'}")
-    runtime = {"backend": backend, "address": address, "n_workers": n_workers}
-    results = []
-    for claim in selected:
-        if on_start is not None:
-            on_start(claim)
-        result = evaluate_claim(claim, mode, **runtime)
-        if on_result is not None:
-            on_result(result)
-        results.append(result)
-    return results
+def select_claims(patterns: Sequence[str]) -> List[Claim]:
+    """The claims named by ``patterns``: ``"all"``, paper keys, claim ids, or globs of claim ids
+    (``"focusing.table2_*"``). Registration order, no duplicates; ValueError naming a pattern that
+    matches nothing."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    chosen: Dict[str, Claim] = {}
+    for pat in patterns:
+        if pat == "all":
+            hits = claims()
+        elif pat in papers():
+            hits = claims(pat)
+        else:
+            hits = [c for c in _CLAIMS.values() if fnmatch.fnmatchcase(c.id, pat)]
+        if not hits:
+            raise ValueError(
+                f"{pat!r} names no paper, claim or glob of claims; papers: {', '.join(papers()) or '(none)'} "
+                "(bionn reproduce --list shows the claims)"
+            )
+        for c in hits:
+            chosen.setdefault(c.id, c)
+    order = list(_CLAIMS)
+    return sorted(chosen.values(), key=lambda c: order.index(c.id))

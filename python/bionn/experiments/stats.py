@@ -1,6 +1,7 @@
 """Statistics over repeated runs: :func:`summarize` (pandas) and the tests :func:`ttest`,
-:func:`wilcoxon` and :func:`pearson` (scipy), each returning a :class:`TestResult`. pandas and
-scipy are imported lazily, inside the functions."""
+:func:`paired_ttest`, :func:`wilcoxon`, :func:`mannwhitney`, :func:`pearson` and :func:`spearman`
+(scipy), each returning a :class:`TestResult`. pandas and scipy are imported lazily, inside the
+functions."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, Dict, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["summarize", "TestResult", "ttest", "wilcoxon", "pearson"]
+__all__ = ["summarize", "TestResult", "ttest", "paired_ttest", "wilcoxon", "mannwhitney", "pearson", "spearman"]
 
 
 def summarize(df: Any, metric: str, by: Optional[Union[str, Sequence[str]]] = None) -> Any:
@@ -189,3 +190,55 @@ def pearson(x: Any, y: Any, alternative: str = "two-sided") -> TestResult:
         raise ValueError("pearson needs at least 2 pairs")
     res = stats.pearsonr(x, y, alternative=_check_alternative(alternative))
     return TestResult("pearson", float(res.statistic), float(res.pvalue), alternative, int(x.size))
+
+
+def paired_ttest(a: Any, b: Any, alternative: str = "two-sided") -> TestResult:
+    """Paired t-test on ``a - b`` (``scipy.stats.ttest_rel``); ``a`` and ``b`` paired by position
+    (e.g. by seed), at least 2 pairs. When every difference is equal the test is undefined: a
+    zero difference gives statistic 0 and p-value 1; a constant non-zero one raises ValueError."""
+    from scipy import stats
+
+    a, b = _sample(a, "a"), _sample(b, "b")
+    if a.size != b.size:
+        raise ValueError(f"paired_ttest needs paired samples of equal length, got {a.size} and {b.size}")
+    if a.size < 2:
+        raise ValueError("paired_ttest needs at least 2 pairs")
+    _check_alternative(alternative)
+    d = a - b
+    if np.all(d == d[0]):
+        if d[0] == 0:
+            return TestResult("paired_t", 0.0, 1.0, alternative, int(a.size))
+        raise ValueError("every paired difference is the same non-zero value: the t statistic is undefined")
+    res = stats.ttest_rel(a, b, alternative=alternative)
+    return TestResult("paired_t", float(res.statistic), float(res.pvalue), alternative, int(a.size))
+
+
+def mannwhitney(a: Any, b: Any, alternative: str = "two-sided") -> TestResult:
+    """Mann-Whitney U test of ``a`` against ``b`` (``scipy.stats.mannwhitneyu``, exact for small
+    samples without ties); ``"greater"`` tests that ``a`` is stochastically larger.
+
+    Notes
+    -----
+    With n and m values the smallest attainable one-sided p-value is ``1 / C(n + m, n)``
+    (0.05 for 3 vs 3, 0.0079 for 5 vs 5)."""
+    from scipy import stats
+
+    a, b = _sample(a, "a"), _sample(b, "b")
+    res = stats.mannwhitneyu(a, b, alternative=_check_alternative(alternative))
+    return TestResult("mannwhitney_u", float(res.statistic), float(res.pvalue), alternative, int(min(a.size, b.size)))
+
+
+def spearman(x: Any, y: Any, alternative: str = "two-sided") -> TestResult:
+    """Spearman rank correlation and its p-value (``scipy.stats.spearmanr``); ``statistic`` is rho
+    (NaN when one sample is constant, with p-value NaN)."""
+    from scipy import stats
+
+    x, y = _sample(x, "x"), _sample(y, "y")
+    if x.size != y.size:
+        raise ValueError(f"spearman needs samples of equal length, got {x.size} and {y.size}")
+    if x.size < 3:
+        raise ValueError("spearman needs at least 3 pairs")
+    if np.all(x == x[0]) or np.all(y == y[0]):
+        return TestResult("spearman", float("nan"), float("nan"), _check_alternative(alternative), int(x.size))
+    res = stats.spearmanr(x, y, alternative=_check_alternative(alternative))
+    return TestResult("spearman", float(res.statistic), float(res.pvalue), alternative, int(x.size))

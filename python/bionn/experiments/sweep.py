@@ -204,7 +204,9 @@ def _describe(seed: int, config: Mapping[str, Any]) -> str:
     return f"fn({args})"
 
 
-def _progress_bar(enabled: bool, total: int) -> Any:
+def _progress_bar(enabled: Any, total: int) -> Any:
+    if enabled is not None and not isinstance(enabled, bool) and hasattr(enabled, "update"):
+        return enabled  # a bar the caller owns (one bar over several repeat calls)
     if not enabled:
         return None
     try:
@@ -225,7 +227,7 @@ def repeat(
     backend: str = "serial",
     address: Optional[str] = None,
     n_workers: Optional[int] = None,
-    progress: bool = False,
+    progress: Any = False,
     store: Any = None,
     paper: Optional[str] = None,
     experiment: Optional[str] = None,
@@ -255,8 +257,9 @@ def repeat(
         Worker processes for ``"processes"`` and for the temporary dask cluster (ignored with
         ``address``: the existing cluster's workers are used); defaults to
         ``min(number of runs, os.cpu_count())``.
-    progress : bool
-        Show a tqdm progress bar over runs.
+    progress : bool or tqdm bar
+        Show a tqdm progress bar over runs; or a bar the caller owns (anything with ``update``),
+        advanced by one per finished run and not closed here.
     store : bionn.experiments.RunStore, optional
         Keep one run record per run (see :mod:`bionn.experiments.records`). Runs that already have
         a record are not run again; each finished run's record is written at once, in this process
@@ -315,7 +318,7 @@ def repeat(
         try:
             results = _dispatch(fn, tasks, backend, address, n_workers, bar, _run_one, None)
         finally:
-            if bar is not None:
+            if bar is not None and bar is not progress:
                 bar.close()
         return _to_frame(pd, tasks, results)
     return _repeat_stored(pd, fn, tasks, backend, address, n_workers, progress, store, paper, experiment, rerun)
@@ -352,7 +355,7 @@ def _repeat_stored(
     backend: str,
     address: Optional[str],
     n_workers: Optional[int],
-    progress: bool,
+    progress: Any,
     store: Any,
     paper: Any,
     experiment: Any,
@@ -400,7 +403,7 @@ def _repeat_stored(
         try:
             _dispatch(fn, [tasks[i] for i in pending], backend, address, n_workers, bar, _run_timed, on_done)
         finally:
-            if bar is not None:
+            if bar is not None and bar is not progress:
                 bar.close()
     return _to_frame(pd, tasks, results)  # type: ignore[arg-type]
 

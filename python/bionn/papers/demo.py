@@ -1,33 +1,28 @@
 """Demo "paper": a hidden ReLU layer lets an MLP solve a task a linear model cannot.
 
-The data are two interleaved half-moons (generated here in NumPy, no download), which no straight
-line separates. Both claims train real bionn models over several seeds:
+The template of a paper module: one :class:`~bionn.experiments.Experiment` (the protocol, whose
+runs are recorded) and the :class:`~bionn.experiments.Claim` s that read its records. The data are
+two interleaved half-moons generated here in NumPy (no download).
 
-* ``demo.mlp_beats_linear``: the MLP's test accuracy exceeds the linear model's (one-sided Welch
-  t-test over seeds, p < 0.05).
+* ``demo.mlp_beats_linear``: the MLP's test accuracy exceeds the linear model's (two-sided Welch
+  t-test over 10 seeds, p < 0.05, MLP ahead by at least 5 points).
 * ``demo.mlp_accuracy``: the MLP's mean test accuracy is at least 0.95.
 
-Quick mode: 3 seeds, 300 training points, 40 epochs. Full mode: 10 seeds, 1000 points, 100 epochs.
+Full protocol: 10 seeds, 1000 training points, 100 epochs. Quick mode: 3 seeds, 300 points, 40 epochs.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 
-from ..experiments import register_claim, repeat, ttest
+from ..experiments import Claim, Compare, Experiment, Group, Level, Quick, register_claim, register_experiment
 
-__all__ = ["make_moons", "train_moons", "moons_runs", "SETTINGS"]
+__all__ = ["make_moons", "train_moons", "EXPERIMENT"]
 
 PAPER = "demo"
 NOISE = 0.15
-SETTINGS: Dict[str, Dict[str, Any]] = {
-    "quick": {"seeds": 3, "n_train": 300, "n_test": 1000, "epochs": 40},
-    "full": {"seeds": 10, "n_train": 1000, "n_test": 5000, "epochs": 100},
-}
-_QUICK_NOTE = "quick: 3 seeds, 300 training points, 40 epochs (full: 10 seeds, 1000 points, 100 epochs)"
 
 
 def make_moons(n: int, noise: float, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
@@ -109,65 +104,65 @@ def train_moons(
     }
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_runs(mode: str, backend: str, address: Optional[str], n_workers: Optional[int]) -> Any:
-    s = SETTINGS[mode]
-    common = {"n_train": s["n_train"], "n_test": s["n_test"], "epochs": s["epochs"]}
-    configs = [dict(common, model="linear"), dict(common, model="mlp")]
-    return repeat(
-        train_moons, seeds=range(s["seeds"]), configs=configs, backend=backend, address=address, n_workers=n_workers
+EXPERIMENT = register_experiment(
+    Experiment(
+        paper=PAPER,
+        name="moons",
+        run=train_moons,
+        configs=[
+            {"model": model, "n_train": 1000, "n_test": 5000, "epochs": 100, "hidden": 32, "lr": 0.02}
+            for model in ("linear", "mlp")
+        ],
+        seeds=range(10),
+        quick=Quick(
+            seeds=range(3),
+            overrides={"n_train": 300, "n_test": 1000, "epochs": 40},
+            note="3 seeds, 300 training points, 40 epochs",
+        ),
+        protocol={
+            "data": f"two interleaved half-moons, Gaussian noise sd {NOISE}, fresh per seed",
+            "models": "linear 2-2; MLP 2-32-2 with ReLU",
+            "optimizer": "Adam, lr 0.02, batch 32, cross-entropy",
+            "epochs": "100",
+            "repeats": "10 seeds (data and initialisation)",
+        },
+        description="linear model vs one-hidden-layer MLP on two-moons",
     )
-
-
-def moons_runs(
-    mode: str = "quick", backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
-) -> Any:
-    """Both models over the mode's seeds, as a :func:`bionn.experiments.repeat` DataFrame (cached
-    per arguments, so the two claims share one set of runs)."""
-    return _cached_runs(mode, backend, address, n_workers).copy()
-
-
-def _accuracies(df: Any, model: str) -> np.ndarray:
-    return df.loc[df["model"] == model, "test_accuracy"].to_numpy()
-
-
-@register_claim(
-    id="demo.mlp_beats_linear",
-    paper=PAPER,
-    where="synthetic two-moons task",
-    description="an MLP with a hidden ReLU layer beats a linear model on test accuracy "
-    "(one-sided Welch t-test over seeds)",
-    paper_value="MLP > linear, p < 0.05",
-    compare="significant",
-    alpha=0.05,
-    quick_note=_QUICK_NOTE,
 )
-def mlp_beats_linear(
-    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
-) -> Tuple[float, Dict[str, Any]]:
-    df = moons_runs(mode, backend, address, n_workers)
-    mlp, linear = _accuracies(df, "mlp"), _accuracies(df, "linear")
-    res = ttest(mlp, linear, welch=True, alternative="greater")
-    return res.pvalue, {
-        "mlp_accuracy_mean": float(mlp.mean()),
-        "linear_accuracy_mean": float(linear.mean()),
-        "t": res.statistic,
-        "seeds": int(mlp.size),
-    }
 
-
-@register_claim(
-    id="demo.mlp_accuracy",
-    paper=PAPER,
-    where="synthetic two-moons task",
-    description="the MLP's mean test accuracy on two-moons is at least 0.95",
-    paper_value=0.95,
-    compare=">=",
-    quick_note=_QUICK_NOTE,
+register_claim(
+    Claim(
+        id="demo.mlp_beats_linear",
+        paper=PAPER,
+        where="synthetic two-moons task",
+        statement="an MLP with a hidden ReLU layer is more accurate than a linear model on two-moons",
+        paper_value="MLP > linear (a linear boundary cannot separate the moons)",
+        criterion=Compare(
+            "test_accuracy",
+            Group("moons", {"model": "mlp"}, "MLP"),
+            Group("moons", {"model": "linear"}, "linear"),
+            direction="greater",
+            test="welch",
+            min_difference=0.05,
+            magnitude_note="a linear model misclassifies the moons' interleaved tips",
+            scale=100,
+            unit=" %",
+            digits=2,
+        ),
+        quick_power=True,
+    )
 )
-def mlp_accuracy(
-    mode: str, backend: str = "serial", address: Optional[str] = None, n_workers: Optional[int] = None
-) -> Tuple[float, Dict[str, Any]]:
-    df = moons_runs(mode, backend, address, n_workers)
-    mlp = _accuracies(df, "mlp")
-    return float(mlp.mean()), {"std": float(mlp.std(ddof=1)) if mlp.size > 1 else None, "seeds": int(mlp.size)}
+
+register_claim(
+    Claim(
+        id="demo.mlp_accuracy",
+        paper=PAPER,
+        where="synthetic two-moons task",
+        statement="the MLP's mean test accuracy on two-moons is at least 95 %",
+        paper_value="≥ 95 %",
+        criterion=Level(
+            "test_accuracy", Group("moons", {"model": "mlp"}, "MLP"), ">=", 0.95, scale=100, unit=" %", digits=2
+        ),
+        quick_power=True,
+    )
+)

@@ -1,0 +1,349 @@
+"""Verdicts: :func:`assess` computes each claim's verdict from run records only; :func:`reproduce`
+first runs the records that are missing, then assesses.
+
+Verdicts (:data:`VERDICTS`):
+
+* ``REPRODUCED`` — every planned run is recorded and the criterion holds;
+* ``NOT REPRODUCED`` — every planned run is recorded and it does not (or cannot be decided);
+* ``PARTIAL`` — k of N planned runs are recorded; ``verdict_so_far`` says what they show;
+* ``SKIPPED`` — runs are missing and the data they need is absent (the note names the files and
+  where to put them). Never a pass; an ``ERROR`` with ``require_data=True``;
+* ``ERROR`` — a run or the evaluation raised, or a record is corrupt.
+
+``passed`` is true only for ``REPRODUCED``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .criteria import ClaimData
+from .records import RunStore, _canonical, default_store
+from .registry import MODES, Claim, ClaimSkipped, Experiment, get_experiment
+from .sweep import BACKENDS, RunError, _to_frame, repeat
+
+__all__ = ["VERDICTS", "assess", "reproduce", "RESULT_KEYS"]
+
+VERDICTS = ("REPRODUCED", "NOT REPRODUCED", "PARTIAL", "SKIPPED", "ERROR")
+RESULT_KEYS = (
+    "id",
+    "paper",
+    "where",
+    "statement",
+    "paper_value",
+    "bionn_value",
+    "criterion",
+    "verdict",
+    "passed",
+    "runs_done",
+    "runs_planned",
+    "deviations",
+    "reading",
+    "mode",
+    "verdict_so_far",
+    "reason",
+    "test",
+    "statistic",
+    "pvalue",
+    "note",
+    "details",
+)
+
+Status = Dict[Tuple[str, str], Tuple[str, str]]  # (paper, experiment) -> ("skipped" | "error", message)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy (non-finite floats -> None, numpy -> Python)."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return int(value)
+    if isinstance(value, (numbers.Real, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _experiment_records(store: RunStore, exp: Experiment, mode: str) -> List[Dict[str, Any]]:
+    """The records of ``exp``'s planned runs in ``mode`` (in plan order: config, then seed)."""
+    configs, seeds = exp.plan(mode)
+    wanted = {(_canonical(c)[1], s): (i, j) for i, c in enumerate(configs) for j, s in enumerate(seeds)}
+    found = []
+    for r in store.records(exp.paper, exp.name):
+        key = (_canonical(r["config"])[1], r["seed"])
+        if key in wanted:
+            found.append((wanted[key], r))
+    found.sort(key=lambda t: t[0])
+    return [r for _, r in found]
+
+
+def _deviations(claim: Claim, mode: str) -> List[str]:
+    out: List[str] = []
+    for name in claim.experiments:
+        exp = get_experiment(claim.paper, name)
+        out.extend(d for d in exp.deviations if d not in out)
+        if mode == "quick":
+            note = exp.quick.note or f"quick mode: {exp.n_runs('quick')} of {exp.n_runs('full')} runs, reduced settings"
+            note = note if note.lower().startswith("quick") else f"quick mode: {note}"
+            if note not in out:
+                out.append(note)
+    out.extend(d for d in claim.deviations if d not in out)
+    return out
+
+
+def _result(claim: Claim, mode: str, **fields: Any) -> Dict[str, Any]:
+    base = {k: None for k in RESULT_KEYS}
+    base.update(
+        id=claim.id,
+        paper=claim.paper,
+        where=claim.where,
+        statement=claim.statement,
+        paper_value=claim.paper_value,
+        criterion=claim.describe_criterion(),
+        deviations=_deviations(claim, mode),
+        reading=claim.reading,
+        mode=mode,
+        details={},
+    )
+    base.update(fields)
+    base["passed"] = base["verdict"] == "REPRODUCED"
+    return _plain(base)
+
+
+def assess(
+    selected: Sequence[Claim],
+    mode: str = "full",
+    store: Optional[RunStore] = None,
+    status: Optional[Status] = None,
+    require_data: bool = False,
+) -> List[Dict[str, Any]]:
+    """Each claim's verdict from the records in ``store`` (default: :func:`default_store`), without
+    training.
+
+    Parameters
+    ----------
+    selected : sequence of Claim
+    mode : {"full", "quick"}
+        Which protocol's runs are planned (quick runs are other configs: other records).
+    store : RunStore, optional
+    status : dict, optional
+        From :func:`reproduce`: experiments that were skipped (data absent) or failed.
+    require_data : bool
+        A SKIPPED verdict becomes ERROR.
+
+    Returns
+    -------
+    list of dict
+        One per claim with the keys of :data:`RESULT_KEYS` (JSON-serialisable).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    store = default_store() if store is None else store
+    status = dict(status or {})
+    cache: Dict[Tuple[str, str], Any] = {}
+    out = []
+    for claim in selected:
+        planned = done = 0
+        frames: Dict[str, Any] = {}
+        records: Dict[str, List[Dict[str, Any]]] = {}
+        errors: List[str] = []
+        skips: List[str] = []
+        for name in claim.experiments:
+            exp = get_experiment(claim.paper, name)
+            planned += exp.n_runs(mode)
+            key = (exp.paper, exp.name)
+            if key not in cache:
+                try:
+                    cache[key] = _experiment_records(store, exp, mode)
+                except ValueError as exc:  # a corrupt or crafted record
+                    cache[key] = exc
+            got = cache[key]
+            st = status.get(key)
+            if st is not None:
+                (errors if st[0] == "error" else skips).append(f"{exp.name}: {st[1]}")
+            if isinstance(got, Exception):
+                errors.append(f"{exp.paper}/{exp.name}: {got}")
+                continue
+            done += len(got)
+            records[name] = got
+            frames[name] = _to_frame(_pandas(), [(r["seed"], r["config"]) for r in got], [r["metrics"] for r in got])
+        if errors:
+            out.append(
+                _result(claim, mode, verdict="ERROR", note="; ".join(errors), runs_done=done, runs_planned=planned)
+            )
+            continue
+        if skips and done < planned:
+            verdict = "ERROR" if require_data else "SKIPPED"
+            note = ("data required (--require-data): " if require_data else "") + "; ".join(skips)
+            out.append(_result(claim, mode, verdict=verdict, note=note, runs_done=done, runs_planned=planned))
+            continue
+        try:
+            ev = claim.criterion.evaluate(ClaimData(frames, records))
+        except Exception as exc:
+            out.append(
+                _result(
+                    claim,
+                    mode,
+                    verdict="ERROR",
+                    note=f"evaluating the criterion raised {type(exc).__name__}: {exc}",
+                    runs_done=done,
+                    runs_planned=planned,
+                    details={"traceback": traceback.format_exc()},
+                )
+            )
+            continue
+        so_far = {True: "REPRODUCED", False: "NOT REPRODUCED", None: "undetermined"}[ev.holds]
+        if done < planned:
+            verdict = "PARTIAL"
+        else:
+            verdict = "REPRODUCED" if ev.holds else "NOT REPRODUCED"
+            so_far = None
+        reason = ev.reason if ev.holds is not None or done < planned else f"undetermined: {ev.reason}"
+        out.append(
+            _result(
+                claim,
+                mode,
+                verdict=verdict,
+                verdict_so_far=so_far,
+                bionn_value=ev.value if done else None,
+                reason=reason,
+                test=ev.test,
+                statistic=ev.statistic,
+                pvalue=ev.pvalue,
+                details=ev.details,
+                runs_done=done,
+                runs_planned=planned,
+            )
+        )
+    return out
+
+
+def _pandas() -> Any:
+    import pandas as pd
+
+    return pd
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    if not enabled or total == 0:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is in the experiments extra
+        return None
+    return tqdm(total=total, desc="runs", unit="run", dynamic_ncols=True)
+
+
+def reproduce(
+    selected: Sequence[Claim],
+    mode: str = "quick",
+    store: Optional[RunStore] = None,
+    backend: str = "serial",
+    address: Optional[str] = None,
+    n_workers: Optional[int] = None,
+    rerun: bool = False,
+    require_data: bool = False,
+    progress: bool = False,
+    on_experiment: Optional[Callable[[Experiment, int], None]] = None,
+) -> List[Dict[str, Any]]:
+    """Runs the missing runs of the claims' experiments (recording each as it finishes), then
+    :func:`assess`. Each experiment shared by several claims runs once.
+
+    Parameters
+    ----------
+    selected : sequence of Claim
+    mode : {"quick", "full"}
+    store : RunStore, optional
+        Where records are read and written (default :func:`default_store`).
+    backend, address, n_workers
+        As in :func:`bionn.experiments.repeat` (records come back to this process).
+    rerun : bool
+        Run every planned run again, overwriting its record.
+    require_data : bool
+        Absent data is an ERROR, not a SKIP.
+    progress : bool
+        One tqdm bar over every missing run (done / total, ETA).
+    on_experiment : callable, optional
+        ``on_experiment(experiment, n_missing)`` before an experiment's runs start.
+
+    Notes
+    -----
+    Ctrl-C (KeyboardInterrupt) propagates after the runs that finished are recorded; calling
+    again continues with the missing ones.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    store = default_store() if store is None else store
+    exps: List[Experiment] = []
+    for claim in selected:
+        for name in claim.experiments:
+            exp = get_experiment(claim.paper, name)
+            if not any(exp is e for e in exps):
+                exps.append(exp)
+    status: Status = {}
+    todo: List[Tuple[Experiment, int]] = []
+    for exp in exps:
+        key = (exp.paper, exp.name)
+        configs, seeds = exp.plan(mode)
+        try:
+            missing = len(configs) * len(seeds) if rerun else len(store.missing(exp.paper, exp.name, configs, seeds))
+        except ValueError as exc:
+            status[key] = ("error", str(exc))
+            continue
+        if missing and exp.requires is not None:
+            try:
+                exp.requires()
+            except ClaimSkipped as exc:
+                status[key] = ("skipped", str(exc))
+                continue
+            except Exception as exc:
+                status[key] = ("error", f"checking the data raised {type(exc).__name__}: {exc}")
+                continue
+        if missing:
+            todo.append((exp, missing))
+    bar = _progress(progress, sum(n for _, n in todo))
+    try:
+        for exp, missing in todo:
+            if on_experiment is not None:
+                on_experiment(exp, missing)
+            configs, seeds = exp.plan(mode)
+            start = time.perf_counter()
+            try:
+                repeat(
+                    exp.run,
+                    seeds,
+                    configs,
+                    backend=backend,
+                    address=address,
+                    n_workers=n_workers,
+                    progress=bar if bar is not None else False,
+                    store=store,
+                    paper=exp.paper,
+                    experiment=exp.name,
+                    rerun=rerun,
+                )
+            except RunError as exc:
+                cause = exc.__cause__
+                if isinstance(cause, ClaimSkipped):
+                    status[(exp.paper, exp.name)] = ("skipped", str(cause))
+                else:
+                    status[(exp.paper, exp.name)] = ("error", f"{exc} (after {time.perf_counter() - start:.0f} s)")
+            except (TypeError, ValueError, ImportError, OSError) as exc:
+                status[(exp.paper, exp.name)] = ("error", f"{type(exc).__name__}: {exc}")
+    finally:
+        if bar is not None:
+            bar.close()
+    return assess(selected, mode, store, status, require_data=require_data)

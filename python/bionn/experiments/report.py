@@ -1,0 +1,289 @@
+"""Reports rendered from run records: the ledger table, ``results/<paper>.md`` with figures, and the
+README's "What is reproduced" table (between ``README_START`` and ``README_END``).
+
+Everything here reads records (through :func:`bionn.experiments.ledger.assess`), never trains, and
+renders deterministically, so a test can check that the committed README table is what the
+committed records say.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from ..io import atomic_write
+from .criteria import ClaimData
+from .ledger import _experiment_records, assess
+from .records import RunStore, default_store
+from .registry import Claim, claims, get_experiment
+from .sweep import _to_frame
+
+__all__ = [
+    "ledger_table",
+    "render_paper",
+    "write_reports",
+    "readme_table",
+    "README_START",
+    "README_END",
+    "readme_section",
+    "update_readme",
+    "claim_data",
+]
+
+README_START = "<!-- bionn:ledger:start (rendered by `bionn report --readme README.md`; do not edit) -->"
+README_END = "<!-- bionn:ledger:end -->"
+
+
+def _cell(text: Any) -> str:
+    """Markdown table cell: one line, pipes escaped."""
+    s = "" if text is None else " ".join(str(text).split())
+    return s.replace("|", "\\|")
+
+
+def _verdict_text(r: Dict[str, Any]) -> str:
+    v = r["verdict"]
+    if v == "PARTIAL":
+        so_far = r.get("verdict_so_far")
+        return f"PARTIAL ({r['runs_done']}/{r['runs_planned']} runs" + (
+            f"; so far {so_far})" if r["runs_done"] else ")"
+        )
+    return v
+
+
+def ledger_table(results: Sequence[Dict[str, Any]], markdown: bool = True, width: int = 48) -> str:
+    """The ledger: claim, where, the paper's value, bionn's value, verdict, runs."""
+    headers = ["claim", "where", "paper", "bionn", "verdict", "runs"]
+    rows = [
+        [
+            r["id"],
+            r["where"],
+            r["paper_value"],
+            r["bionn_value"] if r["bionn_value"] is not None else "—",
+            _verdict_text(r),
+            f"{r['runs_done']}/{r['runs_planned']}",
+        ]
+        for r in results
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+        return "\n".join(lines) + "\n"
+
+    def clip(s: Any) -> str:
+        s = " ".join(str(s).split())
+        return s if len(s) <= width else s[: width - 1] + "…"
+
+    rows = [[clip(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def counts(results: Sequence[Dict[str, Any]]) -> str:
+    from .ledger import VERDICTS
+
+    n = {v: sum(r["verdict"] == v for r in results) for v in VERDICTS}
+    return ", ".join(f"{k} {v}" for k, v in n.items() if v) or "no claims"
+
+
+def claim_data(claim: Claim, mode: str = "full", store: Optional[RunStore] = None) -> ClaimData:
+    """The recorded runs a claim's criterion reads (as :func:`assess` builds them)."""
+    import pandas as pd
+
+    store = default_store() if store is None else store
+    frames, records = {}, {}
+    for name in claim.experiments:
+        recs = _experiment_records(store, get_experiment(claim.paper, name), mode)
+        records[name] = recs
+        frames[name] = _to_frame(pd, [(r["seed"], r["config"]) for r in recs], [r["metrics"] for r in recs])
+    return ClaimData(frames, records)
+
+
+def _short(claim_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", claim_id.split(".", 1)[1])
+
+
+def _figures(claim: Claim, data: ClaimData, fig_dir: Path, rel: str) -> List[str]:
+    """Writes the claim's evidence figure and learning curves (if records carry curves); returns
+    the figures' paths relative to the report."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    written = []
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    try:
+        if claim.criterion.plot(data, ax):
+            ax.set_title(claim.id, fontsize=8)
+            fig.tight_layout()
+            path = fig_dir / f"{_short(claim.id)}.png"
+            fig.savefig(path, dpi=100, metadata={"Software": None})
+            written.append(f"{rel}/{path.name}")
+    finally:
+        plt.close(fig)
+    for name in claim.experiments:
+        recs = [r for r in data.records(name) if r.get("curves")]
+        keys = sorted({k for r in recs for k, v in r["curves"].items() if v})[:4]
+        if not keys:
+            continue
+        path = fig_dir / f"curves_{name}.png"
+        if f"{rel}/{path.name}" in written:
+            continue
+        fig, axes = plt.subplots(1, len(keys), figsize=(4.0 * len(keys), 3.2), squeeze=False)
+        try:
+            groups: Dict[str, List[List[float]]] = {}
+            for r in recs:
+                label = ", ".join(f"{k}={v}" for k, v in r["config"].items() if k in _varying(recs))
+                groups.setdefault(label or name, []).append(r)
+            for ax, key in zip(axes[0], keys):
+                for i, (label, rs) in enumerate(sorted(groups.items())):
+                    curves = [np.asarray(r["curves"].get(key) or [], dtype=float) for r in rs]
+                    n = min((c.size for c in curves), default=0)
+                    if n == 0:
+                        continue
+                    m = np.mean([c[:n] for c in curves], axis=0)
+                    ax.plot(np.arange(1, n + 1), m, color=f"C{i % 10}", label=f"{label} (n={len(curves)})")
+                ax.set_title(key, fontsize=9)
+                ax.set_xlabel("epoch")
+            axes[0][0].legend(fontsize=7)
+            fig.tight_layout()
+            fig.savefig(path, dpi=100, metadata={"Software": None})
+            written.append(f"{rel}/{path.name}")
+        finally:
+            plt.close(fig)
+    return written
+
+
+def _varying(recs: Sequence[Dict[str, Any]]) -> set:
+    keys = {k for r in recs for k in r["config"]}
+    return {k for k in keys if len({repr(r["config"].get(k)) for r in recs}) > 1}
+
+
+def render_paper(
+    paper: str,
+    results: Sequence[Dict[str, Any]],
+    store: Optional[RunStore] = None,
+    out_dir: Optional[Path] = None,
+    figures: bool = True,
+) -> str:
+    """The markdown report of one paper's claims (figures written under ``out_dir/figures/<paper>``)."""
+    from .registry import experiments
+
+    store = default_store() if store is None else store
+    results = [r for r in results if r["paper"] == paper]
+    mode = results[0]["mode"] if results else "full"
+    lines = [f"# {paper}: what reproduces", ""]
+    lines.append(f"Rendered by `bionn report {paper}` from the run records in `{_rel_store(store)}` ({mode} protocol).")
+    lines.append(f"Verdicts: {counts(results)}.")
+    lines += ["", ledger_table(results)]
+    by_id = {c.id: c for c in claims(paper)}
+    fig_dir = None
+    if figures and out_dir is not None:
+        fig_dir = Path(out_dir) / "figures" / paper
+        fig_dir.mkdir(parents=True, exist_ok=True)
+    for r in results:
+        claim = by_id.get(r["id"])
+        lines += [f"## `{r['id']}` — {r['where']}", ""]
+        lines.append(f"**The paper:** {r['statement']}  ")
+        lines.append(f"**Paper's value:** {r['paper_value']}  ")
+        lines.append(f"**Criterion (fixed before running):** {r['criterion']}  ")
+        if r["reading"]:
+            lines.append(f"**Reading:** {r['reading']}  ")
+        lines.append(f"**bionn:** {r['bionn_value'] if r['bionn_value'] is not None else '—'}  ")
+        if r["test"] and r["pvalue"] is not None:
+            stat = f"{r['statistic']:.3g}" if r["statistic"] is not None else "—"
+            lines.append(f"**Test:** {r['test']}, statistic {stat}, p = {r['pvalue']:.3g}  ")
+        lines.append(
+            f"**Verdict:** {_verdict_text(r)} — {r['runs_done']} of {r['runs_planned']} planned runs recorded  "
+        )
+        if r["reason"]:
+            lines.append(f"**Why:** {r['reason']}  ")
+        if r["note"]:
+            lines.append(f"**Note:** {r['note']}  ")
+        if r["deviations"]:
+            lines += ["", "Declared deviations from the paper:", ""] + [f"- {d}" for d in r["deviations"]]
+        if fig_dir is not None and claim is not None and r["runs_done"]:
+            try:
+                figs = _figures(claim, claim_data(claim, mode, store), fig_dir, f"figures/{paper}")
+            except ImportError:
+                figs = []
+                lines += ["", "(figures need matplotlib: pip install 'bionn[plot]')"]
+            lines += [""] + [f"![{os.path.basename(f)}]({f})" for f in figs]
+        lines.append("")
+    lines += ["## Protocols", ""]
+    for exp in experiments(paper):
+        full, quick = exp.n_runs("full"), exp.n_runs("quick")
+        lines.append(f"### `{exp.name}`" + (f" — {exp.description}" if exp.description else ""))
+        lines.append("")
+        for k, v in exp.protocol.items():
+            lines.append(f"- **{k}:** {v}")
+        lines.append(f"- **runs:** {len(exp.configs)} config(s) × {len(exp.seeds)} seed(s) = {full}")
+        lines.append(f"- **quick mode:** {quick} run(s); {exp.quick.note or 'reduced settings'}")
+        for d in exp.deviations:
+            lines.append(f"- **deviation:** {d}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _rel_store(store: RunStore) -> str:
+    """How the report names the store: ``results/`` for a checkout's, else its path."""
+    return "results/" if store.root.name == "results" else str(store.root)
+
+
+def write_reports(
+    papers: Sequence[str], store: Optional[RunStore] = None, out_dir: Optional[Path] = None, figures: bool = True
+) -> Dict[str, Path]:
+    """Assesses every claim of ``papers`` from the full-protocol records and writes
+    ``<out_dir>/<paper>.md`` (``out_dir`` defaults to the store's root); returns the paths."""
+    store = default_store() if store is None else store
+    out_dir = Path(store.root if out_dir is None else out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for paper in papers:
+        results = assess(claims(paper), "full", store)
+        text = render_paper(paper, results, store, out_dir, figures)
+        path = out_dir / f"{paper}.md"
+        with atomic_write(path, binary=False) as fh:
+            fh.write(text)
+        written[paper] = path
+    return written
+
+
+def readme_table(results: Sequence[Dict[str, Any]]) -> str:
+    """The README's ledger section (between the markers), rendered from ``results``."""
+    body = ledger_table(results)
+    return (
+        f"{README_START}\n{body}\n"
+        f"Verdicts from the committed run records (full protocols): {counts(results)}. "
+        "Per-paper reports with the tests, declared deviations and figures: `results/<paper>.md`.\n"
+        f"{README_END}"
+    )
+
+
+def readme_section(path: Path) -> Optional[str]:
+    """The ledger section currently in the README at ``path`` (markers included), or None."""
+    text = Path(path).read_text(encoding="utf-8")
+    i, j = text.find(README_START), text.find(README_END)
+    if i < 0 or j < 0 or j < i:
+        return None
+    return text[i : j + len(README_END)]
+
+
+def update_readme(path: Path, section: str) -> bool:
+    """Replaces the README's ledger section with ``section``; returns whether the file changed.
+    ValueError if the markers are missing."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    old = readme_section(path)
+    if old is None:
+        raise ValueError(f"{path} has no ledger section: add the lines\n{README_START}\n{README_END}")
+    if old == section:
+        return False
+    with atomic_write(path, binary=False) as fh:
+        fh.write(text.replace(old, section))
+    return True
