@@ -1,51 +1,152 @@
 """The selforg paper (bionn.papers.selforg): the data protocol of §3.1 (and its deprecated
-bionn.selforg aliases), the registered claims in quick mode (real training on the MNIST sample), and
-the experiment functions behind them."""
+bionn.selforg aliases), the experiments' run functions (tiny configs, real training on the MNIST
+sample), the data check, and every claim's criterion on fabricated records, both ways."""
 
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bionn import data, experiments, selforg
+from bionn.experiments import ClaimData
 from bionn.papers import selforg as paper
+from bionn.papers._common import DataUnavailable
 
 needs_mnist = pytest.mark.usefixtures("mnist_sample")
 
 CLAIMS = {
     "selforg.table1_a3_beats_random",
+    "selforg.table1_a3_best_handcrafted",
     "selforg.table1_a2_weakest_handcrafted",
     "selforg.sec32_entropy_accuracy_correlation",
+    "selforg.table2_meta_improves_accuracy",
 }
+TINY = {"n_train": 300, "n_test": 200, "epochs": 1}
 
 
-def test_claims_are_registered_with_paper_values():
-    ids = {c.id for c in experiments.claims("selforg")}
-    assert ids == CLAIMS  # Table 2 (meta-learning) is not registered: it does not reproduce (see module doc)
-    gap = experiments.get_claim("selforg.table1_a2_weakest_handcrafted")
-    assert gap.paper_value == pytest.approx(96.4 - 94.21)
-    assert gap.check(0.01) and not gap.check(-0.01)
+def test_claims_and_experiments_are_registered():
+    assert {c.id for c in experiments.claims("selforg")} == CLAIMS
+    assert [e.name for e in experiments.experiments("selforg")] == ["table1_mnist", "table2_mnist"]
+    t1, t2 = paper.TABLE1, paper.TABLE2
+    assert len(t1.seeds) == 10 and len(t2.seeds) == 10  # the paper's 10 runs (Tables 1-2)
+    assert {c["topology"] for c in t1.configs} == set(paper.TOPOLOGIES)
+    for exp in (t1, t2):
+        assert exp.requires is not None and exp.deviations and exp.protocol
+        for c in exp.configs:  # every setting a run depends on is in its config
+            assert set(paper.AE_SETTINGS) | set(paper.READOUT_SETTINGS) <= set(c)
+    assert experiments.get_claim("selforg.table1_a3_beats_random").quick_power
+    assert not experiments.get_claim("selforg.table2_meta_improves_accuracy").quick_power
 
 
 @needs_mnist
-@pytest.mark.repro
-def test_selforg_claims_pass_in_quick_mode():
-    results = experiments.run_claims("selforg", mode="quick")
-    assert {r["id"] for r in results} == CLAIMS
-    failed = [(r["id"], r["bionn_value"]) for r in results if not r["passed"]]
-    assert not failed, failed
+def test_run_topology_returns_what_the_table1_claims_read():
+    cfg = dict(paper.TABLE1.plan("quick")[0][2], **TINY)
+    r = paper.run_topology(seed=0, **cfg)
+    assert cfg["topology"] == "A3" and r["levels"] == 2
+    assert 0.1 < r["accuracy"] <= 1.0 and r["max_entropy"] > 0
+    assert len(r["curves"]["entropy"]) == 1 and len(r["curves"]["loss"]) == 1
+    assert max(r["curves"]["entropy"]) == pytest.approx(r["max_entropy"])
+    with pytest.raises(TypeError, match="no_such"):
+        paper.run_topology(seed=0, topology="A1", no_such=1, **TINY)
 
 
 @needs_mnist
-def test_run_topology_and_run_meta_report_what_the_tables_need():
-    r = paper.run_topology(0, "A3", n_train=300, n_test=200, epochs=1)
-    assert 0.1 < r["accuracy"] <= 1.0 and r["max_entropy"] > 0 and r["levels"] == 2
-    m = paper.run_meta(0, n_train=300, n_test=200, epochs=1, meta_steps=2)
+def test_run_meta_returns_what_the_table2_claim_reads():
+    cfg = dict(paper.TABLE2.plan("quick")[0][0], meta_steps=2, **TINY)
+    m = paper.run_meta(seed=0, **cfg)
     assert len(m["acc_per_step"]) == 3 and len(m["fields_per_step"]) == 3
+    assert m["curves"]["accuracy"] == m["acc_per_step"]
+    assert m["acc_initial"] == m["acc_per_step"][0] and m["acc_final"] == m["acc_per_step"][-1]
     assert m["candidates"] >= 2 and 0 <= m["accepted"] <= 2
     assert all(0 < a <= 1 for a in m["acc_per_step"] + [m["acc_control"]])
     if m["accepted"] == 0:
         assert m["acc_final"] == m["acc_initial"] and m["fields_per_step"][0] == m["fields_per_step"][-1]
+
+
+def test_requires_raises_data_unavailable_without_the_sample(tmp_path, monkeypatch):
+    from bionn.data import _files
+
+    monkeypatch.setenv("BIONN_DATA", str(tmp_path))
+    monkeypatch.delenv("BIONN_SHARED_DATA", raising=False)
+    monkeypatch.setattr(_files, "_shared_data_dirs", lambda: [])
+    monkeypatch.setattr(_files, "SYSTEM_DATA_DIRS", (), raising=False)
+    for exp in (paper.TABLE1, paper.TABLE2):
+        with pytest.raises(DataUnavailable, match="MNIST"):
+            exp.requires()
+
+
+# ------------------------------------------------------------------------------------------------
+# criteria on fabricated records
+# ------------------------------------------------------------------------------------------------
+def _table1(means, entropy_sign=1.0, sd=0.001, n=10):
+    """Fabricated table1_mnist runs: accuracy = means[topology] + noise; max_entropy follows the
+    accuracy (entropy_sign=1) or runs against it (-1)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for t, mean in means.items():
+        for seed in range(n):
+            acc = mean + sd * rng.standard_normal()
+            rows.append({"topology": t, "seed": seed, "accuracy": acc, "max_entropy": 3 + entropy_sign * 10 * acc})
+    return pd.DataFrame(rows)
+
+
+def _table2(gain, n=10):
+    rng = np.random.default_rng(1)
+    x0 = 0.90 + 0.02 * rng.standard_normal(n)
+    x1 = x0 + gain + 0.001 * rng.random(n)
+    return pd.DataFrame({"seed": range(n), "acc_initial": x0, "acc_final": x1, "acc_control": x0, "accepted": 2})
+
+
+def _data(t1, t2=None):
+    t2 = _table2(0.012) if t2 is None else t2
+    return ClaimData({"table1_mnist": t1, "table2_mnist": t2}, {"table1_mnist": [], "table2_mnist": []})
+
+
+def _holds(claim_id, d):
+    return experiments.get_claim(claim_id).criterion.evaluate(d).holds
+
+
+PAPER_MEANS = {t: v / 100 for t, v in paper.PAPER_TABLE1.items()}
+FLAT = {t: 0.93 for t in paper.TOPOLOGIES}
+
+
+@pytest.mark.parametrize("claim_id", sorted(CLAIMS - {"selforg.table2_meta_improves_accuracy"}))
+def test_table1_criteria_hold_on_the_papers_numbers_and_fail_on_flat_ones(claim_id):
+    assert _holds(claim_id, _data(_table1(PAPER_MEANS))) is True
+    assert _holds(claim_id, _data(_table1(FLAT, entropy_sign=-1))) is False
+
+
+def test_table1_criteria_need_half_the_papers_gap_not_just_a_significant_one():
+    means = dict(PAPER_MEANS, A2=PAPER_MEANS["A1"] - 0.005, AR1=0.955, AR2=0.955, AR3=0.955)  # gaps < half
+    d = _data(_table1(means, sd=0.0005))
+    assert _holds("selforg.table1_a2_weakest_handcrafted", d) is False
+    assert _holds("selforg.table1_a3_beats_random", d) is False
+    ev = experiments.get_claim("selforg.table1_a2_weakest_handcrafted").criterion.evaluate(d)
+    assert all(p["pvalue"] < 0.05 for p in ev.details["parts"])  # significant, yet too small
+
+
+def test_table1_a3_best_needs_a3_above_a1():
+    assert _holds("selforg.table1_a3_best_handcrafted", _data(_table1(dict(PAPER_MEANS, A3=0.964)))) is False
+
+
+def test_correlation_needs_half_the_papers_r():
+    t1 = _table1(PAPER_MEANS)
+    rng = np.random.default_rng(3)
+    t1["max_entropy"] = t1["accuracy"] + 0.1 * rng.standard_normal(len(t1))  # weak positive r
+    ev = experiments.get_claim("selforg.sec32_entropy_accuracy_correlation").criterion.evaluate(_data(t1))
+    assert ev.holds is (ev.statistic >= 0.375 and ev.pvalue < 0.05)
+    assert ev.statistic < 0.375 and ev.holds is False
+
+
+def test_table2_criterion_both_ways():
+    cid = "selforg.table2_meta_improves_accuracy"
+    t1 = _table1(PAPER_MEANS)
+    ev = experiments.get_claim(cid).criterion.evaluate(_data(t1, _table2(0.012)))
+    assert ev.holds is True and ev.pvalue < 0.05 and ev.details["median_control"] < ev.details["median_final"]
+    assert _holds(cid, _data(t1, _table2(-0.012))) is False
+    assert _holds(cid, _data(t1, _table2(0.003))) is False  # significant, below half the paper's 1.16 points
+    assert _holds(cid, _data(t1, _table2(0.012, n=1))) is None
 
 
 # ------------------------------------------------------------------------------------------------
