@@ -48,9 +48,12 @@ half the paper's effect, ``1 + (r − 1) / 2`` for the paper's MAE ratio ``r``.
 * ``amplifying.sec42_max_error_outside_training``: Network 10's largest grid error lies outside the
   convex hull of the training points, in its best run (Fig. 6) and in at least half of its runs.
 
-The claims marked new were left unregistered before because they failed in quick mode (Network 6,
-not 5, was the best depth-5 network; the Table 2 ratio was far below the paper's); they are
-registered now with criteria written from the paper.
+Before this ledger, three statements were left unregistered because they failed in quick mode:
+Network 5 the best depth-5 network (now ``sec41_net5_best_at_depth5``), Network 5 several times
+better than Network 1 and Network 10 better than Network 9 by a large factor (now the magnitudes of
+``table1_net5_beats_net1`` and ``table2_net10_beats_net9``). ``table1_net3_beats_net1``,
+``sec41_amplifying_beats_attenuating`` and ``table2_net10_sd_below_net9`` are statements of §4 that
+had no claim at all.
 """
 
 from __future__ import annotations
