@@ -8,10 +8,11 @@
     bionn reproduce demo --quick                   # smoke test: quick protocol in a throw-away store
     bionn reproduce focusing --full --backend processes --workers 2   # run the missing full runs
     bionn reproduce 'focusing.table2_*' --full --rerun
-    bionn reproduce all --quick --require-data     # what CI runs
+    bionn reproduce all --quick --require-data --allow-missing cifar10   # what CI runs
 
 ``reproduce`` exit status: 0 when every claim ran without ERROR; 1 on ERROR (with ``--require-data``
-a SKIPPED claim is an ERROR; with ``--strict`` any verdict other than REPRODUCED is a failure);
+a SKIPPED claim is an ERROR unless its data set is named in ``--allow-missing``; with ``--strict``
+any verdict other than REPRODUCED is a failure);
 2 for usage errors; 130 when interrupted (finished runs stay recorded: run again to continue).
 ``report --readme FILE --check`` exits 1 when the README's table differs from the records.
 """
@@ -70,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--rerun", action="store_true", help="run every planned run again, overwriting its record")
     rep.add_argument("--strict", action="store_true", help="exit 1 unless every claim is REPRODUCED")
     rep.add_argument("--require-data", action="store_true", help="a claim whose data is absent is an ERROR, not a SKIP")
+    rep.add_argument(
+        "--allow-missing",
+        metavar="DATASETS",
+        default="",
+        help="with --require-data: comma-separated data sets known to be absent here (e.g. cifar10); "
+        "their claims stay SKIPPED",
+    )
     rep.add_argument("--backend", choices=("serial", "processes", "dask"), default=None, help="where runs execute")
     rep.add_argument("--address", metavar="ADDR", help="dask scheduler address, e.g. tcp://host:8786")
     rep.add_argument("--workers", metavar="N", type=int, help="worker processes (processes / local dask)")
@@ -88,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--no-write", action="store_true", help="print the ledger only")
     rp.add_argument("--no-figures", action="store_true", help="write the reports without figures")
     rp.add_argument("--readme", metavar="FILE", help="also render the ledger table into FILE (between its markers)")
-    rp.add_argument("--check", action="store_true", help="with --readme: exit 1 if FILE's table is stale, write nothing")
+    rp.add_argument(
+        "--check", action="store_true", help="with --readme: exit 1 if FILE's table is stale, write nothing"
+    )
     return parser
 
 
@@ -182,6 +192,7 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             n_workers=args.workers,
             rerun=args.rerun,
             require_data=args.require_data,
+            allow_missing=[d.strip() for d in args.allow_missing.split(",") if d.strip()],
             progress=not args.no_progress,
             on_experiment=on_experiment,
         )
@@ -195,7 +206,9 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .experiments.report import counts
 
     where = "a temporary store" if tmp is not None else str(store.root)
-    print(f"{counts(results)} ({args.mode} mode, backend {backend}, {elapsed:.1f} s, records in {where})", file=report_out)
+    print(
+        f"{counts(results)} ({args.mode} mode, backend {backend}, {elapsed:.1f} s, records in {where})", file=report_out
+    )
     for r in results:
         if r["verdict"] in ("SKIPPED", "ERROR"):
             print(f"\n{r['id']}: {r['verdict']}: {r['note']}", file=report_out)
@@ -237,7 +250,10 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
         section = report.readme_table(every)
         if args.check:
             if report.readme_section(readme) != section:
-                print(f"{readme}: the ledger table differs from the records (run bionn report --readme {readme})", file=out)
+                print(
+                    f"{readme}: the ledger table differs from the records (run bionn report --readme {readme})",
+                    file=out,
+                )
                 status = EXIT_FAILED
             else:
                 print(f"{readme}: the ledger table matches the records", file=out)
@@ -249,7 +265,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             print(f"{readme}: ledger table {'updated' if changed else 'unchanged'}", file=out)
     if not args.no_write and not args.check:
         paths = report.write_reports(papers, store, Path(args.out) if args.out else None, figures=not args.no_figures)
-        for p, path in paths.items():
+        for path in paths.values():
             print(f"wrote {path}", file=out)
     return status
 

@@ -52,7 +52,7 @@ RESULT_KEYS = (
     "details",
 )
 
-Status = Dict[Tuple[str, str], Tuple[str, str]]  # (paper, experiment) -> ("skipped" | "error", message)
+Status = Dict[Tuple[str, str], Tuple[str, str, Optional[str]]]  # (paper, experiment) -> (kind, message, dataset)
 
 
 def _plain(value: Any) -> Any:
@@ -127,6 +127,7 @@ def assess(
     store: Optional[RunStore] = None,
     status: Optional[Status] = None,
     require_data: bool = False,
+    allow_missing: Sequence[str] = (),
 ) -> List[Dict[str, Any]]:
     """Each claim's verdict from the records in ``store`` (default: :func:`default_store`), without
     training.
@@ -140,7 +141,10 @@ def assess(
     status : dict, optional
         From :func:`reproduce`: experiments that were skipped (data absent) or failed.
     require_data : bool
-        A SKIPPED verdict becomes ERROR.
+        A SKIPPED verdict becomes ERROR, unless every data set missing for the claim is named in
+        ``allow_missing`` (data this machine is known not to have, e.g. ``"cifar10"``; the claim
+        stays SKIPPED, which is never a pass).
+    allow_missing : sequence of str
 
     Returns
     -------
@@ -159,6 +163,7 @@ def assess(
         records: Dict[str, List[Dict[str, Any]]] = {}
         errors: List[str] = []
         skips: List[str] = []
+        missing_sets: List[Optional[str]] = []
         for name in claim.experiments:
             exp = get_experiment(claim.paper, name)
             planned += exp.n_runs(mode)
@@ -171,7 +176,11 @@ def assess(
             got = cache[key]
             st = status.get(key)
             if st is not None:
-                (errors if st[0] == "error" else skips).append(f"{exp.name}: {st[1]}")
+                if st[0] == "error":
+                    errors.append(f"{exp.name}: {st[1]}")
+                else:
+                    skips.append(f"{exp.name}: {st[1]}")
+                    missing_sets.append(st[2])
             if isinstance(got, Exception):
                 errors.append(f"{exp.paper}/{exp.name}: {got}")
                 continue
@@ -184,8 +193,9 @@ def assess(
             )
             continue
         if skips and done < planned:
-            verdict = "ERROR" if require_data else "SKIPPED"
-            note = ("data required (--require-data): " if require_data else "") + "; ".join(skips)
+            required = require_data and not all(d is not None and d in allow_missing for d in missing_sets)
+            verdict = "ERROR" if required else "SKIPPED"
+            note = ("data required (--require-data): " if required else "") + "; ".join(skips)
             out.append(_result(claim, mode, verdict=verdict, note=note, runs_done=done, runs_planned=planned))
             continue
         try:
@@ -254,6 +264,7 @@ def reproduce(
     n_workers: Optional[int] = None,
     rerun: bool = False,
     require_data: bool = False,
+    allow_missing: Sequence[str] = (),
     progress: bool = False,
     on_experiment: Optional[Callable[[Experiment, int], None]] = None,
 ) -> List[Dict[str, Any]]:
@@ -271,7 +282,9 @@ def reproduce(
     rerun : bool
         Run every planned run again, overwriting its record.
     require_data : bool
-        Absent data is an ERROR, not a SKIP.
+        Absent data is an ERROR, not a SKIP ...
+    allow_missing : sequence of str
+        ... except for these data sets (see :func:`assess`).
     progress : bool
         One tqdm bar over every missing run (done / total, ETA).
     on_experiment : callable, optional
@@ -301,16 +314,16 @@ def reproduce(
         try:
             missing = len(configs) * len(seeds) if rerun else len(store.missing(exp.paper, exp.name, configs, seeds))
         except ValueError as exc:
-            status[key] = ("error", str(exc))
+            status[key] = ("error", str(exc), None)
             continue
         if missing and exp.requires is not None:
             try:
                 exp.requires()
             except ClaimSkipped as exc:
-                status[key] = ("skipped", str(exc))
+                status[key] = ("skipped", str(exc), exc.dataset)
                 continue
             except Exception as exc:
-                status[key] = ("error", f"checking the data raised {type(exc).__name__}: {exc}")
+                status[key] = ("error", f"checking the data raised {type(exc).__name__}: {exc}", None)
                 continue
         if missing:
             todo.append((exp, missing))
@@ -338,12 +351,13 @@ def reproduce(
             except RunError as exc:
                 cause = exc.__cause__
                 if isinstance(cause, ClaimSkipped):
-                    status[(exp.paper, exp.name)] = ("skipped", str(cause))
+                    status[(exp.paper, exp.name)] = ("skipped", str(cause), cause.dataset)
                 else:
-                    status[(exp.paper, exp.name)] = ("error", f"{exc} (after {time.perf_counter() - start:.0f} s)")
+                    took = time.perf_counter() - start
+                    status[(exp.paper, exp.name)] = ("error", f"{exc} (after {took:.0f} s)", None)
             except (TypeError, ValueError, ImportError, OSError) as exc:
-                status[(exp.paper, exp.name)] = ("error", f"{type(exc).__name__}: {exc}")
+                status[(exp.paper, exp.name)] = ("error", f"{type(exc).__name__}: {exc}", None)
     finally:
         if bar is not None:
             bar.close()
-    return assess(selected, mode, store, status, require_data=require_data)
+    return assess(selected, mode, store, status, require_data=require_data, allow_missing=allow_missing)

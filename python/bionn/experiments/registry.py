@@ -48,8 +48,16 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 class ClaimSkipped(Exception):
     """Raised (by an experiment's ``requires`` or run) when the data it needs is not on this machine;
-    the message names the files and where to put them. The claim's verdict is SKIPPED, which is
-    never a pass (and an ERROR with ``--require-data``)."""
+    the message names the files and where to put them, ``dataset`` names the data set (e.g.
+    ``"cifar10"``). The claim's verdict is SKIPPED, which is never a pass, and an ERROR with
+    ``--require-data`` unless the data set is in ``--allow-missing``."""
+
+    def __init__(self, message: str = "", dataset: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.dataset = dataset
+
+    def __reduce__(self) -> Any:  # keep ``dataset`` through pickling (worker processes, dask)
+        return (type(self), (str(self), self.dataset))
 
 
 def _name(value: Any, what: str) -> str:

@@ -35,7 +35,8 @@ def cifar10_or_skip() -> Arrays:
     except (FileNotFoundError, OSError) as exc:
         raise DataUnavailable(
             f"CIFAR-10 is not available offline on this machine ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0]}); {CIFAR10_HINT}"
+            f"{str(exc).splitlines()[0]}); {CIFAR10_HINT}",
+            dataset="cifar10",
         ) from None
     return Xtr.astype(np.float32), ytr, Xte.astype(np.float32), yte
 
@@ -54,4 +55,6 @@ def mnist_sample_or_skip() -> Tuple[np.ndarray, np.ndarray]:
     try:
         return data.load_mnist_sample()
     except FileNotFoundError as exc:
-        raise DataUnavailable(f"the MNIST 10k sample is not available: {str(exc).splitlines()[0]}") from None
+        raise DataUnavailable(
+            f"the MNIST 10k sample is not available: {str(exc).splitlines()[0]}", dataset="mnist-sample"
+        ) from None

@@ -212,7 +212,8 @@ def load_training_data(
         if not fallback:
             raise DataUnavailable(
                 f"the amplifying paper's training set {_FILES[problem]} was not found "
-                f"({str(exc).splitlines()[0]}); {_DATA_HINT}"
+                f"({str(exc).splitlines()[0]}); {_DATA_HINT}",
+                dataset="amplifying-points",
             ) from None
         X, y = make_function_1d_data() if problem == "1d" else make_ackley_data()
         return X, y, "generated (seed 0)"

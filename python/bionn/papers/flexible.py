@@ -74,11 +74,13 @@ __all__ = [
 PAPER = "flexible"
 
 
-def _require(load: Any, what: str, hint: str) -> None:
+def _require(load: Any, what: str, hint: str, dataset: str) -> None:
     try:
         load(split="test")
     except (FileNotFoundError, OSError) as exc:
-        raise DataUnavailable(f"{what} is not available on this machine ({str(exc).splitlines()[0]}); {hint}") from None
+        raise DataUnavailable(
+            f"{what} is not available on this machine ({str(exc).splitlines()[0]}); {hint}", dataset=dataset
+        ) from None
 
 
 def require_fmnist() -> None:
@@ -86,14 +88,14 @@ def require_fmnist() -> None:
     from .. import data
 
     hint = "apt-get install dataset-fashion-mnist, or put its four IDX .gz files in ../shared/data/fashion-mnist/"
-    _require(data.load_fashion_mnist, "Fashion-MNIST", hint + " or $BIONN_DATA/fashion-mnist/")
+    _require(data.load_fashion_mnist, "Fashion-MNIST", hint + " or $BIONN_DATA/fashion-mnist/", "fashion-mnist")
 
 
 def require_cifar10() -> None:
     """Raises :class:`DataUnavailable` when CIFAR-10 is not found (never falls back to other data)."""
     from .. import data
 
-    _require(data.load_cifar10, "CIFAR-10", CIFAR10_HINT)
+    _require(data.load_cifar10, "CIFAR-10", CIFAR10_HINT, "cifar10")
 
 
 def _subset(arrays: Tuple[np.ndarray, ...], n_train: Optional[int], n_test: Optional[int], seed: int) -> Tuple:

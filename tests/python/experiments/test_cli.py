@@ -1,4 +1,5 @@
-"""Tests of the ``bionn`` command line (``python -m bionn``, ``bionn.cli.main``)."""
+"""Tests of the ``bionn`` command line (``python -m bionn``, ``bionn.cli.main``): reproduce (claim
+selection, verdicts, exit codes, --strict, --require-data, --json, --store, --rerun) and report."""
 
 from __future__ import annotations
 
@@ -7,195 +8,165 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import bionn.experiments as ex
 from bionn.cli import main
+from bionn.experiments import report
 
-REQUIRED_KEYS = {"id", "description", "paper_value", "bionn_value", "passed"}
+P = "t-cli"
+JSON_KEYS = {
+    "id",
+    "paper",
+    "where",
+    "paper_value",
+    "bionn_value",
+    "criterion",
+    "verdict",
+    "passed",
+    "runs_done",
+    "runs_planned",
+    "deviations",
+}
 
 
-def run_cli(*args: str, cwd: os.PathLike, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: os.PathLike, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "bionn", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
 
 
-def check_report_schema(report: dict, paper: str, mode: str) -> None:
-    assert set(report) == {"paper", "mode", "claims"}
-    assert report["paper"] == paper and report["mode"] == mode
-    assert isinstance(report["claims"], list) and report["claims"]
-    for c in report["claims"]:
-        assert REQUIRED_KEYS <= set(c)
-        assert isinstance(c["id"], str) and isinstance(c["description"], str)
-        assert isinstance(c["passed"], bool)
+# -- a throw-away paper --------------------------------------------------------------------------
+def value_fn(seed, model="a", shift=0.0):
+    rng = np.random.default_rng(seed + (0 if model == "a" else 100))
+    return {"acc": float((0.9 if model == "a" else 0.8 + shift) + 0.005 * rng.standard_normal())}
+
+
+def absent():
+    raise ex.ClaimSkipped("needs cifar-10-batches-bin/ in ../shared/data/cifar-10/", dataset="cifar10")
+
+
+def absent_fmnist():
+    raise ex.ClaimSkipped("needs the Fashion-MNIST IDX files", dataset="fashion-mnist")
+
+
+def broken_fn(seed, model="a"):
+    raise RuntimeError("out of memory")
+
+
+def _exp(name, run=value_fn, configs=None, requires=None):
+    ex.register_experiment(
+        ex.Experiment(
+            P,
+            name,
+            run,
+            configs or [{"model": "a"}, {"model": "b"}],
+            range(4),
+            ex.Quick(range(3), note="3 seeds"),
+            requires=requires,
+            deviations=["synthetic"],
+        )
+    )
+
+
+def _claim(cid, exp, direction="greater"):
+    crit = ex.Compare("acc", ex.Group(exp, {"model": "a"}, "A"), ex.Group(exp, {"model": "b"}, "B"), direction)
+    ex.register_claim(ex.Claim(f"{P}.{cid}", P, "Table 1", "A beats B", "0.9 vs 0.8", crit))
+
+
+@pytest.fixture(autouse=True)
+def clean():
+    ex.unregister(P)
+    yield
+    ex.unregister(P)
 
 
 @pytest.fixture
-def scratch_paper():
-    paper = "pytest-cli"
-    yield paper
-    for c in ex.claims(paper):
-        ex.unregister_claim(c.id)
+def paper():
+    _exp("good")
+    _exp("bad", configs=[{"model": "a"}, {"model": "b", "shift": 0.2}])
+    _claim("holds", "good")
+    _claim("fails", "bad")
+    return P
 
 
-# -- subprocess -------------------------------------------------------------------------------------
-def test_list_subprocess(tmp_path):
-    proc = run_cli("reproduce", "--list", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert "demo.mlp_beats_linear" in proc.stdout
-    for header in ("claim", "paper", "where", "description", "paper value"):
-        assert header in proc.stdout
+def _json(capsys):
+    return json.loads(capsys.readouterr().out)
 
 
-def test_unknown_paper_subprocess(tmp_path):
-    proc = run_cli("reproduce", "no-such-paper", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "unknown paper 'no-such-paper'" in proc.stderr
-    assert "demo" in proc.stderr  # lists the known ones
-
-
-@pytest.mark.repro
-def test_reproduce_demo_quick_subprocess(tmp_path):
-    out = tmp_path / "out.json"
-    proc = run_cli("reproduce", "demo", "--quick", "--json", str(out), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "demo.mlp_beats_linear" in proc.stdout and "PASS" in proc.stdout
-    report = json.loads(out.read_text())
-    check_report_schema(report, "demo", "quick")
-    by_id = {c["id"]: c for c in report["claims"]}
-    claim = by_id["demo.mlp_beats_linear"]
-    assert claim["passed"] is True
-    assert 0.0 <= claim["bionn_value"] < 0.05  # a p-value
-    assert claim["info"]["mlp_accuracy_mean"] > claim["info"]["linear_accuracy_mean"]
-    assert claim["info"]["seeds"] == 3
-    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left behind
-
-
-# -- in process -------------------------------------------------------------------------------------
-def test_list_in_process(capsys):
-    assert main(["reproduce", "--list", "demo"]) == 0
-    out = capsys.readouterr().out
-    assert "demo.mlp_beats_linear" in out and "synthetic two-moons task" in out
-    assert main(["reproduce", "--list", "nope"]) == 2
-    assert "known papers" in capsys.readouterr().err
-
-
-def test_failing_claim_gives_nonzero_exit(scratch_paper, tmp_path, capsys):
-    ex.register_claim(
-        lambda mode: 0.99,
-        id="cli.pass",
-        paper=scratch_paper,
-        where="Table 1",
-        description="passes",
-        paper_value=0.9,
-        compare=">=",
-    )
-    ex.register_claim(
-        lambda mode: 0.5 if mode == "quick" else 0.0,
-        id="cli.fail",
-        paper=scratch_paper,
-        where="Table 2",
-        description="fails on purpose",
-        paper_value=0.9,
-        compare="within",
-        tolerance=0.01,
-    )
-    out = tmp_path / "report.json"
-    assert main(["reproduce", scratch_paper, "--json", str(out)]) == 1
+# -- reproduce -----------------------------------------------------------------------------------
+def test_verdicts_exit_codes_and_json(paper, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["reproduce", paper, "--quick", "--no-progress", "--json", str(out)]) == 0  # NOT REPRODUCED is a result
     text = capsys.readouterr().out
-    assert "FAIL" in text and "PASS" in text and "1/2 claim(s) passed" in text
-    report = json.loads(out.read_text())
-    check_report_schema(report, scratch_paper, "quick")
-    assert [(c["id"], c["passed"], c["bionn_value"]) for c in report["claims"]] == [
-        ("cli.pass", True, 0.99),
-        ("cli.fail", False, 0.5),
-    ]
+    assert "REPRODUCED 1, NOT REPRODUCED 1" in text and "temporary store" in text
+    payload = json.loads(out.read_text())
+    assert payload["mode"] == "quick"
+    for c in payload["claims"]:
+        assert JSON_KEYS <= set(c) and c["verdict"] in ex.VERDICTS and c["passed"] == (c["verdict"] == "REPRODUCED")
+        assert c["runs_done"] == c["runs_planned"] == 6
+    assert [c["verdict"] for c in payload["claims"]] == ["REPRODUCED", "NOT REPRODUCED"]
+    assert main(["reproduce", paper, "--strict", "--no-progress"]) == 1
+    assert main(["reproduce", f"{P}.hol*", "--strict", "--no-progress"]) == 0
+    assert list(tmp_path.iterdir()) == [out]  # quick records went to a temporary store
 
-    assert main(["reproduce", scratch_paper, "--full", "--json", str(out)]) == 1
-    report = json.loads(out.read_text())
-    assert report["mode"] == "full" and report["claims"][1]["bionn_value"] == 0.0
+
+def test_skip_never_passes(paper, tmp_path, capsys):
+    _exp("nodata", requires=absent)
+    _claim("skips", "nodata")
+    argv = ["reproduce", f"{P}.skips", "--no-progress", "--json", "-"]
+    assert main(argv) == 0
+    (c,) = _json(capsys)["claims"]
+    assert c["verdict"] == "SKIPPED" and c["passed"] is False and "cifar-10-batches-bin" in c["note"]
+    assert main(argv + ["--strict"]) == 1
+    capsys.readouterr()
+    assert main(argv + ["--require-data"]) == 1
+    assert _json(capsys)["claims"][0]["verdict"] == "ERROR"
+    assert main(argv + ["--require-data", "--allow-missing", "cifar10"]) == 0  # declared absent: stays SKIPPED
+    assert _json(capsys)["claims"][0]["verdict"] == "SKIPPED"
+    _exp("nofmnist", requires=absent_fmnist)
+    _claim("skips2", "nofmnist")
+    assert main(["reproduce", f"{P}.skips2", "--no-progress", "--require-data", "--allow-missing", "cifar10"]) == 1
 
 
-def test_erroring_claim_fails_and_reports(scratch_paper, capsys):
-    def broken(mode):
-        raise RuntimeError("out of memory")
-
-    ex.register_claim(
-        broken,
-        id="cli.broken",
-        paper=scratch_paper,
-        where="Fig. 1",
-        description="raises",
-        paper_value=1.0,
-        compare="<=",
-    )
-    assert main(["reproduce", scratch_paper, "-v"]) == 1
+def test_error_exit_one_and_verbose(paper, capsys):
+    _exp("broken", run=broken_fn)
+    _claim("errs", "broken")
+    assert main(["reproduce", P, "--no-progress", "-v"]) == 1
     out = capsys.readouterr().out
-    assert "ERROR" in out and "RuntimeError: out of memory" in out and "Traceback" in out
+    assert "ERROR" in out and "out of memory" in out
 
 
-def test_skipped_claim_is_reported_and_does_not_fail_the_run(scratch_paper, capsys, tmp_path):
-    def needs_cifar(mode):
-        raise ex.ClaimSkipped("CIFAR-10 files not found in /nowhere; put them in ../shared/data")
-
-    ex.register_claim(
-        needs_cifar,
-        id="cli.skip",
-        paper=scratch_paper,
-        where="Table 2",
-        description="cifar",
-        paper_value=0.5,
-        compare=">=",
-    )
-    ex.register_claim(
-        lambda mode: 0.9,
-        id="cli.ok",
-        paper=scratch_paper,
-        where="Table 2",
-        description="ok",
-        paper_value=0.5,
-        compare=">=",
-    )
-    report_path = tmp_path / "r.json"
-    assert main(["reproduce", scratch_paper, "--json", str(report_path)]) == 0
-    out = capsys.readouterr().out
-    assert "SKIP" in out and "1/2 claim(s) passed, 1 skipped" in out and "CIFAR-10 files not found" in out
-    report = json.loads(report_path.read_text())
-    skipped = {c["id"]: c["skipped"] for c in report["claims"]}
-    assert skipped == {"cli.skip": True, "cli.ok": False}
-    # A failing claim next to a skipped one still fails the run.
-    ex.register_claim(
-        lambda mode: 0.1,
-        id="cli.fail2",
-        paper=scratch_paper,
-        where="Table 2",
-        description="bad",
-        paper_value=0.5,
-        compare=">=",
-    )
-    assert main(["reproduce", scratch_paper]) == 1
+def test_full_mode_store_resume_and_rerun(paper, tmp_path, capsys):
+    store = tmp_path / "store"
+    argv = ["reproduce", f"{P}.holds", "--full", "--store", str(store), "--no-progress", "--json", "-"]
+    assert main(argv) == 0
+    (c,) = _json(capsys)["claims"]
+    assert c["verdict"] == "REPRODUCED" and c["runs_done"] == 8
+    records = sorted(store.rglob("seed-*.json"))
+    assert len(records) == 8
+    records[0].unlink()
+    mtime = records[1].stat().st_mtime_ns
+    assert main(argv) == 0  # runs only the missing one
+    assert len(sorted(store.rglob("seed-*.json"))) == 8 and records[1].stat().st_mtime_ns == mtime
+    capsys.readouterr()
+    assert main(argv + ["--rerun"]) == 0
+    assert records[1].stat().st_mtime_ns != mtime
 
 
-def test_all_passing_claims_exit_zero_and_backend_is_forwarded(scratch_paper, capsys):
-    seen = {}
-
-    def compute(mode, backend, n_workers):
-        seen.update(mode=mode, backend=backend, n_workers=n_workers)
-        return 0.01
-
-    ex.register_claim(
-        compute,
-        id="cli.sig",
-        paper=scratch_paper,
-        where="Table 3",
-        description="significant",
-        paper_value="p < 0.05",
-        compare="significant",
-    )
-    assert main(["reproduce", scratch_paper, "--backend", "processes", "--workers", "3"]) == 0
-    assert seen == {"mode": "quick", "backend": "processes", "n_workers": 3}
-    assert "p=0.01" in capsys.readouterr().out
+def test_list_json_from_records_without_training(paper, tmp_path, capsys):
+    store = ex.RunStore(tmp_path)
+    assert main(["reproduce", "--list", P, "--store", str(tmp_path), "--json"]) == 0
+    claims = _json(capsys)["claims"]
+    assert [c["verdict"] for c in claims] == ["PARTIAL", "PARTIAL"] and claims[0]["runs_done"] == 0
+    for c in claims:
+        assert JSON_KEYS <= set(c)
+    ex.reproduce(ex.claims(P), "full", store)
+    assert main(["reproduce", "--list", P, "--store", str(tmp_path), "--json"]) == 0
+    assert [c["verdict"] for c in _json(capsys)["claims"]] == ["REPRODUCED", "NOT REPRODUCED"]
+    assert main(["reproduce", "--list", "--store", str(tmp_path)]) == 0
+    assert "criterion: A > B on acc" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -210,6 +181,9 @@ def test_all_passing_claims_exit_zero_and_backend_is_forwarded(scratch_paper, ca
         ["reproduce", "demo", "--workers", "2"],
         ["reproduce", "demo", "--json", "/nonexistent-dir/out.json"],
         ["reproduce", "no-such-paper"],
+        ["reproduce", "demo.no_such_claim*"],
+        ["report", "no-such-paper"],
+        ["report", "--check"],
         ["frobnicate"],
     ],
 )
@@ -222,4 +196,43 @@ def test_help_and_version_exit_zero(capsys):
     assert main(["--version"]) == 0
     assert "bionn" in capsys.readouterr().out
     assert main(["reproduce", "--help"]) == 0
-    assert "--backend" in capsys.readouterr().out
+    assert "--require-data" in capsys.readouterr().out
+    assert main(["report", "--help"]) == 0
+
+
+# -- report --------------------------------------------------------------------------------------
+def test_report_writes_papers_and_checks_the_readme(paper, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    store = tmp_path / "store"
+    ex.reproduce(ex.claims(P), "full", ex.RunStore(store))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n\n{report.README_START}\n{report.README_END}\n")
+    argv = ["report", "--store", str(store), "--readme", str(readme)]
+    assert main(argv + ["--check"]) == 1
+    assert "differs" in capsys.readouterr().out
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "ledger table updated" in out and f"{P}.md" in out
+    assert (store / f"{P}.md").is_file() and (store / "figures" / P / "holds.png").is_file()
+    assert main(argv + ["--check"]) == 0
+    assert f"{P}.holds" in readme.read_text()
+
+
+# -- subprocess: the installed entry point ---------------------------------------------------------
+@pytest.mark.repro
+def test_reproduce_demo_quick_subprocess(tmp_path):
+    out = tmp_path / "out.json"
+    proc = run_cli("reproduce", "demo", "--quick", "--no-progress", "--json", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    payload = json.loads(out.read_text())
+    assert {c["id"]: c["verdict"] for c in payload["claims"]} == {
+        "demo.mlp_beats_linear": "REPRODUCED",
+        "demo.mlp_accuracy": "REPRODUCED",
+    }
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_report_subprocess_answers_what_holds(tmp_path):
+    proc = run_cli("report", "--no-write", "--store", str(tmp_path), cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "demo.mlp_beats_linear" in proc.stdout and "PARTIAL" in proc.stdout

@@ -315,233 +315,13 @@ def test_pearson_matches_scipy(stats):
         ex.pearson(x, y[:5])
 
 
-# ================================================================================================
-# claims
-# ================================================================================================
-def make_claim(compare, paper_value, **kw):
-    kw.setdefault("compute", lambda mode: 0.0)
-    return ex.Claim(
-        id="t.claim", paper="t", where="Table 1", description="d", paper_value=paper_value, compare=compare, **kw
-    )
-
-
-@pytest.mark.parametrize(
-    "compare, paper_value, kw, value, passed",
-    [
-        (">=", 0.9, {}, 0.95, True),
-        (">=", 0.9, {}, 0.9, True),
-        (">=", 0.9, {}, 0.85, False),
-        (">=", 0.9, {"tolerance": 0.06}, 0.85, True),
-        (">=", 0.9, {"tolerance": 0.01, "relative": True}, 0.88, False),
-        ("<=", 0.1, {}, 0.05, True),
-        ("<=", 0.1, {}, 0.2, False),
-        ("<=", 0.1, {"tolerance": 0.5, "relative": True}, 0.149, True),
-        ("within", 0.8, {"tolerance": 0.02}, 0.815, True),
-        ("within", 0.8, {"tolerance": 0.02}, 0.79, True),
-        ("within", 0.8, {"tolerance": 0.02}, 0.83, False),
-        ("within", 0.8, {"tolerance": 0.02}, 0.77, False),
-        ("within", 200.0, {"tolerance": 0.05, "relative": True}, 209.0, True),
-        ("within", 200.0, {"tolerance": 0.05, "relative": True}, 211.0, False),
-        ("significant", "p < 0.05", {}, 0.01, True),
-        ("significant", "p < 0.05", {}, 0.05, False),
-        ("significant", "p < 0.01", {"alpha": 0.01}, 0.02, False),
-        (">=", 0.9, {}, float("nan"), False),
-        (">=", 0.9, {}, None, False),
-        ("significant", "p < 0.05", {}, float("nan"), False),
-        ("<=", 0.1, {}, "small", False),
-    ],
-)
-def test_claim_comparisons(compare, paper_value, kw, value, passed):
-    assert make_claim(compare, paper_value, **kw).check(value) is passed
-
-
-def test_claim_criterion_text():
-    assert make_claim(">=", 0.9).criterion() == ">= 0.9"
-    assert make_claim("within", 0.8, tolerance=0.02).criterion() == "0.8 ± 0.02"
-    assert make_claim("significant", "x", alpha=0.01).criterion() == "p < 0.01"
-
-
-@pytest.mark.parametrize(
-    "compare, paper_value, kw, exc, match",
-    [
-        ("==", 0.9, {}, ValueError, "compare"),
-        ("within", 0.9, {}, ValueError, "tolerance"),
-        (">=", "high", {}, TypeError, "numeric"),
-        (">=", float("nan"), {}, TypeError, "numeric"),
-        (">=", 0.9, {"tolerance": -1}, ValueError, "tolerance"),
-        ("significant", "x", {"alpha": 1.5}, ValueError, "alpha"),
-        (">=", 0.9, {"compute": 3}, TypeError, "callable"),
-    ],
-)
-def test_claim_validation(compare, paper_value, kw, exc, match):
-    with pytest.raises(exc, match=match):
-        make_claim(compare, paper_value, **kw)
-
-
-def test_claim_rejects_reserved_paper_and_empty_fields():
-    with pytest.raises(ValueError, match="reserved"):
-        ex.Claim(id="x", paper="all", where="w", description="d", paper_value=1, compare=">=", compute=len)
-    with pytest.raises(ValueError, match="where"):
-        ex.Claim(id="x", paper="p", where="", description="d", paper_value=1, compare=">=", compute=len)
-
-
-@pytest.fixture
-def scratch_paper():
-    """A paper key whose claims are removed from the registry afterwards."""
-    paper = "pytest-scratch"
-    yield paper
-    for c in ex.claims(paper):
-        ex.unregister_claim(c.id)
-
-
-def test_register_forms_and_lookup(scratch_paper):
-    def compute(mode):
-        return 1.0
-
-    c1 = ex.register_claim(
-        ex.Claim(
-            id="s.one",
-            paper=scratch_paper,
-            where="Table 1",
-            description="one",
-            paper_value=0.5,
-            compare=">=",
-            compute=compute,
-        )
-    )
-
-    @ex.register_claim(
-        id="s.two", paper=scratch_paper, where="Fig. 2", description="two", paper_value=2.0, compare="<="
-    )
-    def two(mode):
-        return 1.0
-
-    c3 = ex.register_claim(
-        compute,
-        id="s.three",
-        paper=scratch_paper,
-        where="Sec. 3",
-        description="three",
-        paper_value=1.0,
-        compare="within",
-        tolerance=0.1,
-    )
-    assert isinstance(two, ex.Claim) and two.compute.__name__ == "two"
-    assert [c.id for c in ex.claims(scratch_paper)] == ["s.one", "s.two", "s.three"]
-    assert scratch_paper in ex.papers() and "demo" in ex.papers()
-    assert ex.get_claim("s.three") is c3
-    assert c1 in ex.claims() and c1 in ex.claims("all")
-    assert ex.claims("no-such-paper") == []
-    with pytest.raises(ValueError, match="already registered"):
-        ex.register_claim(
-            ex.Claim(
-                id="s.one",
-                paper=scratch_paper,
-                where="w",
-                description="d",
-                paper_value=0.0,
-                compare=">=",
-                compute=compute,
-            )
-        )
-    ex.register_claim(
-        ex.Claim(
-            id="s.one",
-            paper=scratch_paper,
-            where="w",
-            description="replaced",
-            paper_value=0.0,
-            compare=">=",
-            compute=compute,
-        ),
-        replace=True,
-    )
-    assert ex.get_claim("s.one").description == "replaced"
-    ex.unregister_claim("s.one")
-    with pytest.raises(KeyError):
-        ex.get_claim("s.one")
-    with pytest.raises(KeyError):
-        ex.unregister_claim("s.one")
-
-
-def test_run_claims_pass_fail_and_error(scratch_paper):
-    seen = {}
-
-    def compute_with_runtime(mode, backend="serial", n_workers=None):
-        seen.update(mode=mode, backend=backend, n_workers=n_workers)
-        return 0.97, {"seeds": np.int64(3), "spread": np.float64("nan")}
-
-    def compute_broken(mode):
-        raise RuntimeError("training diverged")
-
-    ex.register_claim(
-        compute_with_runtime,
-        id="s.pass",
-        paper=scratch_paper,
-        where="T1",
-        description="passes",
-        paper_value=0.95,
-        compare=">=",
-    )
-    ex.register_claim(
-        lambda mode: 0.5,
-        id="s.fail",
-        paper=scratch_paper,
-        where="T1",
-        description="fails",
-        paper_value=0.95,
-        compare=">=",
-    )
-    ex.register_claim(
-        compute_broken,
-        id="s.error",
-        paper=scratch_paper,
-        where="T1",
-        description="raises",
-        paper_value=0.95,
-        compare=">=",
-    )
-    ex.register_claim(
-        lambda mode, **kw: 0.001 if kw["backend"] == "processes" else 1.0,
-        id="s.sig",
-        paper=scratch_paper,
-        where="T1",
-        description="p",
-        paper_value="p < 0.05",
-        compare="significant",
-    )
-    started = []
-    results = ex.run_claims(
-        scratch_paper, mode="full", backend="processes", n_workers=3, on_start=lambda c: started.append(c.id)
-    )
-    assert started == ["s.pass", "s.fail", "s.error", "s.sig"]
-    assert seen == {"mode": "full", "backend": "processes", "n_workers": 3}
-    by_id = {r["id"]: r for r in results}
-    for r in results:
-        assert {"id", "description", "paper_value", "bionn_value", "passed"} <= set(r)
-    assert by_id["s.pass"]["passed"] is True and by_id["s.pass"]["bionn_value"] == 0.97
-    assert by_id["s.pass"]["info"]["seeds"] == 3 and by_id["s.pass"]["info"]["spread"] is None
-    assert by_id["s.fail"]["passed"] is False and by_id["s.fail"]["bionn_value"] == 0.5
-    assert by_id["s.error"]["passed"] is False and by_id["s.error"]["bionn_value"] is None
-    assert "training diverged" in by_id["s.error"]["info"]["error"]
-    assert by_id["s.sig"]["passed"] is True
-
-
-def test_run_claims_validates(scratch_paper):
-    with pytest.raises(ValueError, match="unknown paper 'nope'.*demo"):
-        ex.run_claims("nope")
-    with pytest.raises(ValueError, match="mode"):
-        ex.run_claims("demo", mode="medium")
-    with pytest.raises(ValueError, match="backend"):
-        ex.run_claims("demo", backend="gpu")
-
-
 # -- the demo paper --------------------------------------------------------------------------------
 def test_demo_claims_registered():
     ids = [c.id for c in ex.claims("demo")]
     assert "demo.mlp_beats_linear" in ids
     claim = ex.get_claim("demo.mlp_beats_linear")
-    assert claim.compare == "significant" and claim.quick_note
+    assert isinstance(claim.criterion, ex.Compare) and claim.criterion.test == "welch"
+    assert ex.get_experiment("demo", "moons").quick.note
 
 
 def test_demo_training_really_separates_models():
@@ -554,3 +334,23 @@ def test_demo_training_really_separates_models():
     assert mlp["test_accuracy"] > linear["test_accuracy"] + 0.05
     with pytest.raises(ValueError, match="model"):
         demo.train_moons(0, "cnn")
+
+
+# -- the new statistical tests ---------------------------------------------------------------------
+def test_paired_ttest_mannwhitney_spearman():
+    a = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    b = a - np.array([0.5, 0.6, 0.4, 0.7, 0.5])
+    res = ex.paired_ttest(a, b, alternative="greater")
+    assert res.test == "paired_t" and res.pvalue < 1e-3
+    assert ex.paired_ttest(a, a).pvalue == 1.0
+    with pytest.raises(ValueError, match="same non-zero"):
+        ex.paired_ttest(a, a - 1)
+    with pytest.raises(ValueError, match="equal length"):
+        ex.paired_ttest(a, a[:3])
+    res = ex.mannwhitney(a + 10, a, alternative="greater")
+    assert res.test == "mannwhitney_u" and res.pvalue == pytest.approx(1 / 252)  # exact: 1 / C(10, 5)
+    rho = ex.spearman(a, a**3)
+    assert rho.statistic == pytest.approx(1.0) and rho.pvalue < 0.05
+    assert math.isnan(ex.spearman(a, np.ones(5)).statistic)
+    with pytest.raises(ValueError, match="at least 3"):
+        ex.spearman(a[:2], a[:2])
