@@ -1,16 +1,17 @@
-"""Paper reproductions: one module per paper, each registering its claims on import.
+"""Paper reproductions: one module per paper, each registering its experiments and claims on import.
 
-``bionn reproduce --list`` shows the registered claims and ``bionn reproduce <paper>`` checks them
-(see :mod:`bionn.experiments`). ``import bionn`` imports this package last, after
+``bionn report`` shows every claim's verdict from the committed run records and
+``bionn reproduce <paper>`` runs what is missing (see :mod:`bionn.experiments`). ``import bionn`` imports this package last, after
 :mod:`bionn.experiments`, so every paper's claims are registered by the time anyone calls
 :func:`bionn.experiments.claims`. The dependency points one way: paper modules import
 :mod:`bionn.experiments`; the registry there imports no paper.
 
 To add a paper:
 
-1. create ``bionn/papers/<key>.py`` that imports what it needs from :mod:`bionn.experiments`
-   (``from ..experiments import register_claim, repeat, ttest``) and registers each claim with
-   ``@register_claim(id="<key>.<claim>", paper="<key>", ...)``;
+1. create ``bionn/papers/<key>.py`` that registers its experiments (``register_experiment``: the
+   paper's protocol and its declared deviations) and its claims (``register_claim``: the paper's
+   statement and a criterion from :mod:`bionn.experiments.criteria`, fixed before running); see
+   ``demo.py``;
 2. that is all: every public module of this package is imported here, in name order (modules
    whose name starts with ``_`` hold shared protocol helpers and register nothing).
 
