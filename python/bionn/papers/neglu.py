@@ -440,8 +440,8 @@ def _record(res: Dict[str, Any]) -> Dict[str, Any]:
         "running_train_error": float(res["running_train_curve"][-1]),
         "early_test_error": _window(res["test_curve"], EARLY_EPOCHS),
         "late_test_error": _window(res["test_curve"], LATE_EPOCHS),
-        "n_train": int(res["n_train"]),
-        "n_test": int(res["n_test"]),
+        "train_size": int(res["n_train"]),
+        "test_size": int(res["n_test"]),
         "seconds": float(res["seconds"]),
         "curves": {k: list(res[c]) for k, c in zip(_CURVES, ("test_curve", "train_curve", "running_train_curve"))},
     }
@@ -456,7 +456,7 @@ def run_mnist(seed: int, **config: Any) -> Dict[str, Any]:
         ``test_error``, ``train_error`` (eval mode, after the last epoch), ``gap`` (test - train),
         ``running_train_error`` (MatConvNet's: train-mode running error over the last epoch),
         ``early_test_error`` / ``late_test_error`` (mean test error over epochs 2-5 / 6-9, NaN when
-        the run is shorter), ``num_negative``, ``n_train``, ``n_test``, ``seconds`` and ``curves``
+        the run is shorter), ``num_negative``, ``train_size``, ``test_size``, ``seconds`` and ``curves``
         (per-epoch test, train and running train error).
     """
     res = train_lenet(seed=seed, **config)
