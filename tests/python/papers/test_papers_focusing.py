@@ -1,25 +1,15 @@
-"""The focusing paper's registered claims, in quick mode (real training on §4.1's synthetic data),
-and the Table 2 / Fig. 3 protocols on small budgets."""
+"""The focusing paper's module: its protocol helpers on small budgets, each experiment's run function
+returning the metrics its claims read, absent data raising DataUnavailable, and every claim's
+criterion deciding both ways on fabricated records."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bionn import experiments
-from bionn.papers import focusing
-
-
-@pytest.mark.repro
-def test_focusing_claims_pass_in_quick_mode():
-    results = experiments.run_claims("focusing", mode="quick")
-    ids = {r["id"] for r in results}
-    assert {
-        "focusing.fig2_left_noise",
-        "focusing.fig2_both_noise",
-        "focusing.fig9_prune_1e7",
-        "focusing.table2_mnist_focus_s_beats_dense",
-    } <= ids
-    failed = [(r["id"], r["bionn_value"]) for r in results if not r["passed"] and not r["skipped"]]
-    assert not failed, failed
+from bionn.experiments import ClaimData
+from bionn.papers import _focusing_nets, focusing
+from bionn.papers._common import DataUnavailable
 
 
 def test_train_blobs_reports_focus_movement_and_pruning():
@@ -28,6 +18,10 @@ def test_train_blobs_reports_focus_movement_and_pruning():
     assert 0.0 <= r["sparsity"] <= 1.0 and 0.0 <= r["accuracy"] <= 1.0
     assert 0.0 < r["focus_on_informative_before"] < 1.0
     assert r["sigma_mean_before"] == pytest.approx(0.08)
+    assert r["mu_centre_distance_before"] == pytest.approx(np.abs(0.5 - r["mu_mean_before"]), abs=0.03)
+    assert 0.0 <= r["foci_enlarged_share"] <= 1.0
+    assert sorted(r["curves"]) == [f"{p}_{j}" for p in ("mu", "sigma") for j in range(4)]
+    assert all(len(v) == 40 for v in r["curves"].values())  # Fig. 2c: one point per epoch
 
 
 def test_train_blobs_both_sides_starts_spread():
@@ -39,6 +33,7 @@ def test_grid_pair_trains_matching_networks_on_a_table1_configuration():
     r = focusing.train_grid_pair(0, index=3, epochs=3)
     for key in ("focus_accuracy", "dense_accuracy"):
         assert 0.0 <= r[key] <= 1.0
+    assert isinstance(r["noisy"], bool)
     assert r["cfg_n_samples"] in (100, 200, 2000) and r["cfg_n_informative"] in (4, 40)
     again = focusing.train_grid_pair(0, index=3, epochs=3)
     assert again == r  # seeded: same configuration, same numbers
@@ -116,3 +111,137 @@ def test_train_table2_scores_the_best_epoch_and_is_seeded():
         0, dataset="mnist-sample", config="focus-s", epochs=2, n_train=600, n_test=300, width=32, batch_size=64
     )
     assert again["best_test_accuracy"] == r["best_test_accuracy"]
+    # Fig. 9: the Focus-s runs are pruned at phi < 1e-7 and phi < 1.0
+    assert r["prune_1e7_abs_change"] == pytest.approx(abs(r["prune_1e7_accuracy"] - r["prune_base_accuracy"]))
+    assert 0.0 <= r["prune_1e7_sparsity"] <= r["prune_1_sparsity"] <= 1.0
+    assert len(r["curves"]["test_accuracy"]) == 2 and max(r["curves"]["test_accuracy"]) == r["best_test_accuracy"]
+    dense = focusing.train_table2(
+        0, dataset="mnist-sample", config="dense", epochs=1, n_train=300, n_test=100, width=16, batch_size=64
+    )
+    assert 0.0 <= dense["best_test_accuracy"] <= 1.0 and "prune_1e7_abs_change" not in dense
+
+
+# ------------------------------------------------------------------------------------------------
+# The registry: experiments, configs, data checks
+# ------------------------------------------------------------------------------------------------
+def test_experiments_and_claims_are_registered():
+    names = {e.name for e in experiments.experiments("focusing")}
+    assert names == {"fig2_blobs", "fig3_grid", "table2_mnist", "table2_fashion"}
+    ids = {c.id for c in experiments.claims("focusing")}
+    assert {
+        "focusing.fig2_left_noise",
+        "focusing.fig2_both_noise",
+        "focusing.fig2_foci_enlarged",
+        "focusing.fig3_noisy",
+        "focusing.fig3_clean",
+        "focusing.fig9_prune_1e7",
+        "focusing.table2_mnist_focus_s_beats_dense",
+        "focusing.table2_fashion_focus_s_beats_dense",
+    } == ids
+    for name in ("table2_mnist", "table2_fashion"):
+        exp = experiments.get_experiment("focusing", name)
+        assert len(exp.seeds) == 5 and all(c["epochs"] == 200 and c["batch_size"] == 512 for c in exp.configs)
+        assert exp.deviations and exp.requires is not None
+
+
+def test_requires_raise_data_unavailable_when_the_data_is_absent(monkeypatch):
+    from bionn import data
+
+    def absent(*args, **kwargs):
+        raise FileNotFoundError("no files here")
+
+    monkeypatch.setattr(data, "load_mnist_sample", absent)
+    monkeypatch.setattr(data, "load_fashion_mnist", absent)
+    _focusing_nets.fashion_mnist.cache_clear()
+    for name, what in (("table2_mnist", "MNIST"), ("table2_fashion", "Fashion-MNIST")):
+        with pytest.raises(DataUnavailable, match=what):
+            experiments.get_experiment("focusing", name).requires()
+    with pytest.raises(experiments.ClaimSkipped, match="Fashion-MNIST"):
+        focusing.train_table2(0, dataset="fashion", epochs=1)
+    _focusing_nets.fashion_mnist.cache_clear()
+
+
+def test_grid_run_reads_every_setting_from_its_config():
+    exp = experiments.get_experiment("focusing", "fig3_grid")
+    configs, seeds = exp.plan("quick")
+    assert len(configs) == 24 and seeds == [0] and all(c["restrict"] and c["epochs"] == 60 for c in configs)
+    r = focusing.train_grid_pair(0, **dict(configs[0], epochs=1))
+    assert {"noisy", "focus_accuracy", "dense_accuracy"} <= set(r)
+
+
+# ------------------------------------------------------------------------------------------------
+# Every claim's criterion decides both ways on fabricated records
+# ------------------------------------------------------------------------------------------------
+def _fig2(good: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for noise in ("left", "both"):
+        for s in range(10):
+            before = 0.5 + rng.uniform(-0.02, 0.02)
+            shift = 0.15 if good else -0.15
+            rows.append(
+                dict(
+                    noise=noise,
+                    seed=s,
+                    mu_mean_before=before,
+                    mu_mean_after=before + shift + rng.normal(0, 0.01),
+                    mu_centre_distance_before=0.2,
+                    mu_centre_distance_after=0.2 - shift / 2 + rng.normal(0, 0.01),
+                    foci_enlarged_share=0.75 if good else 0.25,
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+def _fig3(good: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(24):
+        noisy = i % 3 != 0
+        dense = rng.uniform(0.6, 0.9)
+        gap = (0.05 if noisy else 0.002) if good else (-0.05 if noisy else 0.05)
+        rows.append(dict(index=i, seed=0, noisy=noisy, dense_accuracy=dense, focus_accuracy=dense + gap))
+    return pd.DataFrame(rows)
+
+
+def _table2(good: bool, gap: float) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    rows = []
+    for s in range(5):
+        dense = 0.98 + rng.normal(0, 0.0005)
+        focus = dense + (gap if good else -gap) + rng.normal(0, 0.0005)
+        change = 0.0 if good else (0.0005 if s == 3 else 0.0)
+        rows.append(dict(config="dense", seed=s, best_test_accuracy=dense))
+        rows.append(dict(config="focus-s", seed=s, best_test_accuracy=focus, prune_1e7_abs_change=change))
+    return pd.DataFrame(rows)
+
+
+def _data(good: bool) -> ClaimData:
+    frames = {
+        "fig2_blobs": _fig2(good),
+        "fig3_grid": _fig3(good),
+        "table2_mnist": _table2(good, 0.003),
+        "table2_fashion": _table2(good, 0.01),
+    }
+    return ClaimData(frames, {k: [] for k in frames})
+
+
+@pytest.mark.parametrize("claim", experiments.claims("focusing"), ids=lambda c: c.id)
+def test_every_criterion_holds_on_supporting_and_fails_on_contradicting_records(claim):
+    good = claim.criterion.evaluate(_data(True))
+    bad = claim.criterion.evaluate(_data(False))
+    assert good.holds is True, (good.value, good.reason)
+    assert bad.holds is False, (bad.value, bad.reason)
+
+
+def test_table2_criterion_needs_half_the_papers_difference():
+    claim = experiments.get_claim("focusing.table2_mnist_focus_s_beats_dense")
+    small = ClaimData({"table2_mnist": _table2(True, 0.0008)}, {"table2_mnist": []})
+    ev = claim.criterion.evaluate(small)
+    assert ev.holds is False and "difference" in ev.reason  # significant, but below 0.115 points
+
+
+def test_fig2_criteria_cannot_decide_on_too_few_runs():
+    claim = experiments.get_claim("focusing.fig2_left_noise")
+    few = ClaimData({"fig2_blobs": _fig2(True).query("seed < 3")}, {"fig2_blobs": []})
+    assert claim.criterion.evaluate(few).holds is None
