@@ -107,3 +107,32 @@ def test_notebook_runs_in_quick_mode(path, tmp_path):
     assert any("image/png" in o.get("data", {}) for c in code for o in c.get("outputs", [])), "no figure produced"
     assert path.read_bytes() == before, "the committed notebook must not be modified"
     print(f"{path.name}: quick run took {elapsed:.1f} s")
+
+
+def _stream_text(cell):
+    return "".join(
+        "".join(o.get("text", "")) if isinstance(o.get("text"), list) else o.get("text", "")
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stdout"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_ledger_cells_show_what_the_committed_records_say(path, monkeypatch):
+    """A cell tagged ``ledger`` prints the paper's claims ledger from the committed run records; its
+    stored output must be what those records say now (re-render: python notebooks/refresh.py)."""
+    import contextlib
+    import io
+
+    cells = _tagged(_load(path), "ledger")
+    if not path.name.startswith("00_"):
+        assert len(cells) == 1, f"{path.name}: needs one cell tagged 'ledger' (the paper's claims ledger)"
+    monkeypatch.delenv("BIONN_RESULTS", raising=False)
+    monkeypatch.chdir(path.parent)  # as the kernel runs it: the checkout's results/
+    for cell in cells:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            exec(compile(_source(cell), f"{path.name}:ledger", "exec"), {})
+        assert _stream_text(cell) == buf.getvalue(), (
+            f"{path.name}: stale ledger cell: python notebooks/refresh.py {path}"
+        )

@@ -27,6 +27,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .stats import mannwhitney, paired_ttest, pearson, spearman, ttest, wilcoxon
+
 __all__ = [
     "Evidence",
     "ClaimData",
@@ -292,8 +294,6 @@ class Compare(Criterion):
         return float(np.median(x)) if self.center == "median" else float(np.mean(x))
 
     def evaluate(self, data: ClaimData) -> Evidence:
-        from . import stats
-
         xa, sa = self.a.values(data, self.metric)
         xb, sb = self.b.values(data, self.metric)
         value = (
@@ -322,13 +322,13 @@ class Compare(Criterion):
         alternative = "two-sided" if self.sided == "two-sided" else self.direction
         try:
             if self.test in ("welch", "student"):
-                res = stats.ttest(xa, xb, welch=self.test == "welch", alternative=alternative)
+                res = ttest(xa, xb, welch=self.test == "welch", alternative=alternative)
             elif self.test == "paired_t":
-                res = stats.paired_ttest(xa, xb, alternative=alternative)
+                res = paired_ttest(xa, xb, alternative=alternative)
             elif self.test == "wilcoxon":
-                res = stats.wilcoxon(xa, xb, alternative=alternative)
+                res = wilcoxon(xa, xb, alternative=alternative)
             else:
-                res = stats.mannwhitney(xa, xb, alternative=alternative)
+                res = mannwhitney(xa, xb, alternative=alternative)
         except ValueError as exc:
             return Evidence(None, value, f"the test cannot be computed: {exc}", details=details)
         ca, cb = self._center(xa), self._center(xb)
@@ -543,8 +543,6 @@ class Correlation(Criterion):
         return rows[self.x].to_numpy(dtype=np.float64), rows[self.y].to_numpy(dtype=np.float64)
 
     def evaluate(self, data: ClaimData) -> Evidence:
-        from . import stats
-
         x, y = self._xy(data)
         if x.size < 3:
             return Evidence(None, f"n = {x.size}", "needs at least 3 runs", details={"n": int(x.size)})
@@ -553,7 +551,7 @@ class Correlation(Criterion):
         alternative = (
             "two-sided" if self.sided == "two-sided" else ("greater" if self.direction == "positive" else "less")
         )
-        fn = stats.spearman if self.method == "spearman" else stats.pearson
+        fn = spearman if self.method == "spearman" else pearson
         try:
             res = fn(x, y, alternative=alternative)
         except ValueError as exc:

@@ -113,12 +113,12 @@ def test_registry_works_with_papers_unimportable():
         import bionn.experiments as ex
 
         def run(seed, model="a"):
-            return {"acc": 0.9 if model == "a" else 0.5 + 0.01 * seed}
+            return {{"acc": 0.9 if model == "a" else 0.5 + 0.01 * seed}}
 
         before = (ex.claims(), ex.papers())
-        ex.register_experiment(ex.Experiment("t", "e", run, [{"model": "a"}, {"model": "b"}], range(4),
+        ex.register_experiment(ex.Experiment("t", "e", run, [{{"model": "a"}}, {{"model": "b"}}], range(4),
                                              ex.Quick(range(3))))
-        crit = ex.Compare("acc", ex.Group("e", {"model": "a"}), ex.Group("e", {"model": "b"}), test="mannwhitney",
+        crit = ex.Compare("acc", ex.Group("e", {{"model": "a"}}), ex.Group("e", {{"model": "b"}}), test="mannwhitney",
                           sided="one-sided")
         ex.register_claim(ex.Claim("t.one", "t", "Table 1", "a beats b", "a > b", crit))
         import tempfile
