@@ -269,12 +269,15 @@ class Compare(Criterion):
         self.min_difference, self.min_ratio, self.magnitude_note = min_difference, min_ratio, magnitude_note
         self.center, self.scale, self.unit, self.digits = center, float(scale), unit, int(digits)
         self.paper_centers = paper_centers
+        self.diff_unit = " points" if unit.strip() == "%" else unit  # a difference of percentages
         self.experiments = tuple(dict.fromkeys([a.experiment, b.experiment]))
 
     def _magnitude_text(self) -> str:
         parts = []
         if self.min_difference is not None:
-            parts.append(f"{self.center} difference ≥ {_fmt(self.min_difference, self.scale, self.digits)}{self.unit}")
+            parts.append(
+                f"{self.center} difference ≥ {_fmt(self.min_difference, self.scale, self.digits)}{self.diff_unit}"
+            )
         if self.min_ratio is not None:
             num, den = (self.a, self.b) if self.direction == "greater" else (self.b, self.a)
             parts.append(f"{self.center} ratio {num.label}/{den.label} ≥ {self.min_ratio:g}")
@@ -346,8 +349,8 @@ class Compare(Criterion):
             ok = diff >= self.min_difference
             holds = holds and ok
             reasons.append(
-                f"difference {_fmt(diff, self.scale, self.digits)}{self.unit} {'≥' if ok else '<'} "
-                f"{_fmt(self.min_difference, self.scale, self.digits)}{self.unit}"
+                f"difference {_fmt(diff, self.scale, self.digits)}{self.diff_unit} {'≥' if ok else '<'} "
+                f"{_fmt(self.min_difference, self.scale, self.digits)}{self.diff_unit}"
             )
         if self.min_ratio is not None:
             num, den = (ca, cb) if self.direction == "greater" else (cb, ca)
