@@ -1,8 +1,8 @@
 """Paper reproductions: one module per paper, each registering its experiments and claims on import.
 
 ``bionn report`` shows every claim's verdict from the committed run records and
-``bionn reproduce <paper>`` runs what is missing (see :mod:`bionn.experiments`). ``import bionn`` imports this package last, after
-:mod:`bionn.experiments`, so every paper's claims are registered by the time anyone calls
+``bionn reproduce <paper>`` runs what is missing (see :mod:`bionn.experiments`). ``import bionn``
+imports this package last, after :mod:`bionn.experiments`, so every paper's claims are registered by the time anyone calls
 :func:`bionn.experiments.claims`. The dependency points one way: paper modules import
 :mod:`bionn.experiments`; the registry there imports no paper.
 
