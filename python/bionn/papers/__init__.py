@@ -2,8 +2,8 @@
 
 ``bionn report`` shows every claim's verdict from the committed run records and
 ``bionn reproduce <paper>`` runs what is missing (see :mod:`bionn.experiments`). ``import bionn``
-imports this package last, after :mod:`bionn.experiments`, so every paper's claims are registered by the time anyone calls
-:func:`bionn.experiments.claims`. The dependency points one way: paper modules import
+imports this package last, after :mod:`bionn.experiments`, so every paper's claims are registered
+by the time anyone calls :func:`bionn.experiments.claims`. The dependency points one way: paper modules import
 :mod:`bionn.experiments`; the registry there imports no paper.
 
 To add a paper:
