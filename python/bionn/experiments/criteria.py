@@ -21,6 +21,7 @@ Groups of runs are :class:`Group` (an experiment and the config values that sele
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -104,17 +105,19 @@ class ClaimData:
             raise KeyError(f"experiment {experiment!r} is not one this criterion declared") from None
 
 
-class Criterion:
+class Criterion(abc.ABC):
     """Base class. Subclasses define :attr:`experiments`, :meth:`describe` and :meth:`evaluate`,
     and may define :meth:`plot`."""
 
     experiments: Tuple[str, ...] = ()
 
-    def describe(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """The criterion in words, fixed before any run."""
 
-    def evaluate(self, data: ClaimData) -> Evidence:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def evaluate(self, data: ClaimData) -> Evidence:
+        """What the records say (an :class:`Evidence`)."""
 
     def plot(self, data: ClaimData, ax: Any) -> bool:
         """Draws the evidence on a matplotlib ``ax``; returns False when there is no figure."""

@@ -307,7 +307,7 @@ def reproduce(
             if not any(exp is e for e in exps):
                 exps.append(exp)
     status: Status = {}
-    todo: List[Tuple[Experiment, int]] = []
+    to_run: List[Tuple[Experiment, int]] = []
     for exp in exps:
         key = (exp.paper, exp.name)
         configs, seeds = exp.plan(mode)
@@ -326,10 +326,10 @@ def reproduce(
                 status[key] = ("error", f"checking the data raised {type(exc).__name__}: {exc}", None)
                 continue
         if missing:
-            todo.append((exp, missing))
-    bar = _progress(progress, sum(n for _, n in todo))
+            to_run.append((exp, missing))
+    bar = _progress(progress, sum(n for _, n in to_run))
     try:
-        for exp, missing in todo:
+        for exp, missing in to_run:
             if on_experiment is not None:
                 on_experiment(exp, missing)
             configs, seeds = exp.plan(mode)
