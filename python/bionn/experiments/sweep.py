@@ -321,7 +321,9 @@ def repeat(
             if bar is not None and bar is not progress:
                 bar.close()
         return _to_frame(pd, tasks, results)
-    return _repeat_stored(pd, fn, tasks, backend, address, n_workers, progress, store, paper, experiment, rerun)
+    return _repeat_stored(
+        pd, fn, tasks, len(seed_list), backend, address, n_workers, progress, store, paper, experiment, rerun
+    )
 
 
 def _dispatch(
@@ -352,6 +354,7 @@ def _repeat_stored(
     pd: Any,
     fn: Callable[..., Any],
     tasks: List[Tuple[int, Dict[str, Any]]],
+    n_seeds: int,
     backend: str,
     address: Optional[str],
     n_workers: Optional[int],
@@ -398,6 +401,9 @@ def _repeat_stored(
             raise type(exc)(f"{_describe(seed, config)} returned a result that cannot be recorded: {exc}") from exc
         results[i] = store.load(paper, experiment, config, seed)["metrics"]
 
+    # Seed-major order: a long protocol stopped part-way leaves whole seeds (every config of a
+    # seed), so paired comparisons over the finished seeds are balanced.
+    pending.sort(key=lambda i: (i % n_seeds, i // n_seeds))
     if pending:
         bar = _progress_bar(progress, len(pending))
         try:
