@@ -31,7 +31,7 @@ experiments and claims when imported; this package never imports them.
 
 from __future__ import annotations
 
-from .criteria import AllOf, ClaimData, Compare, Correlation, Criterion, Custom, Evidence, Group, Level
+from .criteria import AllOf, ClaimData, Compare, Correlation, Criterion, Custom, Evidence, Group, Level, NoDifference
 from .ledger import VERDICTS, assess, reproduce
 from .records import RunStore, default_store
 from .registry import (
@@ -40,6 +40,7 @@ from .registry import (
     ClaimSkipped,
     Experiment,
     Quick,
+    Section,
     claims,
     experiments,
     get_claim,
@@ -47,6 +48,8 @@ from .registry import (
     papers,
     register_claim,
     register_experiment,
+    register_section,
+    sections,
     select_claims,
     unregister,
 )
@@ -78,11 +81,15 @@ __all__ = [
     "ClaimData",
     "Group",
     "Compare",
+    "NoDifference",
     "Level",
     "Correlation",
     "AllOf",
     "Custom",
     "register_experiment",
+    "register_section",
+    "sections",
+    "Section",
     "register_claim",
     "unregister",
     "experiments",

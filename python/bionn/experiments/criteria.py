@@ -8,6 +8,7 @@ gives a magnitude — a magnitude stated up front. It reads only the records (a
 * :class:`Compare` — two groups of runs (e.g. Focus-s vs Dense): direction, test (Welch or Student
   t, paired t, Wilcoxon signed-rank, Mann–Whitney U), alpha, and an optional magnitude
   (``min_difference`` or ``min_ratio`` in the claimed direction).
+* :class:`NoDifference` — the paper's test finds no significant difference (p ≥ alpha).
 * :class:`Level` — one group's mean (or median) against a number: ``>=``, ``<=``, or within a band
   (e.g. the paper's mean ± 2 sd).
 * :class:`Correlation` — Spearman or Pearson between two columns (a config key or a metric), with a
@@ -38,6 +39,7 @@ __all__ = [
     "Compare",
     "Level",
     "Correlation",
+    "NoDifference",
     "AllOf",
     "Custom",
     "TESTS",
@@ -232,6 +234,9 @@ class Compare(Criterion):
         Display only: values are multiplied by ``scale`` and printed with ``digits`` decimals.
     paper_centers : (float, float), optional
         The paper's values for a and b (unscaled), drawn in the figure.
+    metric_b : str, optional
+        ``b``'s metric when it differs from ``a``'s (e.g. a pruned network's accuracy against the
+        unpruned baseline's); defaults to ``metric``.
     """
 
     def __init__(
@@ -251,6 +256,7 @@ class Compare(Criterion):
         unit: str = "",
         digits: int = 3,
         paper_centers: Optional[Tuple[float, float]] = None,
+        metric_b: Optional[str] = None,
     ) -> None:
         if direction not in ("greater", "less"):
             raise ValueError(f"direction must be 'greater' or 'less', got {direction!r}")
@@ -268,6 +274,7 @@ class Compare(Criterion):
             if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
         self.metric, self.a, self.b = metric, a, b
+        self.metric_b = metric if metric_b is None else metric_b
         self.direction, self.test, self.sided, self.alpha = direction, test, sided, float(alpha)
         self.min_difference, self.min_ratio, self.magnitude_note = min_difference, min_ratio, magnitude_note
         self.center, self.scale, self.unit, self.digits = center, float(scale), unit, int(digits)
@@ -291,8 +298,9 @@ class Compare(Criterion):
 
     def describe(self) -> str:
         rel = ">" if self.direction == "greater" else "<"
+        on = self.metric if self.metric_b == self.metric else f"{self.metric} (vs {self.b.label}'s {self.metric_b})"
         return (
-            f"{self.a.label} {rel} {self.b.label} on {self.metric}: {self.sided} {_TEST_NAMES[self.test]}, "
+            f"{self.a.label} {rel} {self.b.label} on {on}: {self.sided} {_TEST_NAMES[self.test]}, "
             f"p < {self.alpha:g}{self._magnitude_text()}"
         )
 
@@ -301,7 +309,7 @@ class Compare(Criterion):
 
     def evaluate(self, data: ClaimData) -> Evidence:
         xa, sa = self.a.values(data, self.metric)
-        xb, sb = self.b.values(data, self.metric)
+        xb, sb = self.b.values(data, self.metric_b)
         value = (
             f"{self.a.label} {_summary(xa, self.scale, self.digits, self.unit, self.center)} vs "
             f"{self.b.label} {_summary(xb, self.scale, self.digits, self.unit, self.center)} "
@@ -366,7 +374,7 @@ class Compare(Criterion):
 
     def plot(self, data: ClaimData, ax: Any) -> bool:
         xa, _ = self.a.values(data, self.metric)
-        xb, _ = self.b.values(data, self.metric)
+        xb, _ = self.b.values(data, self.metric_b)
         if not (xa.size or xb.size):
             return False
         _strip(
@@ -385,6 +393,70 @@ class Compare(Criterion):
                 )
             ax.legend(loc="best", fontsize=8)
         return True
+
+
+class NoDifference(Criterion):
+    """The paper's test finds no significant difference between groups ``a`` and ``b`` on ``metric``
+    (p ≥ ``alpha``): for statements like "the results were almost equal" backed by a
+    non-significant test in the paper. It holds when the test is not significant — with few runs
+    that is weak evidence of equality, and the report shows the means and p beside the paper's.
+
+    Parameters
+    ----------
+    metric : str
+    a, b : Group
+    test : {"welch", "student", "paired_t", "wilcoxon", "mannwhitney"}
+    alpha : float
+    scale, unit, digits
+        Display, as in :class:`Compare`.
+    paper_centers : (float, float), optional
+        The paper's values for a and b (unscaled), drawn in the figure.
+    """
+
+    def __init__(
+        self,
+        metric: str,
+        a: Group,
+        b: Group,
+        test: str = "welch",
+        alpha: float = 0.05,
+        scale: float = 1.0,
+        unit: str = "",
+        digits: int = 3,
+        paper_centers: Optional[Tuple[float, float]] = None,
+    ) -> None:
+        # A two-sided Compare does the bookkeeping (values, pairing, the test); only the decision differs.
+        self._compare = Compare(
+            metric,
+            a,
+            b,
+            test=test,
+            sided="two-sided",
+            alpha=alpha,
+            scale=scale,
+            unit=unit,
+            digits=digits,
+            paper_centers=paper_centers,
+        )
+        self.metric, self.a, self.b, self.test, self.alpha = metric, a, b, test, float(alpha)
+        self.experiments = self._compare.experiments
+
+    def describe(self) -> str:
+        return (
+            f"no significant difference between {self.a.label} and {self.b.label} on {self.metric}: "
+            f"two-sided {_TEST_NAMES[self.test]}, p ≥ {self.alpha:g}"
+        )
+
+    def evaluate(self, data: ClaimData) -> Evidence:
+        ev = self._compare.evaluate(data)
+        if ev.pvalue is None:
+            return ev  # undecided (too few runs) or a diverged run (False)
+        holds = ev.pvalue >= self.alpha
+        reason = f"p = {ev.pvalue:.3g} {'≥' if holds else '<'} {self.alpha:g}"
+        return Evidence(bool(holds), ev.value, reason, ev.test, ev.statistic, ev.pvalue, ev.details)
+
+    def plot(self, data: ClaimData, ax: Any) -> bool:
+        return self._compare.plot(data, ax)
 
 
 class Level(Criterion):

@@ -29,9 +29,12 @@ __all__ = [
     "Quick",
     "Experiment",
     "Claim",
+    "Section",
     "ClaimSkipped",
     "register_experiment",
     "register_claim",
+    "register_section",
+    "sections",
     "unregister",
     "experiments",
     "get_experiment",
@@ -269,7 +272,49 @@ class Claim:
         return self.criterion.describe()
 
 
+@dataclass(frozen=True)
+class Section:
+    """A table or figure of a paper's report that is not one claim's evidence — e.g. a table of all
+    configurations beside the paper's, or a scatter of every trial — rendered from run records.
+
+    Parameters
+    ----------
+    paper, name : str
+        ``name`` names the section's figure file (``figures/<paper>/section_<name>.png``).
+    title : str
+    experiments : sequence of str
+        The experiments whose records it reads (full-protocol records in reports).
+    table : callable, optional
+        ``table(data) -> str``: markdown from a :class:`ClaimData` (every number computed there).
+    plot : callable, optional
+        ``plot(data, fig) -> bool`` draws on a matplotlib figure; False = nothing to draw.
+    note : str
+        Text printed under the title (what is shown, where the paper's numbers come from).
+    """
+
+    paper: str
+    name: str
+    title: str
+    experiments: Sequence[str]
+    table: Optional[Callable[[Any], str]] = None
+    plot: Optional[Callable[[Any, Any], bool]] = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        _name(self.paper, "Section.paper")
+        _name(self.name, "Section.name")
+        if isinstance(self.experiments, str) or not self.experiments:
+            raise TypeError(f"Section {self.name!r}: experiments must be a non-empty list of names")
+        object.__setattr__(self, "experiments", tuple(self.experiments))
+        if self.table is None and self.plot is None:
+            raise ValueError(f"Section {self.name!r} needs a table or a plot")
+        for attr in ("table", "plot"):
+            if getattr(self, attr) is not None and not callable(getattr(self, attr)):
+                raise TypeError(f"Section {self.name!r}: {attr} must be callable")
+
+
 _EXPERIMENTS: Dict[Tuple[str, str], Experiment] = {}
+_SECTIONS: Dict[Tuple[str, str], Section] = {}
 _CLAIMS: Dict[str, Claim] = {}
 
 
@@ -297,10 +342,31 @@ def register_claim(claim: Claim, *, replace: bool = False) -> Claim:
     return claim
 
 
+def register_section(section: Section, *, replace: bool = False) -> Section:
+    """Adds a report section; its experiments must be registered. Returns it."""
+    if not isinstance(section, Section):
+        raise TypeError(f"register_section needs a Section, got {type(section).__name__}")
+    for name in section.experiments:
+        if (section.paper, name) not in _EXPERIMENTS:
+            raise ValueError(f"Section {section.name!r} reads unknown experiment {section.paper}/{name}")
+    key = (section.paper, section.name)
+    if key in _SECTIONS and not replace:
+        raise ValueError(f"section {section.paper}/{section.name} is already registered")
+    _SECTIONS[key] = section
+    return section
+
+
+def sections(paper: Optional[str] = None) -> List[Section]:
+    """Registered report sections (of ``paper``), in registration order."""
+    return [s for (p, _), s in _SECTIONS.items() if paper in (None, "all") or p == paper]
+
+
 def unregister(paper: str) -> None:
-    """Removes a paper's claims and experiments (tests register throw-away papers)."""
+    """Removes a paper's claims, sections and experiments (tests register throw-away papers)."""
     for cid in [c.id for c in _CLAIMS.values() if c.paper == paper]:
         del _CLAIMS[cid]
+    for key in [k for k in _SECTIONS if k[0] == paper]:
+        del _SECTIONS[key]
     for key in [k for k in _EXPERIMENTS if k[0] == paper]:
         del _EXPERIMENTS[key]
 

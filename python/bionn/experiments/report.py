@@ -30,6 +30,8 @@ __all__ = [
     "readme_section",
     "update_readme",
     "claim_data",
+    "experiment_data",
+    "cost_table",
 ]
 
 README_START = "<!-- bionn:ledger:start (rendered by `bionn report --readme README.md`; do not edit) -->"
@@ -89,17 +91,98 @@ def counts(results: Sequence[Dict[str, Any]]) -> str:
     return ", ".join(f"{k} {v}" for k, v in n.items() if v) or "no claims"
 
 
-def claim_data(claim: Claim, mode: str = "full", store: Optional[RunStore] = None) -> ClaimData:
-    """The recorded runs a claim's criterion reads (as :func:`assess` builds them)."""
+def experiment_data(
+    paper: str, names: Sequence[str], mode: str = "full", store: Optional[RunStore] = None
+) -> ClaimData:
+    """The recorded runs of ``paper``'s experiments ``names`` (the protocol of ``mode``) as a
+    :class:`ClaimData`: what criteria and report sections read."""
     import pandas as pd
 
     store = default_store() if store is None else store
     frames, records = {}, {}
-    for name in claim.experiments:
-        recs = _experiment_records(store, get_experiment(claim.paper, name), mode)
+    for name in names:
+        recs = _experiment_records(store, get_experiment(paper, name), mode)
         records[name] = recs
         frames[name] = _to_frame(pd, [(r["seed"], r["config"]) for r in recs], [r["metrics"] for r in recs])
     return ClaimData(frames, records)
+
+
+def claim_data(claim: Claim, mode: str = "full", store: Optional[RunStore] = None) -> ClaimData:
+    """The recorded runs a claim's criterion reads (as :func:`assess` builds them)."""
+    return experiment_data(claim.paper, claim.experiments, mode, store)
+
+
+def cost_table(paper: str, mode: str = "full", store: Optional[RunStore] = None) -> str:
+    """Markdown: per experiment of ``paper``, the runs recorded of those planned, the CPU-hours they
+    took (wall time × threads, from the records), the mean CPU-minutes per run, and the CPU-hours
+    the missing runs need at that mean (— while no run is recorded)."""
+    from .registry import experiments
+
+    store = default_store() if store is None else store
+    by_exp: Dict[str, List[str]] = {}
+    for c in claims(paper):
+        for name in c.experiments:
+            by_exp.setdefault(name, []).append(c.id.split(".", 1)[1])
+    lines = [
+        "| experiment | claims | runs | CPU-h done | CPU-min per run | CPU-h still needed |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    total_done = total_needed = 0.0
+    unknown = 0
+    for exp in experiments(paper):
+        recs = _experiment_records(store, exp, mode)
+        planned = exp.n_runs(mode)
+        cpu = [float(r.get("wall_time_s") or 0.0) * int((r.get("machine") or {}).get("threads") or 1) for r in recs]
+        done = sum(cpu) / 3600
+        total_done += done
+        per_run = (sum(cpu) / len(cpu) / 60) if cpu else None
+        missing = planned - len(recs)
+        if not missing:
+            needed = "0"
+        elif per_run is None:
+            needed, unknown = "—", unknown + 1
+        else:
+            total_needed += missing * per_run / 60
+            needed = f"{missing * per_run / 60:.2f}"
+        lines.append(
+            f"| `{exp.name}` | {_cell(', '.join(by_exp.get(exp.name, [])) or '—')} | {len(recs)}/{planned} | "
+            f"{done:.2f} | {'—' if per_run is None else f'{per_run:.1f}'} | {needed} |"
+        )
+    lines.append(
+        f"| **total** | | | **{total_done:.2f}** | | **{total_needed:.2f}**"
+        + (f" + {unknown} experiment(s) with no run yet" if unknown else "")
+        + " |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _section(section: Any, mode: str, store: RunStore, fig_dir: Optional[Path], rel: str) -> List[str]:
+    """The markdown lines of one report section (and its figure, when ``fig_dir``)."""
+    lines = [f"### {section.title}", ""]
+    if section.note:
+        lines += [section.note, ""]
+    data = experiment_data(section.paper, section.experiments, mode, store)
+    if not any(len(data.records(n)) for n in section.experiments):
+        return lines + ["(no runs recorded yet)", ""]
+    if section.table is not None:
+        lines += [section.table(data).rstrip(), ""]
+    if section.plot is not None and fig_dir is not None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+        except ImportError:
+            return lines + ["(figures need matplotlib: pip install 'bionn[plot]')", ""]
+        fig = plt.figure(figsize=(6.4, 4.0))
+        try:
+            if section.plot(data, fig):
+                path = fig_dir / f"section_{section.name}.png"
+                fig.savefig(path, dpi=100, metadata={"Software": None})
+                lines += [f"![{path.name}]({rel}/{path.name})", ""]
+        finally:
+            plt.close(fig)
+    return lines
 
 
 def _short(claim_id: str) -> str:
@@ -172,7 +255,7 @@ def render_paper(
     figures: bool = True,
 ) -> str:
     """The markdown report of one paper's claims (figures written under ``out_dir/figures/<paper>``)."""
-    from .registry import experiments
+    from .registry import experiments, sections
 
     store = default_store() if store is None else store
     results = [r for r in results if r["paper"] == paper]
@@ -215,6 +298,13 @@ def render_paper(
                 lines += ["", "(figures need matplotlib: pip install 'bionn[plot]')"]
             lines += [""] + [f"![{os.path.basename(f)}]({f})" for f in figs]
         lines.append("")
+    extra = sections(paper)
+    if extra:
+        lines += ["## Tables and figures", ""]
+        for section in extra:
+            lines += _section(section, mode, store, fig_dir, f"figures/{paper}")
+    lines += ["## Cost", "", "CPU time of the recorded runs on this project's machine (from the records).", ""]
+    lines += [cost_table(paper, mode, store).rstrip(), ""]
     lines += ["## Protocols", ""]
     for exp in experiments(paper):
         full, quick = exp.n_runs("full"), exp.n_runs("quick")

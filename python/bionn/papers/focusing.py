@@ -42,12 +42,10 @@ from ..experiments import (
     AllOf,
     Claim,
     ClaimData,
-    Compare,
     Custom,
     Evidence,
     Experiment,
     Group,
-    Level,
     Quick,
     register_claim,
     register_experiment,
@@ -80,6 +78,10 @@ __all__ = [
     "prune_curve",
     "require_fashion",
     "require_mnist_sample",
+    "PAPER_TABLE2",
+    "PAPER_TABLE2_CNN",
+    "TABLE2_NETS",
+    "FIG6_WIDTHS",
 ]
 
 PAPER = "focusing"
@@ -387,90 +389,6 @@ register_experiment(
     )
 )
 
-#: Table 2's four simple networks; Dense and Focus-s first (the t-test's pair, what quick mode runs).
-_TABLE2_NETS = ("dense", "focus-s", "fixed-s", "focus-c")
-_TABLE2_BASE = {
-    "epochs": 200,
-    "batch_size": 512,
-    "width": 800,
-    "layout": "code",
-    "normalization": "l2",
-    "clip_value": 1.0,
-    "lr_decay": True,
-    "data_seed": 0,
-    "n_train": None,
-    "n_test": None,
-}
-_TABLE2_PROTOCOL = {
-    "architecture": "input -> Dropout(0.2) -> 2 x [hidden(800) -> BatchNorm -> ReLU -> Dropout(0.25)] -> "
-    "Dense(10); hidden = Dense (He-uniform) or FocusDense (Eq. 7 normalisation, Eq. 10 weights): Focus-s "
-    "(mu spread over [0.2, 0.8], sigma 0.025), Focus-c (mu 0.5 + U(-0.025, 0.025), sigma 0.025), Fixed-s "
-    "(spread, sigma 0.1, foci not trained)",
-    "optimizer": "SGD momentum 0.9, cross-entropy, lr general/mu/sigma = {lrs}, gradient values clipped to 1.0",
-    "schedule": "step decay at epochs 100 and 150 (x0.5 general and sigma, x0.9 mu); mu, sigma clamped to "
-    "[0, 1], [0.01, 1] after every step (Algorithm 3)",
-    "epochs": "200",
-    "batch": "512",
-    "score": "best test accuracy over the epochs (Algorithm 3)",
-    "repeats": "5 seeds (initialisation, dropout, shuffling)",
-}
-_TABLE2_DEVIATIONS = [
-    "gradient clipping at 1.0 and the step decay (x0.5 / x0.9 at epochs 100 and 150) come from the authors' "
-    "code; the paper's text states neither",
-    "dropout placement follows the authors' code (0.2 on the input, 0.25 after each hidden block) rather than "
-    "§4.2.1's prose (0.2 after the first hidden layer, 0.25 after the second)",
-]
-register_experiment(
-    Experiment(
-        paper=PAPER,
-        name="table2_mnist",
-        run=train_table2,
-        configs=[{"dataset": "mnist-sample", "config": c, **_TABLE2_BASE} for c in _TABLE2_NETS],
-        seeds=range(5),
-        quick=Quick(
-            seeds=range(5),
-            overrides={"epochs": 60},
-            configs=(0, 1),
-            note="quick: Dense and Focus-s, 60 of the 200 epochs (5 seeds)",
-        ),
-        protocol={
-            "data": "the project's 10,000-digit MNIST sample, one seeded 80/20 split (8,000 train, 2,000 test), "
-            "pixels in [0, 1], flattened",
-            **{k: v.format(lrs="0.1/0.01/0.01") for k, v in _TABLE2_PROTOCOL.items()},
-        },
-        deviations=[
-            "data: the project's 10,000-digit MNIST sample split 8,000/2,000 once (split seed 0) instead of the "
-            "official 60,000/10,000 split (only the sample is available here); the same split for every repeat",
-            *_TABLE2_DEVIATIONS,
-        ],
-        requires=require_mnist_sample,
-        description="Table 2 (MNIST): simple 800-800 Dense vs Focus-s networks; Focus-s runs also pruned (Fig. 9)",
-    )
-)
-register_experiment(
-    Experiment(
-        paper=PAPER,
-        name="table2_fashion",
-        run=train_table2,
-        configs=[{"dataset": "fashion", "config": c, **_TABLE2_BASE} for c in _TABLE2_NETS],
-        seeds=range(5),
-        quick=Quick(
-            seeds=range(3),
-            overrides={"epochs": 10, "n_train": 10000},
-            configs=(0, 1),
-            note="quick: Dense and Focus-s, 3 seeds, 10 epochs (decay at epochs 5 and 7), a stratified "
-            "10,000-image training subset",
-        ),
-        protocol={
-            "data": "Fashion-MNIST, the official 60,000/10,000 split, pixels in [0, 1], flattened",
-            **{k: v.format(lrs="0.1/0.01/0.0005") for k, v in _TABLE2_PROTOCOL.items()},
-        },
-        deviations=list(_TABLE2_DEVIATIONS),
-        requires=require_fashion,
-        description="Table 2 (Fashion): simple 800-800 Dense vs Focus-s networks",
-    )
-)
-
 # ================================================================================================
 # Claims
 # ================================================================================================
@@ -565,66 +483,6 @@ register_claim(
 )
 
 
-def _table2_claim(dataset: str, experiment: str, focus: float, dense: float, t: str, p: str, where: str) -> Claim:
-    diff = round(focus - dense, 2)
-    return Claim(
-        id=f"focusing.{experiment}_focus_s_beats_dense",
-        paper=PAPER,
-        where=where,
-        statement=f"On {dataset}, the simple Focus-s network reaches a higher mean best test accuracy than the "
-        "Dense network, significantly (two-tailed two-sample t-test, 5 repeats).",
-        paper_value=f"Focus-s {focus} vs Dense {dense} %, t(Dense - Focus-s) = {t}, p = {p} (5 repeats, 200 epochs)",
-        criterion=Compare(
-            "best_test_accuracy",
-            Group(experiment, {"config": "focus-s"}, "Focus-s"),
-            Group(experiment, {"config": "dense"}, "Dense"),
-            direction="greater",
-            test="student",
-            sided="two-sided",
-            alpha=ALPHA,
-            min_difference=diff / 200,
-            magnitude_note=f"half the paper's {diff} points",
-            scale=100,
-            unit=" %",
-            digits=2,
-            paper_centers=(focus / 100, dense / 100),
-        ),
-        reading="Table 2's caption: 'two tailed t-test', §4.2.1: 'two sample t-tests'; the printed p matches "
-        "Student's t with 8 degrees of freedom (t = 6.26 gives p = 2.4e-4 with 8 df, 2.8e-3 with Welch's ~4), "
-        "so the equal-variance test. The score of a run is its best test accuracy over the epochs (Algorithm 3).",
-        quick_power=experiment == "table2_mnist",
-    )
-
-
-register_claim(_table2_claim("MNIST", "table2_mnist", 99.25, 99.02, "-6.26", "2e-4", "Table 2 (MNIST), §4.2.1"))
-register_claim(
-    _table2_claim("Fashion-MNIST", "table2_fashion", 91.16, 90.26, "-5.89", "3e-4", "Table 2 (Fashion), §4.2.1")
-)
-register_claim(
-    Claim(
-        id="focusing.fig9_prune_1e7",
-        paper=PAPER,
-        where="§4.4 and Fig. 9a",
-        statement="Pruning the trained Focus-s network (MNIST) by setting phi_i[phi_i < 1e-7] = 0 leaves the "
-        "test accuracy unaffected.",
-        paper_value="'With the first pruning, the test accuracy was unaffected' (base 99.24 %, one network)",
-        criterion=Level(
-            "prune_1e7_abs_change",
-            Group("table2_mnist", {"config": "focus-s"}, "Focus-s"),
-            "<=",
-            0.0,
-            note="unaffected: the same test accuracy after pruning in every run",
-            scale=100,
-            unit=" points",
-            digits=3,
-            min_runs=5,
-        ),
-        reading="'Unaffected' is read as unchanged: in every Focus-s run of table2_mnist the final network's test "
-        "accuracy with all focusing layers pruned at phi < 1e-7 equals the unpruned one's (mean of the absolute "
-        "changes ≤ 0, so no run may change).",
-        deviations=[
-            "the MNIST sample's test split has 2,000 images (paper 10,000): one changed prediction is 0.05 points"
-        ],
-        quick_power=True,
-    )
-)
+# Table 2 (simple and CNN networks), Fig. 6 and Fig. 9: their experiments, claims and report sections.
+from . import _focusing_table2  # noqa: E402,F401  (registers on import)
+from ._focusing_table2 import FIG6_WIDTHS, PAPER_TABLE2, PAPER_TABLE2_CNN, TABLE2_NETS  # noqa: E402

@@ -194,6 +194,26 @@ def test_level_correlation_allof_custom(pd):
         ex.Custom(["exp"], "bad", lambda data: True).evaluate(d)
 
 
+def test_no_difference_and_compare_across_metrics(pd):
+    same = [{"model": m, "seed": s, "acc": 0.85 + 0.01 * ((s * 3 + (m == "b")) % 5)} for m in "ab" for s in range(5)]
+    apart = [{"model": m, "seed": s, "acc": (0.9 if m == "a" else 0.8) + 0.002 * s} for m in "ab" for s in range(5)]
+    ga, gb = ex.Group("exp", {"model": "a"}, "A"), ex.Group("exp", {"model": "b"}, "B")
+    nd = ex.NoDifference("acc", ga, gb, test="student")
+    ev = nd.evaluate(_data(pd, same))
+    assert ev.holds is True and ev.pvalue >= 0.05 and "≥ 0.05" in ev.reason
+    ev = nd.evaluate(_data(pd, apart))
+    assert ev.holds is False and ev.pvalue < 0.05
+    assert nd.evaluate(_data(pd, apart[:1] + apart[5:6])).holds is None  # too few runs: undecided
+    assert "no significant difference" in nd.describe()
+    # metric_b: a's metric against b's other metric (e.g. pruned accuracy vs the baseline's score)
+    rows = [dict(r, pruned=r["acc"] - 0.2) for r in apart]
+    d = _data(pd, rows)
+    assert ex.Compare("acc", ga, gb, metric_b="acc").evaluate(d).holds is True
+    cross = ex.Compare("pruned", ga, gb, metric_b="acc")  # A's pruned ~0.7 vs B's acc ~0.8
+    assert cross.evaluate(d).holds is False and "B's acc" in cross.describe()
+    assert ex.Compare("pruned", ga, gb, direction="less", metric_b="acc").evaluate(d).holds is True
+
+
 # ================================================================================================
 # verdicts and reproduce
 # ================================================================================================
@@ -346,6 +366,50 @@ def test_reports_render_from_records(store, tmp_path):
     assert paths[P] == store.root / f"{P}.md"
     again = ex.write_reports([P], store)[P].read_text()
     assert again == text  # deterministic
+
+
+def test_report_sections_and_cost_table(store):
+    pytest.importorskip("matplotlib")
+    _experiment()
+    _claim()
+
+    def table(data):
+        x, _ = ex.Group("exp", {"model": "a"}).values(data, "acc")
+        return f"| runs of A |\n|---|\n| {x.size} |"
+
+    def plot(data, fig):
+        fig.add_subplot(111).plot(data.frame("exp")["acc"])
+        return True
+
+    with pytest.raises(ValueError, match="unknown experiment"):
+        ex.register_section(ex.Section(P, "bad", "Bad", ["nope"], table=table))
+    with pytest.raises(ValueError, match="table or a plot"):
+        ex.Section(P, "empty", "Empty", ["exp"])
+    ex.register_section(ex.Section(P, "a_runs", "Runs of A", ["exp"], table=table, plot=plot, note="A note."))
+    assert [s.name for s in ex.sections(P)] == ["a_runs"]
+    text = ex.write_reports([P], store)[P].read_text()
+    assert "### Runs of A" in text and "(no runs recorded yet)" in text
+    assert "| `exp` | a_beats_b | 0/8 | 0.00 | — | — |" in text
+    ex.reproduce(ex.claims(P), "full", store)
+    text = ex.write_reports([P], store)[P].read_text()
+    assert "A note." in text and "| 4 |" in text and (store.root / "figures" / P / "section_a_runs.png").is_file()
+    assert "| `exp` | a_beats_b | 8/8 |" in text and "| **total** |" in text
+    ex.unregister(P)
+    assert ex.sections(P) == []
+
+
+def test_missing_runs_go_seed_major(store):
+    """A long protocol stopped part-way leaves whole seeds (every config of a seed)."""
+    order = []
+    ex.repeat(
+        lambda seed, model="a": order.append((seed, model)) or {"acc": 1.0},
+        range(3),
+        [{"model": "a"}, {"model": "b"}],
+        store=store,
+        paper=P,
+        experiment="order",
+    )
+    assert order == [(0, "a"), (0, "b"), (1, "a"), (1, "b"), (2, "a"), (2, "b")]
 
 
 def test_readme_section_round_trip(store, tmp_path):

@@ -114,6 +114,14 @@ def test_train_table2_scores_the_best_epoch_and_is_seeded():
     # Fig. 9: the Focus-s runs are pruned at phi < 1e-7 and phi < 1.0
     assert r["prune_1e7_abs_change"] == pytest.approx(abs(r["prune_1e7_accuracy"] - r["prune_base_accuracy"]))
     assert 0.0 <= r["prune_1e7_sparsity"] <= r["prune_1_sparsity"] <= 1.0
+    # Fig. 9b: the whole curve, and the first point past 70 % sparsity
+    c = r["curves"]
+    assert c["prune_threshold"] == list(_focusing_nets.PRUNE_THRESHOLDS)
+    assert np.all(np.diff(c["prune_sparsity"]) >= 0) and len(c["prune_accuracy"]) == len(c["prune_threshold"])
+    if r["prune_70_sparsity"] != -1.0:
+        i = c["prune_threshold"].index(r["prune_70_threshold"])
+        assert c["prune_sparsity"][i] > 0.7 and (i == 0 or c["prune_sparsity"][i - 1] <= 0.7)
+        assert r["prune_70_accuracy"] == c["prune_accuracy"][i]
     assert len(r["curves"]["test_accuracy"]) == 2 and max(r["curves"]["test_accuracy"]) == r["best_test_accuracy"]
     dense = focusing.train_table2(
         0, dataset="mnist-sample", config="dense", epochs=1, n_train=300, n_test=100, width=16, batch_size=64
@@ -126,7 +134,8 @@ def test_train_table2_scores_the_best_epoch_and_is_seeded():
 # ------------------------------------------------------------------------------------------------
 def test_experiments_and_claims_are_registered():
     names = {e.name for e in experiments.experiments("focusing")}
-    assert names == {"fig2_blobs", "fig3_grid", "table2_mnist", "table2_fashion"}
+    table2 = {f"{k}_{d}" for k in ("table2", "cnn") for d in ("mnist", "fashion", "clt", "cifar10")}
+    assert names == {"fig2_blobs", "fig3_grid", "fig6_mnist"} | table2
     ids = {c.id for c in experiments.claims("focusing")}
     assert {
         "focusing.fig2_left_noise",
@@ -134,14 +143,44 @@ def test_experiments_and_claims_are_registered():
         "focusing.fig2_foci_enlarged",
         "focusing.fig3_noisy",
         "focusing.fig3_clean",
+        "focusing.fig6_focus_s_wins_above_64",
+        "focusing.fig6_focus_s_256_beats_every_dense",
         "focusing.fig9_prune_1e7",
-        "focusing.table2_mnist_focus_s_beats_dense",
-        "focusing.table2_fashion_focus_s_beats_dense",
-    } == ids
-    for name in ("table2_mnist", "table2_fashion"):
+        "focusing.fig9_pruned_above_dense_at_70pct",
+        "focusing.cnn_mnist_no_difference",
+        "focusing.cnn_fashion_no_difference",
+        "focusing.cnn_clt_fcs_beats_dns",
+        "focusing.cnn_cifar10_fcs_beats_dns",
+    } | {f"focusing.table2_{d}_focus_s_beats_dense" for d in ("mnist", "fashion", "clt", "cifar10")} == ids
+    for name in table2:
         exp = experiments.get_experiment("focusing", name)
         assert len(exp.seeds) == 5 and all(c["epochs"] == 200 and c["batch_size"] == 512 for c in exp.configs)
-        assert exp.deviations and exp.requires is not None
+        assert exp.requires is not None and exp.n_runs("full") == (20 if name.startswith("table2") else 10)
+        if not name.endswith("fashion"):
+            assert any(d.startswith("data:") for d in exp.deviations) or name.endswith("cifar10")
+    # quick mode runs the t-test's pair (Dense, Focus-s) only
+    for d in ("mnist", "fashion", "clt"):
+        configs, _ = experiments.get_experiment("focusing", f"table2_{d}").plan("quick")
+        assert [c["config"] for c in configs] == ["dense", "focus-s"]
+    fig6 = experiments.get_experiment("focusing", "fig6_mnist")
+    assert sorted({c["width"] for c in fig6.configs}) == [64, 128, 256, 512, 1024] and fig6.n_runs() == 50
+
+
+def test_cifar10_experiments_skip_naming_the_data_set(monkeypatch, tmp_path):
+    monkeypatch.setenv("BIONN_DATA", str(tmp_path))
+    for name in ("table2_cifar10", "cnn_cifar10"):
+        with pytest.raises(experiments.ClaimSkipped) as info:
+            experiments.get_experiment("focusing", name).requires()
+        assert info.value.dataset == "cifar10"
+
+
+@pytest.mark.usefixtures("mnist_sample")
+def test_train_cnn_scores_the_best_epoch_with_curves():
+    kw = dict(dataset="mnist-sample", epochs=2, n_train=100, n_test=100, channels=4, width=8, batch_size=50)
+    r = focusing.train_cnn(0, head="focus", **kw)
+    assert r["best_test_accuracy"] == max(r["curves"]["test_accuracy"]) and len(r["curves"]["train_loss"]) == 2
+    assert focusing.train_cnn(0, head="focus", **kw)["best_test_accuracy"] == r["best_test_accuracy"]
+    assert 0 <= focusing.train_cnn(1, head="dense", **kw)["best_test_accuracy"] <= 1
 
 
 def test_requires_raise_data_unavailable_when_the_data_is_absent(monkeypatch):
@@ -212,18 +251,75 @@ def _table2(good: bool, gap: float) -> pd.DataFrame:
         focus = dense + (gap if good else -gap) + rng.normal(0, 0.0005)
         change = 0.0 if good else (0.0005 if s == 3 else 0.0)
         rows.append(dict(config="dense", seed=s, best_test_accuracy=dense))
-        rows.append(dict(config="focus-s", seed=s, best_test_accuracy=focus, prune_1e7_abs_change=change))
+        rows.append(
+            dict(
+                config="focus-s",
+                seed=s,
+                best_test_accuracy=focus,
+                prune_1e7_abs_change=change,
+                prune_70_accuracy=focus - 0.001 if good else dense - 0.01,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def _cnn(good: bool, gap: float, same: bool) -> pd.DataFrame:
+    """CNN rows: ``same`` claims (no difference) hold on overlapping runs, fail on far-apart ones."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for s in range(5):
+        dense = 0.95 + rng.normal(0, 0.002)
+        if same:
+            focus = 0.95 + rng.normal(0, 0.002) if good else dense + 0.03
+        else:
+            focus = dense + (gap if good else -gap)
+        rows += [
+            dict(head="dense", seed=s, best_test_accuracy=dense),
+            dict(head="focus", seed=s, best_test_accuracy=focus),
+        ]
+    return pd.DataFrame(rows)
+
+
+def _fig6(good: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    rows = []
+    for w in (64, 128, 256, 512, 1024):
+        for s in range(5):
+            dense = 0.96 + 0.0001 * w / 64 + rng.normal(0, 0.0005)
+            focus = 0.985 + rng.normal(0, 0.0005) if good else dense - 0.01
+            rows += [dict(config="dense", width=w, seed=s, best_test_accuracy=dense)]
+            rows += [dict(config="focus-s", width=w, seed=s, best_test_accuracy=focus)]
     return pd.DataFrame(rows)
 
 
 def _data(good: bool) -> ClaimData:
+    mnist = _table2(good, 0.003)
+    if good:  # Fig. 6 reads the 800-unit networks from table2_mnist: Focus-s above every Dense size
+        mnist.loc[mnist.config == "focus-s", "best_test_accuracy"] = 0.985 + np.arange(5) * 1e-4
     frames = {
         "fig2_blobs": _fig2(good),
         "fig3_grid": _fig3(good),
-        "table2_mnist": _table2(good, 0.003),
+        "table2_mnist": mnist,
         "table2_fashion": _table2(good, 0.01),
+        "table2_clt": _table2(good, 0.15),
+        "table2_cifar10": _table2(good, 0.04),
+        "cnn_mnist": _cnn(good, 0.0, True),
+        "cnn_fashion": _cnn(good, 0.0, True),
+        "cnn_clt": _cnn(good, 0.03, False),
+        "cnn_cifar10": _cnn(good, 0.03, False),
+        "fig6_mnist": _fig6(good),
     }
     return ClaimData(frames, {k: [] for k in frames})
+
+
+def test_report_sections_render_from_fabricated_records():
+    data = _data(True)
+    for section in experiments.sections("focusing"):
+        if section.table is not None:
+            text = section.table(data)
+            assert text.count("|") > 10 and "nan" not in text
+    table = next(s for s in experiments.sections("focusing") if s.name == "table2_simple").table(data)
+    assert "| MNIST | Focus-s | 99.25 ± 2e-4 (99.27) |" in table and "t = -6.26, p = 2e-4" in table
 
 
 @pytest.mark.parametrize("claim", experiments.claims("focusing"), ids=lambda c: c.id)
