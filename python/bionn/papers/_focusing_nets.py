@@ -118,9 +118,17 @@ def load_table2_data(
         (Xtr, ytr), (Xte, yte) = data.train_val_split(X, y, val_fraction=0.2, seed=data_seed)
         label = f"MNIST 10k sample, 8k/2k split (seed {data_seed})"
         if dataset == "mnist-cluttered":
+            # Subsets are drawn from the source digits before cluttering (frames cost time to make).
+            if n_train is not None and n_train < len(Xtr):
+                Xtr, ytr = data.subsample(Xtr, ytr, per_class=max(1, n_train // 10), seed=data_seed)
+            if n_test is not None and n_test < len(Xte):
+                Xte, yte = data.subsample(Xte, yte, per_class=max(1, n_test // 10), seed=data_seed)
             Xtr, ytr = data.make_cluttered_mnist(Xtr, ytr, len(Xtr), seed=data_seed)
             Xte, yte = data.make_cluttered_mnist(Xte, yte, len(Xte), seed=data_seed + 1)
             label = f"MNIST-cluttered 60x60 from the MNIST 10k sample (split seed {data_seed})"
+            label += "" if n_train is None else f", {len(Xtr)} training frames"
+            label += "" if n_test is None else f", {len(Xte)} test frames"
+            n_train = n_test = None
     elif dataset == "fashion":
         require_fashion()
         Xtr, ytr, Xte, yte = fashion_mnist()
