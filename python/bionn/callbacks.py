@@ -12,7 +12,7 @@ import math
 import os
 import sys
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -22,6 +22,7 @@ __all__ = [
     "EarlyStopping",
     "ModelCheckpoint",
     "LearningRateScheduler",
+    "StepDecay",
     "TerminateOnNaN",
     "ParameterRecorder",
     "CallbackList",
@@ -214,6 +215,49 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = float(self.schedule(epoch + 1, group["lr"]))
+        return None
+
+
+class StepDecay(Callback):
+    """Multiplies learning rates by a factor at given epochs, with one factor per parameter group
+    if wanted (like ``torch.optim.lr_scheduler.MultiStepLR``, but per group).
+
+    Parameters
+    ----------
+    optimizer : bionn.optim.Optimizer
+    milestones : sequence of int
+        Epochs (1-based, counted at their end) after which the rates are multiplied: ``(100, 150)``
+        decays after the 100th and the 150th epoch.
+    gamma : float or sequence of float
+        One factor for every group, or one per group in the order of ``optimizer.param_groups``
+        (e.g. the focusing paper's ``(0.5, 0.9, 0.5)`` for weights, mu and sigma).
+
+    Examples
+    --------
+    >>> decay = StepDecay(opt, milestones=(100, 150), gamma=(0.5, 0.9, 0.5))  # doctest: +SKIP
+    >>> net.fit(X, y, loss=loss, optimizer=opt, epochs=200, callbacks=[decay])  # doctest: +SKIP
+    """
+
+    def __init__(self, optimizer: Any, milestones: Sequence[int], gamma: Union[float, Sequence[float]] = 0.1) -> None:
+        groups = getattr(optimizer, "param_groups", None)
+        if groups is None:
+            raise TypeError(f"optimizer must be a bionn optimizer, got {type(optimizer).__name__}")
+        ms = [milestones] if isinstance(milestones, (int, np.integer)) else list(milestones)
+        for m in ms:
+            if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+                raise ValueError(f"milestones must be epochs >= 1, got {milestones!r}")
+        factors = [gamma] * len(groups) if isinstance(gamma, (int, float, np.floating)) else list(gamma)
+        if len(factors) != len(groups):
+            raise ValueError(f"gamma has {len(factors)} factors for {len(groups)} parameter groups")
+        for g in factors:
+            if isinstance(g, bool) or not isinstance(g, (int, float, np.floating)) or not (0 < g < math.inf):
+                raise ValueError(f"gamma factors must be finite numbers > 0, got {gamma!r}")
+        self.optimizer, self.milestones, self.gamma = optimizer, sorted(int(m) for m in ms), [float(g) for g in factors]
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
+        if epoch + 1 in self.milestones:
+            for group, g in zip(self.optimizer.param_groups, self.gamma):
+                group["lr"] *= g
         return None
 
 

@@ -681,6 +681,29 @@ def test_learning_rate_scheduler_callback():
     assert state_equal(rec2.states[0], rec2.states[1]) and state_equal(rec2.states[1], rec2.states[2])
 
 
+def test_step_decay_multiplies_each_group_by_its_own_factor():
+    x, y = _small_data(40)
+    model = _small_model(dropout=False)
+    params = model.parameters()
+    opt = optim.SGD([{"params": params[:1]}, {"params": params[1:], "lr": 0.01}], lr=0.1)
+    decay = callbacks.StepDecay(opt, milestones=(2, 3), gamma=(0.5, 0.9))
+    model.fit(x, y, loss=losses.CrossEntropy(), optimizer=opt, epochs=4, callbacks=[decay])
+    assert opt.param_groups[0]["lr"] == 0.1 * 0.5 * 0.5 and opt.param_groups[1]["lr"] == 0.01 * 0.9 * 0.9
+    one = optim.SGD(model.parameters(), lr=1.0)
+    callbacks.StepDecay(one, 1, 0.1).on_epoch_end(0, {})
+    assert one.param_groups[0]["lr"] == 0.1
+    for bad, match in (
+        (dict(milestones=(0,)), "milestones"),
+        (dict(milestones=(2,), gamma=(0.5,)), "2 parameter groups"),
+        (dict(milestones=(2,), gamma=(0.5, -1.0)), "gamma"),
+        (dict(milestones=(2,), gamma=(0.5, float("nan"))), "gamma"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            callbacks.StepDecay(opt, **bad)
+    with pytest.raises(TypeError, match="optimizer"):
+        callbacks.StepDecay(object(), (1,))
+
+
 @pytest.mark.parametrize(
     "make, expected, after",
     [
