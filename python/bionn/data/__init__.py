@@ -17,7 +17,7 @@ Modules
     :func:`train_val_split`, :func:`standardize`, :func:`one_hot`, :func:`subsample`,
     :func:`random_horizontal_flip`, :func:`random_crop`, :func:`random_translate`.
 :mod:`.synthetic`
-    the papers' synthetic data: :func:`make_focus_blobs`, :func:`focus_blobs_grid`,
+    the papers' synthetic data: :func:`make_focus_blobs`, :func:`make_focus_classification`, :func:`focus_blobs_grid`,
     :data:`FOCUS_BLOBS_GRID`, :func:`make_cluttered_mnist`.
 
 Loaders return ``(X, y)`` with images ``X`` of shape ``(N, C, H, W)``, dtype ``float32``, scaled
@@ -44,7 +44,13 @@ from ._files import (
 from ._idx import read_idx
 from .cifar10 import CIFAR10_CLASSES, load_cifar10, read_cifar10_batch
 from .mnist import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_fashion_mnist, load_mnist, load_mnist_sample
-from .synthetic import FOCUS_BLOBS_GRID, focus_blobs_grid, make_cluttered_mnist, make_focus_blobs
+from .synthetic import (
+    FOCUS_BLOBS_GRID,
+    focus_blobs_grid,
+    make_cluttered_mnist,
+    make_focus_blobs,
+    make_focus_classification,
+)
 from .transforms import (
     one_hot,
     random_crop,
@@ -82,6 +88,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "CIFAR10_CLASSES",
     "make_focus_blobs",
+    "make_focus_classification",
     "focus_blobs_grid",
     "FOCUS_BLOBS_GRID",
     "make_cluttered_mnist",

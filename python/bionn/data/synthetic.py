@@ -1,6 +1,7 @@
 """The papers' synthetic data: the focusing-neuron paper's Gaussian blobs with noise columns (§4.1,
-Table 1: :func:`make_focus_blobs`, :data:`FOCUS_BLOBS_GRID`, :func:`focus_blobs_grid`) and
-MNIST-cluttered frames (:func:`make_cluttered_mnist`)."""
+Table 1: :func:`make_focus_blobs`, :data:`FOCUS_BLOBS_GRID`, :func:`focus_blobs_grid`), the
+authors' Fig. 3 data (scikit-learn's ``make_classification`` with uniform noise columns:
+:func:`make_focus_classification`) and MNIST-cluttered frames (:func:`make_cluttered_mnist`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,13 @@ from .._validation import (
 )
 from .transforms import RngLike
 
-__all__ = ["make_focus_blobs", "focus_blobs_grid", "FOCUS_BLOBS_GRID", "make_cluttered_mnist"]
+__all__ = [
+    "make_focus_blobs",
+    "make_focus_classification",
+    "focus_blobs_grid",
+    "FOCUS_BLOBS_GRID",
+    "make_cluttered_mnist",
+]
 
 #: The parameter grid of Table 1 of the focusing-neuron paper (§4.1, "Synthetic data set, network
 #: and training parameter sets"), sampled by :func:`focus_blobs_grid` for the random-configuration
@@ -254,6 +261,160 @@ def make_focus_blobs(
         "center_class": center_class,
         "cluster_train": cl_train,
         "cluster_test": cl_test,
+        "mean": mean,
+        "std": std,
+    }
+    return out + (info,)
+
+
+_CLASSIFICATION_NOISE = ("left", "sides")
+
+
+def make_focus_classification(
+    n_samples: int = 1000,
+    n_features: int = 40,
+    *,
+    n_classes: int = 2,
+    n_clusters_per_class: int = 1,
+    noise_ratio: float = 0.0,
+    noise: str = "left",
+    noise_scale: float = 1.0,
+    test_size: float = 0.3,
+    split_seed: int = 42,
+    scale: bool = True,
+    dtype=np.float32,
+    return_info: bool = False,
+    seed: RngLike = 0,
+):
+    """The focusing-neuron authors' synthetic data for Fig. 3 (§4.1): scikit-learn's
+    ``make_classification`` with uniform noise columns, a 70/30 split and standardisation.
+
+    As the authors' ``load_blob``/``add_noisy_dims`` (Theano repository, the notebook behind Fig. 3):
+
+    1. ``int(n_samples / (1 - test_size))`` rows (so about ``n_samples`` are left for training)
+       from ``make_classification(n_features=n_features, n_informative=n_features,
+       n_redundant=0, n_classes, n_clusters_per_class)`` (its other defaults: clusters on the
+       vertices of a hypercube with ``class_sep=1``, 1 % of the labels flipped);
+    2. ``n_noise = int(noise_ratio * n_features)`` columns of uniform ``[0, 1) * noise_scale``
+       noise: on the left (``noise="left"``), or an independent block of ``n_noise`` columns on
+       EACH side (``noise="sides"``: ``2 * n_noise`` noise columns in all, as the authors' code);
+    3. ``train_test_split(test_size=test_size, random_state=split_seed)`` (the authors: 0.3, 42);
+    4. with ``scale``, a ``StandardScaler`` fitted on the training part and applied to both.
+
+    Requires scikit-learn (``pip install 'bionn[experiments]'`` or ``pip install scikit-learn``).
+
+    Parameters
+    ----------
+    n_samples : int
+        Nominal training-set size (the authors' ``nSAMPLES``: {100, 1000, 2000, 10000}).
+    n_features : int
+        Informative columns (all of ``make_classification``'s features are informative).
+        ``n_classes * n_clusters_per_class`` must not exceed ``2 ** n_features``.
+    n_classes, n_clusters_per_class : int
+    noise_ratio : float
+        Noise columns per informative column (per side for ``"sides"``), >= 0.
+    noise : {"left", "sides"}
+        Where the noise columns go ("both" is accepted for "sides").
+    noise_scale : float
+        Width of the uniform noise, > 0 (irrelevant after scaling).
+    test_size : float
+        Test share, in (0, 1).
+    split_seed : int
+        ``random_state`` of the split (fixed at 42 by the authors; the data differ by ``seed``).
+    scale : bool
+        Standardise the columns with the training part's mean and standard deviation.
+    dtype : float32 or float64
+    return_info : bool
+        Also return a dict: ``informative`` and ``noise_columns`` (column indices), ``n_noise``
+        (per block), ``n_generated`` (rows before the split), ``mean``/``std`` of the scaler.
+    seed : int, SeedSequence or numpy.random.Generator
+        Draws ``make_classification``'s ``random_state`` and the noise.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test[, info]
+        ``X`` of shape (n, n_features + noise columns) in ``dtype``, ``y`` int64 labels.
+    """
+    n_samples = check_int(n_samples, "n_samples", minimum=2)
+    n_features = check_int(n_features, "n_features", minimum=1)
+    n_classes = check_int(n_classes, "n_classes", minimum=2)
+    n_clusters_per_class = check_int(n_clusters_per_class, "n_clusters_per_class", minimum=1)
+    if n_features < 31 and n_classes * n_clusters_per_class > 2**n_features:
+        raise ValueError(
+            f"n_classes * n_clusters_per_class ({n_classes * n_clusters_per_class}) must be <= 2 ** n_features "
+            f"({2**n_features}); increase n_features"
+        )
+    noise_ratio = check_float(noise_ratio, "noise_ratio", minimum=0.0)
+    if isinstance(noise, str) and noise.lower() == "both":
+        noise = "sides"
+    noise = check_choice(noise, "noise", _CLASSIFICATION_NOISE)
+    noise_scale = check_float(noise_scale, "noise_scale")
+    if not noise_scale > 0:
+        raise ValueError(f"noise_scale must be > 0, got {noise_scale}")
+    test_size = check_float(test_size, "test_size")
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must lie in (0, 1), got {test_size}")
+    split_seed = check_int(split_seed, "split_seed", minimum=0)
+    scale = check_bool(scale, "scale")
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+    dtype = np.dtype(dtype)
+    gen = as_generator(seed, "seed")
+    try:
+        from sklearn.datasets import make_classification
+        from sklearn.model_selection import train_test_split
+        from sklearn.preprocessing import StandardScaler
+    except ImportError:
+        raise ImportError(
+            "make_focus_classification needs scikit-learn: pip install scikit-learn (or 'bionn[experiments]')"
+        ) from None
+
+    n_generated = int(n_samples / (1.0 - test_size))
+    n_test = int(np.ceil(test_size * n_generated))
+    if n_generated - n_test < 1 or n_test < 1:
+        raise ValueError(f"n_samples={n_samples} with test_size={test_size} leaves an empty split")
+    X, y = make_classification(
+        n_samples=n_generated,
+        n_features=n_features,
+        n_informative=n_features,
+        n_redundant=0,
+        n_repeated=0,
+        n_classes=n_classes,
+        n_clusters_per_class=n_clusters_per_class,
+        random_state=int(gen.integers(2**31 - 1)),
+    )
+    n_noise = int(noise_ratio * n_features)
+    blocks = 2 if noise == "sides" else 1
+    noise_cols = [gen.random((n_generated, n_noise)) * noise_scale for _ in range(blocks)] if n_noise else []
+    if noise == "sides" and n_noise:
+        X = np.concatenate([noise_cols[0], X, noise_cols[1]], axis=1)
+        informative = np.arange(n_noise, n_noise + n_features)
+        noise_idx = np.concatenate([np.arange(n_noise), np.arange(n_noise + n_features, 2 * n_noise + n_features)])
+    elif n_noise:
+        X = np.concatenate([noise_cols[0], X], axis=1)
+        informative = np.arange(n_noise, n_noise + n_features)
+        noise_idx = np.arange(n_noise)
+    else:
+        informative, noise_idx = np.arange(n_features), np.arange(0)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, random_state=split_seed)
+    mean, std = np.zeros(X.shape[1]), np.ones(X.shape[1])
+    if scale:  # scikit-learn's StandardScaler fitted on the training part
+        scaler = StandardScaler().fit(Xtr)
+        Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
+        mean, std = scaler.mean_, scaler.scale_
+    out = (
+        np.ascontiguousarray(Xtr, dtype=dtype),
+        ytr.astype(np.int64),
+        np.ascontiguousarray(Xte, dtype=dtype),
+        yte.astype(np.int64),
+    )
+    if not return_info:
+        return out
+    info = {
+        "informative": informative,
+        "noise_columns": noise_idx,
+        "n_noise": n_noise,
+        "n_generated": n_generated,
         "mean": mean,
         "std": std,
     }

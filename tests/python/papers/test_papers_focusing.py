@@ -29,14 +29,39 @@ def test_train_blobs_both_sides_starts_spread():
     assert r["mu_mean_before"] == pytest.approx(0.5, abs=1e-6) and r["mu_std_before"] > 0.2
 
 
-def test_grid_pair_trains_matching_networks_on_a_table1_configuration():
-    r = focusing.train_grid_pair(0, index=3, epochs=3)
-    for key in ("focus_accuracy", "dense_accuracy"):
+def test_random_pair_trains_both_networks_on_the_same_data_and_is_seeded():
+    cfg = dict(focusing.fig3_configs()[0], n_samples=100, n_features=8, n_classes=2, n_clusters_per_class=1)
+    cfg.update(noise_ratio=1.0, noise="sides", n_hidden=4, epochs=3)
+    r = focusing.train_random_pair(0, **cfg)
+    for key in ("focus_accuracy", "dense_accuracy", "focus_final_accuracy", "dense_final_accuracy"):
         assert 0.0 <= r[key] <= 1.0
-    assert isinstance(r["noisy"], bool)
-    assert r["cfg_n_samples"] in (100, 200, 2000) and r["cfg_n_informative"] in (4, 40)
-    again = focusing.train_grid_pair(0, index=3, epochs=3)
-    assert again == r  # seeded: same configuration, same numbers
+    assert r["focus_accuracy"] >= r["focus_final_accuracy"]  # the best over the epochs
+    assert r["noisy"] is True and r["n_inputs"] == 8 + 2 * 8 and r["batch_size"] == 10
+    assert r["n_train"] == 99 and r["n_test"] == 43
+    assert focusing.train_random_pair(0, **cfg) == r  # seeded: same data, same networks, same numbers
+    assert focusing.train_random_pair(1, **cfg) != r  # another repeat: new data and initialisation
+    clean = focusing.train_random_pair(0, **dict(cfg, noise_ratio=0.0))
+    assert clean["noisy"] is False and clean["n_inputs"] == 8
+
+
+def test_fig3_configs_are_250_fixed_draws_from_the_authors_grid():
+    cfgs = focusing.fig3_configs()
+    assert len(cfgs) == 250 and cfgs == focusing.fig3_configs()
+    assert [c["index"] for c in cfgs] == list(range(250))
+    for c in cfgs:
+        for key, values in focusing.FIG3_GRID.items():
+            if key != "n_features":
+                assert c[key] in values, (key, c)
+        assert c["n_features_drawn"] in focusing.FIG3_GRID["n_features"]
+        assert c["n_features"] == max(c["n_features_drawn"], c["n_clusters_per_class"] * c["n_classes"])
+        assert c["epochs"] == 150 and c["lr"] == 0.01 and c["momentum"] == 0.5 and c["sigma_init"] == 0.15
+    # every value of the grid is drawn (250 draws of at most 4 values)
+    for key, values in focusing.FIG3_GRID.items():
+        if key != "n_features":
+            assert {c[key] for c in cfgs} == set(values)
+    assert focusing.fig3_configs(5, seed=1) != cfgs[:5]
+    with pytest.raises(ValueError, match="n"):
+        focusing.fig3_configs(0)
 
 
 @pytest.mark.parametrize("config", focusing.TABLE2_CONFIGS)
@@ -135,7 +160,7 @@ def test_train_table2_scores_the_best_epoch_and_is_seeded():
 def test_experiments_and_claims_are_registered():
     names = {e.name for e in experiments.experiments("focusing")}
     table2 = {f"{k}_{d}" for k in ("table2", "cnn") for d in ("mnist", "fashion", "clt", "cifar10")}
-    assert names == {"fig2_blobs", "fig3_grid", "fig6_mnist"} | table2
+    assert names == {"fig2_blobs", "fig3_random", "fig6_mnist"} | table2
     ids = {c.id for c in experiments.claims("focusing")}
     assert {
         "focusing.fig2_left_noise",
@@ -200,11 +225,13 @@ def test_requires_raise_data_unavailable_when_the_data_is_absent(monkeypatch):
     _focusing_nets.fashion_mnist.cache_clear()
 
 
-def test_grid_run_reads_every_setting_from_its_config():
-    exp = experiments.get_experiment("focusing", "fig3_grid")
-    configs, seeds = exp.plan("quick")
-    assert len(configs) == 24 and seeds == [0] and all(c["restrict"] and c["epochs"] == 60 for c in configs)
-    r = focusing.train_grid_pair(0, **dict(configs[0], epochs=1))
+def test_fig3_experiment_plans_750_trials_and_a_small_quick_mode():
+    exp = experiments.get_experiment("focusing", "fig3_random")
+    configs, seeds = exp.plan("full")
+    assert len(configs) == 250 and list(seeds) == [0, 1, 2]
+    quick, quick_seeds = exp.plan("quick")
+    assert len(quick) == 12 and list(quick_seeds) == [0] and all(c["epochs"] == 150 for c in quick)
+    r = focusing.train_random_pair(0, **dict(quick[1], epochs=1))
     assert {"noisy", "focus_accuracy", "dense_accuracy"} <= set(r)
 
 
@@ -235,11 +262,12 @@ def _fig2(good: bool) -> pd.DataFrame:
 def _fig3(good: bool) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     rows = []
-    for i in range(24):
-        noisy = i % 3 != 0
-        dense = rng.uniform(0.6, 0.9)
-        gap = (0.05 if noisy else 0.002) if good else (-0.05 if noisy else 0.05)
-        rows.append(dict(index=i, seed=0, noisy=noisy, dense_accuracy=dense, focus_accuracy=dense + gap))
+    for i in range(12):
+        for s in range(2):
+            noisy = i % 3 != 0
+            dense = rng.uniform(0.6, 0.9)
+            gap = (0.05 if noisy else 0.002) if good else (-0.05 if noisy else 0.05)
+            rows.append(dict(index=i, seed=s, noisy=noisy, dense_accuracy=dense, focus_accuracy=dense + gap))
     return pd.DataFrame(rows)
 
 
@@ -298,7 +326,7 @@ def _data(good: bool) -> ClaimData:
         mnist.loc[mnist.config == "focus-s", "best_test_accuracy"] = 0.985 + np.arange(5) * 1e-4
     frames = {
         "fig2_blobs": _fig2(good),
-        "fig3_grid": _fig3(good),
+        "fig3_random": _fig3(good),
         "table2_mnist": mnist,
         "table2_fashion": _table2(good, 0.01),
         "table2_clt": _table2(good, 0.15),
@@ -341,3 +369,23 @@ def test_fig2_criteria_cannot_decide_on_too_few_runs():
     claim = experiments.get_claim("focusing.fig2_left_noise")
     few = ClaimData({"fig2_blobs": _fig2(True).query("seed < 3")}, {"fig2_blobs": []})
     assert claim.criterion.evaluate(few).holds is None
+
+
+def test_fig3_evidence_reports_the_share_of_noisy_trials_where_focus_wins_and_draws_the_scatter():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    claim = experiments.get_claim("focusing.fig3_noisy")
+    ev = claim.criterion.evaluate(_data(True))
+    assert ev.details["share_focus_greater"] == 1.0 and "16/16 noisy trials" in ev.value
+    assert ev.details["share_focus_greater_clean"] == 1.0 and ev.test == "wilcoxon"
+    fig, ax = plt.subplots()
+    assert claim.criterion.plot(_data(True), ax) and len(ax.lines) == 3  # clean, noisy, diagonal
+    plt.close(fig)
+    empty = ClaimData({"fig3_random": _fig3(True).iloc[0:0]}, {"fig3_random": []})
+    assert claim.criterion.evaluate(empty).holds is None
+    fig, ax = plt.subplots()
+    assert not claim.criterion.plot(empty, ax)
+    plt.close(fig)
