@@ -21,7 +21,10 @@ CLAIMS = {
     "selforg.table1_a2_weakest_handcrafted",
     "selforg.sec32_entropy_accuracy_correlation",
     "selforg.table2_meta_improves_accuracy",
+    "selforg.table2_meta_beats_extra_epochs",
+    "selforg.table2_hill_climbing_vs_random_search",
 }
+TABLE2_CLAIMS = {c for c in CLAIMS if c.startswith("selforg.table2_")}
 TINY = {"n_train": 300, "n_test": 200, "epochs": 1}
 
 
@@ -37,6 +40,13 @@ def test_claims_and_experiments_are_registered():
             assert set(paper.AE_SETTINGS) | set(paper.READOUT_SETTINGS) <= set(c)
     assert experiments.get_claim("selforg.table1_a3_beats_random").quick_power
     assert not experiments.get_claim("selforg.table2_meta_improves_accuracy").quick_power
+    # the paper's scale: the whole 10k sample (8000 / 2000), M = 20 meta-steps of 2 epochs, both controls
+    main = t2.configs[0]
+    assert (main["n_train"], main["n_test"], main["meta_steps"], main["epochs_per_step"]) == (8000, 2000, 20, 2)
+    assert main["controls"] == "extra_epochs,random_search"
+    sens = [(c["meta_steps"], c["epochs_per_step"], c["controls"]) for c in t2.configs[1:]]
+    assert sens == [(20, 1, ""), (20, 5, ""), (40, 2, "")]
+    assert t2.plan("quick")[0][0]["controls"] == main["controls"] and len(t2.plan("quick")[0]) == 1
 
 
 @needs_mnist
@@ -52,16 +62,37 @@ def test_run_topology_returns_what_the_table1_claims_read():
 
 
 @needs_mnist
-def test_run_meta_returns_what_the_table2_claim_reads():
+def test_run_meta_returns_what_the_table2_claims_read():
     cfg = dict(paper.TABLE2.plan("quick")[0][0], meta_steps=2, **TINY)
     m = paper.run_meta(seed=0, **cfg)
     assert len(m["acc_per_step"]) == 3 and len(m["fields_per_step"]) == 3
     assert m["curves"]["accuracy"] == m["acc_per_step"]
     assert m["acc_initial"] == m["acc_per_step"][0] and m["acc_final"] == m["acc_per_step"][-1]
     assert m["candidates"] >= 2 and 0 <= m["accepted"] <= 2
-    assert all(0 < a <= 1 for a in m["acc_per_step"] + [m["acc_control"]])
+    assert m["control_epochs"] == m["candidates"] * cfg["epochs_per_step"]
+    for key in ("acc_control", "acc_control_matched", "acc_random_search"):
+        assert 0 < m[key] <= 1
+    assert 0 <= m["accepted_random_search"] <= m["candidates"]
     if m["accepted"] == 0:
         assert m["acc_final"] == m["acc_initial"] and m["fields_per_step"][0] == m["fields_per_step"][-1]
+
+
+@needs_mnist
+def test_run_meta_controls_start_from_the_same_initial_network():
+    # no meta-step: no candidate, so both controls are the initial network itself (rebuilt, same seed)
+    cfg = dict(paper.TABLE2.plan("quick")[0][0], meta_steps=0, **TINY)
+    m = paper.run_meta(seed=1, **cfg)
+    assert m["candidates"] == 0 and m["control_epochs"] == 0
+    assert m["acc_control"] == m["acc_control_matched"] == m["acc_random_search"] == m["acc_initial"]
+    bare = paper.run_meta(seed=1, **dict(cfg, controls=""))
+    assert not {"acc_control", "acc_random_search"} & set(bare) and bare["acc_initial"] == m["acc_initial"]
+
+
+def test_run_meta_rejects_unknown_controls():
+    with pytest.raises(ValueError, match="controls"):
+        paper.run_meta(seed=0, controls="extra_epochs,bogus", **TINY)
+    with pytest.raises(TypeError, match="controls"):
+        paper.run_meta(seed=0, controls=["extra_epochs"], **TINY)
 
 
 def test_requires_raises_data_unavailable_without_the_sample(tmp_path, monkeypatch):
@@ -91,11 +122,34 @@ def _table1(means, entropy_sign=1.0, sd=0.001, n=10):
     return pd.DataFrame(rows)
 
 
-def _table2(gain, n=10):
+MAIN = paper.TABLE2.configs[0]
+
+
+def _table2(gain, n=10, control_gain=0.0, rs_gain=0.0, sensitivity=True):
+    """Fabricated table2_mnist runs: x1 = x0 + gain; the extra-epochs control x0 + control_gain; random
+    search x0 + rs_gain; the sensitivity configs (no controls) with x1 = x0."""
     rng = np.random.default_rng(1)
     x0 = 0.90 + 0.02 * rng.standard_normal(n)
-    x1 = x0 + gain + 0.001 * rng.random(n)
-    return pd.DataFrame({"seed": range(n), "acc_initial": x0, "acc_final": x1, "acc_control": x0, "accepted": 2})
+    noise = 0.001 * rng.random(n)
+    keys = {k: MAIN[k] for k in ("meta_steps", "epochs_per_step", "controls")}
+    df = pd.DataFrame(
+        dict(
+            keys,
+            seed=range(n),
+            acc_initial=x0,
+            acc_final=x0 + gain + noise,
+            acc_control=x0 + control_gain + noise / 2,
+            acc_random_search=x0 + rs_gain + noise / 3,
+            accepted=2,
+            candidates=5,
+        )
+    )
+    if not sensitivity:
+        return df
+    rows = [df]
+    for cfg in paper.SENSITIVITY:
+        rows.append(pd.DataFrame(dict(cfg, controls="", seed=range(n), acc_initial=x0, acc_final=x0 + noise)))
+    return pd.concat(rows, ignore_index=True)
 
 
 def _data(t1, t2=None):
@@ -111,7 +165,7 @@ PAPER_MEANS = {t: v / 100 for t, v in paper.PAPER_TABLE1.items()}
 FLAT = {t: 0.93 for t in paper.TOPOLOGIES}
 
 
-@pytest.mark.parametrize("claim_id", sorted(CLAIMS - {"selforg.table2_meta_improves_accuracy"}))
+@pytest.mark.parametrize("claim_id", sorted(CLAIMS - TABLE2_CLAIMS - {"selforg.sec32_entropy_accuracy_correlation"}))
 def test_table1_criteria_hold_on_the_papers_numbers_and_fail_on_flat_ones(claim_id):
     assert _holds(claim_id, _data(_table1(PAPER_MEANS))) is True
     assert _holds(claim_id, _data(_table1(FLAT, entropy_sign=-1))) is False
@@ -130,22 +184,66 @@ def test_table1_a3_best_needs_a3_above_a1():
     assert _holds("selforg.table1_a3_best_handcrafted", _data(_table1(dict(PAPER_MEANS, A3=0.964)))) is False
 
 
-def test_correlation_needs_half_the_papers_r():
+def _corr_with(r_target, n=60, seed=3):
+    """Table 1 runs whose max_entropy correlates with accuracy at about ``r_target``."""
     t1 = _table1(PAPER_MEANS)
-    rng = np.random.default_rng(3)
-    t1["max_entropy"] = t1["accuracy"] + 0.1 * rng.standard_normal(len(t1))  # weak positive r
-    ev = experiments.get_claim("selforg.sec32_entropy_accuracy_correlation").criterion.evaluate(_data(t1))
-    assert ev.holds is (ev.statistic >= 0.375 and ev.pvalue < 0.05)
-    assert ev.statistic < 0.375 and ev.holds is False
+    rng = np.random.default_rng(seed)
+    a = (t1["accuracy"] - t1["accuracy"].mean()) / t1["accuracy"].std()
+    e = rng.standard_normal(len(t1))
+    e = e - np.polyval(np.polyfit(a, e, 1), a)  # orthogonal to a
+    e = e / e.std()
+    t1["max_entropy"] = r_target * a + np.sqrt(1 - r_target**2) * e
+    return t1
+
+
+def test_correlation_needs_r_within_the_papers_interval():
+    cid = "selforg.sec32_entropy_accuracy_correlation"
+    lo, hi = paper.PAPER_PEARSON_CI
+    assert lo < paper.PAPER_PEARSON_R < hi and (lo, hi) == pytest.approx((0.613, 0.843), abs=1e-3)
+    for r, expected in ((0.75, True), (0.45, False), (0.95, False), (-0.75, False)):
+        ev = experiments.get_claim(cid).criterion.evaluate(_data(_corr_with(r)))
+        assert ev.statistic == pytest.approx(r, abs=0.01)
+        assert ev.holds is expected, (r, ev.reason)
+    ev = experiments.get_claim(cid).criterion.evaluate(_data(_corr_with(0.45)))
+    assert ev.pvalue < 0.05 and "outside" in ev.reason  # significant, yet below the paper's interval
+    assert _holds(cid, _data(_table1(PAPER_MEANS).head(2))) is None
 
 
 def test_table2_criterion_both_ways():
     cid = "selforg.table2_meta_improves_accuracy"
     t1 = _table1(PAPER_MEANS)
     ev = experiments.get_claim(cid).criterion.evaluate(_data(t1, _table2(0.012)))
-    assert ev.holds is True and ev.pvalue < 0.05 and ev.details["median_control"] < ev.details["median_final"]
+    assert ev.holds is True and ev.pvalue < 0.05 and ev.details["median_acc_final"] > ev.details["median_acc_initial"]
+    assert set(ev.details["sensitivity"]) == {"M=20,epochs=1", "M=20,epochs=5", "M=40,epochs=2"}
+    assert "sensitivity" in ev.reason
     assert _holds(cid, _data(t1, _table2(-0.012))) is False
     assert _holds(cid, _data(t1, _table2(0.003))) is False  # significant, below half the paper's 1.16 points
+    assert _holds(cid, _data(t1, _table2(0.012, n=1))) is None
+    # the verdict reads the main config only: a big gain in the sensitivity configs does not count
+    df = _table2(0.0)
+    df.loc[df["controls"] == "", "acc_final"] += 0.05
+    assert _holds(cid, _data(t1, df)) is False
+    ev = experiments.get_claim(cid).criterion.evaluate(_data(t1, _table2(0.012, sensitivity=False)))
+    assert ev.holds is True and ev.details["sensitivity"] == {} and "no records" in ev.reason
+
+
+def test_table2_extra_epochs_control_criterion_both_ways():
+    cid = "selforg.table2_meta_beats_extra_epochs"
+    t1 = _table1(PAPER_MEANS)
+    assert _holds(cid, _data(t1, _table2(0.012, control_gain=0.0))) is True
+    assert _holds(cid, _data(t1, _table2(0.012, control_gain=0.012))) is False  # the gain is the extra epochs
+    assert _holds(cid, _data(t1, _table2(0.012, control_gain=0.009))) is False  # significant, < 0.58 points
+    assert _holds(cid, _data(t1, _table2(0.012, n=1))) is None
+
+
+def test_table2_random_search_criterion_is_non_inferiority():
+    cid = "selforg.table2_hill_climbing_vs_random_search"
+    t1 = _table1(PAPER_MEANS)
+    assert _holds(cid, _data(t1, _table2(0.012, rs_gain=0.012))) is True  # equal: within the margin
+    assert _holds(cid, _data(t1, _table2(0.012, rs_gain=0.0))) is True
+    assert _holds(cid, _data(t1, _table2(0.0, rs_gain=0.012))) is False  # random search better by > margin
+    ev = experiments.get_claim(cid).criterion.evaluate(_data(t1, _table2(0.0, rs_gain=0.012)))
+    assert ev.details["margin"] == pytest.approx(0.0058)
     assert _holds(cid, _data(t1, _table2(0.012, n=1))) is None
 
 
