@@ -1013,3 +1013,7 @@ register_claim(
         "step, as many steps as the hill climber trained candidates).",
     )
 )
+
+
+# Report sections (Table 1 and Table 2 beside the paper's, the topology evolution), rendered from the records.
+from . import _selforg_report  # noqa: E402,F401  (registers on import)
