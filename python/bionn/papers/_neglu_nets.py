@@ -460,20 +460,20 @@ def train_cifar_net(
     ...]`` (default 0.05 x 15, 0.005 x 10, 0.0005 x 5), per-layer multipliers (0.1 weights, 2 biases,
     a tenth for the last layer), weight decay 1e-4, batch flips, contrast normalisation and whitening
     — on CIFAR-10 (or, with ``fashion_fallback=True`` and CIFAR-10 absent, on Fashion-MNIST:
-    ``dataset`` in the result says which). ``epochs`` and ``lr`` together replace the schedule by a
-    constant lr (the notebook's short runs). Errors in percent, as :func:`train_lenet`.
+    ``dataset`` in the result says which). ``epochs`` replaces the schedule by a constant lr (``lr``,
+    default the schedule's first, 0.05: the notebook's short runs). Errors in percent, as :func:`train_lenet`.
 
     Raises
     ------
     DataUnavailable
         CIFAR-10 is absent and ``fashion_fallback`` is False.
     """
-    if (epochs is None) != (lr is None):
-        raise ValueError("give epochs and lr together (a constant lr), or neither (lr_schedule)")
     if epochs is not None:
         if lr_schedule is not None:
-            raise ValueError("give lr_schedule or epochs and lr, not both")
-        lrs = [float(lr)] * int(epochs)
+            raise ValueError("give lr_schedule, or epochs (and lr), not both")
+        lrs = [float(CIFAR_LR_SCHEDULE[0][0] if lr is None else lr)] * int(epochs)
+    elif lr is not None:
+        raise ValueError("lr (a constant lr) needs epochs; the default is cnn_cifar's lr_schedule")
     else:
         lrs = _epoch_lrs(CIFAR_LR_SCHEDULE if lr_schedule is None else lr_schedule)
     name, (Xtr, ytr, Xte, yte) = load_cifar_or_fashion(fashion_fallback, contrast_normalization, whiten)

@@ -98,8 +98,10 @@ def test_optimizer_groups_carry_the_cifar_lr_multipliers():
         nets._epoch_lrs([[0.1, -1]])
     with pytest.raises(ValueError, match="multipliers"):
         nets._optimizer(net, 0.9, 0.0, [(1.0, 1.0)])
-    with pytest.raises(ValueError, match="together"):
-        neglu.train_cifar_net(epochs=1)
+    with pytest.raises(ValueError, match="not both"):
+        neglu.train_cifar_net(epochs=1, lr_schedule=[[0.05, 1]])
+    with pytest.raises(ValueError, match="needs epochs"):
+        neglu.train_cifar_net(lr=0.01)
 
 
 def test_contrast_normalization_and_whitening_follow_cnn_cifar():
