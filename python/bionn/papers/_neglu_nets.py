@@ -380,7 +380,7 @@ def _train(
             hist = net.fit(Xb, yb, loss=loss, optimizer=opt, epochs=1, batch_size=batch_size, shuffle=False)
             wrong += (1.0 - hist.history["accuracy"][-1]) * len(idx)
         running_err.append(wrong / n)
-        train_err.append(1.0 - net.evaluate(Xev, yev, loss)["accuracy"])
+        train_err.append(1.0 - net.evaluate(Xev, yev, loss)["accuracy"] if len(Xev) else float("nan"))
         test_err.append(1.0 - net.evaluate(Xte, yte, loss)["accuracy"])
     return {
         "train_error": train_err[-1] * 100,
