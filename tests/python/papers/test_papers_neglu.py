@@ -61,24 +61,75 @@ def test_mnist_split_is_preprocessed_like_cnn_mnist():
 
 @pytest.mark.usefixtures("mnist_sample")
 def test_train_lenet_reports_errors_and_curves():
-    r = neglu.train_lenet(seed=0, fraction=0.1, epochs=3, n_train=500, n_test=200)
+    r = neglu.train_lenet(seed=0, fraction=0.1, epochs=3, n_train=500, n_test=200, lr=0.005)
     assert r["num_negative"] == 50 and r["n_train"] == 500 and r["n_test"] == 200
     assert len(r["train_curve"]) == len(r["test_curve"]) == len(r["running_train_curve"]) == 3
     assert 0 <= r["train_error"] <= 100 and 0 <= r["test_error"] <= 100
     assert r["gap"] == pytest.approx(r["test_error"] - r["train_error"])
     assert r["test_curve"][-1] < 60  # it learns something in 15 SGD steps
     assert "split seed 0" in r["dataset"]
+    again = neglu.train_lenet(seed=0, fraction=0.1, epochs=3, n_train=500, n_test=200, lr=0.005)
+    assert again["running_train_curve"] == r["running_train_curve"]  # the seed fixes init, units and sample order
+    code = neglu.train_lenet(seed=0, fraction=0.1, epochs=1, n_train=200, n_test=100, mode="random")
+    assert code["num_negative"] == 0  # no fixed units in the code's per-forward mask
+    with pytest.raises(ValueError, match="dataset must be"):
+        neglu.train_lenet(dataset="kmnist", epochs=1, n_train=10)
+
+
+def test_lenet_defaults_are_cnn_mnist():
+    import inspect
+
+    sig = inspect.signature(neglu.train_lenet).parameters
+    assert sig["lr"].default == neglu.LR == 0.001 and sig["batch_size"].default == 100
+    assert sig["epochs"].default == neglu.MNIST_EPOCHS == 20 and sig["n_train"].default is None
+
+
+def test_optimizer_groups_carry_the_cifar_lr_multipliers():
+    from bionn.papers import _neglu_nets as nets
+
+    net = neglu.cifar_net(0.02, in_channels=1, seed=0)
+    opt = nets._optimizer(net, 0.9, 1e-4, nets.CIFAR_LR_MULTIPLIERS)
+    nets._set_lr(opt, 0.05)
+    lrs = [g["lr"] for g in opt.param_groups]
+    assert lrs == pytest.approx([0.005, 0.1] * 4 + [0.0005, 0.01])  # (weight, bias) per conv, last a tenth
+    assert all(g["weight_decay"] == pytest.approx(1e-4) for g in opt.param_groups)
+    assert nets._epoch_lrs(nets.CIFAR_LR_SCHEDULE) == [0.05] * 15 + [0.005] * 10 + [0.0005] * 5
+    with pytest.raises(ValueError, match="lr_schedule"):
+        nets._epoch_lrs([[0.1, -1]])
+    with pytest.raises(ValueError, match="multipliers"):
+        nets._optimizer(net, 0.9, 0.0, [(1.0, 1.0)])
+    with pytest.raises(ValueError, match="not both"):
+        neglu.train_cifar_net(epochs=1, lr_schedule=[[0.05, 1]])
+    with pytest.raises(ValueError, match="needs epochs"):
+        neglu.train_cifar_net(lr=0.01)
+
+
+def test_contrast_normalization_and_whitening_follow_cnn_cifar():
+    from bionn.papers import _neglu_nets as nets
+
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((400, 12)) * np.linspace(1, 80, 12)).astype(np.float32)
+    c = nets._contrast_normalize(z.copy())
+    assert np.allclose(c.mean(axis=1), 0, atol=1e-3)
+    w = nets._whiten(c.copy().astype(np.float64), n_train=300)
+    cov = w[:300].T @ w[:300] / 400
+    d = np.linalg.eigvalsh(cov)
+    big = np.linalg.eigvalsh(c[:300].T.astype(np.float64) @ c[:300] / 400) > 100
+    assert np.allclose(d[big], d[big][0], rtol=0.05)  # directions above the floor come out equal-variance
 
 
 @pytest.mark.usefixtures("fashion_mnist")
 def test_fashion_stand_in_for_cifar_is_labelled():
-    name, (Xtr, ytr, Xte, yte) = neglu.load_cifar_or_fashion(fashion_fallback=True)
+    kw = dict(contrast_normalization=False, whiten=False)
+    name, (Xtr, ytr, Xte, yte) = neglu.load_cifar_or_fashion(True, False, False)  # the key train_cifar_net uses
     if name.startswith("CIFAR"):
         assert Xtr.shape[1:] == (3, 32, 32)
     else:
         assert "Fashion-MNIST" in name and "CIFAR-10 absent" in name
         assert Xtr.shape[1:] == (1, 32, 32) and len(Xte) == 10000
-    r = neglu.train_cifar_net(seed=0, fraction=0.02, epochs=1, n_train=200, n_test=100, fashion_fallback=True)
+    r = neglu.train_cifar_net(
+        seed=0, fraction=0.02, lr_schedule=[[0.05, 1]], n_train=200, n_test=100, fashion_fallback=True, **kw
+    )
     assert r["dataset"] == name and r["n_train"] == 200 and r["n_test"] == 100
 
 
@@ -89,83 +140,143 @@ def test_variants_compare_rows():
     assert df["test_error"].between(0, 100).all()
 
 
+def test_epochs_to_low_error_reads_table8_as_the_thesis_prints_it():
+    assert neglu.epochs_to_low_error(neglu.PAPER_TABLE8["relu"]) == 6
+    assert neglu.epochs_to_low_error(neglu.PAPER_TABLE8["mixlu1"]) == 5
+    assert np.isnan(neglu.epochs_to_low_error([3.0, 2.0, 1.0]))  # shorter than 9 epochs
+    assert neglu.epochs_to_low_error([5, 1, 1, 1, 1, 1, 1, 1, 1, 9]) == 2
+
+
 # ------------------------------------------------------------------------------------------------
 # The registered experiments: run functions, data checks
 # ------------------------------------------------------------------------------------------------
+_MNIST_IDS = (
+    "table6_test_error_close",
+    "table6_error_rises_with_neglu",
+    "table6_collapse_at_10pct_only",
+    "table7_gap_shrinks_at_4_and_7pct",
+    "table7_train_error_rises_faster",
+    "table8_mixlu_low_error_earlier",
+    "table8_mixlu_fewer_epochs_to_low_error",
+)
+
+
 def test_experiments_and_claims_are_registered():
-    assert {e.name for e in experiments.experiments("neglu")} == {"table6_mnist", "table9_cifar10"}
-    assert {c.id for c in experiments.claims("neglu")} == {
-        "neglu.table6_test_error_close",
-        "neglu.table6_error_rises_with_neglu",
-        "neglu.table6_collapse_at_10pct",
-        "neglu.table7_gap_shrinks",
-        "neglu.table8_mixlu_low_error_earlier",
+    names = {e.name for e in experiments.experiments("neglu")}
+    assert names == {"table6_mnist", "table6_mnist_code", "lenet_fashion", "table9_cifar10"}
+    ids = {c.id for c in experiments.claims("neglu")}
+    assert ids == {f"neglu.{p}{i}" for p in ("", "code_") for i in _MNIST_IDS} | {
+        "neglu.s51_fashion_train_error_up_gap_down",
         "neglu.table9_test_accuracy_close",
         "neglu.table9_collapse_at_3pct",
         "neglu.table10_gap_shrinks",
     }
-    mnist = experiments.get_experiment("neglu", "table6_mnist")
-    assert [c["fraction"] for c in mnist.configs] == [k / 100 for k in range(11)]
-    assert len(mnist.seeds) == 5 and all(c["epochs"] == 10 and c["n_train"] == 8000 for c in mnist.configs)
-    configs, seeds = mnist.plan("quick")
-    assert len(configs) == 11 and seeds == [0, 1] and all(c["epochs"] == 5 for c in configs)
+    for name, mode, grad in (("table6_mnist", "fixed", "exact"), ("table6_mnist_code", "random", "relu_mask")):
+        mnist = experiments.get_experiment("neglu", name)
+        assert [c["fraction"] for c in mnist.configs] == [k / 100 for k in range(11)]
+        assert len(mnist.seeds) == 5
+        for c in mnist.configs:
+            assert (c["epochs"], c["lr"], c["batch_size"], c["n_train"], c["dataset"]) == (
+                20, 0.001, 100, None, "mnist_sample"
+            )  # fmt: skip
+            assert (c["mode"], c["neglu_grad"]) == (mode, grad)
+        configs, seeds = mnist.plan("quick")
+        assert [c["fraction"] for c in configs] == [0.0, 0.01, 0.04, 0.07, 0.1] and seeds == [0, 1]
+    fashion = experiments.get_experiment("neglu", "lenet_fashion")
+    assert all(c["dataset"] == "fashion_mnist" and c["n_train"] is None for c in fashion.configs)
     cifar = experiments.get_experiment("neglu", "table9_cifar10")
-    assert [c["fraction"] for c in cifar.configs] == [0.0, 0.02, 0.03]
-    for exp in (mnist, cifar):
+    assert [c["fraction"] for c in cifar.configs] == [0.0, 0.0025, 0.005, 0.01, 0.02, 0.03]
+    assert all(
+        c["lr_schedule"] == [[0.05, 15], [0.005, 10], [0.0005, 5]] and c["lr_multipliers"] for c in cifar.configs
+    )
+    for exp in experiments.experiments("neglu"):
         assert exp.deviations and exp.requires is not None
         assert all(not c.get("fashion_fallback") for c in exp.configs)
+    assert all(not c.quick_power for c in experiments.claims("neglu"))
 
 
 def test_requires_raise_data_unavailable_when_the_data_is_absent(monkeypatch):
     from bionn import data
+    from bionn.papers import _common
 
     def absent(*args, **kwargs):
         raise FileNotFoundError("no files here")
 
     monkeypatch.setattr(data, "load_mnist_sample", absent)
     monkeypatch.setattr(data, "load_cifar10", absent)
-    neglu.load_mnist_split.cache_clear()
-    neglu.load_cifar_or_fashion.cache_clear()
+    monkeypatch.setattr(data, "load_fashion_mnist", absent)
+    caches = (neglu.load_mnist_split, neglu.load_cifar_or_fashion, neglu.load_fashion, _common.fashion_mnist)
+    for c in caches:
+        c.cache_clear()
     try:
         with pytest.raises(DataUnavailable, match="MNIST"):
             experiments.get_experiment("neglu", "table6_mnist").requires()
-        with pytest.raises(DataUnavailable, match="CIFAR-10"):
+        with pytest.raises(DataUnavailable, match="Fashion-MNIST") as exc:
+            experiments.get_experiment("neglu", "lenet_fashion").requires()
+        assert exc.value.dataset == "fashion-mnist"
+        with pytest.raises(DataUnavailable, match="CIFAR-10") as exc:
             experiments.get_experiment("neglu", "table9_cifar10").requires()
+        assert exc.value.dataset == "cifar10"
         with pytest.raises(DataUnavailable, match="MNIST"):
             neglu.run_mnist(0, fraction=0.0, epochs=1, n_train=10)
         with pytest.raises(DataUnavailable, match="CIFAR-10"):  # no silent Fashion-MNIST stand-in
-            neglu.run_cifar(0, fraction=0.0, epochs=1, n_train=10)
+            neglu.run_cifar(0, fraction=0.0, lr_schedule=[[0.05, 1]], n_train=10)
     finally:
-        neglu.load_mnist_split.cache_clear()
-        neglu.load_cifar_or_fashion.cache_clear()
+        for c in caches:
+            c.cache_clear()
 
 
-_METRICS = {"test_error", "train_error", "gap", "running_train_error", "early_test_error", "late_test_error"}
+_METRICS = {
+    "test_error",
+    "train_error",
+    "gap",
+    "running_train_error",
+    "running_gap",
+    "early_test_error",
+    "late_test_error",
+    "epochs_to_low_error",
+}
 
 
 @pytest.mark.usefixtures("mnist_sample")
 def test_run_mnist_returns_what_the_claims_read():
     exp = experiments.get_experiment("neglu", "table6_mnist")
-    config = dict(exp.plan("quick")[0][7], epochs=5, n_train=200, n_test=100)
+    config = dict(exp.plan("quick")[0][3], epochs=5, n_train=200, n_test=100)
     r = exp.run(seed=1, **config)
     assert _METRICS <= set(r) and r["num_negative"] == 35 and r["train_size"] == 200
     assert r["gap"] == pytest.approx(r["test_error"] - r["train_error"])
+    assert r["running_gap"] == pytest.approx(r["test_error"] - r["running_train_error"])
     assert r["early_test_error"] == pytest.approx(np.mean(r["curves"]["test_error"][1:5]))
-    assert np.isnan(r["late_test_error"])  # Table 8's epochs 6-9 need 9 epochs
+    assert np.isnan(r["late_test_error"]) and np.isnan(r["epochs_to_low_error"])  # Table 8 needs 9 epochs
     assert all(len(c) == 5 for c in r["curves"].values())
     assert r["running_train_error"] == r["curves"]["running_train_error"][-1]
+    code = experiments.get_experiment("neglu", "table6_mnist_code")
+    r = code.run(seed=1, **dict(code.plan("quick")[0][3], epochs=1, n_train=200, n_test=100))
+    assert _METRICS <= set(r) and r["num_negative"] == 0
+
+
+@pytest.mark.usefixtures("fashion_mnist")
+def test_run_fashion_returns_what_the_claims_read():
+    exp = experiments.get_experiment("neglu", "lenet_fashion")
+    r = exp.run(seed=0, **dict(exp.plan("quick")[0][1], epochs=1, n_train=200, n_test=100))
+    assert _METRICS <= set(r) and r["num_negative"] == 20 and r["test_size"] == 100
 
 
 def test_run_cifar_returns_what_the_claims_read(monkeypatch):
+    from bionn.papers import _neglu_nets
+
     rng = np.random.default_rng(0)
     fake = (rng.random((60, 3, 32, 32), np.float32), rng.integers(0, 10, 60), rng.random((30, 3, 32, 32), np.float32))
-    monkeypatch.setattr(neglu, "cifar10_or_skip", lambda: (*fake, rng.integers(0, 10, 30)))
+    monkeypatch.setattr(_neglu_nets, "cifar10_or_skip", lambda: (*fake, rng.integers(0, 10, 30)))
     neglu.load_cifar_or_fashion.cache_clear()
     try:
         exp = experiments.get_experiment("neglu", "table9_cifar10")
-        r = exp.run(seed=0, **dict(exp.plan("quick")[0][1], epochs=1, n_train=40, n_test=20))
+        config = dict(exp.plan("quick")[0][1], lr_schedule=[[0.05, 1], [0.005, 1]], n_train=40, n_test=20, whiten=False)
+        r = exp.run(seed=0, **config)
         assert _METRICS | {"test_accuracy", "train_accuracy"} <= set(r)
         assert r["test_accuracy"] == pytest.approx(100 - r["test_error"]) and r["test_size"] == 20
+        assert r["train_accuracy"] == pytest.approx(100 - r["running_train_error"])
+        assert len(r["curves"]["test_error"]) == 2
         with pytest.raises(ValueError, match="CIFAR-10 only"):
             neglu.run_cifar(0, fashion_fallback=True)
     finally:
@@ -175,7 +286,7 @@ def test_run_cifar_returns_what_the_claims_read(monkeypatch):
 # ------------------------------------------------------------------------------------------------
 # Every claim's criterion decides both ways on fabricated records
 # ------------------------------------------------------------------------------------------------
-def _mnist_frame(good: bool, rise_7: float = 0.53, epochs: int = 10) -> pd.DataFrame:
+def _mnist_frame(good: bool, rise_7: float = 0.53, epochs: int = 20, collapse_9: bool = False) -> pd.DataFrame:
     rows = []
     for k in range(11):
         for seed in range(5):
@@ -185,19 +296,35 @@ def _mnist_frame(good: bool, rise_7: float = 0.53, epochs: int = 10) -> pd.DataF
             if good and k == 7:
                 test = 0.92 + rise_7 + noise
                 train = test - 0.60 + 2 * noise  # gap 0.60 - noise
-            mix8 = neglu.PAPER_TABLE8["mixlu1" if good and k == 1 else "relu"]
-            late = np.mean(mix8[5:9]) + noise if epochs >= 9 else np.nan
+            if collapse_9 and k == 9:
+                test, train = 90.0, 90.0
+            table8 = neglu.PAPER_TABLE8["mixlu1" if good and k == 1 else "relu"]
+            long = epochs >= 9
             rows.append(
                 dict(
                     fraction=k / 100,
                     epochs=epochs,
                     seed=seed,
                     test_error=test,
-                    train_error=train,
-                    gap=test - train,
-                    early_test_error=np.mean(mix8[1:5]) + noise,
-                    late_test_error=late,
+                    running_train_error=train,
+                    running_gap=test - train,
+                    early_test_error=np.mean(table8[1:5]) + noise,
+                    late_test_error=np.mean(table8[5:9]) + noise if long else np.nan,
+                    epochs_to_low_error=neglu.epochs_to_low_error(table8) if long else np.nan,
                 )
+            )
+    return pd.DataFrame(rows)
+
+
+def _fashion_frame(good: bool) -> pd.DataFrame:
+    rows = []
+    for f in (0.0, 0.01, 0.04, 0.07, 0.1):
+        for seed in range(5):
+            noise = 0.02 * (seed - 2)
+            train = (2.0 + 30 * f if good else 2.0) + noise
+            test = 9.0 + 5 * f + noise / 2
+            rows.append(
+                dict(fraction=f, seed=seed, running_train_error=train, test_error=test, running_gap=test - train)
             )
     return pd.DataFrame(rows)
 
@@ -209,12 +336,18 @@ def _cifar_frame(good: bool) -> pd.DataFrame:
             acc, train_acc = 79.81, 88.64
         for seed in range(5):
             a = acc + 0.02 * (seed - 2)
-            rows.append(dict(fraction=f, seed=seed, test_accuracy=a, test_error=100 - a, gap=train_acc - a))
+            rows.append(dict(fraction=f, seed=seed, test_accuracy=a, test_error=100 - a, running_gap=train_acc - a))
     return pd.DataFrame(rows)
 
 
 def _data(good: bool, **kw) -> ClaimData:
-    frames = {"table6_mnist": _mnist_frame(good, **kw), "table9_cifar10": _cifar_frame(good)}
+    mnist = _mnist_frame(good, **kw)
+    frames = {
+        "table6_mnist": mnist,
+        "table6_mnist_code": mnist,
+        "lenet_fashion": _fashion_frame(good),
+        "table9_cifar10": _cifar_frame(good),
+    }
     return ClaimData(frames, {k: [] for k in frames})
 
 
@@ -233,9 +366,15 @@ def test_table6_close_needs_a_real_but_slight_rise():
     assert claim.criterion.evaluate(_data(True, rise_7=1.5)).holds is False  # more than twice +0.53
 
 
-def test_table8_cannot_decide_on_runs_shorter_than_nine_epochs():
-    claim = experiments.get_claim("neglu.table8_mixlu_low_error_earlier")
-    ev = claim.criterion.evaluate(_data(True, epochs=5))
+def test_collapse_must_come_at_10_percent_and_not_before():
+    claim = experiments.get_claim("neglu.table6_collapse_at_10pct_only")
+    ev = claim.criterion.evaluate(_data(True, collapse_9=True))
+    assert ev.holds is False and "a collapse below" in ev.reason
+
+
+@pytest.mark.parametrize("cid", ["table8_mixlu_low_error_earlier", "table8_mixlu_fewer_epochs_to_low_error"])
+def test_table8_cannot_decide_on_runs_shorter_than_nine_epochs(cid):
+    ev = experiments.get_claim(f"neglu.{cid}").criterion.evaluate(_data(True, epochs=5))
     assert ev.holds is None and "9 epochs" in ev.reason
 
 
