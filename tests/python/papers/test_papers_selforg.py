@@ -320,3 +320,17 @@ def test_old_selforg_names_still_work_with_a_deprecation_warning(name):
             getattr(selforg, public)
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = selforg.no_such_name
+
+
+def test_report_sections_render_tables_beside_the_papers_numbers():
+    from bionn.papers import _selforg_report as rep
+
+    d = _data(_table1({t: v / 100 for t, v in paper.PAPER_TABLE1.items()}), _table2(0.012))
+    t1 = rep.table1_markdown(d)
+    assert "| A3 | 96.6 | 96.6" in t1 and "(n = 10) |" in t1 and t1.count("\n") == 7
+    t2 = rep.table2_markdown(d)
+    assert "| x0: random topology after base learning | 91.24 |" in t2 and "| one-sided Wilcoxon x1 > x0, p | 0.009 |" in t2
+    assert "M = 20, 1 epoch(s) |" in t2 and "nan" not in t2
+    assert {s.name for s in experiments.sections("selforg")} == {"table1", "table2", "evolution"}
+    empty = ClaimData({"table1_mnist": pd.DataFrame(), "table2_mnist": pd.DataFrame()}, {})
+    assert "| A1 | 96.4 | — | — |" in rep.table1_markdown(empty) and "| — |" in rep.table2_markdown(empty)
