@@ -63,12 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     mode = rep.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick", help="smoke test (default)")
     mode.add_argument("--full", dest="mode", action="store_const", const="full", help="the paper's protocol")
-    rep.set_defaults(mode="quick")
+    rep.set_defaults(mode=None)  # quick unless --full; --probe rejects an explicit --quick
     rep.add_argument(
         "--json", metavar="FILE", dest="json_path", nargs="?", const="-", help="write the results as JSON (- = stdout)"
     )
     _add_store(rep, "default: results/ of the checkout or $BIONN_RESULTS for --full; a temporary one for --quick")
     rep.add_argument("--rerun", action="store_true", help="run every planned run again, overwriting its record")
+    rep.add_argument(
+        "--probe",
+        action="store_true",
+        help="measure the full protocols' cost instead: each experiment without records trains its first config "
+        "for --probe-epochs epochs (one thread) and the time is stored for the reports' cost tables",
+    )
+    rep.add_argument("--probe-epochs", metavar="N", type=int, default=1, help="epochs per probe (default 1)")
     rep.add_argument("--strict", action="store_true", help="exit 1 unless every claim is REPRODUCED")
     rep.add_argument("--require-data", action="store_true", help="a claim whose data is absent is an ERROR, not a SKIP")
     rep.add_argument(
@@ -172,6 +179,9 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json_path not in (None, "-") and os.path.isdir(args.json_path):
         raise _UsageError(f"--json: {args.json_path!r} is a directory")
     selected = _select(args.claims)
+    if args.probe:
+        return _cmd_probe(args, selected, out, err)
+    args.mode = args.mode or "quick"
     store = _store(args, quick_temp=args.mode == "quick")
     tmp = None
     if store is None:
@@ -223,6 +233,28 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.strict and any(r["verdict"] != "REPRODUCED" for r in results):
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _cmd_probe(args: argparse.Namespace, selected: List[Any], out: TextIO, err: TextIO) -> int:
+    """``bionn reproduce CLAIMS --probe``: cost probes of the full protocols (see ledger.probe)."""
+    from . import experiments as ex
+
+    if args.mode == "quick":
+        raise _UsageError("--probe measures the full protocols; drop --quick")
+    if args.probe_epochs < 1:
+        raise _UsageError(f"--probe-epochs must be >= 1, got {args.probe_epochs}")
+    store = _store(args, quick_temp=False)
+
+    def on_experiment(exp: Any, row: Dict[str, Any]) -> None:
+        print(f"{exp.paper}/{exp.name}: {row['status']}{': ' + row['note'] if row['note'] else ''}", file=err)
+
+    rows = ex.ledger.probe(selected, store, epochs=args.probe_epochs, rerun=args.rerun, on_experiment=on_experiment)
+    print("experiment                         status        CPU-h per run  CPU-h all runs", file=out)
+    for r in rows:
+        est = (f"{r['cpu_h_per_run']:13.3g}  {r['cpu_h_total']:14.3g}") if r["status"] == "probed" else ""
+        print(f"{r['paper'] + '/' + r['experiment']:34} {r['status']:13} {est}".rstrip(), file=out)
+    print(f"probes stored in {store.root} (bionn report renders them in the cost tables)", file=out)
+    return EXIT_FAILED if any(r["status"] == "error" for r in rows) else EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:

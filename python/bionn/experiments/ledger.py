@@ -25,7 +25,7 @@ from .records import RunStore, _canonical, default_store
 from .registry import MODES, Claim, ClaimSkipped, Experiment, get_experiment
 from .sweep import BACKENDS, RunError, _to_frame, repeat
 
-__all__ = ["VERDICTS", "assess", "reproduce", "RESULT_KEYS"]
+__all__ = ["VERDICTS", "assess", "reproduce", "probe", "RESULT_KEYS"]
 
 VERDICTS = ("REPRODUCED", "NOT REPRODUCED", "PARTIAL", "SKIPPED", "ERROR")
 RESULT_KEYS = (
@@ -361,3 +361,78 @@ def reproduce(
         if bar is not None:
             bar.close()
     return assess(selected, mode, store, status, require_data=require_data, allow_missing=allow_missing)
+
+
+def probe(
+    selected: Sequence[Claim],
+    store: Optional[RunStore] = None,
+    epochs: int = 1,
+    rerun: bool = False,
+    on_experiment: Optional[Callable[[Experiment, Dict[str, Any]], None]] = None,
+) -> List[Dict[str, Any]]:
+    """Measures what the full protocols of ``selected``'s experiments cost on this machine: for each
+    experiment without full records (every one with ``rerun``), its first config runs for
+    ``epochs`` of its ``"epochs"`` (first seed, in this process, one thread), and its CPU time is stored
+    as a cost probe beside the records (:meth:`RunStore.save_probe`). The reports' cost tables
+    extrapolate it (time per epoch × epochs × planned runs) for experiments with no runs yet.
+
+    Returns one dict per experiment: ``paper``, ``experiment``, ``status`` (``"probed"``,
+    ``"has records"``, ``"no epochs"`` — its config has no ``epochs`` to cut —, ``"skipped"`` — data
+    absent — or ``"error"``), ``note``, and for a probe ``seconds``, ``cpu_h_per_run`` and
+    ``cpu_h_total`` (the estimates).
+    """
+    import bionn
+
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    store = default_store() if store is None else store
+    seen: Dict[Tuple[str, str], Experiment] = {}
+    for claim in selected:
+        for name in claim.experiments:
+            seen.setdefault((claim.paper, name), get_experiment(claim.paper, name))
+    out = []
+    threads = bionn.get_num_threads()
+    try:
+        bionn.set_num_threads(1)
+        for exp in seen.values():
+            row: Dict[str, Any] = {"paper": exp.paper, "experiment": exp.name, "note": ""}
+            configs, seeds = exp.plan("full")
+            full_epochs = configs[0].get("epochs")
+            absent = None
+            if exp.requires is not None:
+                try:
+                    exp.requires()
+                except ClaimSkipped as exc:
+                    absent = str(exc)
+            if not rerun and _experiment_records(store, exp, "full"):
+                row.update(status="has records", note="the cost table reads the records' wall times")
+            elif absent is not None:
+                row.update(status="skipped", note=absent)
+            elif isinstance(full_epochs, bool) or not isinstance(full_epochs, int) or full_epochs < 1:
+                row.update(status="no epochs", note="its config has no 'epochs' setting to cut a probe from")
+            else:
+                config = dict(configs[0], epochs=min(epochs, full_epochs))
+                try:
+                    start = time.process_time()  # CPU time: robust to other load on the machine
+                    exp.run(seed=seeds[0], **config)
+                    took = time.process_time() - start
+                except ClaimSkipped as exc:
+                    row.update(status="skipped", note=str(exc))
+                except Exception as exc:  # a probe failing must not hide the others
+                    row.update(status="error", note=f"{type(exc).__name__}: {exc}")
+                else:
+                    store.save_probe(exp.paper, exp.name, configs[0], config["epochs"], full_epochs, took)
+                    per_run = took / config["epochs"] * full_epochs / 3600
+                    row.update(
+                        status="probed",
+                        seconds=took,
+                        cpu_h_per_run=per_run,
+                        cpu_h_total=per_run * exp.n_runs("full"),
+                        note=f"{config['epochs']} of {full_epochs} epochs in {took:.1f} CPU-s",
+                    )
+            if on_experiment is not None:
+                on_experiment(exp, row)
+            out.append(row)
+    finally:
+        bionn.set_num_threads(threads)
+    return out

@@ -54,6 +54,7 @@ from .sweep import _check_configs, _check_seeds, _machine_info, _to_frame
 __all__ = ["RunStore", "default_store", "RESULTS_ENV", "FORMAT", "VERSION"]
 
 FORMAT = "bionn.run"
+PROBE_FORMAT = "bionn.probe"
 VERSION = 1
 RESULTS_ENV = "BIONN_RESULTS"
 _SLUG_MAX = 60
@@ -418,6 +419,69 @@ class RunStore:
                     raise KeyError(f"no record of {paper}/{experiment} config={c} seed={s} in {self}")
                 recs.append(r)
         return _to_frame(pd, tasks, [r["metrics"] for r in recs])
+
+    # -- cost probes ---------------------------------------------------------------------------------
+    def probe_path(self, paper: str, experiment: str) -> Path:
+        """Where the cost probe of an experiment lives: ``root/paper/_probes/<experiment>.json``."""
+        _check_name(paper, "paper")
+        _check_name(experiment, "experiment")
+        return self.root / paper / "_probes" / f"{experiment}.json"
+
+    def save_probe(
+        self, paper: str, experiment: str, config: Mapping[str, Any], epochs: int, full_epochs: int, cpu_time: float
+    ) -> Path:
+        """Records a cost probe: ``config`` (the full protocol's) run for ``epochs`` of its
+        ``full_epochs`` epochs took ``cpu_time`` CPU seconds on this machine (one thread)."""
+        path = self.probe_path(paper, experiment)
+        plain, _ = _canonical(config)
+        for name, v in (("epochs", epochs), ("full_epochs", full_epochs)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        if isinstance(cpu_time, bool) or not isinstance(cpu_time, numbers.Real) or not 0 <= cpu_time < math.inf:
+            raise ValueError(f"cpu_time must be a finite number >= 0, got {cpu_time!r}")
+        probe = {
+            "format": PROBE_FORMAT,
+            "version": VERSION,
+            "paper": paper,
+            "experiment": experiment,
+            "config": plain,
+            "epochs": int(epochs),
+            "full_epochs": int(full_epochs),
+            "cpu_time_s": float(cpu_time),
+            "machine": _machine_info(),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, binary=False) as fh:
+            fh.write(json.dumps(probe, indent=1, allow_nan=False, ensure_ascii=False) + "\n")
+        return path
+
+    def load_probe(self, paper: str, experiment: str) -> Optional[Dict[str, Any]]:
+        """The experiment's cost probe, or None; ValueError naming the path if it is corrupt."""
+        path = self.probe_path(paper, experiment)
+        try:
+            if path.stat().st_size > _MAX_BYTES:
+                raise ValueError(f"larger than {_MAX_BYTES} bytes")
+            probe = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constants)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, RecursionError) as exc:
+            raise ValueError(f"{str(path)!r} cannot be read as a cost probe: {exc}") from None
+        try:
+            if not isinstance(probe, dict) or probe.get("format") != PROBE_FORMAT:
+                raise ValueError(f"format is not {PROBE_FORMAT!r}")
+            if (probe.get("paper"), probe.get("experiment")) != (paper, experiment):
+                raise ValueError("it belongs to another experiment")
+            _canonical(probe.get("config"))
+            for k in ("epochs", "full_epochs"):
+                if type(probe.get(k)) is not int or probe[k] < 1:  # noqa: E721
+                    raise ValueError(f"{k} {probe.get(k)!r} is not an int >= 1")
+            ct = probe.get("cpu_time_s")
+            if type(ct) not in (int, float) or not 0 <= ct < math.inf:
+                raise ValueError(f"cpu_time_s {ct!r} is not a number >= 0")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{str(path)!r} is not a valid cost probe: {exc}") from None
+        return probe
 
     # -- validation ----------------------------------------------------------------------------------
     def _read(self, path: Path) -> Optional[Dict[str, Any]]:

@@ -128,7 +128,7 @@ def cost_table(paper: str, mode: str = "full", store: Optional[RunStore] = None)
         "|---|---|---:|---:|---:|---:|",
     ]
     total_done = total_needed = 0.0
-    unknown = 0
+    unknown = estimated = 0
     for exp in experiments(paper):
         recs = _experiment_records(store, exp, mode)
         planned = exp.n_runs(mode)
@@ -137,22 +137,40 @@ def cost_table(paper: str, mode: str = "full", store: Optional[RunStore] = None)
         total_done += done
         per_run = (sum(cpu) / len(cpu) / 60) if cpu else None
         missing = planned - len(recs)
+        per_run_text = "—" if per_run is None else f"{per_run:.3g}"
+        if per_run is None and mode == "full":
+            try:
+                probe = store.load_probe(exp.paper, exp.name)
+            except ValueError:
+                probe = None
+            if probe is not None:  # no run yet: a probe's epochs extrapolated to the full protocol
+                per_run = probe["cpu_time_s"] / probe["epochs"] * probe["full_epochs"] / 60
+                per_run_text = f"≈ {per_run:.3g} (probe: {probe['epochs']} of {probe['full_epochs']} epochs)"
+                estimated += 1
         if not missing:
             needed = "0"
         elif per_run is None:
             needed, unknown = "—", unknown + 1
         else:
             total_needed += missing * per_run / 60
-            needed = f"{missing * per_run / 60:.2f}"
+            needed = f"{missing * per_run / 60:.3g}"
         lines.append(
             f"| `{exp.name}` | {_cell(', '.join(by_exp.get(exp.name, [])) or '—')} | {len(recs)}/{planned} | "
-            f"{done:.2f} | {'—' if per_run is None else f'{per_run:.1f}'} | {needed} |"
+            f"{done:.2f} | {per_run_text} | {needed} |"
         )
     lines.append(
-        f"| **total** | | | **{total_done:.2f}** | | **{total_needed:.2f}**"
-        + (f" + {unknown} experiment(s) with no run yet" if unknown else "")
+        f"| **total** | | | **{total_done:.2f}** | | **{total_needed:.3g}**"
+        + (f" + {unknown} experiment(s) with no run or probe yet" if unknown else "")
         + " |"
     )
+    if estimated:
+        lines += [
+            "",
+            f"≈: {estimated} experiment(s) with no run yet are estimated from a cost probe (`bionn reproduce "
+            "CLAIMS --probe`: the CPU time of the first config trained for a few epochs on one thread, "
+            "extrapolated; setup costs make it an upper estimate per epoch). Recorded runs are counted in wall "
+            "time × threads, which a loaded machine inflates.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -182,6 +182,8 @@ def test_list_json_from_records_without_training(paper, tmp_path, capsys):
         ["reproduce", "demo", "--json", "/nonexistent-dir/out.json"],
         ["reproduce", "no-such-paper"],
         ["reproduce", "demo.no_such_claim*"],
+        ["reproduce", "demo", "--probe", "--quick"],
+        ["reproduce", "demo", "--probe", "--probe-epochs", "0"],
         ["report", "no-such-paper"],
         ["report", "--check"],
         ["frobnicate"],
@@ -190,6 +192,47 @@ def test_list_json_from_records_without_training(paper, tmp_path, capsys):
 def test_usage_errors_exit_2(argv, capsys):
     assert main(argv) == 2
     assert capsys.readouterr().err
+
+
+def epochs_fn(seed, model="a", epochs=10):
+    return {"acc": 0.9 if model == "a" else 0.8, "epochs_run": epochs}
+
+
+def test_probe_measures_a_few_epochs_and_the_report_extrapolates(tmp_path, capsys):
+    ex.register_experiment(
+        ex.Experiment(
+            P,
+            "long",
+            epochs_fn,
+            [{"model": "a", "epochs": 200}, {"model": "b", "epochs": 200}],
+            range(5),
+            ex.Quick(range(2), {"epochs": 1}),
+        )
+    )
+    _exp("no_epochs")
+    _exp("no_data", requires=absent)
+    _claim("long_claim", "long")
+    _claim("plain", "no_epochs")
+    _claim("absent", "no_data")
+    store = tmp_path / "store"
+    assert main(["reproduce", P, "--probe", "--probe-epochs", "2", "--store", str(store)]) == 0
+    text = capsys.readouterr()
+    assert f"{P}/long" in text.out and "probed" in text.out and "no epochs" in text.out and "skipped" in text.out
+    probe = ex.RunStore(store).load_probe(P, "long")
+    assert probe["epochs"] == 2 and probe["full_epochs"] == 200 and probe["config"] == {"model": "a", "epochs": 200}
+    table = report.cost_table(P, store=ex.RunStore(store))
+    assert "| `long` | long_claim | 0/10 | 0.00 | ≈ " in table and "(probe: 2 of 200 epochs)" in table
+    assert "cost probe" in table and "no run or probe yet" in table
+    # an experiment with records is not probed again (the records' wall times are the measure)
+    assert main(["reproduce", f"{P}.plain", "--full", "--store", str(store), "--no-progress"]) in (0, 1)
+    capsys.readouterr()
+    assert main(["reproduce", f"{P}.plain", "--probe", "--store", str(store)]) == 0
+    assert "has records" in capsys.readouterr().out
+    # a corrupt probe is reported, never trusted
+    ex.RunStore(store).probe_path(P, "long").write_text("{not json")
+    with pytest.raises(ValueError, match="cost probe"):
+        ex.RunStore(store).load_probe(P, "long")
+    assert "| `long` | long_claim | 0/10 | 0.00 | — | — |" in report.cost_table(P, store=ex.RunStore(store))
 
 
 def test_help_and_version_exit_zero(capsys):
