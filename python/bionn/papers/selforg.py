@@ -78,7 +78,6 @@ from ..experiments import (
     ClaimData,
     Compare,
     Custom,
-    Evidence,
     Experiment,
     Group,
     Quick,
@@ -86,7 +85,29 @@ from ..experiments import (
     register_experiment,
 )
 from ..selforg import MetaLearner, Readout, SelfOrganizingNetwork, Topology
+from . import _selforg_report
 from ._common import mnist_sample_or_skip
+from ._selforg_protocol import (
+    AE_SETTINGS,
+    CONTROLS,
+    PAPER,
+    PAPER_PEARSON_R,
+    PAPER_TABLE1,
+    PAPER_TABLE2,
+    RANDOM,
+    READOUT_SETTINGS,
+    SENSITIVITY,
+    SETTINGS,
+    TOPOLOGIES,
+)
+from ._selforg_report import PAPER_PEARSON_CI, PAPER_PEARSON_N
+from ._selforg_report import T2_MIN as _T2_MIN
+from ._selforg_report import corr_evaluate as _corr_evaluate
+from ._selforg_report import corr_plot as _corr_plot
+from ._selforg_report import fig6 as _fig6
+from ._selforg_report import pair_plot as _pair_plot
+from ._selforg_report import paired_test as _paired_test
+from ._selforg_report import table2_evaluate as _table2_evaluate
 
 __all__ = [
     "run_topology",
@@ -108,67 +129,6 @@ __all__ = [
     "cifar10_available",
     "load_cifar10_gray",
 ]
-
-PAPER = "selforg"
-TOPOLOGIES = ("A1", "A2", "A3", "AR1", "AR2", "AR3")
-RANDOM = ("AR1", "AR2", "AR3")
-# Table 1 (MNIST, mean accuracy % of 10 runs) and Table 2 (MNIST medians, % and p-value).
-PAPER_TABLE1 = {"A1": 96.4, "A2": 94.21, "A3": 96.6, "AR1": 93.03, "AR2": 93.76, "AR3": 90.28}
-PAPER_TABLE2 = {"x0": 91.24, "x1": 92.40, "max": 96.22, "p": 0.009}
-PAPER_PEARSON_R = 0.75
-
-# Today's protocol (the notebook reads it too). "runs" / "meta_runs" are the seeds per topology /
-# meta-learning runs: full = the paper's 10 (§3.2, Tables 1-2). n_train / n_test = the whole 10k
-# sample split 80/20. meta_steps / epochs_per_step are declared readings (the paper gives neither;
-# the authors' config.yaml has meta_steps 20 and 2 AE epochs per meta-heuristic call).
-SETTINGS: Dict[str, Dict[str, Any]] = {
-    "quick": {
-        "runs": 3,
-        "n_train": 2000,
-        "n_test": 1000,
-        "epochs": 5,
-        "meta_runs": 6,
-        "meta_steps": 4,
-        "epochs_per_step": 2,
-    },
-    "full": {
-        "runs": 10,
-        "n_train": 8000,
-        "n_test": 2000,
-        "epochs": 10,
-        "meta_runs": 10,
-        "meta_steps": 20,
-        "epochs_per_step": 2,
-    },
-}
-# Table 2's controls (run inside each meta-learning run, from the same initial network):
-# "extra_epochs" - the same network trained, without meta-steps, for as many epochs as the hill
-# climber trained candidates (the total budget; the epochs its accepted candidates kept are also
-# recorded); "random_search" - entropy-accepted random search (§2.2) given as many candidate
-# trainings as the hill climber used.
-CONTROLS = ("extra_epochs", "random_search")
-# The sensitivity check of the declared readings (meta_steps, epochs_per_step): configs of
-# table2_mnist beside the main one, without controls; the Table 2 claims read the main config.
-SENSITIVITY = (
-    {"meta_steps": 20, "epochs_per_step": 1},
-    {"meta_steps": 20, "epochs_per_step": 5},
-    {"meta_steps": 40, "epochs_per_step": 2},
-)
-# The AE units' and the readout's settings (this project's choices; the paper gives none).
-AE_SETTINGS: Dict[str, Any] = {
-    "lr": 1e-3,
-    "l2": 1e-4,
-    "dropout": 0.1,
-    "batch_size": 64,
-    "bins": 100,
-    "entropy_samples": 1000,
-}
-READOUT_SETTINGS: Dict[str, Any] = {
-    "readout_lr": 1e-2,
-    "readout_epochs": 20,
-    "readout_batch_size": 128,
-    "readout_weight_decay": 1e-4,
-}
 
 
 # ================================================================================================
@@ -559,7 +519,6 @@ TABLE1 = register_experiment(
 )
 
 _T2_KEYS = ("n_train", "n_test", "epochs", "meta_steps", "epochs_per_step")
-_T2_MAIN = {"meta_steps": _F["meta_steps"], "epochs_per_step": _F["epochs_per_step"]}
 TABLE2 = register_experiment(
     Experiment(
         paper=PAPER,
@@ -701,59 +660,6 @@ register_claim(
     )
 )
 
-# §3.2's r = 0.75 with its 95 % confidence interval (Fisher z) at the n of our reading of Fig. 5:
-# the 60 networks of Table 1 (6 topologies x 10 runs); the paper gives no n and no interval.
-PAPER_PEARSON_N = len(TOPOLOGIES) * 10
-_Z, _SE = float(np.arctanh(PAPER_PEARSON_R)), 1.0 / float(np.sqrt(PAPER_PEARSON_N - 3))
-PAPER_PEARSON_CI = (round(float(np.tanh(_Z - 1.959964 * _SE)), 3), round(float(np.tanh(_Z + 1.959964 * _SE)), 3))
-_ALL_T1 = Group("table1_mnist", {}, "Table 1 networks (all topologies x runs)")
-
-
-def _corr_xy(data: ClaimData) -> Tuple[np.ndarray, np.ndarray, Any]:
-    rows = _ALL_T1.rows(data)
-    if len(rows) == 0:
-        return np.zeros(0), np.zeros(0), rows
-    return rows["max_entropy"].to_numpy(np.float64), rows["accuracy"].to_numpy(np.float64), rows
-
-
-def _corr_evaluate(data: ClaimData) -> Evidence:
-    from ..experiments import pearson
-
-    x, y, _ = _corr_xy(data)
-    n = int(x.size)
-    if n < 3:
-        return Evidence(None, f"n = {n}", "needs at least 3 runs", details={"n": n})
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        return Evidence(False, f"n = {n}", "a run diverged (NaN/Inf metric)", details={"n": n})
-    res = pearson(x, y, alternative="greater")
-    r, p = float(res.statistic), float(res.pvalue)
-    if not np.isfinite(r):
-        return Evidence(False, f"r undefined (constant values), n = {n}", "no correlation", details={"n": n})
-    lo, hi = PAPER_PEARSON_CI
-    sig, inside = bool(p < 0.05 and r > 0), bool(lo <= r <= hi)
-    reason = (
-        f"r = {r:.3f}; p = {p:.3g} {'<' if p < 0.05 else '≥'} 0.05; r {'within' if inside else 'outside'} the "
-        f"paper's {PAPER_PEARSON_R} [{lo}, {hi}]"
-    )
-    details = {"n": n, "r": r, "paper_r": PAPER_PEARSON_R, "paper_ci": list(PAPER_PEARSON_CI)}
-    return Evidence(sig and inside, f"r = {r:.3f}, p = {p:.3g} (n = {n})", reason, res.test, r, p, details)
-
-
-def _corr_plot(data: ClaimData, ax: Any) -> bool:
-    from ..plot.selforg import selforg_entropy_accuracy
-
-    x, y, rows = _corr_xy(data)
-    if x.size < 2:
-        return False
-    labels = list(rows["topology"]) if "topology" in rows.columns else None
-    selforg_entropy_accuracy(x, y, labels=labels, ax=ax)
-    lo, hi = PAPER_PEARSON_CI
-    ax.text(
-        0.02, 0.02, f"paper: r = {PAPER_PEARSON_R} [{lo}, {hi}]", transform=ax.transAxes, fontsize=7, color="crimson"
-    )
-    return True
-
-
 register_claim(
     Claim(
         id="selforg.sec32_entropy_accuracy_correlation",
@@ -782,145 +688,6 @@ register_claim(
 # ------------------------------------------------------------------------------------------------
 # Table 2
 # ------------------------------------------------------------------------------------------------
-_T2_MIN = round((PAPER_TABLE2["x1"] - PAPER_TABLE2["x0"]) / 2, 4) / 100  # half the paper's 1.16 points
-
-
-def _main_rows(data: ClaimData, cfg: Optional[Dict[str, Any]] = None) -> Any:
-    """The table2_mnist runs of one (meta_steps, epochs_per_step) config (default: the main one),
-    sorted by seed. Quick mode's records carry its own meta_steps: with a single config recorded,
-    that one is the main config."""
-    df = data.frame("table2_mnist")
-    if len(df) == 0 or "meta_steps" not in df.columns:
-        return df
-    if cfg is None:
-        if "controls" in df.columns:
-            main = df[df["controls"].astype(str) == ",".join(CONTROLS)]
-            if len(main):
-                return main.sort_values("seed")
-        cfg = _T2_MAIN
-    mask = (df["meta_steps"] == cfg["meta_steps"]) & (df["epochs_per_step"] == cfg["epochs_per_step"])
-    return df[mask].sort_values("seed")
-
-
-def _paired(data: ClaimData, a: str, b: str) -> Tuple[np.ndarray, np.ndarray]:
-    df = _main_rows(data)
-    if len(df) == 0 or a not in df.columns or b not in df.columns:
-        return np.zeros(0), np.zeros(0)
-    df = df.dropna(subset=[a, b])
-    return df[a].to_numpy(np.float64), df[b].to_numpy(np.float64)
-
-
-def _sensitivity(data: ClaimData) -> Dict[str, Any]:
-    """Median x0 -> x1 and the one-sided Wilcoxon p of each sensitivity config with records."""
-    from ..experiments import wilcoxon
-
-    out = {}
-    for cfg in SENSITIVITY:
-        df = _main_rows(data, cfg)
-        if len(df) < 2 or "acc_final" not in df.columns:
-            continue
-        x0, x1 = df["acc_initial"].to_numpy(np.float64), df["acc_final"].to_numpy(np.float64)
-        try:
-            p = float(wilcoxon(x1, x0, alternative="greater").pvalue)
-        except ValueError:
-            p = float("nan")
-        out[f"M={cfg['meta_steps']},epochs={cfg['epochs_per_step']}"] = {
-            "n": len(df),
-            "median_initial": float(np.median(x0)),
-            "median_final": float(np.median(x1)),
-            "p": p,
-        }
-    return out
-
-
-def _paired_test(
-    data: ClaimData, a: str, b: str, label_a: str, label_b: str, margin: float, min_diff: Optional[float]
-) -> Evidence:
-    """One-sided Wilcoxon signed-rank test of ``a + margin > b`` paired by run; with ``min_diff``,
-    also median(a) - median(b) ≥ min_diff."""
-    from ..experiments import wilcoxon
-
-    xa, xb = _paired(data, a, b)
-    n = int(xa.size)
-    if n < 2:
-        return Evidence(None, f"n = {n}", "too few runs for the Wilcoxon signed-rank test", details={"n": n})
-    if not (np.isfinite(xa).all() and np.isfinite(xb).all()):
-        return Evidence(False, f"n = {n}", "a run diverged (NaN/Inf metric)", details={"n": n})
-    ma, mb = float(np.median(xa)), float(np.median(xb))
-    try:
-        res = wilcoxon(xa + margin, xb, alternative="greater")
-    except ValueError as exc:
-        return Evidence(None, f"n = {n}", f"the test cannot be computed: {exc}", details={"n": n})
-    diff = ma - mb
-    sig = bool(res.pvalue < 0.05)
-    holds = sig
-    reason = f"p = {res.pvalue:.3g} {'<' if sig else '≥'} 0.05"
-    if min_diff is not None:
-        big = bool(diff >= min_diff - 1e-12)
-        holds = holds and diff > 0 and big
-        reason += f"; median difference {100 * diff:.2f} points {'≥' if big else '<'} {100 * min_diff:.2f}"
-    details: Dict[str, Any] = {"n": n, f"median_{a}": ma, f"median_{b}": mb, "median_difference": diff}
-    if margin:
-        details["margin"] = margin
-    value = f"median {label_a} {100 * ma:.2f} % vs {label_b} {100 * mb:.2f} %, n = {n}"
-    return Evidence(bool(holds), value, reason, res.test, res.statistic, res.pvalue, details)
-
-
-def _table2_evaluate(data: ClaimData) -> Evidence:
-    ev = _paired_test(data, "acc_final", "acc_initial", "x1", "x0", 0.0, _T2_MIN)
-    df = _main_rows(data)
-    if ev.holds is None and not len(df):
-        return ev
-    x1 = df["acc_final"].to_numpy(np.float64) if "acc_final" in df.columns else np.zeros(0)
-    if x1.size:
-        m0, m1 = ev.details.get("median_acc_initial"), ev.details.get("median_acc_final")
-        if m0 is not None and m1 is not None:
-            ev.value = f"median x0 {100 * m0:.2f} % -> x1 {100 * m1:.2f} % (max {100 * x1.max():.2f} %), n = {x1.size}"
-        ev.details["max_final"] = float(x1.max())
-    for col, key in (("accepted", "accepted_mean"), ("candidates", "candidates_mean")):
-        if col in df.columns:
-            ev.details[key] = float(df[col].mean())
-    sens = _sensitivity(data)
-    ev.details["sensitivity"] = sens
-    if sens:
-        ev.reason += "; sensitivity (median x0 -> x1, p): " + ", ".join(
-            f"{k}: {100 * v['median_initial']:.2f} -> {100 * v['median_final']:.2f} %, p = {v['p']:.3g}"
-            for k, v in sens.items()
-        )
-    else:
-        ev.reason += "; sensitivity configs: no records"
-    return ev
-
-
-def _fig6(data: ClaimData, ax: Any) -> bool:
-    """Fig. 6: accuracy per run after each meta-step, the paper's medians at the ends."""
-    recs = [r for r in data.records("table2_mnist") if r.get("curves", {}).get("accuracy")]
-    main = _main_rows(data)
-    seeds = set(main["seed"]) if len(main) else set()
-    cfg = None
-    if len(main):
-        cfg = {k: main.iloc[0][k] for k in ("meta_steps", "epochs_per_step")}
-    recs = [
-        r
-        for r in recs
-        if r["seed"] in seeds and cfg is not None and all(r["config"].get(k) == v for k, v in cfg.items())
-    ]
-    if not recs:
-        return False
-    M = 0
-    for i, r in enumerate(sorted(recs, key=lambda r: r["seed"])):
-        acc = 100 * np.asarray(r["curves"]["accuracy"], dtype=float)
-        M = max(M, acc.size - 1)
-        ax.plot(np.arange(acc.size), acc, "-", lw=1, color=f"C{i % 10}", alpha=0.8)
-    ax.plot([0, M], [PAPER_TABLE2["x0"], PAPER_TABLE2["x1"]], "*", ms=12, color="crimson", label="paper medians")
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("meta-step")
-    ax.set_ylabel("test accuracy (%)")
-    ax.legend(loc="best", fontsize=7)
-    return True
-
 
 register_claim(
     Claim(
@@ -943,21 +710,6 @@ register_claim(
         "sensitivity configs are reported in the details and the 'why', and do not enter the verdict.",
     )
 )
-
-
-def _pair_plot(a: str, b: str, labels: Tuple[str, str]) -> Any:
-    def plot(data: ClaimData, ax: Any) -> bool:
-        xa, xb = _paired(data, a, b)
-        if not xa.size:
-            return False
-        for u, v in zip(xb, xa):
-            ax.plot([0, 1], [100 * u, 100 * v], "o-", color="C0", alpha=0.6)
-        ax.set_xticks([0, 1])
-        ax.set_xticklabels([labels[1], labels[0]])
-        ax.set_ylabel("test accuracy (%)")
-        return True
-
-    return plot
 
 
 register_claim(
@@ -1016,4 +768,4 @@ register_claim(
 
 
 # Report sections (Table 1 and Table 2 beside the paper's, the topology evolution), rendered from the records.
-from . import _selforg_report  # noqa: E402,F401  (registers on import)
+_selforg_report.register_sections()
