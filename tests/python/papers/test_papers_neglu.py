@@ -438,3 +438,129 @@ def test_plot_argument_errors():
         plot.mixlu_error_curves([{"fraction": 0.1}])
     with pytest.raises(ValueError, match="ncols"):
         plot.mixlu_error_curves(_fake_results(), ncols=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# Report sections (bionn.papers._neglu_report)
+# ------------------------------------------------------------------------------------------------
+
+
+def _section_records(experiment: str, fractions, epochs: int = 20, seeds=range(3)) -> list:
+    recs = []
+    for f in fractions:
+        k = round(100 * f, 4)
+        for seed in seeds:
+            table8 = neglu.PAPER_TABLE8["mixlu1" if k == 1 else "relu"]
+            test = [(table8[e] if e < 9 else table8[8] + 0.1 * k) + 0.01 * seed for e in range(epochs)]
+            running = [max(t - 0.9, 0.0) for t in test]
+            metrics = dict(
+                test_error=test[-1], running_train_error=running[-1], train_error=running[-1] - 0.2,
+                running_gap=test[-1] - running[-1], test_accuracy=100 - test[-1], train_accuracy=100 - running[-1],
+            )  # fmt: skip
+            curves = {"test_error": test, "running_train_error": running, "train_error": running}
+            recs.append(dict(config={"fraction": f, "epochs": epochs}, seed=seed, metrics=metrics, curves=curves))
+    return recs
+
+
+def _section_data(records: dict) -> ClaimData:
+    frames = {
+        name: pd.DataFrame([dict(r["config"], seed=r["seed"], **r["metrics"]) for r in recs])
+        for name, recs in records.items()
+    }
+    return ClaimData(frames, records)
+
+
+def _all_section_data(epochs: int = 20) -> ClaimData:
+    mnist = tuple(k / 100 for k in range(11))
+    return _section_data(
+        {
+            "table6_mnist": _section_records("table6_mnist", mnist, epochs),
+            "table6_mnist_code": _section_records("table6_mnist_code", (0.0, 0.01, 0.07), epochs),
+            "lenet_fashion": _section_records("lenet_fashion", (0.0, 0.04), epochs),
+            "table9_cifar10": _section_records("table9_cifar10", (0.0, 0.005), epochs),
+        }
+    )
+
+
+def test_report_sections_are_registered():
+    names = {s.name for s in experiments.sections("neglu")}
+    assert names == {
+        "table67",
+        "table67_code",
+        "table8",
+        "fig12",
+        "fig12_code",
+        "errors_vs_neglu",
+        "fashion",
+        "table910",
+    }
+
+
+def test_table67_section_has_the_thesis_numbers_beside_bionn():
+    from bionn.papers import _neglu_report as rep
+
+    text = rep.table67_markdown(_all_section_data())
+    assert "| 7 | 1.45 | 0.85 | 0.60 | 1.74 ± 0.01 | 0.84 ± 0.01 | 0.64 ± 0.01 | 0.90 ± 0.00 | 3 |" in text
+    assert "| 10 | 90.20 | 90.13 | 0.07 |" in text and "nan" not in text.lower()
+    code = rep.table67_markdown(_all_section_data(), "table6_mnist_code")
+    assert "| 4 | 1.14 | 0.36 | 0.78 | — | — | — | — | 0 |" in code  # planned share, not recorded
+    fashion = rep.fashion_markdown(_all_section_data())
+    assert "| 4 | 1.44 ± 0.01 |" in fashion and "| 10 | — | — | — | — | 0 |" in fashion and "nan" not in fashion
+    cifar = rep.table910_markdown(_all_section_data())
+    assert "| 0.5 | 79.72 | 85.57 | 5.85 | 98.91 ± 0.01 |" in cifar and "| 3 | 10.00 | 10.00 | 0.00 | — |" in cifar
+
+
+def test_table8_section_per_epoch_beside_the_thesis():
+    from bionn.papers import _neglu_report as rep
+
+    text = rep.table8_markdown(_all_section_data())
+    assert "| 1 | 2.07 | 2.22 | 2.08 | 2.23 | 2.08 | 2.23 |" in text
+    assert "| mean 2-5 | 1.370 | 1.343 |" in text and "| mean 6-9 | 1.140 | 1.203 |" in text
+    assert "| epochs to low error | 6 | 5 | 6.0 | 5.0 |" in text and "| runs (n) | 1 | 1 | 3 | 3 | 3 | 3 |" in text
+    short = rep.table8_markdown(_all_section_data(epochs=3))  # quick runs: the later epochs stay empty
+    assert "| 4 | 1.30 | 1.28 | — | — | — | — |" in short and "| epochs to low error | 6 | 5 | — |" in short
+    assert "nan" not in (text + short).lower()
+
+
+def test_sections_handle_empty_and_diverged_records():
+    from bionn.papers import _neglu_report as rep
+
+    names = ("table6_mnist", "table6_mnist_code", "lenet_fashion", "table9_cifar10")
+    empty = ClaimData({n: pd.DataFrame() for n in names}, {n: [] for n in names})
+    for table in (rep.table67_markdown, rep.table8_markdown, rep.fashion_markdown, rep.table910_markdown):
+        assert "nan" not in table(empty).lower() and "| — |" in table(empty)
+    assert "| 0 | 0.92 | 0.00 | 0.92 | — | — | — | — | 0 |" in rep.table67_markdown(empty)
+    recs = _section_records("table6_mnist", (0.0,))
+    recs[0]["metrics"]["test_error"] = float("nan")
+    text = rep.table67_markdown(_section_data({"table6_mnist": recs}))
+    assert "(+1 not finite)" in text and "nan" not in text.lower()
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    assert rep.curves_plot(empty, fig) is False and rep.errors_plot(empty, fig) is False
+    plt.close(fig)
+
+
+def test_section_figures_draw_every_share_and_the_thesis_points():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bionn.papers import _neglu_report as rep
+
+    data = _all_section_data()
+    fig = plt.figure()
+    assert rep.curves_plot(data, fig) is True
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert len(visible) == 11 and visible[7].get_title() == "7 % NegLU (n = 3)"
+    assert len(visible[0].lines) == 2 * 3 + 2  # per run train + test, and the two means
+    plt.close(fig)
+    fig = plt.figure()
+    assert rep.errors_plot(data, fig) is True
+    ax = fig.axes[0]
+    thesis = [l for l in ax.lines if l.get_label() == "thesis test error"][0]
+    np.testing.assert_allclose(thesis.get_ydata(), [neglu.PAPER_TABLE6[k] for k in range(11)])
+    assert "off scale: thesis 10 %: 90.2 %" in ax.get_title()
+    plt.close(fig)
