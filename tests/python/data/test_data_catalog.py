@@ -16,6 +16,7 @@ import bionn.experiments as ex
 from bionn import data
 from bionn.cli import main
 from bionn.data import _files
+from bionn.data._resume import part_path
 
 # ---------------------------------------------------------------------------------------------
 # download_file(resume=True)
@@ -34,7 +35,7 @@ def test_resume_continues_an_interrupted_download(http_server, tmp_path):
     seen = []
     with pytest.raises((OSError, http.client.HTTPException)):
         data.download_file(http_server.url + "f.bin", dest, hashlib.sha256(payload).hexdigest(), resume=True)
-    part = _files.part_path(dest)
+    part = part_path(dest)
     assert not dest.exists() and part.stat().st_size == 100_000
     data.download_file(
         http_server.url + "f.bin",
@@ -52,7 +53,7 @@ def test_resume_restarts_when_the_server_ignores_range(http_server, tmp_path):
     payload = _payload(50_000, seed=1)
     (http_server.root / "f.bin").write_bytes(payload)
     dest = tmp_path / "f.bin"
-    part = _files.part_path(dest)
+    part = part_path(dest)
     part.write_bytes(payload[:1000])
     http_server.state.ranges = False
     data.download_file(http_server.url + "f.bin", dest, hashlib.sha256(payload).hexdigest(), resume=True)
@@ -64,7 +65,7 @@ def test_resume_bad_part_is_deleted_and_complete_part_is_used(http_server, tmp_p
     digest = hashlib.sha256(payload).hexdigest()
     (http_server.root / "f.bin").write_bytes(payload)
     dest = tmp_path / "f.bin"
-    part = _files.part_path(dest)
+    part = part_path(dest)
     part.write_bytes(b"X" * 1000)  # not the file's beginning: the finished download fails its checksum
     with pytest.raises(data.ChecksumError, match="SHA-256 mismatch"):
         data.download_file(http_server.url + "f.bin", dest, digest, resume=True)
@@ -78,7 +79,7 @@ def test_resume_refuses_a_part_locked_by_another_process(http_server, tmp_path):
     fcntl = pytest.importorskip("fcntl")
     (http_server.root / "f.bin").write_bytes(b"abc")
     dest = tmp_path / "f.bin"
-    with open(_files.part_path(dest), "wb") as fh:
+    with open(part_path(dest), "wb") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         with pytest.raises(OSError, match="another process"):
             data.download_file(http_server.url + "f.bin", dest, resume=True)
