@@ -17,11 +17,16 @@ import sys as _sys
 from typing import Any
 
 from . import _core
+from ._sysinfo import OversubscriptionWarning, show_config
 from ._validation import check_int as _check_int
 
 
 def set_num_threads(n: int) -> None:
-    """Threads used by the C++ kernels and GEMM (OpenMP). Results are reproducible per thread count."""
+    """Threads used by the C++ kernels and GEMM (OpenMP). Results are reproducible per thread count.
+
+    More threads than the process can get CPU time for (a busy machine, a CPU quota) make training
+    slower, not faster: ``Sequential.fit`` then warns (:class:`OversubscriptionWarning`), and
+    :func:`show_config` shows the CPU budget."""
     _core.set_num_threads(_check_int(n, "n", minimum=1))
 
 
@@ -69,6 +74,8 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "manual_seed",
+    "show_config",
+    "OversubscriptionWarning",
     "__version__",
 ]
 

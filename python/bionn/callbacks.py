@@ -207,14 +207,73 @@ class ModelCheckpoint(Callback):
 
 
 class LearningRateScheduler(Callback):
-    """Sets every group's lr to ``schedule(epoch, lr)`` at the start of each epoch (after epoch 0)."""
+    """Sets learning rates from a schedule after every epoch: ``lr <- schedule(epoch, lr)`` with
+    ``epoch`` the 1-based number of the epoch about to start.
 
-    def __init__(self, optimizer: Any, schedule: Callable[[int, float], float]) -> None:
-        self.optimizer, self.schedule = optimizer, schedule
+    Parameters
+    ----------
+    optimizer : bionn.optim.Optimizer
+    schedule : callable or sequence of (callable or None)
+        One ``schedule(epoch, lr) -> lr`` for every parameter group, or one per group in the order
+        of ``optimizer.param_groups`` (None leaves that group's rate alone), e.g. separate decays
+        for the weights and the focus parameters of a focusing network.
+
+    Raises
+    ------
+    ValueError
+        A schedule list whose length is not the number of groups, or (during training) a schedule
+        returning a rate that is not a finite number >= 0.
+
+    Examples
+    --------
+    >>> groups = optim.groups_by_tag(net.parameters(), {"mu": {"lr": 0.01}})  # doctest: +SKIP
+    >>> opt = optim.SGD(groups, lr=0.1)  # doctest: +SKIP
+    >>> sched = LearningRateScheduler(opt, [lambda e, lr: lr * 0.5 if e % 10 == 0 else lr, None])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        optimizer: Any,
+        schedule: Union[Callable[[int, float], float], Sequence[Optional[Callable[[int, float], float]]]],
+    ) -> None:
+        groups = getattr(optimizer, "param_groups", None)
+        if groups is None:
+            raise TypeError(f"optimizer must be a bionn optimizer, got {type(optimizer).__name__}")
+        if callable(schedule):
+            schedules = [schedule] * len(groups)
+        else:
+            try:
+                schedules = list(schedule)
+            except TypeError:
+                raise TypeError(
+                    f"schedule must be a callable(epoch, lr) or a sequence of them, got {type(schedule).__name__}"
+                ) from None
+            if len(schedules) != len(groups):
+                raise ValueError(f"schedule has {len(schedules)} entries for {len(groups)} parameter groups")
+            for i, f in enumerate(schedules):
+                if f is not None and not callable(f):
+                    raise TypeError(f"schedule[{i}] must be a callable(epoch, lr) or None, got {type(f).__name__}")
+        self.optimizer, self.schedule, self.schedules = optimizer, schedule, schedules
 
     def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = float(self.schedule(epoch + 1, group["lr"]))
+        new = []
+        for i, (group, f) in enumerate(zip(self.optimizer.param_groups, self.schedules)):
+            if f is None:
+                new.append(None)
+                continue
+            lr = f(epoch + 1, group["lr"])
+            if (
+                isinstance(lr, bool)
+                or not isinstance(lr, (int, float, np.floating, np.integer))
+                or not (0 <= float(lr) < math.inf)
+            ):
+                raise ValueError(
+                    f"schedule for parameter group {i} returned {lr!r} at epoch {epoch + 1}; expected a finite lr >= 0"
+                )
+            new.append(float(lr))
+        for group, lr in zip(self.optimizer.param_groups, new):
+            if lr is not None:
+                group["lr"] = lr
         return None
 
 

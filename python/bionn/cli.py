@@ -9,12 +9,18 @@
     bionn reproduce focusing --full --backend processes --workers 2   # run the missing full runs
     bionn reproduce 'focusing.table2_*' --full --rerun
     bionn reproduce all --quick --require-data --allow-missing cifar10   # what CI runs
+    bionn reproduce all --quick --download         # first fetch the data sets the claims need
+    bionn data list                                # the data sets bionn knows, and where they are here
+    bionn data fetch fashion-mnist [--root DIR]    # download (SHA-256 verified, atomic, resumable)
+    bionn data verify                              # check every data set found against its checksums
 
 ``reproduce`` exit status: 0 when every claim ran without ERROR; 1 on ERROR (with ``--require-data``
 a SKIPPED claim is an ERROR unless its data set is named in ``--allow-missing``; with ``--strict``
 any verdict other than REPRODUCED is a failure);
 2 for usage errors; 130 when interrupted (finished runs stay recorded: run again to continue).
 ``report --readme FILE --check`` exits 1 when the README's table differs from the records.
+``data fetch`` exits 1 when a download fails or the data set cannot be downloaded; ``data verify``
+exits 1 when a data set fails its checks, or one named on the command line is missing.
 """
 
 from __future__ import annotations
@@ -41,6 +47,15 @@ class _UsageError(Exception):
 
 def _add_store(p: argparse.ArgumentParser, default_text: str) -> None:
     p.add_argument("--store", metavar="DIR", help=f"run-record directory ({default_text})")
+
+
+def _add_mirror(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mirror",
+        metavar="URL",
+        help="download from a mirror laid out as URL/NAME/FILE instead of the official sources "
+        "(default: $BIONN_DATA_MIRROR)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +105,34 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--workers", metavar="N", type=int, help="worker processes (processes / local dask)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.add_argument("-v", "--verbose", action="store_true", help="print each claim's details")
+    rep.add_argument(
+        "--download",
+        action="store_true",
+        help="first download the data sets the selected claims need and this machine lacks (see bionn data)",
+    )
+    _add_mirror(rep)
+
+    dat = sub.add_parser(
+        "data",
+        help="the data sets: list them, fetch (download) one, verify their checksums",
+        description="The data sets bionn knows. fetch downloads into the loaders' cache (~/.cache/bionn/NAME) "
+        "or into ROOT/NAME with --root (then set BIONN_DATA=ROOT); every file is SHA-256 verified, written "
+        "atomically, and an interrupted download resumes. Exit status: 0 ok, 1 failure, 2 usage error.",
+    )
+    dsub = dat.add_subparsers(dest="data_command", metavar="ACTION")
+    dl = dsub.add_parser("list", help="the known data sets and where each is found here")
+    dl.add_argument("--root", metavar="DIR", help="look only in DIR (and the download cache)")
+    dl.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
+    df = dsub.add_parser("fetch", help="download data sets (SHA-256 verified, atomic, resumable)")
+    df.add_argument("names", nargs="+", metavar="NAME", help="data set names (see bionn data list)")
+    df.add_argument("--root", metavar="DIR", help="download into DIR/NAME (default: ~/.cache/bionn/NAME)")
+    df.add_argument("--force", action="store_true", help="download even if a verified copy is found")
+    df.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_mirror(df)
+    dv = dsub.add_parser("verify", help="check the data sets found here against their checksums")
+    dv.add_argument("names", nargs="*", metavar="NAME", help="data set names (default: all; missing ones are listed)")
+    dv.add_argument("--root", metavar="DIR", help="look only in DIR (and the download cache)")
+    dv.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
 
     rp = sub.add_parser(
         "report",
@@ -183,6 +226,8 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _cmd_probe(args, selected, out, err)
     args.mode = args.mode or "quick"
     store = _store(args, quick_temp=args.mode == "quick")
+    if args.download:
+        _fetch_needed(selected, args.mirror, not args.no_progress, err)
     tmp = None
     if store is None:
         tmp = tempfile.TemporaryDirectory(prefix="bionn-quick-")
@@ -233,6 +278,126 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.strict and any(r["verdict"] != "REPRODUCED" for r in results):
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _needed_datasets(selected: Sequence[Any]) -> List[str]:
+    """The downloadable data sets the selected claims' experiments need and do not find here."""
+    from . import experiments as ex
+    from .data import catalog
+
+    checked: List[Any] = []
+    needed: List[str] = []
+    for claim in selected:
+        for name in claim.experiments:
+            requires = ex.get_experiment(claim.paper, name).requires
+            if requires is None or any(requires is r for r in checked):
+                continue
+            checked.append(requires)
+            try:
+                requires()
+            except ex.ClaimSkipped as exc:
+                fetchable = catalog.fetchable_name(exc.dataset)
+                if fetchable is not None and fetchable not in needed:
+                    needed.append(fetchable)
+            except Exception:  # reported by the run itself
+                pass
+    return needed
+
+
+def _fetch_needed(selected: Sequence[Any], mirror: Optional[str], progress: bool, err: TextIO) -> None:
+    """``reproduce --download``: fetch what the claims need; a failed download is reported and the
+    claims needing it are SKIPPED as usual."""
+    from . import data
+
+    needed = _needed_datasets(selected)
+    if not needed:
+        print("--download: the selected claims need no data set that is missing here", file=err)
+    for name in needed:
+        print(f"--download: fetching {name}", file=err, flush=True)
+        try:
+            where = data.fetch(name, mirror=mirror, progress=progress)
+        except (OSError, ValueError) as exc:
+            print(f"--download: could not fetch {name}: {exc}", file=err)
+            continue
+        print(f"--download: {name} is in {where}", file=err)
+
+
+def _cmd_data(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import data
+
+    if args.data_command is None:
+        raise _UsageError("name an action: list, fetch or verify (see bionn data --help)")
+    try:
+        names = [data.dataset_info(n).name for n in getattr(args, "names", None) or []]
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    root = getattr(args, "root", None)
+    if root is not None and args.data_command != "fetch" and not Path(root).expanduser().is_dir():
+        raise _UsageError(f"--root: {root!r} is not a directory")
+    if args.data_command == "list":
+        rows = []
+        for info in data.DATASETS.values():
+            where = data.find(info.name, root)
+            rows.append(
+                dict(
+                    name=info.name,
+                    aliases=list(info.aliases),
+                    downloadable=info.downloadable,
+                    size_mb=info.size_mb,
+                    where=None if where is None else str(where),
+                    description=info.description,
+                    source=info.source,
+                )
+            )
+        if args.as_json:
+            print(json.dumps(rows, indent=2), file=out)
+            return EXIT_OK
+        print(f"{'name':23} {'download':10} {'size':>8}  where", file=out)
+        for r in rows:
+            dl = "yes" if r["downloadable"] else "shared"
+            print(f"{r['name']:23} {dl:10} {r['size_mb']:6.1f}MB  {r['where'] or 'missing'}", file=out)
+        print(
+            "\nbionn data fetch NAME downloads one; 'shared' data sets come with the project's shared data.", file=out
+        )
+        return EXIT_OK
+    if args.data_command == "fetch":
+        status = EXIT_OK
+        for name in names:
+
+            def on_file(filename: str, state: str, name: str = name) -> None:
+                print(f"{name}/{filename}: {state}", file=out, flush=True)
+
+            try:
+                where = data.fetch(
+                    name, root, mirror=args.mirror, force=args.force, progress=not args.no_progress, on_file=on_file
+                )
+            except data.NotDownloadable as exc:
+                present = data.find(name, root) is not None
+                print(f"bionn data fetch: {exc}", file=out if present else err)
+                status = status if present else EXIT_FAILED
+                continue
+            except (OSError, ValueError) as exc:  # ConnectionError, ChecksumError, file system
+                print(f"bionn data fetch: {name}: {exc}", file=err)
+                status = EXIT_FAILED
+                continue
+            print(f"{name}: ready in {where}", file=out)
+            if root is not None:
+                print(
+                    f"  the loaders find it with root={root!r}, or with the environment variable "
+                    f"BIONN_DATA={Path(root).expanduser().resolve()}",
+                    file=out,
+                )
+        return status
+    results = data.verify(names or None, root)
+    if args.as_json:
+        print(json.dumps([r.to_dict() for r in results], indent=2), file=out)
+    else:
+        for r in results:
+            print(f"{r.name:23} {r.status.upper():8} {r.where or ''}".rstrip(), file=out)
+            for p in r.problems:
+                print(f"  {p}", file=out)
+    bad = any(r.status == "bad" for r in results) or any(r.status == "missing" and names for r in results)
+    return EXIT_FAILED if bad else EXIT_OK
 
 
 def _cmd_probe(args: argparse.Namespace, selected: List[Any], out: TextIO, err: TextIO) -> int:
@@ -315,6 +480,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == "report":
             return _cmd_report(args, sys.stdout)
+        if args.command == "data":
+            return _cmd_data(args, sys.stdout, sys.stderr)
         if args.list_claims:
             return _cmd_list(args, sys.stdout)
         return _cmd_reproduce(args, sys.stdout, sys.stderr)

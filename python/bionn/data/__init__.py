@@ -7,6 +7,9 @@ Modules
     shared data (``<repo>/../shared/data``) -> ``/usr/share/datasets``; checksums
     (:data:`SHA256`, :func:`sha256_file`, ``SHA256SUMS``) and verified downloads
     (:func:`download_file`, :data:`MIRRORS`).
+:mod:`.catalog`
+    the data sets bionn knows (:data:`DATASETS`) and the functions behind ``bionn data``:
+    :func:`fetch` (verified, atomic, resumable downloads), :func:`verify`, :func:`find`.
 :mod:`.mnist`
     :func:`load_mnist`, :func:`load_fashion_mnist` (official IDX splits) and
     :func:`load_mnist_sample` (the 10,000-digit sample in the shared data); :func:`read_idx`.
@@ -42,6 +45,17 @@ from ._files import (
     sha256_file,
 )
 from ._idx import read_idx
+from .catalog import (
+    DATASETS,
+    MIRROR_ENV,
+    DatasetInfo,
+    NotDownloadable,
+    dataset_info,
+    fetch,
+    fetchable_name,
+    find,
+    verify,
+)
 from .cifar10 import CIFAR10_CLASSES, load_cifar10, read_cifar10_batch
 from .mnist import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_fashion_mnist, load_mnist, load_mnist_sample
 from .synthetic import (
@@ -63,6 +77,15 @@ from .transforms import (
 
 __all__ = [
     "locate",
+    "DATASETS",
+    "DatasetInfo",
+    "MIRROR_ENV",
+    "NotDownloadable",
+    "dataset_info",
+    "fetch",
+    "fetchable_name",
+    "find",
+    "verify",
     "DATA_ENV",
     "SYSTEM_DATA_DIRS",
     "load_mnist",

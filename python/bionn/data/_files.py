@@ -33,7 +33,7 @@ import urllib.parse
 import urllib.request
 import warnings
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -90,7 +90,8 @@ MIRRORS: Dict[str, Tuple[str, ...]] = {
 #: * CIFAR-10: the SHA-256 of the official ``cifar-10-binary.tar.gz`` (its MD5,
 #:   ``c32a1d4ab5d03f1284b67883e8d87530``, is the one published on the CIFAR page). The per-batch
 #:   files have no published checksum, so extracted batches are checked structurally only.
-#: * mnist-sample-10k: as listed in the shared ``SHA256SUMS`` (which takes precedence when present).
+#: * mnist-sample-10k, amplifying-regression: as listed in the shared ``SHA256SUMS`` (which takes
+#:   precedence when present).
 SHA256: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "mnist": {
         "train-images-idx3-ubyte.gz": ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",),
@@ -122,6 +123,10 @@ SHA256: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "mnist-sample-10k": {
         "images-idx3-ubyte.gz": ("6a946977e2d18a1d30309689d66c4a726f8947ebf1e28ac8cf29e77944f37acd",),
         "labels-idx1-ubyte.gz": ("3c9febfe37133a546879f8509a79abfa06824c3e027ef4d575f43837e1017952",),
+    },
+    "amplifying-regression": {
+        "function1d_train.csv": ("1df21102d1edc18111f7ec5826f6205e02120dcc6f3c80ae81c8437f529614b5",),
+        "ackley2d_train.csv": ("6220f66c21213d23d9df269481d357209e8d51ce598a694f3f35562e56008a9e",),
     },
 }
 
@@ -420,8 +425,19 @@ def _verify_file_hash(path: Path, expected: Optional[Tuple[str, ...]], what: str
         raise _mismatch(path, got, expected, what, hint)
 
 
+#: ``progress(received, total)``: bytes received so far and the total size (None when unknown).
+ProgressFn = Callable[[int, Optional[int]], None]
+
+
 def download_file(
-    url: str, dest: PathLike, sha256: HashSpec = None, *, timeout: float = 60.0, overwrite: bool = False
+    url: str,
+    dest: PathLike,
+    sha256: HashSpec = None,
+    *,
+    timeout: float = 60.0,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: Optional[ProgressFn] = None,
 ) -> Path:
     """Download ``url`` to ``dest`` atomically, verifying its SHA-256.
 
@@ -442,6 +458,15 @@ def download_file(
         Socket timeout in seconds.
     overwrite : bool, optional
         Download again even if ``dest`` exists and verifies.
+    resume : bool, optional
+        Keep an interrupted download in ``.<name>.part`` beside ``dest`` and continue it next time
+        with an HTTP ``Range`` request (a server that ignores ``Range`` sends the whole file, which
+        then replaces the partial one). The partial file is locked while it is written (POSIX), so
+        two processes never write it at once; it is deleted when the finished download fails its
+        checksum. Without ``resume`` a failed download leaves nothing behind.
+    progress : callable, optional
+        Called as ``progress(received, total)`` as the data arrives (``total`` None when the
+        server does not say).
 
     Returns
     -------
@@ -453,7 +478,8 @@ def download_file(
     ChecksumError
         The downloaded data does not match ``sha256`` (nothing is written to ``dest``).
     OSError
-        Network or file-system errors (:class:`urllib.error.URLError` is an ``OSError``).
+        Network or file-system errors (:class:`urllib.error.URLError` is an ``OSError``); with
+        ``resume``, also when another process is downloading the same file.
     """
     if not isinstance(url, str):
         raise TypeError(f"url must be a str, got {type(url).__name__}")
@@ -464,6 +490,9 @@ def download_file(
     expected = _coerce_hashes(sha256, "sha256")
     if not isinstance(timeout, numbers.Real) or isinstance(timeout, bool) or not timeout > 0:
         raise ValueError(f"timeout must be a positive number, got {timeout!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable(received, total) or None, got {type(progress).__name__}")
+    report = progress or (lambda received, total: None)
 
     if dest.exists() and not overwrite:
         if expected is None or sha256_file(dest) in expected:
@@ -471,6 +500,10 @@ def download_file(
         # Existing file is bad: fall through and replace it (atomically, only once verified).
 
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if resume:
+        from ._resume import download_resumable
+
+        return download_resumable(url, scheme, dest, expected, timeout, report)
     tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.part"
     # os.open with 0o666 honours the umask (mkstemp would leave the final file at 0600).
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -483,21 +516,20 @@ def download_file(
             opener = urllib.request.build_opener()
             with opener.open(request, timeout=timeout) as response:
                 length = response.headers.get("Content-Length") if scheme != "file" else None
+                total = int(length) if length is not None and length.isdigit() else None
+                report(0, total)
                 for block in iter(lambda: response.read(1 << 20), b""):
                     h.update(block)
                     out.write(block)
                     received += len(block)
-            if length is not None and length.isdigit() and int(length) != received:
-                raise OSError(f"download of {url} was truncated: received {received} of {length} bytes")
+                    report(received, total)
+            if total is not None and total != received:
+                raise OSError(f"download of {url} was truncated: received {received} of {total} bytes")
             out.flush()
             os.fsync(out.fileno())
         got = h.hexdigest()
         if expected is not None and got not in expected:
-            raise ChecksumError(
-                f"SHA-256 mismatch for {url}: got {got}, expected {' or '.join(expected)}. "
-                f"The download is corrupt or the mirror serves a different file; nothing was "
-                f"written to {dest}. Try again later or another mirror (base_url=...)."
-            )
+            raise _download_mismatch(url, got, expected, dest)
         os.replace(tmp, dest)
     except BaseException:
         try:
@@ -506,6 +538,14 @@ def download_file(
             pass
         raise
     return dest
+
+
+def _download_mismatch(url: str, got: str, expected: Sequence[str], dest: Path) -> ChecksumError:
+    return ChecksumError(
+        f"SHA-256 mismatch for {url}: got {got}, expected {' or '.join(expected)}. "
+        f"The download is corrupt or the mirror serves a different file; nothing was "
+        f"written to {dest}. Try again later or another mirror (base_url=...)."
+    )
 
 
 def _base_urls(spec: _Spec, base_url: Union[str, Sequence[str], None]) -> Tuple[str, ...]:
@@ -528,13 +568,19 @@ def _download_from_mirrors(
     dest_dir: Path,
     base_url: Union[str, Sequence[str], None],
     expected: Optional[Tuple[str, ...]],
+    *,
+    resume: bool = False,
+    progress: Optional[ProgressFn] = None,
+    overwrite: bool = False,
 ) -> Path:
     errors: List[str] = []
     mismatch = False
     for base in _base_urls(spec, base_url):
         url = base + filename
         try:
-            return download_file(url, dest_dir / filename, expected)
+            return download_file(
+                url, dest_dir / filename, expected, resume=resume, progress=progress, overwrite=overwrite
+            )
         except ChecksumError as exc:
             mismatch = True
             errors.append(f"  - {url}: {exc}")
@@ -595,7 +641,8 @@ def _not_found(
 ) -> FileNotFoundError:
     mirror = MIRRORS.get(spec.key, ("<no mirror>",))[0]
     lines = [
-        f"{spec.title} {split} files not found: need {', '.join(names)}.",
+        f"{spec.title} {split} files not found (run `bionn data fetch {spec.key}` to download them): "
+        f"need {', '.join(names)}.",
         "Looked in:",
         *looked,
         *_shared_note(root),
@@ -604,10 +651,11 @@ def _not_found(
     if spec.package:
         lines.append(
             f"  - install the Debian package: sudo apt-get install {spec.package}  "
-            f"(puts the files in {SYSTEM_DATA_DIRS[0]}/{spec.subdirs[0]}/)"
+            f"(puts the files in /usr/share/datasets/{spec.subdirs[0]}/)"
         )
     lines += [
-        f"  - call {spec.func}(..., download=True) to download them (SHA-256 verified) from {mirror} into {cache}",
+        f"  - run `bionn data fetch {spec.key}` (or `bionn reproduce ... --download`), or "
+        f"call {spec.func}(..., download=True) to download them (SHA-256 verified) from {mirror} into {cache}",
         _how_to_fix(spec.subdirs[0]),
         f"  - or put them in the project's shared data, <repo>/../shared/data/{spec.subdirs[0]}/",
     ]

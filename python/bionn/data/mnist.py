@@ -178,7 +178,8 @@ def load_mnist_sample(
     if found is None:
         looked = "\n".join([_describe(d, _SAMPLE_FILES) for d in candidates] + _shared_note(root)) or "  (nowhere)"
         raise FileNotFoundError(
-            f"MNIST sample not found: need {', '.join(_SAMPLE_FILES)}. Looked in:\n{looked}\n"
+            f"MNIST sample not found (it is not downloadable: `bionn data fetch mnist-sample` says where it "
+            f"comes from): need {', '.join(_SAMPLE_FILES)}. Looked in:\n{looked}\n"
             f"The sample lives in the project's shared data, in shared/data/{_SAMPLE_DIRNAME}/ "
             f"next to the repository (../shared/data). Set the environment variable "
             f"{DATA_ENV} to the shared data directory, or pass root=<that directory or "

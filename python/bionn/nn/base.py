@@ -123,9 +123,25 @@ class Layer:
         """Re-draws the parameters from the global generator (see :func:`bionn.manual_seed`)."""
         self._impl.reset_parameters()
 
+    # -- constrained parameters ----------------------------------------------------------------
+    def _check_value(self, p: Parameter, value: np.ndarray, where: str) -> None:
+        """Raises ValueError (naming ``where``) if ``value`` is not allowed for ``p``; the base
+        layer has no constrained parameters. Subclasses with some (e.g. a focus aperture must be
+        > 0) override it; it is checked by ``load_state_dict`` and before every forward pass, fit,
+        predict and evaluation, so a write to ``p.data`` is caught at the next use."""
+
+    def _check_parameters(self) -> None:
+        """Checks every parameter's current value with :meth:`_check_value` (O(parameters) for
+        the layers that override it, nothing for the others)."""
+        if type(self)._check_value is Layer._check_value:
+            return
+        for p in self.parameters():
+            self._check_value(p, p.data, f"{type(self).__name__}.{p.name}")
+
     # -- standalone use ------------------------------------------------------------------------
     def forward(self, x: Any, training: bool = False) -> np.ndarray:
         """Runs the layer on ``x`` (a batch); keeps what ``backward`` needs."""
+        self._check_parameters()
         return self._impl.forward(as_array(x, "x", self.dtype), bool(training))
 
     __call__ = forward

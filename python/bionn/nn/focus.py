@@ -18,6 +18,29 @@ learning rates with parameter groups::
 
 Phi is computed once per forward pass and the product is a single GEMM, so a focusing layer costs
 about as much as a :class:`bionn.nn.Dense` of the same shape.
+
+Units, axes and readings (read this before choosing ``sigma_init``)
+-------------------------------------------------------------------
+* **Positions are normalised.** Input ``i`` of ``m`` sits at ``tau(i) = i / (m - 1)``, i.e.
+  ``numpy.linspace(0, 1, m)`` -- what the authors' code does. Eq. 6 read literally places it at
+  ``i / m``; the two differ by a factor ``m / (m - 1)`` in every position and aperture (0.1 % at
+  784 inputs, 2.6 % at 40).
+* **``mu`` and ``sigma`` are in those normalised units**, so the same ``sigma`` covers a different
+  number of inputs at every width: the default 0.025 is about 20 inputs (one standard deviation)
+  at 784 inputs, one input at 40, and 0.7 pixel on a 28 x 28 grid (:class:`FocusDense2D`
+  normalises each axis separately). ``sigma_units="inputs"`` takes ``sigma_init`` in input
+  positions (pixels) instead and converts it, ``sigma = sigma_init / (m - 1)``; the layer still
+  stores and trains the normalised value, and ``sigma_bounds`` stay normalised (their default
+  lower bound, 0.01, is 7.8 inputs at 784 inputs).
+* **The gradient is the true gradient.** The mu/sigma gradients include the dependence of the
+  Eq. 7 normaliser ``s_j`` on mu and sigma (the chain rule through ``s_j``); Eq. 8 read literally
+  treats ``s_j`` as a constant. With ``normalization="none"`` the two agree.
+* **Constraints.** ``sigma`` must be > 0 (a zero aperture divides by zero). The constructor checks
+  ``sigma_init``; ``Sequential.load_state_dict`` refuses a state with a non-positive or non-finite
+  aperture, and a write through ``p.data`` / :attr:`FocusDense.sigma` that breaks it is reported
+  (``ValueError`` naming the parameter) at the next forward pass, ``fit``, ``predict`` or
+  ``evaluate``. ``mu_bounds`` / ``sigma_bounds`` are a clamp applied after each optimizer step,
+  not checked on writes.
 """
 
 from __future__ import annotations
@@ -34,6 +57,7 @@ from .layers import Dense
 __all__ = ["FocusDense", "FocusDense2D"]
 
 _NORMALIZATIONS = ("l2", "sum", "none")
+_SIGMA_UNITS = ("normalized", "inputs")
 _INITS = (
     "focus",
     "torch",
@@ -80,6 +104,7 @@ class _FocusBase(Layer):
         sigma_l1: float,
         sigma_l2: float,
         prune_threshold: float,
+        sigma_units: str = "normalized",
     ) -> Tuple[Dict[str, Any], Any]:
         if not isinstance(init, str) or init not in _INITS:
             raise ValueError(f"init must be one of {list(_INITS)}, got {init!r}")
@@ -95,8 +120,14 @@ class _FocusBase(Layer):
         sigma_init = check_float(sigma_init, "sigma_init")
         if not sigma_init > 0:
             raise ValueError(f"sigma_init must be > 0, got {sigma_init}")
+        if not isinstance(sigma_units, str) or sigma_units not in _SIGMA_UNITS:
+            raise ValueError(f"sigma_units must be one of {list(_SIGMA_UNITS)}, got {sigma_units!r}")
+        given = sigma_init
+        if sigma_units == "inputs":
+            sigma_init = given / self._input_spacing_units()
         if not s_lo <= sigma_init <= s_hi:
-            raise ValueError(f"sigma_init {sigma_init} is outside sigma_bounds ({s_lo}, {s_hi})")
+            shown = f"{given} inputs = {sigma_init:.6g} normalised" if sigma_units == "inputs" else f"{sigma_init}"
+            raise ValueError(f"sigma_init {shown} is outside sigma_bounds ({s_lo}, {s_hi}) (normalised units)")
         if isinstance(mu_init, str):
             if mu_init not in ("spread", "center"):
                 raise ValueError(f"mu_init must be 'spread', 'center' or an array of centres, got {mu_init!r}")
@@ -121,7 +152,7 @@ class _FocusBase(Layer):
             normalization=normalization,
             mu_init=mu_cfg,
             spread=[a, b],
-            sigma_init=sigma_init,
+            sigma_init=given,
             trainable_focus=bool(trainable_focus),
             mu_bounds=[mu_lo, mu_hi],
             sigma_bounds=[s_lo, s_hi],
@@ -149,7 +180,30 @@ class _FocusBase(Layer):
             prune_threshold=prune_threshold,
         ).items():
             setattr(core, name, value)
+        if sigma_units != "normalized":  # saved architectures without the key stay as they were
+            config["sigma_units"] = sigma_units
         return config, core
+
+    def _input_spacing_units(self) -> float:
+        """Input positions per normalised unit (m - 1), for ``sigma_units="inputs"``."""
+        raise NotImplementedError
+
+    def _check_value(self, p: Any, value: np.ndarray, where: str) -> None:
+        if p.tag == "sigma":
+            if not (np.isfinite(value).all() and (value > 0).all()):
+                bad = value[~(np.isfinite(value) & (value > 0))]
+                raise ValueError(
+                    f"{where}: focus apertures (sigma) must be finite and > 0, got {bad.ravel()[:3].tolist()} "
+                    f"({bad.size} bad of {value.size}); a zero aperture gives NaN outputs"
+                )
+        elif p.tag == "mu" and not np.isfinite(value).all():
+            raise ValueError(f"{where}: focus centres (mu) must be finite")
+
+    @property
+    def sigma_units(self) -> str:
+        """How ``sigma_init`` was given: ``"normalized"`` or ``"inputs"`` (the layer's ``sigma``
+        is normalised either way)."""
+        return str(self._config.get("sigma_units", "normalized"))
 
     # -- focus parameters ----------------------------------------------------------------------
     def _by_tag(self, tag: str) -> list:
@@ -228,7 +282,12 @@ class FocusDense(_FocusBase):
     spread : (float, float)
         Interval for ``mu_init="spread"``, inside [0, 1].
     sigma_init : float
-        Initial aperture (0.025, the paper's Focus-s MLP value; 0.1 for its Fixed-s).
+        Initial aperture (0.025, the paper's Focus-s MLP value; 0.1 for its Fixed-s), in the
+        normalised position units of ``mu`` (about ``sigma_init * (in_features - 1)`` inputs wide)
+        unless ``sigma_units="inputs"``.
+    sigma_units : {"normalized", "inputs"}
+        The unit of ``sigma_init``: normalised positions (default, the paper's) or input positions
+        (``sigma_init=2.0`` is two inputs at any width; converted to ``2 / (in_features - 1)``).
     trainable_focus : bool
         False gives the paper's Fixed-s: mu and sigma are not trained (``trainable=False``, no
         gradients computed).
@@ -243,8 +302,10 @@ class FocusDense(_FocusBase):
 
     Notes
     -----
-    Input positions are ``tau(i) = i / (m - 1)``, linearly spaced in [0, 1] inclusive. Parameters
-    are ``weight`` (out, in), ``bias``, ``mu`` (tag "mu") and ``sigma`` (tag "sigma").
+    Input positions are ``tau(i) = i / (m - 1)``, linearly spaced in [0, 1] inclusive (the authors'
+    code; Eq. 6 literally reads ``i / m``, see the module docstring). Parameters are ``weight``
+    (out, in), ``bias``, ``mu`` (tag "mu") and ``sigma`` (tag "sigma"), both in those normalised
+    units; ``sigma`` must stay > 0 (checked on load and before each use).
 
     Focus coefficients below ``eps ** 1.5`` of a neuron's peak (``eps`` the dtype's machine
     epsilon: ~4e-11 in float32) are exactly 0; the layer's products skip them, which makes narrow
@@ -269,10 +330,12 @@ class FocusDense(_FocusBase):
         sigma_l2: float = 0.0,
         prune_threshold: float = 0.0,
         dtype: Any = np.float32,
+        sigma_units: str = "normalized",
     ) -> None:
         super().__init__(dtype)
         in_features = check_int(in_features, "in_features", minimum=1)
         out_features = check_int(out_features, "out_features", minimum=1)
+        self._m = in_features
         # W, the focus Phi, the kernel K and their gradients: about four weight-sized buffers.
         self._check_size("in_features * out_features", 4 * in_features * out_features)
         config, core = self._options(
@@ -289,9 +352,15 @@ class FocusDense(_FocusBase):
             sigma_l1,
             sigma_l2,
             prune_threshold,
+            sigma_units,
         )
         self._config = dict(in_features=in_features, out_features=out_features, **config)
         self._impl = self._core("FocusDense")(in_features, out_features, core)
+
+    def _input_spacing_units(self) -> float:
+        if self._m < 2:
+            raise ValueError("sigma_units='inputs' needs in_features >= 2")
+        return float(self._m - 1)
 
     @property
     def mu(self) -> np.ndarray:
@@ -312,6 +381,12 @@ class FocusDense2D(_FocusBase):
 
     with ``sigma_x = sigma_y = sigma`` unless ``anisotropic``.
 
+    Axes: **x is the column (width) axis, y the row (height) axis.** ``mu_x`` / ``sigma_x`` are
+    along the columns, ``mu_y`` / ``sigma_y`` along the rows; ``mu_x = 0`` is the left edge and
+    ``mu_y = 0`` the top row. Each axis is normalised on its own, so an isotropic ``sigma`` is
+    ``sigma * (width - 1)`` pixels across and ``sigma * (height - 1)`` pixels down (the default 0.025
+    is 0.7 pixel on a 28 x 28 grid).
+
     Parameters
     ----------
     height, width : int
@@ -322,7 +397,10 @@ class FocusDense2D(_FocusBase):
         Separate apertures ``sigma_x``, ``sigma_y`` (both tagged "sigma") instead of one ``sigma``.
     mu_init : "spread", "center" or array of shape (out_features, 2)
         ``"spread"`` places the centres on a ceil(sqrt(n)) x ceil(n / ceil(sqrt(n))) grid over
-        ``spread`` x ``spread``; an array gives (mu_x, mu_y) per neuron.
+        ``spread`` x ``spread``; an array gives (mu_x, mu_y) = (column, row) per neuron.
+    sigma_units : {"normalized", "inputs"}
+        ``"inputs"``: ``sigma_init`` in pixels, converted to ``sigma_init / (width - 1)``; needs a
+        square grid (``height == width``), where a pixel is the same normalised step on both axes.
     Other parameters
         As for :class:`FocusDense`.
 
@@ -353,10 +431,12 @@ class FocusDense2D(_FocusBase):
         prune_threshold: float = 0.0,
         anisotropic: bool = False,
         dtype: Any = np.float32,
+        sigma_units: str = "normalized",
     ) -> None:
         super().__init__(dtype)
         height = check_int(height, "height", minimum=1)
         width = check_int(width, "width", minimum=1)
+        self._hw = (height, width)
         out_features = check_int(out_features, "out_features", minimum=1)
         self._check_size("height * width * out_features", 4 * height * width * out_features)
         config, core = self._options(
@@ -373,12 +453,24 @@ class FocusDense2D(_FocusBase):
             sigma_l1,
             sigma_l2,
             prune_threshold,
+            sigma_units,
         )
         self._config = dict(
             height=height, width=width, out_features=out_features, **config, anisotropic=bool(anisotropic)
         )
         core.anisotropic = bool(anisotropic)
         self._impl = self._core("FocusDense2D")(height, width, out_features, core)
+
+    def _input_spacing_units(self) -> float:
+        height, width = self._hw
+        if height != width:
+            raise ValueError(
+                f"sigma_units='inputs' needs a square grid (a pixel is 1/(width-1) across but 1/(height-1) down), "
+                f"got height={height}, width={width}; give sigma_init in normalised units"
+            )
+        if width < 2:
+            raise ValueError("sigma_units='inputs' needs a grid of at least 2 x 2")
+        return float(width - 1)
 
     def focus(self) -> np.ndarray:
         """Phi reshaped to (out_features, height, width) (a copy)."""

@@ -110,6 +110,15 @@ class Sequential:
     def _core_cls(self, name: str) -> Any:
         return getattr(_core, name + suffix(self.dtype))
 
+    def _check_parameters(self) -> None:
+        """Constrained parameters (e.g. focus apertures > 0) are valid: a clear error here instead
+        of NaN outputs after a bad write to ``p.data``."""
+        for i, layer in enumerate(self.layers):
+            try:
+                layer._check_parameters()
+            except ValueError as exc:
+                raise ValueError(f"layer {i}: {exc}") from None
+
     # -- structure -----------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.layers)
@@ -179,6 +188,7 @@ class Sequential:
     # -- computation ---------------------------------------------------------------------------
     def forward(self, x: Any, training: Optional[bool] = None) -> np.ndarray:
         """Output for the batch ``x`` (train/eval mode from :meth:`train` unless given)."""
+        self._check_parameters()
         mode = self.training if training is None else bool(training)
         return self._impl.forward(as_array(x, "x", self.dtype), mode)
 
@@ -207,11 +217,13 @@ class Sequential:
 
     def predict(self, X: Any, batch_size: int = 1024) -> np.ndarray:
         """Model output (eval mode) for every sample of ``X``, computed in batches."""
+        self._check_parameters()
         X = self._check_x(X)
         return self._impl.predict(X, check_int(batch_size, "batch_size", minimum=1))
 
     def evaluate(self, X: Any, y: Any, loss: Any, batch_size: int = 1024) -> Dict[str, float]:
         """Mean loss (and accuracy for classification losses) in eval mode."""
+        self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
         y = self._targets(y, X.shape[0], loss)
@@ -220,6 +232,7 @@ class Sequential:
     def input_gradient(self, X: Any, y: Any, loss: Any, training: bool = False) -> np.ndarray:
         """dLoss/dX for a batch (mean-reduced loss), in eval mode by default; parameter gradients
         are left as they were. This is what gradient-based attacks need."""
+        self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
         y = self._targets(y, X.shape[0], loss)
@@ -227,6 +240,7 @@ class Sequential:
 
     def train_step(self, X: Any, y: Any, loss: Any, optimizer: Any) -> float:
         """One optimisation step on the batch ``(X, y)``; returns the batch loss."""
+        self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
         y = self._targets(y, X.shape[0], loss)
@@ -276,6 +290,7 @@ class Sequential:
         """
         from ..callbacks import CallbackList
 
+        self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
         y = self._targets(y, X.shape[0], loss)
@@ -297,6 +312,10 @@ class Sequential:
             core_sched = getattr(scheduler, "_impl", None)
             if core_sched is None or getattr(scheduler, "optimizer", None) is not optimizer:
                 raise ValueError("scheduler must be a bionn.optim scheduler built on this optimizer")
+        if epochs:
+            from .._sysinfo import check_threads
+
+            check_threads(stacklevel=3)  # warns once when the threads get far less CPU than their number
         n = X.shape[0]
         batches = (n // min(batch_size, n)) if drop_last else -(-n // min(batch_size, n))
         history = History()
@@ -353,12 +372,16 @@ class Sequential:
     def load_state_dict(self, state: Dict[str, Any], strict: bool = True) -> None:
         """Copies arrays into the parameters and buffers (shapes must match).
 
-        All arrays are checked before any is written, so a bad dict leaves the model unchanged.
+        All arrays are checked before any is written, so a bad dict leaves the model unchanged:
+        shapes, finite numbers, and the constraints of constrained parameters (a focus aperture
+        ``sigma`` must be > 0), each failure a ValueError naming the entry.
         """
         targets: Dict[str, np.ndarray] = {}
+        owners: Dict[str, Tuple[Layer, Any]] = {}
         for i, layer in enumerate(self.layers):
             for p in layer.parameters():
                 targets[f"{i}.{p.name}"] = p.data
+                owners[f"{i}.{p.name}"] = (layer, p)
             for name, buf in layer.buffers().items():
                 targets[f"{i}.{name}"] = buf
         if strict:
@@ -377,6 +400,9 @@ class Sequential:
                 raise TypeError(f"state dict entry {key!r} has non-numeric dtype {src.dtype}")
             if not np.isfinite(src).all():
                 raise ValueError(f"state dict entry {key!r} contains NaN or Inf")
+            if key in owners:
+                layer, p = owners[key]
+                layer._check_value(p, src, f"state dict entry {key!r}")
             staged.append((dest, src))
         for dest, src in staged:
             dest[...] = src

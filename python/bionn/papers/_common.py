@@ -16,8 +16,9 @@ __all__ = ["DataUnavailable", "CIFAR10_HINT", "cifar10_or_skip", "fashion_mnist"
 Arrays = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 CIFAR10_HINT = (
-    "put cifar-10-binary.tar.gz, the extracted cifar-10-batches-bin/ or cifar-10-batches-py/ in "
-    "../shared/data/cifar-10/, or set BIONN_DATA to a directory holding them"
+    "run `bionn data fetch cifar-10` (or `bionn reproduce ... --download`), or put cifar-10-binary.tar.gz, "
+    "the extracted cifar-10-batches-bin/ or cifar-10-batches-py/ in ../shared/data/cifar-10/, or set "
+    "BIONN_DATA to a directory holding them"
 )
 
 

@@ -34,15 +34,44 @@ def sandbox(monkeypatch, tmp_path):
 
 @pytest.fixture
 def http_server(tmp_path):
-    """A throwaway HTTP server on 127.0.0.1 (random port) serving tmp_path/www."""
+    """A throwaway HTTP server on 127.0.0.1 (random port) serving tmp_path/www.
+
+    It honours ``Range: bytes=N-`` (206) unless ``ranges`` is set False; ``cut[path] = n`` makes the
+    next GET of ``path`` announce the whole length but close after ``n`` bytes (an interrupted
+    download). ``requests`` lists the paths asked for, ``headers`` each request's Range header.
+    """
     root = tmp_path / "www"
     root.mkdir()
-    requests = []
+    requests, headers, cut = [], [], {}
+    state = SimpleNamespace(ranges=True)
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def do_GET(self):
             requests.append(self.path)
-            super().do_GET()
+            headers.append(self.headers.get("Range"))
+            path = root / self.path.lstrip("/")
+            rng = self.headers.get("Range")
+            if not path.is_file() or not (state.ranges and rng or self.path in cut):
+                return super().do_GET()
+            payload = path.read_bytes()
+            start = int(rng[len("bytes=") : -1]) if state.ranges and rng else 0
+            if start >= len(payload):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(payload)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            body = payload[start:]
+            self.send_response(206 if start else 200)
+            if start:
+                self.send_header("Content-Range", f"bytes {start}-{len(payload) - 1}/{len(payload)}")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            n = cut.pop(self.path, None)
+            self.wfile.write(body if n is None else body[:n])
+            if n is not None:
+                self.close_connection = True
+            return None
 
         def log_message(self, *args):
             pass
@@ -51,7 +80,14 @@ def http_server(tmp_path):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield SimpleNamespace(root=root, url=f"http://127.0.0.1:{server.server_address[1]}/", requests=requests)
+        yield SimpleNamespace(
+            root=root,
+            url=f"http://127.0.0.1:{server.server_address[1]}/",
+            requests=requests,
+            headers=headers,
+            cut=cut,
+            state=state,
+        )
     finally:
         server.shutdown()
         server.server_close()
