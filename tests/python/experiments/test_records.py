@@ -262,9 +262,10 @@ def test_resume_after_interrupt_and_rerun(store, pd):
     CALLS.clear()
     with pytest.raises(KeyboardInterrupt):
         ex.repeat(interrupted_fn, SEEDS, CONFIGS, store=store, paper=P, experiment=E)
-    assert CALLS == [(3, 2.0, 0.0), (0, 2.0, 0.0), "interrupted"]
+    # missing runs go seed-major: both configs of seed 3 first (an interrupted protocol keeps whole seeds)
+    assert CALLS == [(3, 2.0, 0.0), (3, -1.0, 5.0), "interrupted"]
     assert len(store.records(P, E)) == 2 and temp_files(store.root) == []
-    assert store.missing(P, E, CONFIGS, SEEDS)[0] == (CONFIGS[0], 2)
+    assert store.missing(P, E, CONFIGS, SEEDS)[0] == (CONFIGS[0], 0)
     CALLS.clear()
     df = ex.repeat(metric_fn, SEEDS, CONFIGS, store=store, paper=P, experiment=E)
     assert len(CALLS) == 4 and (3, 2.0, 0.0) not in CALLS
