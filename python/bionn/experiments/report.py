@@ -208,8 +208,9 @@ def _short(claim_id: str) -> str:
 
 
 def _figures(claim: Claim, data: ClaimData, fig_dir: Path, rel: str) -> List[str]:
-    """Writes the claim's evidence figure and learning curves (if records carry curves); returns
-    the figures' paths relative to the report."""
+    """Writes the claim's evidence figure and learning curves (if records carry curves; a curve whose
+    name holds "/" is a per-run table, not a per-epoch curve, and is left to report sections);
+    returns the figures' paths relative to the report."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -229,7 +230,8 @@ def _figures(claim: Claim, data: ClaimData, fig_dir: Path, rel: str) -> List[str
         plt.close(fig)
     for name in claim.experiments:
         recs = [r for r in data.records(name) if r.get("curves")]
-        keys = sorted({k for r in recs for k, v in r["curves"].items() if v})[:4]
+        # curves named with "/" are per-run tables (e.g. accuracy per ε), not per-epoch curves
+        keys = sorted({k for r in recs for k, v in r["curves"].items() if v and "/" not in k})[:4]
         if not keys:
             continue
         path = fig_dir / f"curves_{name}.png"
