@@ -151,10 +151,10 @@ _LRS_WORDS = {
 }
 _QUICK_T2 = {
     "mnist": Quick(
-        seeds=range(5),
-        overrides={"epochs": 60},
+        seeds=range(3),
+        overrides={"epochs": 10, "n_train": 4000},
         configs=(0, 1),
-        note="quick: Dense and Focus-s, 60 of the 200 epochs (5 seeds)",
+        note="quick: Dense and Focus-s, 3 seeds, 10 epochs (decay at epochs 5 and 7), 4,000 training digits",
     ),
     "fashion": Quick(
         seeds=range(3),
@@ -335,7 +335,8 @@ def _table2_claim(key: str) -> Claim:
             paper_centers=(focus / 100, dense / 100),
         ),
         reading=_T2_READING,
-        quick_power=key == "mnist",
+        # quick mode (10 epochs, 3 seeds) is a smoke test of the code path, not a test of the claim
+        quick_power=False,
     )
 
 
@@ -531,7 +532,7 @@ register_claim(
         deviations=[
             "the MNIST sample's test split has 2,000 images (paper 10,000): one changed prediction is 0.05 points"
         ],
-        quick_power=True,
+        quick_power=False,  # quick mode has 3 Focus-s runs; the criterion needs the 5 repeats
     )
 )
 register_claim(
