@@ -261,16 +261,16 @@ def build_network(
     layers.append(out)
     model = Sequential(layers, seed=seed)
     for d in dense:
-        w = d.weight.data
+        w = d.parameters()[0].data
         w[...] = _signed_integer_draws(rng, w.shape, t, float(init_scale[0]))
         if authors:  # the bias neuron starts as a copy of the previous layer's bias neuron
             w[0, :] = 0.0
             w[0, 0] = 1.0
         else:
-            d.bias.data[...] = _signed_integer_draws(rng, d.bias.data.shape, t, float(init_scale[0]))
-    out.weight.data[...] = _signed_integer_draws(rng, out.weight.data.shape, t, float(init_scale[1]))
+            d.parameters()[1].data[...] = _signed_integer_draws(rng, (WIDTH,), t, float(init_scale[0]))
+    out.parameters()[0].data[...] = _signed_integer_draws(rng, (1, WIDTH), t, float(init_scale[1]))
     if not authors:
-        out.bias.data[...] = _signed_integer_draws(rng, out.bias.data.shape, t, float(init_scale[1]))
+        out.parameters()[1].data[...] = _signed_integer_draws(rng, (1,), t, float(init_scale[1]))
     return model, special
 
 
