@@ -1,5 +1,6 @@
 #include "core/optim.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 
 #include "core/parallel.h"
@@ -196,9 +197,48 @@ AdamCoefficients<T>::AdamCoefficients(double lr_, double beta1, double beta2, do
       eps_inside(eps_inside_sqrt),
       decay_after(decoupled_weight_decay && decay_after_step) {}
 
+namespace {
+
+// The update without AMSGrad as Eigen array expressions (SIMD: sqrt and division vectorize, which a
+// scalar loop with std::sqrt does not without -fno-math-errno), in the scalar loop's operation
+// order. At batch size 1 on a small network this update is a third of the step.
+template <typename T>
+void adam_update_simd(T* w_, T* m_, T* v_, const T* g_, int64_t n, const AdamCoefficients<T>& c) {
+  using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+  Eigen::Map<A> w(w_, n), m(m_, n), v(v_, n);
+  Eigen::Map<const A> g0(g_, n);
+  const T tiny = std::numeric_limits<T>::min();
+  const T step_size = c.step_size, bc2_sqrt = c.bc2_sqrt, bc2 = c.bc2, b1 = c.b1, b2 = c.b2, eps = c.eps;
+  const T one_minus_b1 = c.one_minus_b1, one_minus_b2 = c.one_minus_b2, lr = c.lr, wd = c.wd;
+  auto moments = [&](const auto& g) {
+    m = b1 * m + one_minus_b1 * g;
+    m = (m.abs() < tiny).select(T(0), m);  // flush_subnormal
+    v = b2 * v + one_minus_b2 * g * g;
+    v = (v.abs() < tiny).select(T(0), v);
+  };
+  if (c.decoupled) {
+    if (!c.decay_after) w *= T(1) - lr * wd;
+    moments(g0);
+  } else {
+    moments(g0 + wd * w);
+  }
+  if (c.eps_inside)
+    w -= step_size * m / (v / bc2 + eps).sqrt();
+  else
+    w -= step_size * m / (v.sqrt() / bc2_sqrt + eps);
+  if (c.decay_after) w -= lr * wd * w;
+}
+
+}  // namespace
+
 template <typename T>
 void adam_update(T* w, T* m, T* v, T* vmax, const T* g, int64_t begin, int64_t end, const AdamCoefficients<T>& c) {
-  // Locals, not c's members: the arrays could alias c, which would reload them every iteration.
+  if (!vmax) {
+    if (end > begin) adam_update_simd(w + begin, m + begin, v + begin, g + begin, end - begin, c);
+    return;
+  }
+  // AMSGrad: the scalar loop. Locals, not c's members: the arrays could alias c, which would reload
+  // them every iteration.
   const T step_size = c.step_size, bc2_sqrt = c.bc2_sqrt, bc2 = c.bc2, b1 = c.b1, b2 = c.b2, eps = c.eps;
   const T one_minus_b1 = c.one_minus_b1, one_minus_b2 = c.one_minus_b2, lr = c.lr, wd = c.wd;
   const bool decoupled = c.decoupled, eps_inside = c.eps_inside, decay_after = c.decay_after;
@@ -211,11 +251,8 @@ void adam_update(T* w, T* m, T* v, T* vmax, const T* g, int64_t begin, int64_t e
     }
     m[i] = flush_subnormal(b1 * m[i] + one_minus_b1 * gi);
     v[i] = flush_subnormal(b2 * v[i] + one_minus_b2 * gi * gi);
-    T vh = v[i];
-    if (vmax) {
-      vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
-      vh = vmax[i];
-    }
+    vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
+    const T vh = vmax[i];
     w[i] -= step_size * m[i] / (eps_inside ? std::sqrt(vh / bc2 + eps) : std::sqrt(vh) / bc2_sqrt + eps);
     if (decay_after) w[i] -= lr * wd * w[i];
   }
