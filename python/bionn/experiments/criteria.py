@@ -303,13 +303,12 @@ class Compare(Criterion):
 
     def _magnitude_text(self) -> str:
         parts = []
+        center = f"best-run ({self.center})" if self.center in ("min", "max") else self.center
         if self.min_difference is not None:
-            parts.append(
-                f"{self.center} difference ≥ {_fmt(self.min_difference, self.scale, self.digits)}{self.diff_unit}"
-            )
+            parts.append(f"{center} difference ≥ {_fmt(self.min_difference, self.scale, self.digits)}{self.diff_unit}")
         if self.min_ratio is not None:
             num, den = (self.a, self.b) if self.direction == "greater" else (self.b, self.a)
-            parts.append(f"{self.center} ratio {num.label}/{den.label} ≥ {self.min_ratio:g}")
+            parts.append(f"{center} ratio {num.label}/{den.label} ≥ {self.min_ratio:g}")
         if not parts:
             return ""
         note = f" ({self.magnitude_note})" if self.magnitude_note else ""
