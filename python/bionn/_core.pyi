@@ -53,6 +53,8 @@ __all__: list[str] = [
     "LeakyReLU_f64",
     "LearnedActivation_f32",
     "LearnedActivation_f64",
+    "LinearSquareLoss_f32",
+    "LinearSquareLoss_f64",
     "Loss_f32",
     "Loss_f64",
     "MSELoss_f32",
@@ -263,8 +265,11 @@ class Tanh_f64(Layer_f64):
 
 class GroupOptions:
     amsgrad: bool
+    bias_correction: bool
     centered: bool
+    decay_after_step: bool
     decoupled_weight_decay: bool
+    eps_inside_sqrt: bool
     nesterov: bool
     def __init__(self) -> None: ...
     @property
@@ -325,6 +330,9 @@ class MSELoss_f32(Loss_f32):
 class L1Loss_f32(Loss_f32):
     def __init__(self) -> None: ...
 
+class LinearSquareLoss_f32(Loss_f32):
+    def __init__(self) -> None: ...
+
 class BCEWithLogitsLoss_f32(Loss_f32):
     def __init__(self) -> None: ...
 
@@ -332,6 +340,7 @@ class Optimizer_f32:
     def group_initial_lr(self, arg0: int) -> float: ...
     def group_options(self, arg0: int) -> GroupOptions: ...
     def num_groups(self) -> int: ...
+    def reset_state(self) -> None: ...
     def state_arrays(self) -> list: ...
     def step(self) -> None: ...
     def validate_options(self) -> None: ...
@@ -396,6 +405,7 @@ class Sequential_f32:
         scheduler: LRScheduler_f32 = None,
         on_batch: typing.Any = None,
         on_epoch: typing.Any = None,
+        replacement: bool = False,
     ) -> list[dict[str, float]]: ...
     def forward(
         self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], training: bool = False
@@ -441,6 +451,9 @@ class MSELoss_f64(Loss_f64):
 class L1Loss_f64(Loss_f64):
     def __init__(self) -> None: ...
 
+class LinearSquareLoss_f64(Loss_f64):
+    def __init__(self) -> None: ...
+
 class BCEWithLogitsLoss_f64(Loss_f64):
     def __init__(self) -> None: ...
 
@@ -448,6 +461,7 @@ class Optimizer_f64:
     def group_initial_lr(self, arg0: int) -> float: ...
     def group_options(self, arg0: int) -> GroupOptions: ...
     def num_groups(self) -> int: ...
+    def reset_state(self) -> None: ...
     def state_arrays(self) -> list: ...
     def step(self) -> None: ...
     def validate_options(self) -> None: ...
@@ -512,6 +526,7 @@ class Sequential_f64:
         scheduler: LRScheduler_f64 = None,
         on_batch: typing.Any = None,
         on_epoch: typing.Any = None,
+        replacement: bool = False,
     ) -> list[dict[str, float]]: ...
     def forward(
         self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], training: bool = False
@@ -537,6 +552,7 @@ class Sequential_f64:
     ) -> float: ...
 
 class SecondaryActivation_f32(Layer_f32):
+    secondary_enabled: bool
     def __init__(
         self,
         features: int,
@@ -545,6 +561,7 @@ class SecondaryActivation_f32(Layer_f32):
         activation: str = "parametric_softplus",
         a: float = 0.3,
         b: float = 1.0,
+        linear: collections.abc.Sequence[int] = [],
     ) -> None: ...
     @property
     def a(self) -> float: ...
@@ -558,8 +575,11 @@ class SecondaryActivation_f32(Layer_f32):
     def b(self) -> float: ...
     @property
     def features(self) -> int: ...
+    @property
+    def linear(self) -> list[int]: ...
 
 class SecondaryActivation_f64(Layer_f64):
+    secondary_enabled: bool
     def __init__(
         self,
         features: int,
@@ -568,6 +588,7 @@ class SecondaryActivation_f64(Layer_f64):
         activation: str = "parametric_softplus",
         a: float = 0.3,
         b: float = 1.0,
+        linear: collections.abc.Sequence[int] = [],
     ) -> None: ...
     @property
     def a(self) -> float: ...
@@ -581,6 +602,8 @@ class SecondaryActivation_f64(Layer_f64):
     def b(self) -> float: ...
     @property
     def features(self) -> int: ...
+    @property
+    def linear(self) -> list[int]: ...
 
 class FlexibleConv2d_f32(Layer_f32):
     def __init__(

@@ -12,7 +12,7 @@ import numpy as np
 from . import _core
 from ._validation import as_array, as_labels, check_float, suffix
 
-__all__ = ["Loss", "CrossEntropy", "MSE", "L1", "BCEWithLogits"]
+__all__ = ["Loss", "CrossEntropy", "MSE", "L1", "LinearSquare", "BCEWithLogits"]
 
 
 class Loss:
@@ -99,6 +99,14 @@ class L1(Loss):
     """Mean absolute error."""
 
     _core_name = "L1Loss"
+
+
+class LinearSquare(Loss):
+    """Mean of ``ρ(e) = |e| + 1/(1 + |e|) − 1 = e²/(1 + |e|)``, ``e = pred − target``: quadratic near 0,
+    linear for large errors (gradient ``sign(e)(1 − 1/(1 + |e|)²)``, bounded by 1). The default cost of
+    the amplifying/attenuating-neuron authors' MLP (their "linear-square" cost)."""
+
+    _core_name = "LinearSquareLoss"
 
 
 class BCEWithLogits(Loss):

@@ -37,7 +37,11 @@ _FIELDS = (
     "alpha",
     "centered",
     "amsgrad",
+    "bias_correction",
+    "eps_inside_sqrt",
+    "decay_after_step",
 )
+_BOOLS = ("nesterov", "centered", "amsgrad", "bias_correction", "eps_inside_sqrt", "decay_after_step")
 
 
 class _GroupView(MutableMapping):
@@ -69,7 +73,7 @@ class _GroupView(MutableMapping):
         saved = [getattr(o, f) for f in fields]
         if key == "betas":
             o.beta1, o.beta2 = _betas(value)
-        elif key in ("nesterov", "centered", "amsgrad"):
+        elif key in _BOOLS:
             setattr(o, key, bool(value))
         else:
             setattr(o, key, check_float(value, key, minimum=0.0))
@@ -149,12 +153,16 @@ class Optimizer:
         for key, value in options.items():
             if key == "betas":
                 o.beta1, o.beta2 = _betas(value)
-            elif key in ("nesterov", "centered", "amsgrad"):
+            elif key in _BOOLS:
+                if not isinstance(value, (bool, np.bool_)):
+                    raise TypeError(f"{where}: {key} must be a bool, got {value!r}")
                 setattr(o, key, bool(value))
             else:
                 setattr(o, key, check_float(value, f"{where}: {key}", minimum=0.0))
         for key, value in self._fixed.items():
             setattr(o, key, value)
+        if o.decay_after_step and not o.decoupled_weight_decay:
+            raise ValueError(f"{where}: decay_after_step needs decoupled weight decay (use AdamW)")
         return o
 
     def step(self) -> None:
@@ -163,6 +171,11 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         self._impl.zero_grad()
+
+    def reset_state(self) -> None:
+        """Zeroes the optimizer state (momentum buffers, Adam's moments) and every parameter's step
+        count, as if the optimizer had just been built; the group options (lr included) are kept."""
+        self._impl.reset_state()
 
     @property
     def steps_taken(self) -> int:
@@ -257,7 +270,11 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with PyTorch's bias correction and eps placement; L2 weight decay."""
+    """Adam (Kingma & Ba) with PyTorch's bias correction and eps placement; L2 weight decay.
+
+    ``bias_correction=False`` drops the ``1/(1 − β^t)`` factors; ``eps_inside_sqrt=True`` divides by
+    ``sqrt(v + eps)`` instead of ``sqrt(v) + eps`` (both as in, e.g., the amplifying-neuron authors' code).
+    """
 
     _core_name = "Adam"
     _defaults = {
@@ -267,6 +284,8 @@ class Adam(Optimizer):
         "weight_decay": 0.0,
         "amsgrad": False,
         "clip_value": 0.0,
+        "bias_correction": True,
+        "eps_inside_sqrt": False,
     }
 
     def __init__(
@@ -278,16 +297,35 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         clip_value: float = 0.0,
+        bias_correction: bool = True,
+        eps_inside_sqrt: bool = False,
+        **extra: Any,
     ) -> None:
         super().__init__(
-            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, clip_value=clip_value
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            clip_value=clip_value,
+            bias_correction=bias_correction,
+            eps_inside_sqrt=eps_inside_sqrt,
+            **extra,
         )
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (``p *= 1 - lr * weight_decay`` before the update)."""
+    """Adam with decoupled weight decay (``p *= 1 - lr * weight_decay`` before the update, or
+    ``p -= lr * weight_decay * p`` after it with ``decay_after_step=True``).
+
+    ``AdamW(params, lr=1e-3, betas=(0.9, 0.99), weight_decay=0.002, bias_correction=False,
+    eps_inside_sqrt=True, decay_after_step=True)`` is the amplifying-neuron authors' optimizer:
+    ``m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; w ← w − lr m / sqrt(v + eps); w ← w − lr λ w``.
+    """
 
     _fixed = {"decoupled_weight_decay": True}
+    _defaults = dict(Adam._defaults, decay_after_step=False)
 
     def __init__(
         self,
@@ -298,9 +336,21 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
         clip_value: float = 0.0,
+        bias_correction: bool = True,
+        eps_inside_sqrt: bool = False,
+        decay_after_step: bool = False,
     ) -> None:
         super().__init__(
-            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, clip_value=clip_value
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            clip_value=clip_value,
+            bias_correction=bias_correction,
+            eps_inside_sqrt=eps_inside_sqrt,
+            decay_after_step=decay_after_step,
         )
 
 

@@ -41,6 +41,9 @@ void bind_all(py::module_& m) {
       .def(py::init<double>(), py::arg("label_smoothing") = 0.0);
   py::class_<MSELoss<T>, Loss<T>, std::shared_ptr<MSELoss<T>>>(m, with_dtype<T>("MSELoss").c_str()).def(py::init<>());
   py::class_<L1Loss<T>, Loss<T>, std::shared_ptr<L1Loss<T>>>(m, with_dtype<T>("L1Loss").c_str()).def(py::init<>());
+  py::class_<LinearSquareLoss<T>, Loss<T>, std::shared_ptr<LinearSquareLoss<T>>>(
+      m, with_dtype<T>("LinearSquareLoss").c_str())
+      .def(py::init<>());
   py::class_<BCEWithLogitsLoss<T>, Loss<T>, std::shared_ptr<BCEWithLogitsLoss<T>>>(
       m, with_dtype<T>("BCEWithLogitsLoss").c_str())
       .def(py::init<>());
@@ -49,6 +52,7 @@ void bind_all(py::module_& m) {
   py::class_<Optimizer<T>, std::shared_ptr<Optimizer<T>>>(m, with_dtype<T>("Optimizer").c_str())
       .def("step", &Optimizer<T>::step)
       .def("zero_grad", &Optimizer<T>::zero_grad)
+      .def("reset_state", &Optimizer<T>::reset_state)
       .def("validate_options", &Optimizer<T>::validate_options)
       .def_property_readonly("kind", &Optimizer<T>::kind)
       .def_property_readonly("steps_taken", &Optimizer<T>::steps_taken)
@@ -151,11 +155,13 @@ void bind_all(py::module_& m) {
           "fit",
           [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, Optimizer<T>& opt, int epochs,
              int64_t batch_size, bool shuffle, bool drop_last, int64_t eval_batch_size, py::object val_x,
-             py::object val_y, std::shared_ptr<LRScheduler<T>> scheduler, py::object on_batch, py::object on_epoch) {
+             py::object val_y, std::shared_ptr<LRScheduler<T>> scheduler, py::object on_batch, py::object on_epoch,
+             bool replacement) {
             FitOptions o;
             o.epochs = epochs;
             o.batch_size = batch_size;
             o.shuffle = shuffle;
+            o.replacement = replacement;
             o.drop_last = drop_last;
             o.eval_batch_size = eval_batch_size;
             CArray<T> vx, vy;
@@ -168,7 +174,11 @@ void bind_all(py::module_& m) {
               dvy = to_view(vy);
             }
             FitHooks hooks;
-            hooks.on_batch = [&on_batch](int epoch, int64_t batch, int64_t batches, double value) {
+            const bool python_on_batch = !on_batch.is_none();
+            hooks.on_batch = [&on_batch, python_on_batch](int epoch, int64_t batch, int64_t batches, double value) {
+              // Without a Python hook, poll for Ctrl-C every 64 batches only: at batch size 1 taking
+              // the GIL every step costs more than a small network's whole update.
+              if (!python_on_batch && (batch & 63) != 63 && batch + 1 != batches) return;
               py::gil_scoped_acquire gil;
               if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C between batches
               if (!on_batch.is_none()) on_batch(epoch, batch, batches, value);
@@ -186,7 +196,7 @@ void bind_all(py::module_& m) {
           py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("optimizer"), py::arg("epochs"), py::arg("batch_size"),
           py::arg("shuffle") = true, py::arg("drop_last") = false, py::arg("eval_batch_size") = 1024,
           py::arg("val_x") = py::none(), py::arg("val_y") = py::none(), py::arg("scheduler") = nullptr,
-          py::arg("on_batch") = py::none(), py::arg("on_epoch") = py::none());
+          py::arg("on_batch") = py::none(), py::arg("on_epoch") = py::none(), py::arg("replacement") = false);
 
   (void)m;
 }
@@ -204,6 +214,9 @@ void bind_training(py::module_& m) {
       .def_readwrite("beta2", &GroupOptions::beta2)
       .def_readwrite("amsgrad", &GroupOptions::amsgrad)
       .def_readwrite("decoupled_weight_decay", &GroupOptions::decoupled_weight_decay)
+      .def_readwrite("bias_correction", &GroupOptions::bias_correction)
+      .def_readwrite("eps_inside_sqrt", &GroupOptions::eps_inside_sqrt)
+      .def_readwrite("decay_after_step", &GroupOptions::decay_after_step)
       .def_readwrite("alpha", &GroupOptions::alpha)
       .def_readwrite("eps", &GroupOptions::eps)
       .def_readwrite("centered", &GroupOptions::centered);

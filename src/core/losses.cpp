@@ -96,6 +96,24 @@ double L1Loss<T>::forward(const Tensor<T>& pred, const Tensor<T>& target) {
 }
 
 template <typename T>
+double LinearSquareLoss<T>::forward(const Tensor<T>& pred, const Tensor<T>& target) {
+  this->check_same_shape(pred, target);
+  this->grad_.resize(pred.shape());
+  const int64_t n = pred.size();
+  const double inv = 1.0 / static_cast<double>(n);
+  double total = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(pred[i]) - static_cast<double>(target[i]);
+    // Cancellation-free forms: |e| + 1/(1+|e|) - 1 = e^2 / (1+|e|), 1 - 1/(1+|e|)^2 = |e| (2+|e|) / (1+|e|)^2.
+    const double a = std::abs(d), s = 1.0 / (1.0 + a);
+    total += a * a * s;
+    const double g = a * (2.0 + a) * s * s * inv;
+    this->grad_[i] = static_cast<T>(d > 0 ? g : -g);  // g = 0 at d = 0
+  }
+  return total * inv;
+}
+
+template <typename T>
 double BCEWithLogitsLoss<T>::forward(const Tensor<T>& pred, const Tensor<T>& target) {
   this->check_same_shape(pred, target);
   this->grad_.resize(pred.shape());
@@ -122,6 +140,8 @@ template class MSELoss<float>;
 template class MSELoss<double>;
 template class L1Loss<float>;
 template class L1Loss<double>;
+template class LinearSquareLoss<float>;
+template class LinearSquareLoss<double>;
 template class BCEWithLogitsLoss<float>;
 template class BCEWithLogitsLoss<double>;
 

@@ -53,6 +53,18 @@ class L1Loss : public Loss<T> {
   const Tensor<T>& backward() override { return this->grad_; }
 };
 
+// rho(e) = |e| + 1 / (1 + |e|) - 1 per element, e = pred - target, mean-reduced: quadratic near 0
+// (rho = e^2 - |e|^3 + ...) and linear for large errors (rho ~ |e| - 1), so outliers pull with a
+// bounded gradient, rho'(e) = sign(e) (1 - 1 / (1 + |e|)^2) in (-1, 1). The amplifying-neuron
+// authors' default cost ("linear-square", their i_cost = 2).
+template <typename T>
+class LinearSquareLoss : public Loss<T> {
+ public:
+  std::string kind() const override { return "LinearSquare"; }
+  double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
+  const Tensor<T>& backward() override { return this->grad_; }
+};
+
 // Sigmoid + binary cross-entropy on logits, stable for large |x|; targets in [0, 1].
 template <typename T>
 class BCEWithLogitsLoss : public Loss<T> {

@@ -24,6 +24,13 @@ struct GroupOptions {
   double beta1 = 0.9, beta2 = 0.999;
   bool amsgrad = false;
   bool decoupled_weight_decay = false;  // AdamW
+  // Adam variants (the defaults are PyTorch's). bias_correction = false drops the 1/(1 - beta^t)
+  // factors; eps_inside_sqrt = true divides by sqrt(v + eps) instead of sqrt(v) + eps;
+  // decay_after_step = true (decoupled decay only) applies p -= lr wd p after the Adam step instead
+  // of p *= 1 - lr wd before it. All three together are the amplifying-neuron authors' Adam.
+  bool bias_correction = true;
+  bool eps_inside_sqrt = false;
+  bool decay_after_step = false;
   // RMSprop (alpha) and Adam/RMSprop (eps)
   double alpha = 0.99;
   double eps = 1e-8;
@@ -37,15 +44,18 @@ struct GroupOptions {
 template <typename T>
 struct AdamCoefficients {
   AdamCoefficients(double lr, double beta1, double beta2, double eps, int64_t t, double weight_decay = 0.0,
-                   bool decoupled_weight_decay = false);
-  T step_size, bc2_sqrt, b1, b2, one_minus_b1, one_minus_b2, eps, lr, wd;
-  bool decoupled;
+                   bool decoupled_weight_decay = false, bool bias_correction = true, bool eps_inside_sqrt = false,
+                   bool decay_after_step = false);
+  T step_size, bc2_sqrt, bc2, b1, b2, one_minus_b1, one_minus_b2, eps, lr, wd;
+  bool decoupled, eps_inside, decay_after;
 };
 
 // torch.optim.Adam / AdamW on the entries [begin, end): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), with L2 (g += wd p) or decoupled
-// (p *= 1 - lr wd) weight decay. vmax (AMSGrad's running max of v) may be null. Moments that decay
-// into the subnormal range are flushed to 0. Allocates nothing.
+// (p *= 1 - lr wd) weight decay. Variants (GroupOptions): no bias correction (the 1 - beta^t
+// factors are 1), eps inside the square root (p -= step * m / sqrt(v / (1 - b2^t) + eps)), and
+// decoupled decay after the step (p -= lr wd p on the updated p). vmax (AMSGrad's running max of v) may be null.
+// Moments that decay into the subnormal range are flushed to 0. Allocates nothing.
 template <typename T>
 void adam_update(T* p, T* m, T* v, T* vmax, const T* g, int64_t begin, int64_t end, const AdamCoefficients<T>& c);
 
@@ -71,6 +81,10 @@ class Optimizer {
   int64_t steps_taken() const { return steps_; }
   // Per-parameter state tensors (momentum, moments), for saving and inspection.
   std::vector<Tensor<T>*> state_tensors();
+  // Zeroes every state tensor (momentum, moments) and every parameter's step count, as if the
+  // optimizer had just been built: the next update is a first step again (bias correction,
+  // SGD's first-step momentum). Group options, including the current lr, are kept.
+  void reset_state();
 
  protected:
   // t: how many updates this parameter has had, this one included (PyTorch counts per parameter,

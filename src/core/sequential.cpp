@@ -101,8 +101,12 @@ std::vector<EpochRecord> Sequential<T>::fit(DataView<T> x, DataView<T> y, Loss<T
   std::vector<EpochRecord> history;
   history.reserve(static_cast<size_t>(o.epochs));
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    std::iota(order_.begin(), order_.end(), int64_t(0));
-    if (o.shuffle) rng_.shuffle(order_.begin(), order_.end());
+    if (o.replacement) {
+      for (auto& i : order_) i = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(n)));
+    } else {
+      std::iota(order_.begin(), order_.end(), int64_t(0));
+      if (o.shuffle) rng_.shuffle(order_.begin(), order_.end());
+    }
     double loss_sum = 0.0;
     int64_t seen = 0, correct = 0;
     for (int64_t b = 0; b < batches; ++b) {

@@ -26,6 +26,9 @@ struct FitOptions {
   int epochs = 1;
   int64_t batch_size = 32;
   bool shuffle = true;
+  // An epoch draws its n samples uniformly at random with replacement (rather than one pass over
+  // a permutation): the per-step sampling of classic online SGD. Overrides shuffle.
+  bool replacement = false;
   bool drop_last = false;
   int64_t eval_batch_size = 1024;
 };

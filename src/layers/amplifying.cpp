@@ -125,14 +125,15 @@ SecondaryActivation<T>::SecondaryActivation(int64_t features, const std::vector<
                                     std::to_string(features) + ")");
       NeuronKind& slot = kinds_[static_cast<size_t>(i)];
       if (slot != NeuronKind::Ordinary)
-        throw std::invalid_argument(
-            n + ": neuron " + std::to_string(i) +
-            (slot == k ? std::string(" is listed twice in ") + what : " is both amplifying and attenuating"));
+        throw std::invalid_argument(n + ": neuron " + std::to_string(i) +
+                                    (slot == k ? std::string(" is listed twice in ") + what
+                                               : " has two kinds (amplifying/attenuating/linear)"));
       slot = k;
     }
   };
   mark(amplifying, NeuronKind::Amplifying, "amplifying");
   mark(attenuating, NeuronKind::Attenuating, "attenuating");
+  mark(opt.linear, NeuronKind::Linear, "linear");
 }
 
 template <typename T>
@@ -155,6 +156,7 @@ void SecondaryActivation<T>::forward_rows(const T* x, int64_t rows, const H& pri
   const T inv_sqrt_b = T(1) / std::sqrt(static_cast<T>(b_));
   const T inv_b = T(1) / static_cast<T>(b_);
   const NeuronKind* kind = kinds_.data();
+  const bool secondary = secondary_enabled_;
   parallel_chunks(
       rows,
       [&](int64_t r0, int64_t count) {
@@ -162,9 +164,15 @@ void SecondaryActivation<T>::forward_rows(const T* x, int64_t rows, const H& pri
           const int64_t o = r * f;
           for (int64_t j = 0; j < f; ++j) {
             T h, dh;
+            if (kind[j] == NeuronKind::Linear) {
+              y[o + j] = x[o + j];
+              d[o + j] = T(1);
+              continue;
+            }
             primary(x[o + j], h, dh);
-            switch (kind[j]) {
+            switch (secondary ? kind[j] : NeuronKind::Ordinary) {
               case NeuronKind::Ordinary:
+              case NeuronKind::Linear:
                 break;
               case NeuronKind::Amplifying:  // Eq. 3, Algorithm 1: F' <- F' * 2y, y <- y^2
                 dh *= T(2) * h;

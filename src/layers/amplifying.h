@@ -41,7 +41,9 @@ template <typename T>
 LayerPtr<T> make_parametric_softplus(double a);
 
 // What one neuron of a SecondaryActivation layer does after its primary activation.
-enum class NeuronKind : uint8_t { Ordinary = 0, Amplifying = 1, Attenuating = 2 };
+// Linear neurons apply no activation at all (the paper's bias neurons, §4: "for the bias neuron
+// ... no activation function was applied"; in the authors' MLP they are trainable).
+enum class NeuronKind : uint8_t { Ordinary = 0, Amplifying = 1, Attenuating = 2, Linear = 3 };
 
 // The primary activation H of a SecondaryActivation layer.
 enum class PrimaryActivation { ParametricSoftplus, Identity, ReLU, Softplus, Tanh, Sigmoid };
@@ -54,6 +56,8 @@ struct SecondaryOptions {
   std::string activation = "parametric_softplus";
   double a = 0.3;  // Eq. 5's slope, used by parametric_softplus only
   double b = 1.0;  // Eq. 4's regulariser of the attenuating neuron's reciprocal, > 0
+  // Neurons that skip H and G (y = x), disjoint from the amplifying and attenuating ones.
+  std::vector<int64_t> linear;
 };
 
 template <typename T>
@@ -72,6 +76,12 @@ class SecondaryActivation : public Layer<T> {
   const std::vector<NeuronKind>& kinds() const { return kinds_; }
   std::vector<int64_t> amplifying() const { return indices_of(NeuronKind::Amplifying); }
   std::vector<int64_t> attenuating() const { return indices_of(NeuronKind::Attenuating); }
+  std::vector<int64_t> linear() const { return indices_of(NeuronKind::Linear); }
+  // Switches the secondary activations G on or off (default on). Off, amplifying and attenuating
+  // neurons compute H only, like ordinary ones: the authors first train the network as an ordinary
+  // one and switch the special neurons on one layer at a time, mid-training.
+  void set_secondary_enabled(bool on) { secondary_enabled_ = on; }
+  bool secondary_enabled() const { return secondary_enabled_; }
   PrimaryActivation activation() const { return act_; }
   double a() const { return a_; }
   double b() const { return b_; }
@@ -85,6 +95,7 @@ class SecondaryActivation : public Layer<T> {
   std::vector<NeuronKind> kinds_;
   PrimaryActivation act_;
   double a_, b_;
+  bool secondary_enabled_ = true;
   // F'(x) of the last forward, (N, features): Algorithm 1's "Calculate F'(i, j)".
   Tensor<T> derivative_;
 };

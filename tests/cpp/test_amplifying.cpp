@@ -275,3 +275,44 @@ TEST_CASE("amplifying/attenuating layers allocate nothing in steady state", "[al
   CHECK(mallocs_per_steps(layers, Shape{16, 4}, 3, 5) == 0);
 }
 #endif
+
+TEST_CASE("SecondaryActivation: linear neurons and switching the secondary activations on mid-training",
+          "[amplifying]") {
+  SecondaryOptions o;
+  o.linear = {0};
+  SecondaryActivation<double> act(4, {3}, {2}, o);
+  CHECK(act.linear() == std::vector<int64_t>{0});
+  Rng rng;
+  Tensor<double> x = row({-1.5, 0.4, 2.0, -0.3});
+  auto h = [](double v) { return psoftplus(v, 0.3); };
+  SECTION("off: special neurons compute H only; the linear neuron passes its input through") {
+    act.set_secondary_enabled(false);
+    CHECK_FALSE(act.secondary_enabled());
+    const Tensor<double>& y = act.forward(x, true, rng);
+    CHECK(y[0] == -1.5);
+    CHECK(y[1] == Approx(h(0.4)).epsilon(1e-13));
+    CHECK(y[2] == Approx(h(2.0)).epsilon(1e-13));
+    CHECK(y[3] == Approx(h(-0.3)).epsilon(1e-13));
+    Tensor<double> go = row({1.0, 1.0, 1.0, 1.0});
+    const Tensor<double>& gi = act.backward(go);
+    CHECK(gi[0] == 1.0);
+    CHECK(gi[2] == Approx(0.3 + 0.7 / (1.0 + std::exp(-2.0))).epsilon(1e-13));
+  }
+  SECTION("on again: Eq. 3-4, the linear neuron unchanged") {
+    act.set_secondary_enabled(false);
+    act.set_secondary_enabled(true);
+    const Tensor<double>& y = act.forward(x, true, rng);
+    CHECK(y[0] == -1.5);
+    CHECK(y[2] == Approx(h(2.0) / (h(2.0) * h(2.0) + 1.0)).epsilon(1e-13));
+    CHECK(y[3] == Approx(h(-0.3) * h(-0.3)).epsilon(1e-13));
+  }
+  SECTION("gradients with a linear neuron match finite differences") {
+    Rng r(5);
+    REQUIRE_GRADCHECK(gradcheck(act, random_away_from_zero(Shape{3, 4}, r, 0.05, 3.0)));
+  }
+  SECTION("a neuron may not be linear and special") {
+    SecondaryOptions bad;
+    bad.linear = {3};
+    CHECK_THROWS_AS(SecondaryActivation<double>(4, {3}, {}, bad), std::invalid_argument);
+  }
+}

@@ -182,3 +182,27 @@ TEST_CASE("Regression losses reject shape mismatches and bad targets", "[losses]
     CHECK_THROWS_AS(bce.forward(x, y), std::invalid_argument);
   }
 }
+
+TEST_CASE("LinearSquare: |e| + 1/(1+|e|) - 1 and its gradient", "[losses][linear_square]") {
+  LinearSquareLoss<double> loss;
+  Tensor<double> pred(Shape{4}), target(Shape{4});
+  const double p[4] = {0.5, -1.0, 3.0, 2.0}, t[4] = {0.0, 1.0, 3.0, 2.001};
+  for (int i = 0; i < 4; ++i) pred[i] = p[i], target[i] = t[i];
+  double expect = 0.0;
+  for (int i = 0; i < 4; ++i) {
+    const double a = std::abs(p[i] - t[i]);
+    expect += a + 1.0 / (1.0 + a) - 1.0;
+  }
+  CHECK(loss.forward(pred, target) == Approx(expect / 4).epsilon(1e-12));
+  const auto& g = loss.backward();
+  CHECK(g[0] == Approx((1.0 - 1.0 / (1.5 * 1.5)) / 4).epsilon(1e-12));
+  CHECK(g[1] == Approx(-(1.0 - 1.0 / 9.0) / 4).epsilon(1e-12));
+  CHECK(g[2] == 0.0);
+  CHECK(g[3] == Approx(-(1.0 - 1.0 / (1.001 * 1.001)) / 4).epsilon(1e-9));
+  // Quadratic near 0 (e^2 - |e|^3 + ...), computed without cancellation.
+  pred[0] = 1e-9, target[0] = 0.0;
+  Tensor<double> p1(Shape{1}), t1(Shape{1});
+  p1[0] = 1e-9, t1[0] = 0.0;
+  CHECK(loss.forward(p1, t1) == Approx(1e-18).epsilon(1e-6));
+  CHECK(loss.backward()[0] == Approx(2e-9).epsilon(1e-6));
+}

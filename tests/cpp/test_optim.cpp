@@ -533,3 +533,96 @@ TEST_CASE("optimizer state of a parameter whose gradient stays 0 flushes to 0 in
     });
   }
 }
+
+TEST_CASE("The authors' Adam variant (no bias correction, eps inside sqrt, decay after the step) by hand",
+          "[optim][adam]") {
+  // Two steps of the amplifying-neuron authors' update, computed by hand:
+  //   m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr m / sqrt(v + eps); w -= lr wd w.
+  Parameter<double> p("w", "weight", Shape{2});
+  p.value[0] = 0.5;
+  p.value[1] = -2.0;
+  ParamGroup<double> g;
+  g.params = {&p};
+  g.options.lr = 0.01;
+  g.options.beta1 = 0.9;
+  g.options.beta2 = 0.99;
+  g.options.eps = 1e-8;
+  g.options.weight_decay = 0.002;
+  g.options.decoupled_weight_decay = true;
+  g.options.bias_correction = false;
+  g.options.eps_inside_sqrt = true;
+  g.options.decay_after_step = true;
+  Adam<double> opt({g});
+  const double grads[2][2] = {{0.3, -0.04}, {-0.1, 0.02}};
+  double w[2] = {0.5, -2.0}, m[2] = {0, 0}, v[2] = {0, 0};
+  for (int s = 0; s < 2; ++s) {
+    for (int i = 0; i < 2; ++i) {
+      p.grad[i] = grads[s][i];
+      m[i] = 0.9 * m[i] + 0.1 * grads[s][i];
+      v[i] = 0.99 * v[i] + 0.01 * grads[s][i] * grads[s][i];
+      w[i] -= 0.01 * m[i] / std::sqrt(v[i] + 1e-8);
+      w[i] -= 0.01 * 0.002 * w[i];
+    }
+    opt.step();
+    for (int i = 0; i < 2; ++i) CHECK(p.value[i] == Approx(w[i]).epsilon(1e-14));
+  }
+  // Step 1 explicitly: m = 0.03, v = 9e-4, w = 0.5 - 0.01 * 0.03 / sqrt(9e-4 + 1e-8) = 0.4900000556, then
+  // w -= 0.01 * 0.002 * w: 0.4899902556.
+  const double w1 = (0.5 - 0.01 * 0.03 / std::sqrt(9e-4 + 1e-8)) * (1.0 - 0.01 * 0.002);
+  CHECK(w1 == Approx(0.4899902556).epsilon(1e-9));
+}
+
+TEST_CASE("Each Adam variant flag changes the update on its own", "[optim][adam]") {
+  auto one_step = [](auto set) {
+    Parameter<double> p("w", "weight", Shape{1});
+    p.value[0] = 1.0;
+    ParamGroup<double> g;
+    g.params = {&p};
+    g.options.lr = 0.1;
+    g.options.eps = 1e-2;
+    g.options.weight_decay = 0.5;
+    g.options.decoupled_weight_decay = true;
+    set(g.options);
+    Adam<double> opt({g});
+    p.grad[0] = 0.2;
+    opt.step();
+    return p.value[0];
+  };
+  const double base = one_step([](GroupOptions&) {});
+  // PyTorch AdamW: w = (1 - lr wd) w - lr/(1-b1) * m / (sqrt(v)/sqrt(1-b2) + eps) with m = 0.02, v = 4e-5.
+  CHECK(base == Approx(0.95 - 0.1 / 0.1 * 0.02 / (std::sqrt(4e-5) / std::sqrt(1e-3) + 1e-2)).epsilon(1e-12));
+  const double no_bc = one_step([](GroupOptions& o) { o.bias_correction = false; });
+  CHECK(no_bc == Approx(0.95 - 0.1 * 0.02 / (std::sqrt(4e-5) + 1e-2)).epsilon(1e-12));
+  const double inside = one_step([](GroupOptions& o) { o.eps_inside_sqrt = true; });
+  CHECK(inside == Approx(0.95 - 0.1 / 0.1 * 0.02 / std::sqrt(4e-5 / 1e-3 + 1e-2)).epsilon(1e-12));
+  const double after = one_step([](GroupOptions& o) { o.decay_after_step = true; });
+  const double stepped = 1.0 - 0.1 / 0.1 * 0.02 / (std::sqrt(4e-5) / std::sqrt(1e-3) + 1e-2);
+  CHECK(after == Approx(stepped - 0.1 * 0.5 * stepped).epsilon(1e-12));
+  // decay_after_step is meaningless with L2 decay (through the gradient): rejected.
+  Parameter<double> p("w", "weight", Shape{1});
+  ParamGroup<double> g;
+  g.params = {&p};
+  g.options.decay_after_step = true;
+  CHECK_THROWS_AS(Adam<double>({g}), std::invalid_argument);
+}
+
+TEST_CASE("reset_state zeroes the moments and restarts the step count", "[optim]") {
+  Parameter<double> p("w", "weight", Shape{1});
+  p.value[0] = 1.0;
+  ParamGroup<double> g;
+  g.params = {&p};
+  g.options.lr = 0.1;
+  Adam<double> opt({g});
+  p.grad[0] = 0.5;
+  opt.step();
+  opt.step();
+  for (auto* t : opt.state_tensors()) CHECK((*t)[0] != 0.0);
+  opt.reset_state();
+  for (auto* t : opt.state_tensors()) CHECK((*t)[0] == 0.0);
+  // The next step is a first step again: with bias correction the update is lr * g / (|g| + eps).
+  const double before = p.value[0];
+  p.grad[0] = -0.25;
+  opt.step();
+  CHECK(p.value[0] == Approx(before + 0.1 * 0.25 / (0.25 + 1e-8)).epsilon(1e-14));
+  CHECK(opt.groups()[0].options.lr == 0.1);
+}

@@ -317,3 +317,14 @@ def test_regression_losses_reject_shape_mismatch_and_nan(cls):
 def test_bce_targets_outside_unit_interval_raise(bad):
     with pytest.raises(ValueError):
         losses.BCEWithLogits()(np.zeros((2, 2)), np.array([[0.0, 1.0], [bad, 0.5]]))
+
+
+def test_linear_square_matches_its_formula_and_gradient():
+    pred = np.array([[0.5], [-1.0], [3.0], [2.0]])
+    target = np.array([[0.0], [1.0], [3.0], [2.5]])
+    loss = losses.LinearSquare()
+    e = np.abs(pred - target)
+    assert loss(pred, target) == pytest.approx(float(np.mean(e + 1 / (1 + e) - 1)), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), np.sign(pred - target) * (1 - 1 / (1 + e) ** 2) / 4, rtol=1e-12)
+    assert repr(loss) == "LinearSquare()"
+    check_loss(losses.LinearSquare(), rng(3).normal(size=(5, 2)), rng(4).normal(size=(5, 2)))

@@ -705,3 +705,38 @@ def test_defaults_match_torch():
     ]:
         for k in keys:
             assert mine.param_groups[0][k] == pytest.approx(theirs.param_groups[0][k]), (type(mine).__name__, k)
+
+
+def test_adam_variants_by_hand_and_reset_state():
+    """bias_correction=False, eps_inside_sqrt=True and decay_after_step=True (the amplifying-neuron
+    authors' Adam) against the rule written out; reset_state makes the next step a first step."""
+    from bionn import nn
+
+    p = nn.Dense(3, 1, bias=False, dtype=np.float64).parameters()[0]
+    p.data[...] = [[0.5, -1.0, 2.0]]
+    opt = optim.AdamW(
+        [p],
+        lr=0.05,
+        betas=(0.8, 0.9),
+        eps=1e-3,
+        weight_decay=0.1,
+        bias_correction=False,
+        eps_inside_sqrt=True,
+        decay_after_step=True,
+    )
+    w, m, v = p.data[0].copy(), np.zeros(3), np.zeros(3)
+    for g in ([0.2, -0.1, 0.0], [0.05, 0.3, -0.2]):
+        g = np.array(g)
+        p.grad[...] = g
+        opt.step()
+        m, v = 0.8 * m + 0.2 * g, 0.9 * v + 0.1 * g * g
+        w = w - 0.05 * m / np.sqrt(v + 1e-3)
+        w = w - 0.05 * 0.1 * w
+        np.testing.assert_allclose(p.data[0], w, rtol=1e-13)
+    assert opt.param_groups[0]["bias_correction"] is False and opt.param_groups[0]["decay_after_step"] is True
+    opt.reset_state()
+    assert all(not a.any() for a in opt.state_dict()["state"])
+    with pytest.raises(TypeError, match="bias_correction must be a bool"):
+        optim.Adam([p], bias_correction=1)
+    with pytest.raises(TypeError, match="decay_after_step"):
+        optim.Adam([p], decay_after_step=True)

@@ -83,18 +83,24 @@ def _indices(spec: Any, name: str, features: int) -> Optional[List[int]]:
     return out
 
 
-def _place(features: int, amplifying: Any, attenuating: Any) -> Tuple[List[int], List[int]]:
+def _place(features: int, amplifying: Any, attenuating: Any, taken: Sequence[int] = ()) -> Tuple[List[int], List[int]]:
     """Resolves counts/index lists to disjoint index lists; counts take the last neurons
-    (amplifying last, attenuating just before them), as the authors' code does."""
+    (amplifying last, attenuating just before them), as the authors' code does, skipping ``taken``
+    (linear neurons)."""
     amp = _indices(amplifying, "amplifying", features)
     att = _indices(attenuating, "attenuating", features)
     n_amp = check_int(amplifying, "amplifying", minimum=0) if amp is None else len(amp)
     n_att = check_int(attenuating, "attenuating", minimum=0) if att is None else len(att)
-    if n_amp + n_att > features:
+    if n_amp + n_att + len(taken) > features:
         raise ValueError(
-            f"amplifying ({n_amp}) + attenuating ({n_att}) neurons exceed the layer width features={features}"
+            f"amplifying ({n_amp}) + attenuating ({n_att}) + linear ({len(taken)}) neurons exceed the layer width "
+            f"features={features}"
         )
-    taken = set(amp or []) | set(att or [])
+    for name, idx in (("amplifying", amp), ("attenuating", att)):
+        clash = sorted(set(idx or []) & set(taken))
+        if clash:
+            raise ValueError(f"neuron {clash[0]} is both {name} and linear")
+    taken = set(taken) | set(amp or []) | set(att or [])
     if amp is not None and att is not None:
         both = sorted(set(amp) & set(att))
         if both:
@@ -131,13 +137,21 @@ class SecondaryActivation(Layer):
         Eq. 5's ``a`` (parametric softplus only), 0.3 in the paper.
     b : float
         Eq. 4's ``b > 0`` (1 in the paper). The attenuating output is bounded by ``1/(2 sqrt(b))``.
+    linear : sequence of int
+        Neurons with no activation at all (``y = x``): the paper's bias neurons ("for the bias
+        neuron ... no activation function was applied", §4), trainable in the authors' MLP. Disjoint
+        from the special neurons; counts for amplifying/attenuating skip them.
+    secondary_enabled : bool
+        Whether ``G`` is applied (default). ``False``: the special neurons compute ``H`` only, like
+        ordinary ones; switch it on mid-training through the property of the same name (the authors
+        train an ordinary network first and switch the special neurons on layer by layer).
     dtype : float32 or float64
 
     Raises
     ------
     ValueError
-        Counts exceeding ``features``, an index outside the layer or listed twice, a neuron both
-        amplifying and attenuating, ``b <= 0``, an unknown activation.
+        Counts exceeding ``features``, an index outside the layer or listed twice, a neuron of two
+        kinds, ``b <= 0``, an unknown activation.
     """
 
     def __init__(
@@ -148,6 +162,8 @@ class SecondaryActivation(Layer):
         activation: str = "parametric_softplus",
         a: float = 0.3,
         b: float = 1.0,
+        linear: Sequence[int] = (),
+        secondary_enabled: bool = True,
         dtype: Any = np.float32,
     ) -> None:
         super().__init__(dtype)
@@ -161,9 +177,24 @@ class SecondaryActivation(Layer):
             np.float32(b) > 0 and np.isfinite(np.float32(1) / np.float32(b))
         ):
             raise ValueError(f"b must be positive with b and 1/b representable in float32, got {b}")
-        amp, att = _place(features, amplifying, attenuating)
-        self._config = dict(features=features, amplifying=amp, attenuating=att, activation=activation, a=a, b=b)
-        self._impl = self._core("SecondaryActivation")(features, amp, att, activation, a, b)
+        lin = _indices(list(linear) if not isinstance(linear, (int, np.integer)) else linear, "linear", features)
+        if lin is None:
+            raise TypeError("linear must be a sequence of neuron indices")
+        if not isinstance(secondary_enabled, (bool, np.bool_)):
+            raise TypeError(f"secondary_enabled must be a bool, got {secondary_enabled!r}")
+        amp, att = _place(features, amplifying, attenuating, taken=lin)
+        self._config = dict(
+            features=features,
+            amplifying=amp,
+            attenuating=att,
+            activation=activation,
+            a=a,
+            b=b,
+            linear=lin,
+            secondary_enabled=bool(secondary_enabled),
+        )
+        self._impl = self._core("SecondaryActivation")(features, amp, att, activation, a, b, lin)
+        self._impl.secondary_enabled = bool(secondary_enabled)
 
     @property
     def features(self) -> int:
@@ -180,14 +211,32 @@ class SecondaryActivation(Layer):
         return tuple(self._config["attenuating"])
 
     @property
+    def linear(self) -> Tuple[int, ...]:
+        """Indices of the linear (no-activation) neurons."""
+        return tuple(self._config["linear"])
+
+    @property
+    def secondary_enabled(self) -> bool:
+        """Whether the amplifying/attenuating neurons apply ``G`` (settable mid-training)."""
+        return bool(self._impl.secondary_enabled)
+
+    @secondary_enabled.setter
+    def secondary_enabled(self, on: bool) -> None:
+        if not isinstance(on, (bool, np.bool_)):
+            raise TypeError(f"secondary_enabled must be a bool, got {on!r}")
+        self._impl.secondary_enabled = bool(on)
+        self._config["secondary_enabled"] = bool(on)
+
+    @property
     def b(self) -> float:
         return float(self._config["b"])
 
     def kinds(self) -> np.ndarray:
-        """Per-neuron kind: 0 ordinary, 1 amplifying, 2 attenuating."""
+        """Per-neuron kind: 0 ordinary, 1 amplifying, 2 attenuating, 3 linear."""
         k = np.zeros(self.features, dtype=np.int8)
         k[list(self.amplifying)] = 1
         k[list(self.attenuating)] = 2
+        k[list(self.linear)] = 3
         return k
 
 

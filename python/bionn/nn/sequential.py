@@ -256,7 +256,7 @@ class Sequential:
         epochs: int = 1,
         batch_size: int = 32,
         validation_data: Optional[Tuple[Any, Any]] = None,
-        shuffle: bool = True,
+        shuffle: Any = True,
         drop_last: bool = False,
         scheduler: Any = None,
         callbacks: Optional[Sequence[Any]] = None,
@@ -279,6 +279,10 @@ class Sequential:
         scheduler : bionn.optim scheduler, optional
             Stepped after every epoch.
         callbacks : sequence of bionn.callbacks.Callback, optional
+        shuffle : bool or "replacement"
+            True: every epoch is one pass over a fresh permutation; False: the data's order;
+            ``"replacement"``: every epoch draws N samples uniformly at random with replacement
+            (classic online SGD; with ``batch_size=1`` each step trains on one random sample).
         verbose : int
             0 silent, 1 a progress bar (tqdm) per epoch, 2 one line per epoch.
 
@@ -306,6 +310,12 @@ class Sequential:
             val_y = self._targets(validation_data[1], val_x.shape[0], loss, "validation_data[1]")
             if val_x.shape[1:] != X.shape[1:]:
                 raise ValueError(f"validation_data[0] has sample shape {val_x.shape[1:]}, X has {X.shape[1:]}")
+        if isinstance(shuffle, str):
+            if shuffle != "replacement":
+                raise ValueError(f"shuffle must be True, False or 'replacement', got {shuffle!r}")
+        elif not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True, False or 'replacement', got {shuffle!r}")
+        replacement = shuffle == "replacement"
         core_opt = _core_optimizer(optimizer, self.dtype)
         core_sched = None
         if scheduler is not None:
@@ -340,7 +350,7 @@ class Sequential:
                 core_opt,
                 epochs,
                 batch_size,
-                shuffle=bool(shuffle),
+                shuffle=replacement or bool(shuffle),
                 drop_last=bool(drop_last),
                 eval_batch_size=eval_batch_size,
                 val_x=val_x,
@@ -348,6 +358,7 @@ class Sequential:
                 scheduler=core_sched,
                 on_batch=on_batch if cbs.wants_batches else None,
                 on_epoch=on_epoch,
+                replacement=replacement,
             )
         except _StopTraining:
             history.stopped_early = True

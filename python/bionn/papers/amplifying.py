@@ -1,59 +1,47 @@
 """The amplifying/attenuating-neuron paper (``../shared/papers/amplifying-attenuating-neurons.md``):
-the regression experiments of §4 (Tables 1-2) and the claims the paper makes about them.
+the regression experiments of §4 (Tables 1-2) under the authors' protocol, and the claims the paper
+makes about them (issue 18).
 
 Data: the paper's own training sets (``shared/data/amplifying-regression``: 194 points of Eq. 6 on
-[0, 2π), 300 points of the Ackley function Eq. 7 on [−3, 3)²), found by :func:`bionn.data.locate`
-(``root=``, ``$BIONN_DATA``, ``<repo>/../shared/data``). When they are absent the experiments raise
-:class:`~bionn.papers._common.DataUnavailable` (verdict SKIPPED) naming the files and where to put
-them. Uniformly drawn stand-ins (:func:`make_function_1d_data`, :func:`make_ackley_data`) are used
-only on explicit request (``data="generated"`` in a run's config, or ``fallback=True``); no
-registered protocol uses them. Errors are measured as the paper does, on a dense grid over the whole
-domain (1D: step 1/2000 over [0, 2π]; 2D: step 1/50 over [−3, 3]²): MAE and SD of ``y − y_exact``;
-plus the largest grid error (and whether it lies outside the training points' convex hull) and the
-mean / max absolute error on the training points.
+[0, 2π), 300 points of the Ackley function Eq. 7 on [−3, 3)²), found by :func:`bionn.data.locate`.
+When they are absent the experiments raise :class:`~bionn.papers._common.DataUnavailable` (verdict
+SKIPPED) naming the files; no other points are ever substituted. Errors are measured as the paper
+does, on a dense grid (1D: step 1/2000 over [0, 2π]; 2D: step 1/50 over [−3, 3]²): MAE and SD of
+``y − y_exact``, the largest grid error and whether it lies outside the training points' convex hull,
+and the absolute error on the training points.
 
-Networks (Tables 1-2): ``depth`` hidden layers of 10 neurons with the parametric softplus (Eq. 5,
-a = 0.3), ``amplifying``/``attenuating`` neurons per special hidden layer (the last neurons of the
-layer, as in the authors' code), linear output.
+Protocol (the default; :mod:`bionn.papers._amplifying_protocol` has the details and the source of
+each fact): the authors' networks (per hidden layer 1 trainable linear bias neuron + 9 parametric-
+softplus neurons, the special ones last; a constant-1 input bias neuron; linear output), their
+initialisation (±k·0.3/√t hidden, ±k·1.0/√t output, k uniform in 1…t, t = n_in + 1 + n_out + 10·depth),
+their Adam (no bias correction, β = (0.9, 0.99), eps inside the square root, decoupled decay λ = 0.002
+after the step), their cost (the code's default "linear-square" |e| + 1/(1 + |e|) − 1), batch 1 with
+points drawn uniformly with replacement, float64, and their schedule: 2,500 epochs as an ordinary
+network, the special neurons switched on one hidden layer at a time with 50 (1D) / 100 (2D) epochs
+after each and the moment buffers reset after every stage, then lr 0.001 for 200 blocks of 1,000
+epochs ×0.975 (1D) / ×0.95 (2D) after each block: 202,750 epochs (≈ 39 million single-sample steps)
+for Networks 1-6.
 
 Experiments (``bionn reproduce amplifying``; one record per network and seed):
 
-* ``table1_1d``: Networks 1-8 on Eq. 6. Full: 10 seeds per network (the paper's ten independent
-  runs), 2,000 epochs. Quick: 2 seeds, 400 epochs.
-* ``table2_ackley``: Networks 9-10 on the Ackley function. Full: 10 seeds, 2,000 epochs. Quick:
-  2 seeds, 1,000 epochs.
+* ``table1_1d``: Networks 1-8 on Eq. 6. Full: 10 seeds per network (the paper's ten runs). Quick:
+  Networks 1-6, 2 seeds, 1 % of the epochs (stabilisation 25, 1 epoch per switch, blocks of 10).
+* ``table2_ackley``: Networks 9-10 on the Ackley function. Full: 10 seeds. Quick: 2 seeds, 1 %.
 
-Protocol (today's, reduced; issue 18 switches to the authors'): batch size 1 (one shuffled pass =
-one epoch), squared error, ``optim.AdamW`` (decoupled weight decay 1e-4), the learning rate decayed
-exponentially from ``lr`` to ``lr_final`` over the run. Every departure from the paper and the
-authors' code (epochs ≈ 1 % of theirs, no stabilisation stage, Adam variant, λ, schedule, init,
-sampling, best-of-ten) is declared in the experiments' ``deviations``.
+Claims. The paper reports the best of ten runs per network and gives no test. Every comparison
+"Network a better than Network b" needs (i) the best-of-10 grid MAE (the paper's statistic) of a below
+b's by at least half the paper's effect, ratio best(b)/best(a) ≥ 1 + (r − 1)/2 for the paper's ratio r,
+and (ii) a one-sided Mann–Whitney U test over the ten runs each, p < 0.05 (more than seed luck).
 
-Claims. The paper gives no test and reports the best of ten runs per network; every comparison here
-is a one-sided Mann–Whitney U test (alpha 0.05) of the per-seed grid MAE (or SD) of the two networks
-over all 10 seeds, plus a magnitude fixed from the paper: the ratio of the median MAEs must reach
-half the paper's effect, ``1 + (r − 1) / 2`` for the paper's MAE ratio ``r``.
-
-* ``amplifying.table1_net{2,3,4,5,6}_beats_net1``: Network k's MAE is below Network 1's (§4.1
-  "the performance of the neural networks increases when the amplifying and attenuating neurons are
-  placed"; ``net3`` is new).
-* ``amplifying.sec41_amplifying_beats_attenuating`` (new): Network 2 < Network 3 and Network 4 <
-  Network 6.
-* ``amplifying.sec41_net5_best_at_depth5`` (new): Network 5 < each of Networks 1, 2, 3, 4, 6.
-* ``amplifying.table1_net8_not_worse_than_net7``: Network 8 is not significantly worse than
-  Network 7 (one-sided Mann–Whitney for degradation p ≥ 0.05, ≥ 5 runs each) and its median MAE is
-  not larger.
-* ``amplifying.table2_net10_beats_net9``: Network 10's MAE is below Network 9's.
-* ``amplifying.table2_net10_sd_below_net9`` (new): the same for the SD of the error.
+* ``amplifying.table1_net{2,3,4,5,6}_beats_net1``: Network k better than Network 1 (§4.1).
+* ``amplifying.sec41_amplifying_beats_attenuating``: Network 2 < Network 3 and Network 4 < Network 6.
+* ``amplifying.sec41_net5_best_at_depth5``: Network 5 better than each of Networks 1, 2, 3, 4, 6.
+* ``amplifying.table1_net8_not_worse_than_net7``: no significant degradation of Network 8 against
+  Network 7 (one-sided Mann–Whitney for "worse" p ≥ 0.05) and its best-of-10 MAE not larger.
+* ``amplifying.table2_net10_beats_net9``: Network 10 better than Network 9 (Ackley, MAE).
+* ``amplifying.table2_net10_sd_below_net9``: the same on the SD of the error.
 * ``amplifying.sec42_max_error_outside_training``: Network 10's largest grid error lies outside the
   convex hull of the training points, in its best run (Fig. 6) and in at least half of its runs.
-
-Before this ledger, three statements were left unregistered because they failed in quick mode:
-Network 5 the best depth-5 network (now ``sec41_net5_best_at_depth5``), Network 5 several times
-better than Network 1 and Network 10 better than Network 9 by a large factor (now the magnitudes of
-``table1_net5_beats_net1`` and ``table2_net10_beats_net9``). ``table1_net3_beats_net1``,
-``sec41_amplifying_beats_attenuating`` and ``table2_net10_sd_below_net9`` are statements of §4 that
-had no claim at all.
 """
 
 from __future__ import annotations
@@ -77,20 +65,35 @@ from ..experiments import (
     register_claim,
     register_experiment,
 )
-from ._common import DataUnavailable
+from ._amplifying_protocol import (
+    AUTHORS,
+    NETWORKS,
+    WIDTH,
+    ackley,
+    best_of,
+    build_network,
+    evaluation_grid,
+    figure_grid,
+    function_1d,
+    load_training_data,
+    train_network,
+    with_bias_input,
+)
 
 __all__ = [
     "NETWORKS",
-    "SETTINGS",
+    "WIDTH",
+    "AUTHORS",
     "PROTOCOL",
+    "SETTINGS",
     "function_1d",
     "ackley",
-    "make_function_1d_data",
-    "make_ackley_data",
     "load_training_data",
     "require_training_data",
     "evaluation_grid",
+    "figure_grid",
     "build_network",
+    "with_bias_input",
     "train_network",
     "best_of",
     "paper_ratio",
@@ -99,134 +102,24 @@ __all__ = [
 ]
 
 PAPER = "amplifying"
-_DIRNAME = "amplifying-regression"
-_FILES = {"1d": "function1d_train.csv", "2d": "ackley2d_train.csv"}
-_DATA_HINT = (
-    "put function1d_train.csv (columns x,y; 194 rows) and ackley2d_train.csv (columns x1,x2,y; 300 rows) "
-    "in ../shared/data/amplifying-regression/ (or a directory named by $BIONN_DATA); they are the "
-    "paper's training sets from TheWinterSky/Amplifying-and-attenuating-neurons, folder "
-    "'01 Training data sets/' (1D_xt.mat, 1D_yt.mat, Ackley_2D_xt.mat, Ackley_2D_yt.mat) converted "
-    "to CSV with a header line"
-)
-
-#: Tables 1 and 2: problem, depth (hidden layers), amplifying / attenuating neurons per special
-#: hidden layer, which hidden layers are special (1-based; None = all), the paper's MAE and SD.
-NETWORKS: Dict[int, Dict[str, Any]] = {
-    1: dict(problem="1d", depth=5, amplifying=0, attenuating=0, layers=None, mae=0.085079, sd=0.102091),
-    2: dict(problem="1d", depth=5, amplifying=1, attenuating=0, layers=None, mae=0.048816, sd=0.066942),
-    3: dict(problem="1d", depth=5, amplifying=0, attenuating=1, layers=None, mae=0.072480, sd=0.090168),
-    4: dict(problem="1d", depth=5, amplifying=5, attenuating=0, layers=None, mae=0.005758, sd=0.013647),
-    5: dict(problem="1d", depth=5, amplifying=4, attenuating=1, layers=None, mae=0.005485, sd=0.008369),
-    6: dict(problem="1d", depth=5, amplifying=0, attenuating=5, layers=None, mae=0.013222, sd=0.023051),
-    7: dict(problem="1d", depth=9, amplifying=0, attenuating=0, layers=None, mae=0.003283, sd=0.006276),
-    8: dict(problem="1d", depth=9, amplifying=4, attenuating=1, layers=(1, 2, 3, 4, 5), mae=0.002212, sd=0.005303),
-    9: dict(problem="2d", depth=6, amplifying=0, attenuating=0, layers=None, mae=0.238485, sd=0.382490),
-    10: dict(problem="2d", depth=6, amplifying=3, attenuating=1, layers=(2, 3, 4, 5), mae=0.056000, sd=0.089219),
-}
-WIDTH = 10
-
-#: Optimiser settings of today's protocol: initial learning rate per problem, final learning rate
-#: (reached by exponential decay at the last epoch), decoupled weight decay.
-PROTOCOL: Dict[str, float] = {"lr_1d": 0.01, "lr_2d": 0.003, "lr_final": 1e-4, "weight_decay": 1e-4}
-#: Seeds and epochs of the two modes (the experiments below; the notebook reads ``SETTINGS``).
+#: The authors' protocol (alias of :data:`AUTHORS`, kept for the notebook).
+PROTOCOL = AUTHORS
+#: Seeds, networks and epoch cuts of the two modes (the experiments below; the notebook reads it).
 SETTINGS: Dict[str, Dict[str, Any]] = {
-    "quick": {"runs": 2, "epochs_1d": 400, "epochs_2d": 1000},
-    "full": {"runs": 10, "epochs_1d": 2000, "epochs_2d": 2000},
+    "full": {"runs": 10, "networks_1d": tuple(range(1, 9)), "networks_2d": (9, 10), "overrides": {}},
+    "quick": {
+        "runs": 2,
+        "networks_1d": (1, 2, 3, 4, 5, 6),
+        "networks_2d": (9, 10),
+        # ≈ 1 % of every stage: 25 stabilising epochs, 1 per switch, 200 blocks of 10 epochs (same decay).
+        "overrides": {"stabilise_epochs": 25, "switch_epochs": 1, "block_epochs": 10},
+    },
 }
-
-
-# ------------------------------------------------------------------------------------------------
-# exact solutions and data
-# ------------------------------------------------------------------------------------------------
-def function_1d(x: Any) -> np.ndarray:
-    """Eq. 6: ln(x + 0.5) + 0.2 sin x + 0.4 sin 2x + 0.3 sin 3x − 0.1 sin 5x − 0.2 sin 7x + 0.15 sin 20x."""
-    x = np.asarray(x, dtype=np.float64)
-    return (
-        np.log(x + 0.5)
-        + 0.2 * np.sin(x)
-        + 0.4 * np.sin(2 * x)
-        + 0.3 * np.sin(3 * x)
-        - 0.1 * np.sin(5 * x)
-        - 0.2 * np.sin(7 * x)
-        + 0.15 * np.sin(20 * x)
-    )
-
-
-def ackley(x1: Any, x2: Any) -> np.ndarray:
-    """Eq. 7, the 2-D Ackley function (a = 20, b = 0.2, c = 2π)."""
-    x1 = np.asarray(x1, dtype=np.float64)
-    x2 = np.asarray(x2, dtype=np.float64)
-    return (
-        -20.0 * np.exp(-0.2 * np.sqrt(0.5 * (x1**2 + x2**2)))
-        - np.exp(0.5 * (np.cos(2 * np.pi * x1) + np.cos(2 * np.pi * x2)))
-        + 20.0
-        + math.e
-    )
-
-
-def make_function_1d_data(n: int = 194, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """``n`` points x ~ U[0, 2π) with y from Eq. 6: X (n, 1), y (n, 1). A stand-in for the paper's set."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0.0, 2 * np.pi, size=(n, 1))
-    return x, function_1d(x)
-
-
-def make_ackley_data(n: int = 300, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """``n`` points (x1, x2) ~ U[−3, 3)² with y from Eq. 7: X (n, 2), y (n, 1)."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-3.0, 3.0, size=(n, 2))
-    return x, ackley(x[:, 0], x[:, 1])[:, None]
-
-
-def load_training_data(
-    problem: str, root: Optional[Any] = None, fallback: bool = False
-) -> Tuple[np.ndarray, np.ndarray, str]:
-    """The paper's training set for ``problem`` ``"1d"`` (Eq. 6) or ``"2d"`` (Ackley).
-
-    Parameters
-    ----------
-    problem : {"1d", "2d"}
-    root : path, optional
-        Search only here (see :func:`bionn.data.locate`).
-    fallback : bool
-        Opt-in: when the files are absent, return the generated stand-in (seed 0) instead of
-        raising. Off by default; no registered experiment uses it.
-
-    Returns
-    -------
-    X : (n, 1) or (n, 2) float64, y : (n, 1) float64, source : str
-        ``source`` is the CSV path, or ``"generated (seed 0)"`` for the opt-in stand-in.
-
-    Raises
-    ------
-    DataUnavailable
-        The file is absent (and ``fallback`` is false); the message names it and where to put it.
-    """
-    if problem not in _FILES:
-        raise ValueError(f"problem must be '1d' or '2d', got {problem!r}")
-    from ..data import locate
-
-    try:
-        path = locate(_DIRNAME, files=(_FILES[problem],), root=root) / _FILES[problem]
-    except FileNotFoundError as exc:
-        if not fallback:
-            raise DataUnavailable(
-                f"the amplifying paper's training set {_FILES[problem]} was not found "
-                f"({str(exc).splitlines()[0]}); {_DATA_HINT}",
-                dataset="amplifying-points",
-            ) from None
-        X, y = make_function_1d_data() if problem == "1d" else make_ackley_data()
-        return X, y, "generated (seed 0)"
-    data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
-    expect = 2 if problem == "1d" else 3
-    if data.shape[1] != expect or not np.isfinite(data).all():
-        raise ValueError(f"{path} must hold {expect} finite columns, got shape {data.shape}")
-    return data[:, :-1].copy(), data[:, -1:].copy(), str(path)
 
 
 def require_training_data(problem: str, root: Optional[Any] = None) -> None:
     """Raises :class:`DataUnavailable` unless the paper's training set for ``problem`` is present."""
-    load_training_data(problem, root=root, fallback=False)
+    load_training_data(problem, root=root)
 
 
 def _require_1d() -> None:
@@ -237,223 +130,84 @@ def _require_2d() -> None:
     require_training_data("2d")
 
 
-def evaluation_grid(problem: str) -> Tuple[np.ndarray, np.ndarray]:
-    """The paper's dense evaluation grid and exact values: 1D step 1/2000 over [0, 2π]
-    (12,567 points), 2D step 1/50 over [−3, 3]² (301 × 301 points, x1 varying fastest)."""
-    if problem == "1d":
-        x = np.arange(0.0, 2 * np.pi + 1e-12, 1.0 / 2000.0)[:, None]
-        return x, function_1d(x)
-    if problem == "2d":
-        g = np.linspace(-3.0, 3.0, 301)
-        x1, x2 = np.meshgrid(g, g)
-        X = np.stack([x1.ravel(), x2.ravel()], axis=1)
-        return X, ackley(X[:, 0], X[:, 1])[:, None]
-    raise ValueError(f"problem must be '1d' or '2d', got {problem!r}")
-
-
-# ------------------------------------------------------------------------------------------------
-# training
-# ------------------------------------------------------------------------------------------------
-def _network(network: int) -> Dict[str, Any]:
-    if isinstance(network, bool) or not isinstance(network, (int, np.integer)) or int(network) not in NETWORKS:
-        raise ValueError(f"network must be one of {sorted(NETWORKS)}, got {network!r}")
-    return NETWORKS[int(network)]
-
-
-def build_network(network: int, seed: Optional[int] = None, dtype: Any = np.float32) -> Any:
-    """Network ``network`` of Tables 1-2 as a :class:`bionn.nn.Sequential`."""
-    from ..nn.amplifying import amplifying_mlp
-
-    spec = _network(network)
-    return amplifying_mlp(
-        1 if spec["problem"] == "1d" else 2,
-        1,
-        width=WIDTH,
-        depth=spec["depth"],
-        amplifying=spec["amplifying"],
-        attenuating=spec["attenuating"],
-        special_layers=spec["layers"],
-        seed=seed,
-        dtype=dtype,
-    )
-
-
-def _outside_hull(points: np.ndarray, query: np.ndarray) -> bool:
-    if points.shape[1] == 1:
-        return bool(query[0] < points.min() or query[0] > points.max())
-    from scipy.spatial import Delaunay
-
-    return bool(Delaunay(points).find_simplex(query[None, :])[0] < 0)
-
-
-def train_network(
-    network: int,
-    seed: int = 0,
-    epochs: int = 400,
-    lr: Optional[float] = None,
-    lr_final: Optional[float] = None,
-    weight_decay: Optional[float] = None,
-    data: str = "paper",
-    root: Optional[Any] = None,
-    return_model: bool = False,
-) -> Dict[str, Any]:
-    """Trains one network of Tables 1-2 with the batch-size-1 protocol and evaluates it (the run
-    function of both experiments: ``train_network(seed=..., **config)``).
-
-    Parameters
-    ----------
-    network : int
-        1-10 (Tables 1-2).
-    seed : int
-        Fixes the initialisation and the shuffling.
-    epochs : int
-        Shuffled passes over the training points.
-    lr, lr_final, weight_decay : float, optional
-        Initial and final learning rate (exponential decay), decoupled weight decay; default
-        :data:`PROTOCOL`.
-    data : {"paper", "generated"}
-        ``"paper"`` (default): the paper's training set, :class:`DataUnavailable` when absent.
-        ``"generated"``: the uniformly drawn stand-in (explicit opt-in, never used by the ledger).
-    root : path, optional
-        Where to look for the paper's data (see :func:`bionn.data.locate`).
-    return_model : bool
-        Also return ``model``, ``grid_x``, ``grid_pred`` (not JSON: not for records).
-
-    Returns
-    -------
-    dict
-        ``mae``, ``sd`` (grid error y − y_exact; inf when the run diverged), ``max_error`` (largest
-        |error| on the grid) and ``max_error_at`` (its input), ``max_error_outside_training``
-        (outside the convex hull of the training inputs), ``train_mae`` / ``train_max`` (on the
-        training points), ``finite``, ``seconds``, ``data_source``, and ``curves`` (per-epoch
-        training loss).
-    """
-    import time
-
-    from .. import losses, optim
-
-    if data not in ("paper", "generated"):
-        raise ValueError(f"data must be 'paper' or 'generated', got {data!r}")
-    spec = _network(network)
-    lr = PROTOCOL["lr_" + spec["problem"]] if lr is None else lr
-    lr_final = PROTOCOL["lr_final"] if lr_final is None else lr_final
-    weight_decay = PROTOCOL["weight_decay"] if weight_decay is None else weight_decay
-    if data == "paper":
-        X, y, source = load_training_data(spec["problem"], root)
-    else:
-        X, y = make_function_1d_data() if spec["problem"] == "1d" else make_ackley_data()
-        source = "generated (seed 0)"
-    model = build_network(network, seed=seed)
-    opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    gamma = (lr_final / lr) ** (1.0 / max(epochs, 1))
-    sched = optim.ExponentialLR(opt, gamma=gamma)
-    start = time.perf_counter()
-    history = model.fit(X, y, loss=losses.MSE(), optimizer=opt, epochs=epochs, batch_size=1, scheduler=sched)
-    seconds = time.perf_counter() - start
-    gx, gy = evaluation_grid(spec["problem"])
-    pred = model.predict(gx, batch_size=4096).astype(np.float64)
-    err = (pred - gy)[:, 0]
-    finite = bool(np.isfinite(err).all())
-    worst = int(np.argmax(np.where(np.isfinite(err), np.abs(err), np.inf)))
-    train_err = np.abs(model.predict(X).astype(np.float64) - y)[:, 0]
-    out: Dict[str, Any] = {
-        "mae": float(np.abs(err).mean()) if finite else math.inf,
-        "sd": float(err.std()) if finite else math.inf,
-        "max_error": float(np.abs(err[worst])) if finite else math.inf,
-        "max_error_at": [float(v) for v in gx[worst]],
-        "max_error_outside_training": _outside_hull(X, gx[worst]),
-        "train_mae": float(train_err.mean()),
-        "train_max": float(train_err.max()),
-        "finite": finite,
-        "seconds": seconds,
-        "data_source": source,
-        "curves": {"train_loss": [float(v) for v in history["loss"]]},
+def _config(k: int) -> Dict[str, Any]:
+    """The full protocol's config of Network ``k`` (every setting the run depends on)."""
+    problem = NETWORKS[k]["problem"]
+    return {
+        "network": k,
+        "stabilise_epochs": AUTHORS["stabilise_epochs"],
+        "switch_epochs": AUTHORS["switch_epochs"][problem],
+        "blocks": AUTHORS["blocks"],
+        "block_epochs": AUTHORS["block_epochs"],
+        "lr": AUTHORS["lr"],
+        "lr_decay": AUTHORS["lr_decay"][problem],
+        "weight_decay": AUTHORS["weight_decay"],
+        "betas": list(AUTHORS["betas"]),
+        "eps": AUTHORS["eps"],
+        "loss": AUTHORS["loss"],
+        "architecture": AUTHORS["architecture"],
+        "placement": "paper",
+        "init_scale": list(AUTHORS["init_scale"]),
+        "dtype": "float64",
     }
-    if return_model:
-        out.update(model=model, grid_x=gx, grid_pred=pred)
-    return out
-
-
-def best_of(network: int, runs: int, epochs: int, first_seed: int = 0, **kwargs: Any) -> Dict[str, Any]:
-    """Trains ``runs`` seeds and returns the run with the smallest grid MAE (the paper's "best of
-    ten"), with ``seed``, ``runs`` and ``all_mae`` added (a notebook helper; the ledger records every
-    run instead)."""
-    results = []
-    for seed in range(first_seed, first_seed + runs):
-        r = train_network(network, seed=seed, epochs=epochs, **kwargs)
-        r["seed"] = seed
-        results.append(r)
-    best = dict(min(results, key=lambda r: r["mae"]))
-    best["runs"] = runs
-    best["all_mae"] = [r["mae"] for r in results]
-    return best
 
 
 # ------------------------------------------------------------------------------------------------
 # experiments
 # ------------------------------------------------------------------------------------------------
 _COMMON_DEVIATIONS = (
-    "no stabilisation stage: the authors first train the network as an ordinary one for 2,500 epochs, "
-    "then switch the special neurons on one hidden layer at a time (50 stabilising epochs after each in 1D, "
-    "100 in 2D), resetting Adam's moment buffers; here the special neurons are active from the first step",
-    "optimizer: PyTorch-style AdamW (bias correction, eps 1e-8 outside the square root, decay "
-    "p ← p·(1 − lr·λ) before the Adam step); the authors' Adam has no bias correction, eps inside the "
-    "square root, and applies w ← w − lr·λ·w after the step",
-    "weight decay λ = 1e-4; the authors use λ = 0.002 (the paper says only 'L2 weight regularization')",
-    "initialisation: bionn Dense 'torch' (PyTorch's default Linear init, U(±1/√fan_in) for weights and "
-    "biases); the authors draw integer-based uniform-like weights scaled by 0.3/√(n_in + n_out + width·depth) "
-    "(1.0/√(…) for the output layer), biases folded into the weights",
-    "sampling: an epoch is a shuffled pass over the training points (without replacement); the authors "
-    "pick each step's point uniformly at random with replacement",
-    "repeats and statistic: all 10 runs per network are recorded and compared by a one-sided Mann–Whitney "
-    "test and the ratio of median MAEs; the paper reports only the best of ten runs per network and no test",
-    "float32 parameters and arithmetic",
+    "placement of the special neurons in Networks 2, 3, 4, 6 and 10: the last neurons of each special layer, "
+    "amplifying last and attenuating just before them, as in the authors' Network 5 code (9, 8, 7, 6 "
+    "amplifying, 5 attenuating); the code for the other networks is not published",
+    "the best of ten: the paper does not say how its best run is chosen (the authors' 2D loop keeps the "
+    "run with the smallest maximum training cost); here the best run is the one with the smallest grid MAE, "
+    "and all ten runs are recorded and tested",
+    "random streams: NumPy's generator for the initial draws and bionn's xoshiro256++ for the sampling "
+    "instead of C's rand() (same distributions)",
 )
 
 
-def _experiment(name: str, problem: str, nets: Tuple[int, ...], quick_epochs: int, **text: Any) -> Experiment:
+def _experiment(name: str, problem: str, nets: Tuple[int, ...], quick_nets: Tuple[int, ...], **text: Any) -> Experiment:
     """Registers the experiment training Networks ``nets`` on ``problem``; ``text`` holds its words."""
-    full_epochs = SETTINGS["full"][f"epochs_{problem}"]
-    lr = PROTOCOL[f"lr_{problem}"]
-    configs = [
-        {
-            "network": k,
-            "epochs": full_epochs,
-            "lr": lr,
-            "lr_final": PROTOCOL["lr_final"],
-            "weight_decay": PROTOCOL["weight_decay"],
-            "data": "paper",
-        }
-        for k in nets
-    ]
+    q = SETTINGS["quick"]
+    switch, decay = AUTHORS["switch_epochs"][problem], AUTHORS["lr_decay"][problem]
     return register_experiment(
         Experiment(
             paper=PAPER,
             name=name,
             run=train_network,
-            configs=configs,
+            configs=[_config(k) for k in nets],
             seeds=range(SETTINGS["full"]["runs"]),
             quick=Quick(
-                seeds=range(SETTINGS["quick"]["runs"]),
-                overrides={"epochs": quick_epochs},
-                note=f"quick: 2 seeds per network (the one-sided Mann–Whitney test cannot reach p < 0.05 with "
-                f"2 vs 2 runs: its smallest p is 1/6), {quick_epochs} epochs",
+                seeds=range(q["runs"]),
+                overrides=dict(q["overrides"]),
+                configs=[nets.index(k) for k in quick_nets],
+                note=f"quick: Networks {', '.join(map(str, quick_nets))}, {q['runs']} seeds each, ≈ 1 % of the "
+                "epochs (25 stabilising epochs, 1 per switched layer, 200 blocks of 10 epochs with the full "
+                "decay per block); the one-sided Mann–Whitney test cannot reach p < 0.05 with 2 vs 2 runs",
             ),
             protocol={
                 "data": text["data"],
-                "architecture": "MLP, hidden layers of 10 parametric-softplus neurons (Eq. 5, a = 0.3); the last "
-                "neurons of each special hidden layer amplifying (y²) / attenuating (y/(y² + 1)); linear output",
+                "architecture": "MLP; per hidden layer 10 neurons = 1 trainable linear bias neuron (neuron 0, weights "
+                "starting as 1 on the previous bias neuron) + 9 parametric-softplus neurons (Eq. 5, a = 0.3), the "
+                "last of them amplifying (y²) / attenuating (y/(y² + 1)); constant-1 input bias neuron; linear "
+                "output without bias (the authors' MLP)",
                 "networks": text["networks"],
-                "loss": "squared error per sample (MSE)",
-                "optimizer": f"AdamW, decoupled weight decay {PROTOCOL['weight_decay']:g}",
-                "schedule": f"lr {lr:g} decayed exponentially every epoch to {PROTOCOL['lr_final']:g} at the last",
-                "epochs": f"{full_epochs} (quick {quick_epochs})",
-                "batch": "1; an epoch is one shuffled pass over the training points",
-                "init": "bionn Dense 'torch' (PyTorch's default Linear init); the seed fixes init and shuffling",
+                "init": "±k·0.3/√t (hidden) and ±k·1.0/√t (output), k uniform in {1, …, t}, random sign, "
+                "t = n_in + 1 + n_out + 10·depth (the authors' code); seed fixes the draws and the sampling",
+                "loss": "the authors' default cost |e| + 1/(1 + |e|) − 1 per sample ('linear-square': quadratic "
+                "near 0, linear for large errors)",
+                "optimizer": "Adam without bias correction, β = (0.9, 0.99), w −= lr·m/√(v + 1e-8), then decoupled "
+                "decay w −= lr·0.002·w (the authors' code); float64",
+                "batch": "1; each step draws a training point uniformly with replacement; an epoch is n steps",
+                "schedule": f"lr 0.001: 2,500 epochs with the special neurons off, moments reset; each special "
+                f"hidden layer switched on in turn, {switch} epochs, moments reset; then 200 blocks of 1,000 epochs, "
+                f"lr ×{decay} after each block",
+                "epochs": f"{2500 + 200 * 1000:,} + {switch} per special layer (quick ≈ 1 %)",
                 "repeats": "10 seeds per network (quick 2), every run recorded",
                 "evaluation": text["evaluation"],
             },
-            deviations=(text["epochs_deviation"], text["schedule_deviation"]) + _COMMON_DEVIATIONS + text["extra"],
+            deviations=_COMMON_DEVIATIONS + text["extra"],
             requires=_require_1d if problem == "1d" else _require_2d,
             description=text["description"],
         )
@@ -464,40 +218,33 @@ TABLE1 = _experiment(
     "table1_1d",
     "1d",
     tuple(range(1, 9)),
-    SETTINGS["quick"]["epochs_1d"],
+    SETTINGS["quick"]["networks_1d"],
     data="the paper's 194 training points of Eq. 6 on [0, 2π) (shared/data/amplifying-regression)",
     networks="Networks 1-6: depth 5 with 0/0, 1/0, 0/1, 5/0, 4/1, 0/5 amplifying/attenuating neurons in every "
     "hidden layer; Networks 7-8: depth 9 with 0/0 and 4/1 (hidden layers 1-5)",
-    evaluation="MAE and SD of y − y_exact on the grid x = 0, 1/2000, …, ≤ 2π (12,567 points)",
-    epochs_deviation="epochs: 2,000 (quick 400) at batch size 1, ≈ 388,000 single-sample steps; the authors train "
-    "≈ 200,000 epochs (≈ 39 million steps) — about 1 % of the paper's training, so absolute errors are far "
-    "larger than Table 1's",
-    schedule_deviation="learning-rate schedule: lr 0.01 decayed exponentially every epoch to 1e-4; the authors use "
-    "lr 0.001 for 10 × 20 blocks of 1,000 epochs, multiplying it by 0.975 after each block",
+    evaluation="MAE and SD of y − y_exact on the grid x = 0, 1/2000, …, ≤ 2π (12,567 points); the output on "
+    "x = 0, 0.01, …, ≤ 2π is kept for Fig. 4",
     extra=(),
-    description="Table 1: Networks 1-8 on the 1D function of Eq. 6",
+    description="Table 1: Networks 1-8 on the 1D function of Eq. 6 (the authors' protocol)",
 )
 
 TABLE2 = _experiment(
     "table2_ackley",
     "2d",
     (9, 10),
-    SETTINGS["quick"]["epochs_2d"],
+    SETTINGS["quick"]["networks_2d"],
     data="the paper's 300 training points of the Ackley function (Eq. 7) on [−3, 3)² "
     "(shared/data/amplifying-regression)",
     networks="Network 9: depth 6, no special neurons; Network 10: depth 6 with 3 amplifying + 1 attenuating "
     "neurons in hidden layers 2-5",
     evaluation="MAE and SD of y − y_exact on the 301 × 301 grid of step 1/50 over [−3, 3]²; the largest error's "
-    "position against the convex hull of the training points",
-    epochs_deviation="epochs: 2,000 (quick 1,000) at batch size 1, 600,000 single-sample steps; the authors train "
-    "≈ 200,000 epochs (≈ 60 million steps) — about 1 % of the paper's training",
-    schedule_deviation="learning-rate schedule: lr 0.003 decayed exponentially every epoch to 1e-4; the authors use "
-    "lr 0.001 for 10 × 20 blocks of 1,000 epochs, multiplying it by 0.95 after each block",
+    "position against the convex hull of the training points; the error on a 61 × 61 grid (step 0.1) is kept "
+    "for Fig. 6",
     extra=(
         "Network 10 follows the paper's Table 2 (3 amplifying + 1 attenuating neurons); the authors' committed 2D "
-        "code has 3 attenuating + 1 amplifying (not run)",
+        "code has 3 attenuating + 1 amplifying (train_network(placement='code'); not run)",
     ),
-    description="Table 2: Networks 9-10 on the Ackley function",
+    description="Table 2: Networks 9-10 on the Ackley function (the authors' protocol)",
 )
 
 
@@ -519,8 +266,8 @@ def _group(k: int) -> Group:
 
 
 def _beats(better: int, worse: int, metric: str = "mae") -> Compare:
-    """Network ``better``'s ``metric`` is below Network ``worse``'s: one-sided Mann–Whitney, p < 0.05,
-    median ratio at least half the paper's effect."""
+    """Network ``better``'s best-of-10 ``metric`` is below Network ``worse``'s by at least half the
+    paper's effect, and a one-sided Mann–Whitney test over the runs is significant (p < 0.05)."""
     r = paper_ratio(worse, better, metric)
     return Compare(
         metric,
@@ -532,17 +279,18 @@ def _beats(better: int, worse: int, metric: str = "mae") -> Compare:
         min_ratio=_half_effect(r),
         magnitude_note=f"half the paper's effect: its ratio is {NETWORKS[worse][metric]:g} / "
         f"{NETWORKS[better][metric]:g} = {r:.3g}, best of ten each",
-        center="median",
+        center="min",
         digits=5,
         paper_centers=(NETWORKS[better][metric], NETWORKS[worse][metric]),
     )
 
 
 _READING = (
-    "The paper reports the best of ten runs per network (§4) and gives no test; here each network's 10 runs "
-    "(seeds) are compared by a one-sided Mann–Whitney U test of the per-run grid {metric} (alpha 0.05), and the "
-    "magnitude is the ratio of the median {metric}s, which must reach 1 + (r − 1)/2 for the paper's ratio r "
-    "(half the paper's effect; the paper's r is a ratio of best-of-ten values)."
+    "The paper reports the best of ten runs per network (§4) and gives no test. Criterion, fixed before any run: "
+    "the best-of-10 grid {metric} (the paper's statistic) of the better network must be smaller, by a ratio of at "
+    "least 1 + (r − 1)/2 for the paper's best-of-ten ratio r (half the paper's effect), AND a one-sided "
+    "Mann–Whitney U test over the ten runs of each network must be significant (alpha 0.05), so that the "
+    "difference is more than the luck of one seed."
 )
 _WHERE1 = "Table 1, §4.1"
 
@@ -626,22 +374,22 @@ def _net8_not_worse(data: ClaimData) -> Evidence:
 
     x8, _ = _group(8).values(data, "mae")
     x7, _ = _group(7).values(data, "mae")
-    value = f"Network 8 median {np.median(x8) if x8.size else math.nan:.5f} vs Network 7 median " + (
-        f"{np.median(x7) if x7.size else math.nan:.5f} (n = {x8.size}, {x7.size})"
-    )
+    best = lambda x: float(np.min(x)) if x.size else math.nan  # noqa: E731
+    value = f"Network 8 best {best(x8):.5f} vs Network 7 best {best(x7):.5f} (n = {x8.size}, {x7.size})"
     if x8.size < _NI_MIN_RUNS or x7.size < _NI_MIN_RUNS:
         return Evidence(None, value, f"needs at least {_NI_MIN_RUNS} runs of each network (the test's power)")
     if not np.isfinite(x8).all():
         return Evidence(False, value, "a Network 8 run diverged (NaN/Inf MAE)")
     big = np.finfo(np.float64).max
-    res = stats.mannwhitney(x8, np.where(np.isfinite(x7), x7, big), alternative="greater")
-    m8, m7 = float(np.median(x8)), float(np.median(np.where(np.isfinite(x7), x7, big)))
-    not_sig, not_larger = res.pvalue >= 0.05, m8 <= m7
+    x7f = np.where(np.isfinite(x7), x7, big)
+    res = stats.mannwhitney(x8, x7f, alternative="greater")
+    b8, b7 = best(x8), best(x7f)
+    not_sig, not_larger = res.pvalue >= 0.05, b8 <= b7
     reason = (
         f"degradation test p = {res.pvalue:.3g} {'≥' if not_sig else '<'} 0.05; "
-        f"median Network 8 {'≤' if not_larger else '>'} median Network 7"
+        f"best Network 8 {'≤' if not_larger else '>'} best Network 7"
     )
-    details = {"n_a": int(x8.size), "n_b": int(x7.size), "center_a": m8, "center_b": min(m7, 1e308)}
+    details = {"n_a": int(x8.size), "n_b": int(x7.size), "center_a": b8, "center_b": min(b7, 1e308)}
     return Evidence(bool(not_sig and not_larger), value, reason, res.test, res.statistic, res.pvalue, details)
 
 
@@ -654,13 +402,14 @@ _claim(
     Custom(
         [TABLE1.name],
         "Network 8 not worse than Network 7 on grid MAE: a one-sided Mann–Whitney U test of 'Network 8 > "
-        f"Network 7' is not significant (p ≥ 0.05) AND median MAE(Network 8) ≤ median MAE(Network 7); "
+        f"Network 7' over the ten runs is not significant (p ≥ 0.05) AND best-of-10 MAE(Network 8) ≤ best-of-10 "
+        f"MAE(Network 7); "
         f"undecided with fewer than {_NI_MIN_RUNS} runs of either network",
         _net8_not_worse,
     ),
     reading="§4.1 'no significant degradation of the output was observed for Network 8': read as the absence of a "
-    "significant increase in grid MAE, with the point estimate (median) not worse; with fewer than 5 runs each "
-    "the degradation test has no power, so the claim is undecided.",
+    "significant increase in grid MAE over the ten runs, with the paper's statistic (best of ten) not worse; with "
+    "fewer than 5 runs each the degradation test has no power, so the claim is undecided.",
 )
 
 _claim(
@@ -724,3 +473,10 @@ _claim(
     "it must hold in the best run and in at least half of the runs.",
     metric=None,
 )
+
+
+# Report pieces from the records (Tables 1-2 beside the paper's, Fig. 4, Fig. 6, MAE per run); the
+# lead wires them as report Sections.
+from ._amplifying_report import plot_fig4, plot_fig6, plot_mae_strips, report_table, runs_by_network  # noqa: E402
+
+__all__ += ["report_table", "plot_fig4", "plot_fig6", "plot_mae_strips", "runs_by_network"]

@@ -317,3 +317,47 @@ def test_batch_size_one_training_is_reproducible_and_learns():
         results.append((before, hist["loss"][-1], model.predict(x)))
     assert results[0][1] < 0.2 * results[0][0]
     np.testing.assert_array_equal(results[0][2], results[1][2])  # one seed fixes init and shuffling
+
+
+def test_linear_neurons_and_switching_the_special_neurons_on():
+    act = SecondaryActivation(5, amplifying=2, attenuating=1, linear=[0], secondary_enabled=False, dtype=np.float64)
+    assert act.linear == (0,) and act.amplifying == (3, 4) and act.attenuating == (2,)  # counts skip linear ones
+    assert list(act.kinds()) == [3, 0, 2, 1, 1] and act.secondary_enabled is False
+    x = np.array([[-1.5, 0.4, 2.0, -0.3, 1.1]])
+    h = 0.3 * x + 0.7 * np.log1p(np.exp(x))
+    off = act.forward(x)
+    np.testing.assert_allclose(off[0, 1:], h[0, 1:], rtol=1e-12)
+    assert off[0, 0] == -1.5  # the linear neuron passes its input through
+    act.secondary_enabled = True
+    on = act.forward(x)
+    np.testing.assert_allclose(on[0, 3:], h[0, 3:] ** 2, rtol=1e-12)
+    np.testing.assert_allclose(on[0, 2], h[0, 2] / (h[0, 2] ** 2 + 1), rtol=1e-12)
+    assert act._config["secondary_enabled"] is True  # saved with the model
+    with pytest.raises(ValueError, match="both amplifying and linear"):
+        SecondaryActivation(4, amplifying=[0], linear=[0])
+    with pytest.raises(ValueError, match="exceed"):
+        SecondaryActivation(4, amplifying=3, attenuating=1, linear=[0])
+    with pytest.raises(TypeError, match="secondary_enabled"):
+        act.secondary_enabled = 1
+
+
+def test_fit_samples_with_replacement_on_request():
+    model = nn.Sequential([nn.Dense(1, 1, dtype=np.float64)], seed=0)
+    X, y = np.linspace(0, 1, 8)[:, None], np.linspace(1, 2, 8)[:, None]
+    runs = []
+    for shuffle in ("replacement", "replacement", True):
+        m = nn.Sequential([nn.Dense(1, 1, dtype=np.float64)], seed=0)
+        m.fit(
+            X,
+            y,
+            loss=losses.MSE(),
+            optimizer=optim.SGD(m.parameters(), lr=0.1),
+            epochs=2,
+            batch_size=1,
+            shuffle=shuffle,
+        )
+        runs.append(m.parameters()[0].data.copy())
+    np.testing.assert_array_equal(runs[0], runs[1])  # the seed fixes the draws
+    assert not np.array_equal(runs[0], runs[2])  # other samples than a permutation's
+    with pytest.raises(ValueError, match="shuffle must be"):
+        model.fit(X, y, loss=losses.MSE(), optimizer=optim.SGD(model.parameters(), lr=0.1), shuffle="bootstrap")
