@@ -503,7 +503,7 @@ def download_file(
     if resume:
         from ._resume import download_resumable
 
-        return download_resumable(url, scheme, dest, expected, timeout, report)
+        return download_resumable(url, scheme, dest, expected, timeout, report, _USER_AGENT, _download_mismatch)
     tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.part"
     # os.open with 0o666 honours the umask (mkstemp would leave the final file at 0600).
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

@@ -10,15 +10,20 @@ import re
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
 
-from ._files import _USER_AGENT, PathLike, ProgressFn, _as_path, _download_mismatch
+# Imports nothing from ``_files`` (which calls in here): what it needs comes in as arguments.
+PathLike = Union[str, "os.PathLike[str]"]
+ProgressFn = Callable[[int, Optional[int]], None]
 
 __all__ = ["part_path", "download_resumable"]
 
 
 def part_path(dest: PathLike) -> Path:
     """Where ``download_file(..., resume=True)`` keeps the partial download of ``dest``."""
-    dest = _as_path(dest, "dest")
+    if not isinstance(dest, (str, os.PathLike)):
+        raise TypeError(f"dest must be a str or os.PathLike, got {type(dest).__name__}")
+    dest = Path(dest).expanduser()
     return dest.parent / f".{dest.name}.part"
 
 
@@ -36,7 +41,18 @@ def _lock(fh, part: Path) -> None:
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
-def download_resumable(url: str, scheme: str, dest: Path, expected, timeout: float, report: ProgressFn) -> Path:
+def download_resumable(
+    url: str,
+    scheme: str,
+    dest: Path,
+    expected: Optional[Sequence[str]],
+    timeout: float,
+    report: ProgressFn,
+    user_agent: str,
+    mismatch: Callable[[str, str, Sequence[str], Path], Exception],
+) -> Path:
+    """Downloads ``url`` into ``dest`` through its partial file (continued with ``Range``);
+    ``mismatch(url, got, expected, dest)`` builds the error raised on a bad checksum."""
     part = part_path(dest)
     fd = os.open(part, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
     with os.fdopen(fd, "r+b") as fh:
@@ -47,7 +63,7 @@ def download_resumable(url: str, scheme: str, dest: Path, expected, timeout: flo
         have = fh.tell()
         opener = urllib.request.build_opener()
         for attempt in (0, 1):
-            headers = {"User-Agent": _USER_AGENT}
+            headers = {"User-Agent": user_agent}
             if have and scheme != "file":
                 headers["Range"] = f"bytes={have}-"
             try:
@@ -100,7 +116,7 @@ def download_resumable(url: str, scheme: str, dest: Path, expected, timeout: flo
         got = h.hexdigest()
         if expected is not None and got not in expected:
             part.unlink()
-            raise _download_mismatch(url, got, expected, dest)
+            raise mismatch(url, got, expected, dest)
         if os.name == "nt":  # pragma: no cover - an open file cannot be renamed there
             fh.close()
         os.replace(part, dest)  # while holding the lock (POSIX): no one else writes the part meanwhile
