@@ -24,6 +24,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._common import CIFAR10_HINT, DataUnavailable, cifar10_or_skip, fashion_mnist
+
 __all__ = [
     "FMNIST_MEAN",
     "FMNIST_STD",
@@ -334,5 +336,219 @@ def evaluate_small(
         acc = [float(r["accuracy"]) for r in rows]
         out.update(bandpass_summary(centers, acc))
         curves["bandpass/center"], curves["bandpass/accuracy"] = centers, acc
+    out["curves"] = curves
+    return out
+
+
+# ================================================================================================
+# data, optimizer and the run functions of the experiments (re-exported by bionn.papers.flexible)
+# ================================================================================================
+def _require(load: Any, what: str, hint: str, dataset: str) -> None:
+    try:
+        load(split="test")
+    except (FileNotFoundError, OSError) as exc:
+        raise DataUnavailable(
+            f"{what} is not available on this machine ({str(exc).splitlines()[0]}); {hint}", dataset=dataset
+        ) from None
+
+
+def require_fmnist() -> None:
+    """Raises :class:`DataUnavailable` when Fashion-MNIST's IDX files are not found."""
+    from .. import data
+
+    hint = "apt-get install dataset-fashion-mnist, or put its four IDX .gz files in ../shared/data/fashion-mnist/"
+    _require(data.load_fashion_mnist, "Fashion-MNIST", hint + " or $BIONN_DATA/fashion-mnist/", "fashion-mnist")
+
+
+def require_cifar10() -> None:
+    """Raises :class:`DataUnavailable` when CIFAR-10 is not found (never falls back to other data)."""
+    from .. import data
+
+    _require(data.load_cifar10, "CIFAR-10", CIFAR10_HINT, "cifar10")
+
+
+def _subset(arrays: Tuple[np.ndarray, ...], n_train: Optional[int], n_test: Optional[int], seed: int) -> Tuple:
+    from .. import data
+
+    X, y, Xt, yt = arrays
+    if n_train is not None and n_train < len(X):
+        X, y = data.subsample(X, y, per_class=max(1, n_train // 10), seed=seed)
+    if n_test is not None:
+        Xt, yt = Xt[:n_test], yt[:n_test]
+    X, Xt = (np.ascontiguousarray(a, dtype=np.float32) for a in (X, Xt))
+    return X, np.asarray(y), Xt, np.asarray(yt)
+
+
+def load_fmnist(n_train: Optional[int] = None, n_test: Optional[int] = None, seed: int = 0) -> Tuple:
+    """Fashion-MNIST in [0, 1], shape (N, 1, 28, 28): the whole official split, or a class-balanced random
+    subset of ``n_train`` training images (drawn with ``seed``) and the first ``n_test`` test images."""
+    return _subset(fashion_mnist(), n_train, n_test, seed)
+
+
+def load_cifar10_subset(n_train: Optional[int] = None, n_test: Optional[int] = None, seed: int = 0) -> Tuple:
+    """CIFAR-10 in [0, 1], (N, 3, 32, 32), subset as :func:`load_fmnist`; :class:`DataUnavailable` when absent."""
+    return _subset(cifar10_or_skip(), n_train, n_test, seed)
+
+
+def paper_optimizer(
+    model: Any,
+    lr: float = 0.001,
+    momentum: float = 0.9,
+    weight_decay: float = 0.006,
+    step_size: int = 20,
+    gamma: float = 0.7,
+) -> Tuple[Any, Any]:
+    """SGD with the paper's settings: weight decay on everything but the threshold; StepLR(20, 0.7)."""
+    from .. import optim
+
+    groups = optim.groups_by_tag(model.parameters(), {"threshold": {"weight_decay": 0.0}})
+    opt = optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    return opt, optim.StepLR(opt, step_size=step_size, gamma=gamma)
+
+
+def train(
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    lr: float = 0.001,
+    batch_size: int = 100,
+    validation_data: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+    flip: bool = False,
+    seed: int = 0,
+) -> Dict[str, list]:
+    """Trains ``model`` with :func:`paper_optimizer`; returns the per-epoch history (dict of lists).
+    ``flip``: every epoch, each training image is flipped horizontally with probability 0.5 (the
+    paper's CIFAR-10 augmentation; drawn with ``seed``)."""
+    from .. import losses
+
+    opt, sched = paper_optimizer(model, lr=lr)
+    kw = dict(loss=losses.CrossEntropy(), optimizer=opt, scheduler=sched, batch_size=batch_size)
+    if not flip:
+        hist = model.fit(X, y, epochs=epochs, validation_data=validation_data, **kw)
+        return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    rng, out = np.random.default_rng(seed), {}
+    for _ in range(epochs):
+        pick = rng.random(len(X)) < 0.5
+        Xe = X.copy()
+        Xe[pick] = Xe[pick][..., ::-1]
+        hist = model.fit(Xe, y, epochs=1, validation_data=validation_data, **kw)
+        for k, vals in hist.history.items():
+            out.setdefault(k, []).extend(float(v) for v in vals)
+    return out
+
+
+def train_small(
+    seed: int,
+    threshold_mode: str = "learned",
+    threshold: float = 0.5,
+    n_train: int = 60000,
+    n_test: int = 10000,
+    epochs: int = 150,
+    lr: float = 0.001,
+    batch_size: int = 100,
+    normalize: bool = True,
+    norm_mean: float = FMNIST_MEAN,
+    norm_std: float = FMNIST_STD,
+    eps_space: str = "pixel",
+    fgsm_eps: float = 0.1,
+    eps_grid: Sequence[float] = (),
+    eval_thresholds: Sequence[float] = (),
+    corruption_severities: Sequence[int] = (),
+    corruption_table: str = "cifar",
+    bandpass_centers: Sequence[float] = (),
+    bandpass_fwhm: float = 1.0,
+) -> Dict[str, Any]:
+    """Trains the small network on Fashion-MNIST (Table 2 protocol) and evaluates it with
+    :func:`~bionn.papers._flexible_nets.evaluate_small`: ``accuracy`` (clean test), ``fgsm_accuracy``
+    (FGSM at ``fgsm_eps`` in ``eps_space``), per-threshold, threshold-map, corruption and band-pass
+    metrics, and ``curves`` (those tables plus the per-epoch training ``loss`` and ``accuracy``).
+    ``normalize=False`` trains on [0, 1] pixels (an option; then ε is in pixel units either way)."""
+    if eps_space not in EPS_SPACES:
+        raise ValueError(f"eps_space must be one of {EPS_SPACES}, got {eps_space!r}")
+    X, y, Xt, yt = load_fmnist(n_train, n_test, seed=seed)
+    norm = (norm_mean, norm_std) if normalize else None
+    model = small_network(threshold_mode, threshold, seed=seed, normalize=norm)
+    hist = train(model, X, y, epochs, lr, batch_size)
+    out = evaluate_small(
+        model,
+        Xt,
+        yt,
+        seed=seed,
+        fgsm_eps=fgsm_eps,
+        eps_space=eps_space if normalize else "pixel",
+        norm_std=norm_std,
+        eps_grid=eps_grid,
+        eval_thresholds=eval_thresholds if threshold_mode == "uniform" else (),
+        train_threshold=threshold,
+        corruption_severities=corruption_severities,
+        corruption_table=corruption_table,
+        bandpass_centers=bandpass_centers,
+        bandpass_fwhm=bandpass_fwhm,
+    )
+    out["curves"].update({k: v for k, v in hist.items() if k in ("loss", "accuracy")})
+    return out
+
+
+def threshold_sweep(seed: int, threshold: float, grid: Sequence[float], **config: Any) -> Dict[str, Any]:
+    """Fig. 3: trains with a fixed uniform threshold (:func:`train_small`), validates at each threshold of
+    ``grid``: ``acc_at_<T>``, ``best_threshold``, ``trained_is_best`` (1.0 when T has the best accuracy)."""
+    r = train_small(seed, "uniform", threshold, eval_thresholds=grid, **config)
+    accs = {float(t): r[f"acc_at_{float(t):g}"] for t in grid}
+    r["trained_is_best"] = float(accs[float(threshold)] >= max(accs.values()))
+    return r
+
+
+def vgg_cifar(
+    seed: int,
+    threshold_mode: str,
+    layers: str = "single",
+    per_class: Optional[int] = None,
+    n_test: int = 10000,
+    epochs: int = 150,
+    lr: float = 0.001,
+    batch_size: int = 100,
+    flip: bool = True,
+    validate_every_epoch: bool = True,
+    fgsm_eps_grid: Sequence[float] = (),
+    fgsm_repeats: int = 1,
+    pgd_eps: float = 0.0,
+    pgd_alpha: float = 0.003,
+    pgd_steps: int = 20,
+    pgd_repeats: int = 1,
+) -> Dict[str, Any]:
+    """VGG16 on CIFAR-10 at the paper's protocol (Fig. 4B/4C/4D, Table 3): normalised images (a frozen
+    first layer), random horizontal flips, SGD as :func:`train`. ``per_class`` draws a class-balanced
+    training subset with ``seed`` (Fig. 4C: 100). Returns ``val_accuracy`` (last epoch), and with
+    ``validate_every_epoch`` ``mean_val_accuracy`` and ``curves["val_accuracy"]``; with ``fgsm_eps_grid``
+    ``curves["fgsm/eps"]``, ``curves["fgsm/accuracy"]`` (pixel ε, ``fgsm_repeats`` averaged); with
+    ``pgd_eps > 0`` ``natural``, ``pgd_whitebox`` and ``pgd_blackbox`` (source: :func:`conv2d_model`
+    trained on the same images with the same protocol), each averaged over ``pgd_repeats`` random starts.
+    :class:`DataUnavailable` when CIFAR-10 is absent."""
+    from .. import attacks, data
+
+    X, y, Xt, yt = cifar10_or_skip()
+    if per_class is not None:
+        X, y = data.subsample(X, y, per_class=per_class, seed=seed)
+    Xt, yt = Xt[:n_test], yt[:n_test]
+    norm = (CIFAR10_MEAN, CIFAR10_STD)
+    model = vgg16_network(layers, threshold_mode, seed=seed, normalize=norm)
+    val = (Xt, yt) if validate_every_epoch else None
+    hist = train(model, X, y, epochs, lr, batch_size, validation_data=val, flip=flip, seed=seed)
+    out: Dict[str, Any] = {"val_accuracy": attacks.accuracy(model, Xt, yt)}
+    curves: Dict[str, list] = {k: v for k, v in hist.items() if k in ("loss", "accuracy", "val_accuracy")}
+    if validate_every_epoch:
+        out["mean_val_accuracy"] = float(np.mean(hist["val_accuracy"]))
+    if len(fgsm_eps_grid):
+        grid = [float(e) for e in fgsm_eps_grid]
+        acc = attacks.evaluate_robustness(model, Xt, yt, eps=grid, attack="fgsm", repeats=fgsm_repeats, seed=seed)
+        curves["fgsm/eps"], curves["fgsm/accuracy"] = grid, [float(v) for v in acc.values()]
+    if pgd_eps > 0:
+        source = conv2d_model(seed=seed, normalize=norm)
+        train(source, X, y, epochs, lr, batch_size, flip=flip, seed=seed)
+        kw = dict(eps=[pgd_eps], attack="pgd", alpha=pgd_alpha, steps=pgd_steps, repeats=pgd_repeats, seed=seed)
+        out["natural"] = out["val_accuracy"]
+        out["pgd_whitebox"] = attacks.evaluate_robustness(model, Xt, yt, **kw)[pgd_eps]
+        out["pgd_blackbox"] = attacks.evaluate_robustness(model, Xt, yt, surrogate=source, **kw)[pgd_eps]
     out["curves"] = curves
     return out
