@@ -395,3 +395,9 @@ def test_report_table_and_figures_from_records():
     assert "| 1 | 5 | 0/0 | 0.085079 | 0.102091 | — |" in paper.report_table(
         ClaimData({}, {"table1_1d": [], "table2_ackley": []})
     )
+
+
+def test_report_sections_are_registered_on_both_experiments():
+    names = {s.name: s for s in experiments.sections("amplifying")}
+    assert set(names) == {"tables", "fig4", "fig6"}
+    assert names["tables"].experiments == ("table1_1d", "table2_ackley") and names["tables"].table is paper.report_table
