@@ -106,7 +106,7 @@ def _selection(
 def _seed(seed: Any) -> int:
     if seed is None:
         return -1
-    return check_int(seed, "seed", minimum=0) % (2**63)
+    return check_int(seed, "seed", minimum=0, maximum=None) % (2**63)
 
 
 @register_layer

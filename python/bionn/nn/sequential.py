@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from .. import _core
-from .._validation import as_array, as_labels, check_int, suffix
+from .._validation import INT32_MAX, as_array, as_labels, check_int, check_seed, suffix
 from ..io import load_archive, save_archive
 from .base import _LAYER_REGISTRY, Layer, Parameter
 
@@ -103,7 +103,7 @@ class Sequential:
             self.seed = int(_core.draw_seed())
             self._impl = self._core_cls("Sequential")([l._impl for l in layers], self.seed)
         else:
-            self.seed = check_int(seed, "seed", minimum=0)
+            self.seed = check_seed(seed)
             self._impl = self._core_cls("Sequential")([l._impl for l in layers], self.seed)
             self._impl.reset_parameters()
 
@@ -181,7 +181,7 @@ class Sequential:
     def reset_parameters(self, seed: Optional[int] = None) -> None:
         """Re-draws all parameters from the model's engine (reseeded first if ``seed`` is given)."""
         if seed is not None:
-            self.seed = check_int(seed, "seed", minimum=0)
+            self.seed = check_seed(seed)
             self._impl.reseed(self.seed)
         self._impl.reset_parameters()
 
@@ -298,7 +298,7 @@ class Sequential:
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
         y = self._targets(y, X.shape[0], loss)
-        epochs = check_int(epochs, "epochs", minimum=0)
+        epochs = check_int(epochs, "epochs", minimum=0, maximum=INT32_MAX)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
         verbose = check_int(verbose, "verbose", minimum=0)

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._validation import as_array, check_dtype, check_float, check_int, suffix
+from .._validation import as_array, check_dtype, check_float, check_int, check_seed, suffix
 from ..io import load_archive, save_archive
 from .topology import Topology
 
@@ -91,7 +91,7 @@ class SelfOrganizingNetwork:
         if not isinstance(topology, Topology):
             raise TypeError(f"topology must be a bionn.selforg.Topology, got {type(topology).__name__}")
         self.dtype = check_dtype(dtype)
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_seed(seed)
         self.entropy_samples = check_int(entropy_samples, "entropy_samples", minimum=1)
         opts = _core.SelfOrgTrainOptions()
         opts.lr = check_float(lr, "lr", minimum=0, min_inclusive=False)
