@@ -1,11 +1,13 @@
 """Child process of tests/python/test_file_fuzz.py: loads every file named on the command line and
-prints one JSON line per file, the outcome ("ok" or the exception type and message). Run apart from
+prints one JSON line per file, the outcome ("ok" or the exception type and message), then
+the peak resident memory. Run apart from
 pytest so that a crash in the loader (a segfault, an abort, the OOM killer) fails the test instead of
 killing the test run."""
 
 from __future__ import annotations
 
 import json
+import resource
 import sys
 
 from bionn import nn, selforg
@@ -18,3 +20,4 @@ for path in sys.argv[1:]:
     except Exception as exc:  # reported to the parent, which decides what is allowed
         out = {"path": path, "result": type(exc).__name__, "message": str(exc)[:300]}
     print(json.dumps(out), flush=True)
+print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
