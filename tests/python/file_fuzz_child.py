@@ -7,7 +7,6 @@ killing the test run."""
 from __future__ import annotations
 
 import json
-import resource
 import sys
 
 from bionn import nn, selforg
@@ -20,4 +19,16 @@ for path in sys.argv[1:]:
     except Exception as exc:  # reported to the parent, which decides what is allowed
         out = {"path": path, "result": type(exc).__name__, "message": str(exc)[:300]}
     print(json.dumps(out), flush=True)
-print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
+
+
+def peak_kb() -> int:
+    """VmHWM, the peak resident memory of this process image (ru_maxrss would include the parent's
+    memory at fork time); -1 where /proc is not available."""
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        return -1
+
+
+print(json.dumps({"maxrss_kb": peak_kb()}), flush=True)
