@@ -38,7 +38,7 @@ def get_num_threads() -> int:
 def manual_seed(seed: int) -> None:
     """Seeds the global generator that initialises layers built outside ``Sequential(seed=...)``
     and draws the seeds of models built without one."""
-    _core.manual_seed(_check_int(seed, "seed", minimum=0))
+    _core.manual_seed(_check_int(seed, "seed", minimum=0, maximum=2**64 - 1))
 
 
 # Last: each paper module imports bionn.experiments and registers its claims (papers -> experiments,

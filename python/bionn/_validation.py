@@ -8,6 +8,7 @@ oversized arrays) with an exception that names the argument.
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
@@ -67,13 +68,35 @@ def as_labels(value: Any, name: str, n: int, dtype: np.dtype) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def check_int(value: Any, name: str, *, minimum: Optional[int] = None) -> int:
+INT32_MAX = 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+UINT64_MAX = 2**64 - 1
+PTRDIFF_MAX = INT64_MAX  # the largest object the C++ core (64-bit) can index
+
+
+def check_int(value: Any, name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = INT64_MAX) -> int:
+    """``value`` as a Python int, rejected (naming ``name``) outside ``[minimum, maximum]``.
+
+    ``maximum`` defaults to the C++ ``int64_t`` range every size and count is passed as, so a
+    value the core cannot hold is a ValueError here rather than a pybind11 signature dump; pass
+    :data:`INT32_MAX` for a C++ ``int`` and :data:`UINT64_MAX` for a ``uint64_t`` seed, or ``None``
+    for a value that never reaches C++.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if minimum is None and maximum is not None and value < INT64_MIN:
+        raise ValueError(f"{name} must be >= {INT64_MIN}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return value
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A seed for the C++ core: an integer in ``[0, 2**64)``."""
+    return check_int(value, name, minimum=0, maximum=UINT64_MAX)
 
 
 def check_float(
@@ -87,7 +110,10 @@ def check_float(
 ) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range, e.g. 10**400
+        raise ValueError(f"{name} must be finite, got an integer too large for a float") from None
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if minimum is not None and (value < minimum or (not min_inclusive and value == minimum)):
@@ -209,23 +235,48 @@ def suffix(dtype: np.dtype) -> str:
 
 def _physical_memory() -> int:
     try:
-        import os
-
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):  # not POSIX: only the 64-bit bound applies
-        return 2**63 - 1
+        return PTRDIFF_MAX
+
+
+MAX_BYTES_ENV = "BIONN_MAX_BYTES"
+
+
+def memory_limit() -> int:
+    """The most bytes one tensor may take: this machine's physical memory, lowered by the
+    environment variable ``BIONN_MAX_BYTES`` when it is set to a positive integer (the C++ core
+    reads the same variable, so both sides refuse the same sizes)."""
+    limit = min(_physical_memory(), PTRDIFF_MAX)
+    cap = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if cap:
+        try:
+            value = int(cap)
+        except ValueError:
+            raise ValueError(f"${MAX_BYTES_ENV} must be a positive integer (bytes), got {cap!r}") from None
+        if value > 0:
+            limit = min(limit, value)
+    return limit
 
 
 def check_size(what: str, count: int, itemsize: int) -> None:
     """Refuses, before anything is allocated, a tensor of ``count`` elements of ``itemsize`` bytes
-    that overflows 64 bits or is larger than this machine's physical memory.
+    whose size overflows the C++ index type (``PTRDIFF_MAX`` bytes) or exceeds :func:`memory_limit`.
 
-    ``count`` is a Python int (exact); ``what`` names the arguments it came from, e.g.
-    ``"in_features * out_features"``.
+    ``count`` is a Python int (exact, so the product cannot wrap); ``what`` names the arguments it
+    came from, e.g. ``"in_features * out_features"``. Raises ValueError naming them, the element
+    count and the bytes needed.
     """
-    nbytes = int(count) * int(itemsize)
-    if count >= 2**62 or nbytes > _physical_memory():
+    count = int(count)
+    nbytes = count * int(itemsize)
+    if nbytes > PTRDIFF_MAX:
         raise ValueError(
-            f"{what} = {count} elements ({nbytes / 2**30:.3g} GiB) cannot fit in this machine's "
-            f"memory ({_physical_memory() / 2**30:.3g} GiB)"
+            f"{what} = {count} elements need {nbytes} bytes, more than a 64-bit program can address "
+            f"({PTRDIFF_MAX} bytes)"
+        )
+    limit = memory_limit()
+    if nbytes > limit:
+        raise ValueError(
+            f"{what} = {count} elements need {nbytes} bytes ({nbytes / 2**30:.3g} GiB), more than the "
+            f"{limit} bytes ({limit / 2**30:.3g} GiB) this machine allows (physical memory, or ${MAX_BYTES_ENV})"
         )

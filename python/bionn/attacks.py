@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
-from ._validation import as_array, as_labels, check_float, check_int, suffix
+from ._validation import INT32_MAX, as_array, as_labels, check_float, check_int, check_seed, suffix
 
 __all__ = ["fgsm", "pgd", "FGSM", "PGD", "Attack", "evaluate_robustness", "accuracy"]
 
@@ -153,10 +153,10 @@ def pgd(
     clip = _check_clip(clip)
     eps = _check_eps(eps)
     alpha = check_float(alpha, "alpha", minimum=0.0)
-    steps = check_int(steps, "steps", minimum=0)
+    steps = check_int(steps, "steps", minimum=0, maximum=INT32_MAX)
     if steps > 0 and alpha == 0.0:
         raise ValueError("alpha must be > 0 when steps > 0")
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     attacker = _attacker(model, surrogate)
     if surrogate is not None and np.dtype(attacker.dtype) != np.dtype(model.dtype):
@@ -255,7 +255,7 @@ class PGD(Attack):
         batch_size: int = 1000,
         surrogate: Any = None,
     ) -> None:
-        steps = check_int(steps, "steps", minimum=0)
+        steps = check_int(steps, "steps", minimum=0, maximum=INT32_MAX)
         alpha = check_float(alpha, "alpha", minimum=0.0)
         if steps > 0 and alpha == 0.0:
             raise ValueError("alpha must be > 0 when steps > 0")
@@ -269,7 +269,7 @@ class PGD(Attack):
             batch_size=check_int(batch_size, "batch_size", minimum=1),
             surrogate=surrogate,
         )
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_seed(seed)
         self._calls = 0
 
     def __call__(self, images: Any, labels: Any) -> np.ndarray:
@@ -335,7 +335,7 @@ def evaluate_robustness(
         if not eps_list:
             raise ValueError("eps is empty")
     repeats = check_int(repeats, "repeats", minimum=1)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     clip = _check_clip(clip)
     x, y = _inputs(model, images, labels, clip)
     out: Dict[float, float] = {}

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/limits.h"
+
 namespace bionn {
 
 template <typename T>
@@ -117,6 +119,7 @@ SecondaryActivation<T>::SecondaryActivation(int64_t features, const std::vector<
   if (!(opt.b > 0) || !std::isfinite(opt.b) || !(bt > T(0)) || !std::isfinite(bt) || !std::isfinite(T(1) / bt))
     throw std::invalid_argument(n + ": b must be positive with b and 1/b finite in the layer's dtype, got " +
                                 num(opt.b));
+  checked_elements(n, {{"features", features}}, sizeof(T), 4);
   kinds_.assign(static_cast<size_t>(features), NeuronKind::Ordinary);
   auto mark = [&](const std::vector<int64_t>& idx, NeuronKind k, const char* what) {
     for (int64_t i : idx) {

@@ -2,11 +2,14 @@
 
 #include <cmath>
 
+#include "core/limits.h"
+
 namespace bionn {
 
 template <typename T>
 BatchNorm<T>::BatchNorm(int64_t num_features, bool spatial, double eps, double momentum, bool affine)
-    : c_(num_features),
+    : c_((checked_elements(spatial ? "BatchNorm2d" : "BatchNorm1d", {{"num_features", num_features}}, sizeof(T), 6),
+          num_features)),
       spatial_(spatial),
       eps_(eps),
       momentum_(momentum),

@@ -5,6 +5,7 @@
 
 #include "core/eigen.h"
 #include "core/gemm.h"
+#include "core/limits.h"
 #include "core/parallel.h"
 
 namespace bionn {
@@ -12,7 +13,13 @@ namespace bionn {
 template <typename T>
 Conv2d<T>::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w, int64_t stride,
                   int64_t padding, bool bias, const std::string& init, Rng& rng)
-    : cin_(in_channels),
+    : cin_((checked_elements("Conv2d",
+                             {{"in_channels", in_channels},
+                              {"out_channels", out_channels},
+                              {"kernel_h", kernel_h},
+                              {"kernel_w", kernel_w}},
+                             sizeof(T), 2),
+            in_channels)),
       cout_(out_channels),
       kh_(kernel_h),
       kw_(kernel_w),

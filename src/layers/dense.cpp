@@ -2,12 +2,14 @@
 
 #include "core/eigen.h"
 #include "core/gemm.h"
+#include "core/limits.h"
 
 namespace bionn {
 
 template <typename T>
 Dense<T>::Dense(int64_t in_features, int64_t out_features, bool bias, const std::string& init, Rng& rng)
-    : in_(in_features),
+    : in_((checked_elements("Dense", {{"in_features", in_features}, {"out_features", out_features}}, sizeof(T), 2),
+           in_features)),
       out_(out_features),
       has_bias_(bias),
       init_(parse_init(init)),

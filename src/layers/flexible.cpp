@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/limits.h"
 #include "core/parallel.h"
 
 namespace bionn {
@@ -52,6 +53,12 @@ const FlexibleOptions& validated(const FlexibleOptions& o) {
   if (o.pool_kernel <= 0 || o.pool_stride <= 0 || o.pool_padding < 0 || 2 * o.pool_padding > o.pool_kernel)
     fail("invalid pooling geometry (pool_padding must be in [0, pool_kernel / 2])");
   if (o.input_h <= 0 || o.input_w <= 0) fail("input_size must be positive");
+  constexpr int64_t kMaxSide = int64_t(1) << 31;  // keeps input + 2 * padding far from overflow
+  if (o.padding > kMaxSide || o.pool_padding > kMaxSide) fail("padding and pool_padding must be <= 2^31");
+  // The threshold map (out_channels x output size, at most the input size) and its gradient.
+  checked_elements("FlexibleConv2d",
+                   {{"out_channels", o.out_channels}, {"input_size[0]", o.input_h}, {"input_size[1]", o.input_w}}, 8,
+                   2);
   if (!(o.scale > 0) || !std::isfinite(o.scale)) fail("scale must be finite and > 0");
   if (!std::isfinite(o.threshold_init)) fail("threshold must be finite");
   const int64_t ch = conv_out(o.input_h, o.kernel_h, o.stride, o.padding),

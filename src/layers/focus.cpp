@@ -8,6 +8,7 @@
 
 #include "core/eigen.h"
 #include "core/gemm.h"
+#include "core/limits.h"
 #include "core/parallel.h"
 
 namespace bionn {
@@ -56,13 +57,13 @@ void for_rows(int64_t rows, int64_t cols, F&& f) {
 // height * width, or 0 when a size is not positive (the constructor then says which). A product
 // that overflows, or a weight matrix larger than 2^60 bytes, is refused here, before the member
 // tensors are allocated: the wrapped product would size them wrong.
-int64_t checked_inputs(const std::string& name, int64_t height, int64_t width, int64_t out) {
+int64_t checked_inputs(const std::string& name, int64_t height, int64_t width, int64_t out, int64_t itemsize) {
   if (height <= 0 || width <= 0) return 0;
-  constexpr int64_t kMax = (int64_t(1) << 60) / 8;
-  if (height > kMax / width || (out > 0 && height * width > kMax / out))
-    throw std::invalid_argument(
-        name + ": the layer's size overflows (height * width * out_features = " + std::to_string(height) + " * " +
-        std::to_string(width) + " * " + std::to_string(out) + ")");
+  // W, Phi, K and the gradients: about four weight-sized tensors.
+  if (name == "FocusDense")
+    checked_elements(name, {{"in_features", width}, {"out_features", out > 0 ? out : 1}}, itemsize, 4);
+  else
+    checked_elements(name, {{"height", height}, {"width", width}, {"out_features", out > 0 ? out : 1}}, itemsize, 4);
   return height * width;
 }
 
@@ -72,7 +73,7 @@ template <typename T>
 FocusBase<T>::FocusBase(const std::string& name, int64_t height, int64_t width, int64_t out_features, int dims,
                         const FocusOptions& opt, Rng& rng)
     : name_(name),
-      in_(checked_inputs(name, height, width, out_features)),
+      in_(checked_inputs(name, height, width, out_features, sizeof(T))),
       out_(out_features > 0 ? out_features : 0),
       height_(height),
       width_(width),

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/limits.h"
 #include "core/parallel.h"
 
 namespace bionn {
@@ -94,6 +95,10 @@ MixLU<T>::MixLU(const std::vector<int64_t>& units_shape, const UnitSelection& se
                                 shape_str(units_shape));
   for (int64_t d : units_shape)
     if (d <= 0) throw std::invalid_argument("MixLU: num_units must be positive, got " + shape_str(units_shape));
+  std::vector<SizeArg> dims;
+  for (size_t i = 0; i < units_shape.size(); ++i)
+    dims.push_back({i == 0 ? "num_units[0]" : i == 1 ? "num_units[1]" : "num_units[2]", units_shape[i]});
+  checked_elements("MixLU", dims, sizeof(T), 2);
   std::vector<int64_t> full{1};
   full.insert(full.end(), units_shape.begin(), units_shape.end());
   Shape s = Shape::from_vector(full);
@@ -214,6 +219,7 @@ MinMaxout<T>::MinMaxout(int64_t num_units, int64_t pieces, const UnitSelection& 
     throw std::invalid_argument("MinMaxout: num_units must be positive, got " + std::to_string(num_units));
   if (pieces < 1) throw std::invalid_argument("MinMaxout: pieces must be >= 1, got " + std::to_string(pieces));
   if (pieces > (int64_t(1) << 30)) throw std::invalid_argument("MinMaxout: pieces is too large");
+  checked_elements("MinMaxout", {{"num_units", num_units}, {"pieces", pieces}}, sizeof(T), 2);
   mask_.resize(Shape{num_units});
   check_selection(kind(), sel_, num_units, "min_fraction", "min_units");
   reset_parameters(rng);
@@ -305,7 +311,7 @@ const Tensor<T>& MinMaxout<T>::backward(const Tensor<T>& grad_out, bool need_inp
 
 template <typename T>
 LearnedActivation<T>::LearnedActivation(int64_t num_units, double positive_init, double negative_init)
-    : units_(num_units > 0 ? num_units : 0),
+    : units_(checked_elements("LearnedActivation", {{"num_units", num_units}}, sizeof(T), 4)),
       pos_init_(positive_init),
       neg_init_(negative_init),
       pos_("positive_slope", "slope", Shape{units_}),

@@ -14,6 +14,7 @@
 
 #include "core/eigen.h"
 #include "core/gemm.h"
+#include "core/limits.h"
 #include "core/optim.h"
 
 namespace bionn {
@@ -155,6 +156,7 @@ double histogram_entropy(const double* values, int64_t n, int64_t bins) {
 template <typename T>
 AEUnit<T>::AEUnit(int64_t map_size, int64_t n_hidden) : map_size_(map_size), n_hidden_(n_hidden) {
   if (map_size <= 0 || n_hidden <= 0) throw std::invalid_argument("AEUnit: map_size and n_hidden must be positive");
+  checked_elements("AEUnit", {{"map_size", map_size}, {"n_hidden", n_hidden}}, sizeof(T), 8);
   const size_t hm = static_cast<size_t>(map_size * n_hidden), h = static_cast<size_t>(n_hidden),
                m = static_cast<size_t>(map_size);
   W_.assign(hm, T(0));

@@ -226,10 +226,10 @@ TEST_CASE("pruning sparsity grows with the threshold", "[focus]") {
 TEST_CASE("focus layers refuse sizes whose product overflows, before allocating", "[focus]") {
   Rng rng(21);
   // 2^62 * 4 wraps to 0 in 64 bits; 2^32 * 2^32 too: the weights would be sized by the wrapped value.
-  CHECK_THROWS_AS(FocusDense2D<float>(int64_t(1) << 62, 4, 3, FocusOptions{}, rng), std::invalid_argument);
-  CHECK_THROWS_AS(FocusDense2D<float>(int64_t(1) << 32, int64_t(1) << 32, 3, FocusOptions{}, rng),
-                  std::invalid_argument);
-  CHECK_THROWS_AS(FocusDense<float>(int64_t(1) << 40, int64_t(1) << 40, FocusOptions{}, rng), std::invalid_argument);
+  // std::length_error (core/limits.h), a ValueError in Python.
+  CHECK_THROWS_AS(FocusDense2D<float>(int64_t(1) << 62, 4, 3, FocusOptions{}, rng), std::length_error);
+  CHECK_THROWS_AS(FocusDense2D<float>(int64_t(1) << 32, int64_t(1) << 32, 3, FocusOptions{}, rng), std::length_error);
+  CHECK_THROWS_AS(FocusDense<float>(int64_t(1) << 40, int64_t(1) << 40, FocusOptions{}, rng), std::length_error);
 }
 
 TEST_CASE("focus layers reject bad arguments and inputs", "[focus]") {

@@ -8,7 +8,9 @@ architecture written by :meth:`bionn.nn.Sequential.save`.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple, Type
+import contextlib
+import contextvars
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Type
 
 import numpy as np
 
@@ -83,6 +85,24 @@ def register_layer(cls: Type[Layer]) -> Type[Layer]:
     return cls
 
 
+# While a model file's layers are built (bionn.nn.load): [elements left] that the layers' size checks
+# may still claim, bounded by what the file's arrays declare (see allocation_budget).
+_BUDGET: contextvars.ContextVar[Optional[List[int]]] = contextvars.ContextVar("bionn_allocation_budget", default=None)
+
+
+@contextlib.contextmanager
+def allocation_budget(elements: int) -> Iterator[None]:
+    """Within the block, layers may claim (through their size checks) at most ``elements`` elements
+    in all; a layer claiming more raises ValueError before it allocates. :func:`bionn.nn.load` builds
+    a file's layers under a budget derived from the arrays the file declares, so a crafted
+    architecture cannot allocate far more than the file holds before its arrays are compared."""
+    token = _BUDGET.set([int(elements)])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
 class Layer:
     """Base class. Subclasses build ``self._impl`` (a C++ layer) and record ``self._config``."""
 
@@ -97,6 +117,15 @@ class Layer:
     def _check_size(self, what: str, count: int) -> None:
         """Refuses a layer whose ``count`` elements of its dtype cannot be allocated (before any are)."""
         check_size(what, count, self.dtype.itemsize)
+        budget = _BUDGET.get()
+        if budget is not None:
+            if count > budget[0]:
+                raise ValueError(
+                    f"{type(self).__name__}: {what} = {count} elements, more than the file's arrays can fill "
+                    f"({budget[0]} elements left): the architecture does not match the arrays (refused before "
+                    "allocating)"
+                )
+            budget[0] -= count
 
     def _core(self, name: str) -> Any:
         return getattr(_core, name + suffix(self.dtype))
@@ -129,6 +158,11 @@ class Layer:
         layer has no constrained parameters. Subclasses with some (e.g. a focus aperture must be
         > 0) override it; it is checked by ``load_state_dict`` and before every forward pass, fit,
         predict and evaluation, so a write to ``p.data`` is caught at the next use."""
+
+    def _check_buffer(self, name: str, value: np.ndarray, where: str) -> None:
+        """Raises ValueError (naming ``where``) if ``value`` is not allowed for the buffer ``name``
+        (checked by ``load_state_dict``, so a file cannot load e.g. a negative variance); the base
+        layer accepts any finite buffer."""
 
     def _check_parameters(self) -> None:
         """Checks every parameter's current value with :meth:`_check_value` (O(parameters) for

@@ -122,7 +122,7 @@ class FlexibleConv2d(Layer):
         ih = check_int(input_size[0], "input_size[0]", minimum=1)
         iw = check_int(input_size[1], "input_size[1]", minimum=1)
         stride = check_int(stride, "stride", minimum=1)
-        padding = check_int(padding, "padding", minimum=0)
+        padding = check_int(padding, "padding", minimum=0, maximum=2**31)
         if pool_kernel is None:
             if kh != kw:
                 raise ValueError("pool_kernel must be given when kernel_size is not square")
@@ -130,7 +130,7 @@ class FlexibleConv2d(Layer):
         pool_kernel = check_int(pool_kernel, "pool_kernel", minimum=1)
         pool_stride = check_int(pool_stride, "pool_stride", minimum=1)
         pool_padding = padding if pool_padding is None else pool_padding
-        pool_padding = check_int(pool_padding, "pool_padding", minimum=0)
+        pool_padding = check_int(pool_padding, "pool_padding", minimum=0, maximum=2**31)
         if 2 * pool_padding > pool_kernel:
             raise ValueError(f"pool_padding must be <= pool_kernel / 2, got {pool_padding} for kernel {pool_kernel}")
         if not isinstance(threshold_mode, str) or threshold_mode not in THRESHOLD_MODES:
@@ -145,6 +145,7 @@ class FlexibleConv2d(Layer):
             (iw + 2 * pool_padding - pool_kernel) // pool_stride + 1,
         )
         self._check_size("out_channels * kernel_size", 2 * out_channels * in_channels * kh * kw)
+        self._check_size("out_channels * input_size", 2 * out_channels * ih * iw)  # the threshold map
         if ih + 2 * padding < kh or iw + 2 * padding < kw:
             raise ValueError(f"input_size {(ih, iw)} is smaller than the kernel {(kh, kw)} after padding")
         if conv_hw != pool_hw:

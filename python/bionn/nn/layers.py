@@ -157,6 +157,12 @@ class _BatchNorm(Layer):
         self._config = dict(num_features=num_features, eps=eps, momentum=momentum, affine=bool(affine))
         self._impl = self._core("BatchNorm")(num_features, self._spatial, eps, momentum, bool(affine))
 
+    def _check_buffer(self, name: str, value: np.ndarray, where: str) -> None:
+        if name == "running_var" and (value < 0).any():
+            raise ValueError(f"{where}: a running variance must be >= 0, got {value[value < 0].ravel()[:3].tolist()}")
+        if name == "num_batches_tracked" and ((value < 0).any() or (value != np.floor(value)).any()):
+            raise ValueError(f"{where}: num_batches_tracked must be a non-negative whole number, got {value.tolist()}")
+
 
 @register_layer
 class BatchNorm1d(_BatchNorm):

@@ -103,10 +103,16 @@ def _selection(
     return fraction, [], False
 
 
+def _check_mask(value: np.ndarray, where: str) -> None:
+    """A unit mask holds 0 and 1 only (a file could hold anything)."""
+    if not ((value == 0) | (value == 1)).all():
+        raise ValueError(f"{where}: a unit mask holds 0 and 1 only, got {np.unique(value)[:5].tolist()}")
+
+
 def _seed(seed: Any) -> int:
     if seed is None:
         return -1
-    return check_int(seed, "seed", minimum=0) % (2**63)
+    return check_int(seed, "seed", minimum=0, maximum=None) % (2**63)
 
 
 @register_layer
@@ -183,6 +189,9 @@ class MixLU(Layer):
         self._impl = self._core("MixLU")(list(shape), frac, units, explicit, seed_v, mode, neglu_grad)
         self._shape = shape
 
+    def _check_buffer(self, name: str, value: np.ndarray, where: str) -> None:
+        _check_mask(value, where)
+
     @property
     def mode(self) -> str:
         return self._config["mode"]
@@ -258,6 +267,9 @@ class MinMaxout(Layer):
             seed=None if seed is None else seed_v,
         )
         self._impl = self._core("MinMaxout")(num_units, pieces, frac, units, explicit, seed_v)
+
+    def _check_buffer(self, name: str, value: np.ndarray, where: str) -> None:
+        _check_mask(value, where)
 
     @property
     def min_units(self) -> np.ndarray:

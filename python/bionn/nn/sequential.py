@@ -19,9 +19,9 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from .. import _core
-from .._validation import as_array, as_labels, check_int, suffix
+from .._validation import INT32_MAX, as_array, as_labels, check_int, check_seed, suffix
 from ..io import load_archive, save_archive
-from .base import _LAYER_REGISTRY, Layer, Parameter
+from .base import _LAYER_REGISTRY, Layer, Parameter, allocation_budget
 
 __all__ = ["Sequential", "History", "load", "FORMAT_NAME", "FORMAT_VERSION"]
 
@@ -103,7 +103,7 @@ class Sequential:
             self.seed = int(_core.draw_seed())
             self._impl = self._core_cls("Sequential")([l._impl for l in layers], self.seed)
         else:
-            self.seed = check_int(seed, "seed", minimum=0)
+            self.seed = check_seed(seed)
             self._impl = self._core_cls("Sequential")([l._impl for l in layers], self.seed)
             self._impl.reset_parameters()
 
@@ -181,7 +181,7 @@ class Sequential:
     def reset_parameters(self, seed: Optional[int] = None) -> None:
         """Re-draws all parameters from the model's engine (reseeded first if ``seed`` is given)."""
         if seed is not None:
-            self.seed = check_int(seed, "seed", minimum=0)
+            self.seed = check_seed(seed)
             self._impl.reseed(self.seed)
         self._impl.reset_parameters()
 
@@ -298,7 +298,7 @@ class Sequential:
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
         y = self._targets(y, X.shape[0], loss)
-        epochs = check_int(epochs, "epochs", minimum=0)
+        epochs = check_int(epochs, "epochs", minimum=0, maximum=INT32_MAX)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
         verbose = check_int(verbose, "verbose", minimum=0)
@@ -389,12 +389,14 @@ class Sequential:
         """
         targets: Dict[str, np.ndarray] = {}
         owners: Dict[str, Tuple[Layer, Any]] = {}
+        buffer_owners: Dict[str, Tuple[Layer, str]] = {}
         for i, layer in enumerate(self.layers):
             for p in layer.parameters():
                 targets[f"{i}.{p.name}"] = p.data
                 owners[f"{i}.{p.name}"] = (layer, p)
             for name, buf in layer.buffers().items():
                 targets[f"{i}.{name}"] = buf
+                buffer_owners[f"{i}.{name}"] = (layer, name)
         if strict:
             missing = sorted(set(targets) - set(state))
             unexpected = sorted(set(state) - set(targets))
@@ -411,9 +413,16 @@ class Sequential:
                 raise TypeError(f"state dict entry {key!r} has non-numeric dtype {src.dtype}")
             if not np.isfinite(src).all():
                 raise ValueError(f"state dict entry {key!r} contains NaN or Inf")
+            with np.errstate(over="ignore"):
+                src = src.astype(dest.dtype, copy=False)
+            if not np.isfinite(src).all():  # e.g. float64 values beyond float32's range
+                raise ValueError(f"state dict entry {key!r} overflows to Inf as {dest.dtype}")
             if key in owners:
                 layer, p = owners[key]
                 layer._check_value(p, src, f"state dict entry {key!r}")
+            if key in buffer_owners:
+                layer, name = buffer_owners[key]
+                layer._check_buffer(name, src, f"state dict entry {key!r}")
             staged.append((dest, src))
         for dest, src in staged:
             dest[...] = src
@@ -455,23 +464,48 @@ def load(path: Union[str, os.PathLike]) -> Sequential:
         architecture.
     """
     path = os.fspath(path)
-    cfg, state = load_archive(path, FORMAT_NAME, FORMAT_VERSION, what="bionn model file")
+    built: Dict[str, Any] = {}
+
+    def expect(cfg: Dict[str, Any], members: Dict[str, Any]) -> Dict[str, Tuple[int, ...]]:
+        # Builds the model from the header, before any array is read, within a budget of what the
+        # arrays declare (a crafted architecture cannot allocate gigabytes first), and returns the
+        # shapes its parameters and buffers need; load_archive compares them with the entries.
+        declared = sum(int(np.prod(shape, dtype=object)) for shape, _ in members.values())
+        try:
+            seed = cfg.get("seed")
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
+                raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+            layers = []
+            # 4x: a layer's size check counts its gradients and work buffers too; + 2**16 for the
+            # layers whose per-unit state is not saved (masks, activation kinds).
+            with allocation_budget(4 * declared + 2**16):
+                for i, spec in enumerate(cfg["layers"]):
+                    layer_cls = _LAYER_REGISTRY.get(spec["type"])
+                    if layer_cls is None:
+                        raise ValueError(f"unknown layer type {spec['type']!r} at index {i}")
+                    if not isinstance(spec["config"], dict):
+                        raise TypeError(f"layer {i}'s config must be an object")
+                    layers.append(layer_cls(**spec["config"]))
+            model = Sequential(layers, seed=None)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise ValueError(f"{path!r} has a malformed architecture: {exc}") from None
+        model.seed = seed
+        built["model"] = model
+        shapes: Dict[str, Tuple[int, ...]] = {}
+        for i, layer in enumerate(model.layers):
+            for p in layer.parameters():
+                shapes[f"{i}.{p.name}"] = p.shape
+            for name, buf in layer.buffers().items():
+                shapes[f"{i}.{name}"] = tuple(buf.shape)
+        return shapes
+
+    _, state = load_archive(path, FORMAT_NAME, FORMAT_VERSION, what="bionn model file", expect=expect)
+    model = built["model"]
+    model._impl.reseed(model.seed)
     try:
-        layers = []
-        for i, spec in enumerate(cfg["layers"]):
-            layer_cls = _LAYER_REGISTRY.get(spec["type"])
-            if layer_cls is None:
-                raise ValueError(f"unknown layer type {spec['type']!r} at index {i}")
-            layers.append(layer_cls(**spec["config"]))
-        seed = cfg.get("seed")
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
-            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-        model = Sequential(layers, seed=None)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"{path!r} has a malformed architecture: {exc}") from None
-    model.seed = seed
-    model._impl.reseed(seed)
-    model.load_state_dict(state, strict=True)
+        model.load_state_dict(state, strict=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path!r} holds invalid arrays: {exc}") from None
     return model
 
 

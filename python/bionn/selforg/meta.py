@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 from .. import _core
-from .._validation import check_int, suffix
+from .._validation import check_int, check_seed, suffix
 from .network import SelfOrganizingNetwork, _images
 
 __all__ = ["MetaLearner", "META_METHODS"]
@@ -39,7 +39,7 @@ class MetaLearner:
             raise ValueError(f"method must be one of {META_METHODS}, got {method!r}")
         self.method = method
         self.epochs_per_step = check_int(epochs_per_step, "epochs_per_step", minimum=1)
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_seed(seed)
         opts = _core.SelfOrgMetaOptions()
         opts.method = method
         opts.epochs_per_step = self.epochs_per_step

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._validation import as_array, check_dtype, check_float, check_int, suffix
+from .._validation import as_array, check_dtype, check_float, check_int, check_seed, suffix
 from ..io import load_archive, save_archive
 from .topology import Topology
 
@@ -91,7 +91,7 @@ class SelfOrganizingNetwork:
         if not isinstance(topology, Topology):
             raise TypeError(f"topology must be a bionn.selforg.Topology, got {type(topology).__name__}")
         self.dtype = check_dtype(dtype)
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_seed(seed)
         self.entropy_samples = check_int(entropy_samples, "entropy_samples", minimum=1)
         opts = _core.SelfOrgTrainOptions()
         opts.lr = check_float(lr, "lr", minimum=0, min_inclusive=False)
@@ -246,7 +246,15 @@ def load(path: Union[str, os.PathLike]) -> SelfOrganizingNetwork:
         shape or with NaN/Inf). The message names the file; nothing is returned.
     """
     path = os.fspath(path)
-    header, arrays = load_archive(path, _FORMAT, _FORMAT_VERSION, what=_WHAT)
+
+    def expect(header: Dict[str, Any], members: Mapping[str, Any]) -> Dict[str, Tuple[int, ...]]:
+        # The arrays the header's topology needs, compared with the entries before any is read.
+        try:
+            return _expected_shapes(_check_header(header)[1])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ValueError(f"{path!r} is a malformed {_WHAT}: {exc}") from None
+
+    header, arrays = load_archive(path, _FORMAT, _FORMAT_VERSION, what=_WHAT, expect=expect)
     try:
         config, topology, history = _check_header(header)
         params = _check_arrays(arrays, topology, np.dtype(config["dtype"]))
@@ -297,9 +305,7 @@ def _check_header(header: Mapping[str, Any]) -> Tuple[Dict[str, Any], Topology, 
 
 def _check_arrays(arrays: Mapping[str, np.ndarray], topology: Topology, dtype: np.dtype) -> Dict[str, np.ndarray]:
     """Every unit's four parameter arrays, of the shapes the topology implies, finite, as ``dtype``."""
-    size, H = topology.map_shape[0] * topology.map_shape[1], topology.n_hidden
-    shapes = {"encoder_weight": (H, size), "encoder_bias": (H,), "decoder_weight": (size, H), "decoder_bias": (size,)}
-    expected = {f"unit{k}.{n}": shapes[n] for k in range(topology.n_units) for n in _PARAMETERS}
+    expected = _expected_shapes(topology)
     missing = sorted(set(expected) - set(arrays))
     extra = sorted(set(arrays) - set(expected))
     if missing or extra:
@@ -309,5 +315,15 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], topology: Topology, dtype: n
         a = arrays[key]
         if a.dtype.kind not in "biuf" or a.shape != shape or not np.isfinite(a).all():
             raise ValueError(f"{key} must be a finite real array of shape {shape}, got {a.dtype} {a.shape}")
-        out[key] = np.ascontiguousarray(a, dtype=dtype)
+        with np.errstate(over="ignore"):
+            out[key] = np.ascontiguousarray(a, dtype=dtype)
+        if not np.isfinite(out[key]).all():
+            raise ValueError(f"{key} overflows to Inf as {np.dtype(dtype).name}")
     return out
+
+
+def _expected_shapes(topology: Topology) -> Dict[str, Tuple[int, ...]]:
+    """Every unit's four parameter arrays and their shapes, as the topology implies them."""
+    size, H = topology.map_shape[0] * topology.map_shape[1], topology.n_hidden
+    shapes = {"encoder_weight": (H, size), "encoder_bias": (H,), "decoder_weight": (size, H), "decoder_bias": (size,)}
+    return {f"unit{k}.{n}": shapes[n] for k in range(topology.n_units) for n in _PARAMETERS}

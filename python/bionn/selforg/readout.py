@@ -7,7 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import losses, nn, optim
-from .._validation import as_array, as_labels, check_float, check_int
+from .._validation import as_array, as_labels, check_float, check_int, check_seed
 
 __all__ = ["Readout"]
 
@@ -38,7 +38,7 @@ class Readout:
         self.epochs = check_int(epochs, "epochs", minimum=1)
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.weight_decay = check_float(weight_decay, "weight_decay", minimum=0)
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_seed(seed)
         self.model: Any = None
         self._mean: Optional[np.ndarray] = None
         self._std: Optional[np.ndarray] = None

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _core
-from .._validation import check_int, pair
+from .._validation import check_int, check_seed, pair
 
 __all__ = ["Topology", "HANDCRAFTED", "Cell"]
 
@@ -133,7 +133,7 @@ class Topology:
         ``hidden_shape``, ``unit_locations``) override the default sheet; with ``n_units`` != 3 pass
         ``unit_locations``.
         """
-        seed = check_int(seed, "seed", minimum=0)
+        seed = check_seed(seed)
         n_units = check_int(n_units, "n_units", minimum=1)
         windows_per_unit = check_int(windows_per_unit, "windows_per_unit", minimum=1)
         if "unit_locations" not in layout:

@@ -15,6 +15,10 @@ covered fails :func:`test_every_registered_layer_can_be_built` with what to add 
 from __future__ import annotations
 
 import inspect
+import json
+import os
+import subprocess
+import sys
 from typing import Any, Dict, Tuple
 
 import numpy as np
@@ -220,24 +224,37 @@ def test_fuzz_contract_bad_inputs(name):
         np.testing.assert_array_equal(after[k], before[k], err_msg=f"{name}: {k} changed by a rejected call")
 
 
-# 2**40 elements cannot fit in memory; 2**62 and 2**64 overflow once multiplied by another size.
-BAD_SIZES = [0, -1, 2.5, "3", None, True, 2**40, 2**62, 2**64]
+# 2**40 elements cannot fit in memory; 2**62 and 2**64 overflow once multiplied by another size;
+# 2**31 and 10**12 fit in an int64 but not (times the other sizes) under the 1 GiB cap set below.
+BAD_SIZES = [0, -1, 2.5, "3", None, True, 2**31, 2**40, 10**12, 2**62, 2**64]
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_fuzz_contract_bad_constructor_sizes(name):
+def test_fuzz_contract_bad_constructor_sizes(name, monkeypatch):
+    # The cap makes the outcome the same on every machine (2**31 elements fit in a large one's memory).
+    monkeypatch.setenv("BIONN_MAX_BYTES", str(2**30))
     kwargs = constructor_args(name)
     size_args = [k for k, v in kwargs.items() if k in SIZES and isinstance(v, int)]
     for arg in size_args:
         for value in BAD_SIZES:
             try:
                 layer = REGISTRY[name](**{**kwargs, arg: value})
-            except OK:
+            except OK as exc:
+                assert arg in str(exc), f"{name}({arg}={value!r}) raised {exc!r}, which does not name {arg!r}"
                 continue
             except MemoryError:
                 pytest.fail(f"{name}({arg}={value!r}) tried to allocate instead of rejecting the size")
             # Accepted: only a size that allocates nothing (a pooling window, say) may be.
             assert not layer.parameters() and not layer.buffers(), f"{name}({arg}={value!r}) was accepted"
+
+
+def test_a_refused_size_names_the_bytes_needed(monkeypatch):
+    monkeypatch.setenv("BIONN_MAX_BYTES", str(2**20))
+    with pytest.raises(ValueError, match=r"in_features \* out_features = 1000000 elements need 4000000 bytes"):
+        nn.Dense(1000, 1000)
+    nn.Dense(100, 100)  # 40 kB: under the cap
+    with pytest.raises(ValueError, match="in_features must be <= 9223372036854775807"):
+        nn.Dense(2**63, 3)  # beyond int64: named here, not a pybind11 signature dump
 
 
 def test_sizes_whose_product_overflows_are_rejected():
@@ -249,3 +266,40 @@ def test_sizes_whose_product_overflows_are_rejected():
     ):
         with pytest.raises(OK):
             make()
+
+
+CORE_OVERFLOWS = [
+    "_core.FocusDense2D_f32(2**62, 4, 3, _core.FocusOptions())",
+    "_core.FocusDense2D_f32(2**32, 2**32, 3, _core.FocusOptions())",
+    "_core.FocusDense_f32(2**32, 2**32, _core.FocusOptions())",
+    "_core.Dense_f32(2**32, 2**32, True, 'torch')",
+    "_core.Dense_f32(10**9, 10**9, True, 'torch')",
+    "_core.Conv2d_f32(2**16, 2**16, 2**16, 2**16, 1, 0, True, 'torch')",
+    "_core.BatchNorm_f32(2**62, False, 1e-5, 0.1, True)",
+    "_core.SecondaryActivation_f32(2**62, [1], [2])",
+    "_core.MixLU_f32([2**32, 2**32], 0.5, [], False, 1, 'fixed', 'exact')",
+    "_core.MinMaxout_f32(2**62, 2, 0.5, [], False, 1)",
+    "_core.LearnedActivation_f32(2**62, 0.5, 0.5)",
+    "_core.SelfOrgAEUnit_f32(2**32, 2**32)",
+]
+
+
+def test_core_constructors_refuse_overflowing_sizes_without_crashing():
+    """The C++ guard, without the Python checks in front of it: each call raises ValueError (a
+    std::length_error) naming its arguments. In a subprocess, so a regression (a segfault, or the
+    allocation the guard prevents) fails this test instead of killing pytest."""
+    script = (
+        "import json, sys\nfrom bionn import _core\nout = []\n"
+        "for call in json.loads(sys.argv[1]):\n"
+        "    try:\n        eval(call)\n        out.append('accepted')\n"
+        "    except Exception as exc:\n        out.append(f'{type(exc).__name__}: {exc}')\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {**os.environ, "BIONN_MAX_BYTES": str(2**30)}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(CORE_OVERFLOWS)], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 0, f"the core crashed (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    for call, result in zip(CORE_OVERFLOWS, json.loads(proc.stdout)):
+        assert result.startswith("ValueError: "), (call, result)
+        assert "elements need" in result or "overflows" in result, (call, result)
