@@ -1335,7 +1335,7 @@ OPT_VALUES = st.one_of(
 
 def _valid_opt_value(key, v, dtype=np.float64):
     if key in ("nesterov", "amsgrad", "centered"):
-        return True  # anything truthy/falsy
+        return isinstance(v, (bool, np.bool_))  # flags must be bools (a clear TypeError otherwise)
     if key in ("lr", "weight_decay", "eps") and isinstance(v, (int, float)) and not isinstance(v, bool):
         with np.errstate(all="ignore"):
             in_dtype = dtype(v)
