@@ -56,7 +56,10 @@ class AmplifyingNet5Bs1(_PerSampleEpochCase):
         X, y, _ = paper.load_training_data("1d")
         self.x = X.astype(np.float32)
         self.y = y.astype(np.float32)
-        self.bmodel = paper.build_network(5, seed=self.seed)
+        # architecture="dense": ordinary bias vectors (the torch mirror's Linear layers); special neurons on
+        self.bmodel, special = paper.build_network(5, seed=self.seed, architecture="dense", dtype=np.float32)
+        for layer in special:
+            layer.secondary_enabled = True
         self.bloss = bl.MSE()
         self.bopt = bopt.AdamW(self.bmodel.parameters(), lr=1e-2, weight_decay=1e-4)
 
