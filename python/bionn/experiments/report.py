@@ -230,8 +230,15 @@ def _figures(claim: Claim, data: ClaimData, fig_dir: Path, rel: str) -> List[str
         plt.close(fig)
     for name in claim.experiments:
         recs = [r for r in data.records(name) if r.get("curves")]
-        # curves named with "/" are per-run tables (e.g. accuracy per ε), not per-epoch curves
-        keys = sorted({k for r in recs for k, v in r["curves"].items() if v and "/" not in k})[:4]
+
+        # Per-epoch curves are a record's longest ones; shorter ones and names with "/" are per-run
+        # tables (e.g. accuracy per ε, a pruning curve over thresholds), drawn by claims or sections.
+        def _epoch_keys(r: Dict[str, Any]) -> List[str]:
+            lengths = {k: len(v) for k, v in r["curves"].items() if v and "/" not in k}
+            longest = max(lengths.values(), default=0)
+            return [k for k, n in lengths.items() if n == longest]
+
+        keys = sorted({k for r in recs for k in _epoch_keys(r)})[:4]
         if not keys:
             continue
         path = fig_dir / f"curves_{name}.png"
