@@ -11,7 +11,15 @@ import numpy as np
 from .. import data
 from ..experiments import ClaimSkipped
 
-__all__ = ["DataUnavailable", "CIFAR10_HINT", "cifar10_or_skip", "fashion_mnist", "mnist_sample_or_skip"]
+__all__ = [
+    "DataUnavailable",
+    "CIFAR10_HINT",
+    "FASHION_HINT",
+    "cifar10_or_skip",
+    "fashion_mnist",
+    "require_fashion",
+    "mnist_sample_or_skip",
+]
 
 Arrays = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -58,4 +66,23 @@ def mnist_sample_or_skip() -> Tuple[np.ndarray, np.ndarray]:
     except FileNotFoundError as exc:
         raise DataUnavailable(
             f"the MNIST 10k sample is not available: {str(exc).splitlines()[0]}", dataset="mnist-sample"
+        ) from None
+
+
+FASHION_HINT = (
+    "install Debian's dataset-fashion-mnist package, or put the four official IDX .gz files in "
+    "<BIONN_DATA>/fashion-mnist/ (see bionn.data.load_fashion_mnist)"
+)
+
+
+def require_fashion() -> None:
+    """Raises :class:`DataUnavailable` (naming the files and where to put them) when the official
+    Fashion-MNIST split is not on this machine."""
+    try:
+        fashion_mnist()
+    except (FileNotFoundError, OSError) as exc:
+        fashion_mnist.cache_clear()
+        raise DataUnavailable(
+            f"Fashion-MNIST is not available ({type(exc).__name__}: {str(exc).splitlines()[0]}); {FASHION_HINT}",
+            dataset="fashion-mnist",
         ) from None

@@ -9,7 +9,13 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from ._common import DataUnavailable, cifar10_or_skip, fashion_mnist, mnist_sample_or_skip
+from ._common import (
+    FASHION_HINT,
+    cifar10_or_skip,
+    fashion_mnist,
+    mnist_sample_or_skip,
+    require_fashion,
+)
 
 __all__ = [
     "train_table2",
@@ -29,23 +35,6 @@ __all__ = [
 # ================================================================================================
 # Table 2: simple two-hidden-layer networks on image data sets
 # ================================================================================================
-FASHION_HINT = (
-    "install Debian's dataset-fashion-mnist package, or put the four official IDX .gz files in "
-    "<BIONN_DATA>/fashion-mnist/ (see bionn.data.load_fashion_mnist)"
-)
-
-
-def require_fashion() -> None:
-    """Raises :class:`DataUnavailable` (naming the files and where to put them) when the official
-    Fashion-MNIST split is not on this machine."""
-    try:
-        fashion_mnist()
-    except (FileNotFoundError, OSError) as exc:
-        fashion_mnist.cache_clear()
-        raise DataUnavailable(
-            f"Fashion-MNIST is not available ({type(exc).__name__}: {str(exc).splitlines()[0]}); {FASHION_HINT}",
-            dataset="fashion-mnist",
-        ) from None
 
 
 def require_mnist_sample() -> None:

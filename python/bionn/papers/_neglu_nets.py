@@ -11,7 +11,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._common import DataUnavailable, cifar10_or_skip, fashion_mnist, mnist_sample_or_skip
+from ._common import (
+    FASHION_HINT,
+    DataUnavailable,
+    cifar10_or_skip,
+    fashion_mnist,
+    mnist_sample_or_skip,
+    require_fashion,
+)
 
 __all__ = [
     "LR",
@@ -38,10 +45,6 @@ MNIST_EPOCHS = 20
 # of that for the last convolution.
 CIFAR_LR_SCHEDULE = ((0.05, 15), (0.005, 10), (0.0005, 5))
 CIFAR_LR_MULTIPLIERS = ((0.1, 2.0),) * 4 + ((0.01, 0.2),)
-FASHION_HINT = (
-    "install Debian's dataset-fashion-mnist package, or put the four official IDX .gz files in "
-    "<BIONN_DATA>/fashion-mnist/ (see bionn.data.load_fashion_mnist)"
-)
 
 Arrays = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -76,19 +79,6 @@ def load_mnist_split(split_seed: int = 0, test_fraction: float = 0.2) -> Arrays:
     X, y = mnist_sample_or_skip()
     (Xtr, ytr), (Xte, yte) = data.train_val_split(X, y, val_fraction=test_fraction, seed=split_seed)
     return _minus_train_mean(Xtr, ytr, Xte, yte)
-
-
-def require_fashion() -> None:
-    """Raises :class:`DataUnavailable` (naming the files and where to put them) when the official
-    Fashion-MNIST split is not on this machine."""
-    try:
-        fashion_mnist()
-    except (FileNotFoundError, OSError) as exc:
-        fashion_mnist.cache_clear()
-        raise DataUnavailable(
-            f"Fashion-MNIST is not available ({type(exc).__name__}: {str(exc).splitlines()[0]}); {FASHION_HINT}",
-            dataset="fashion-mnist",
-        ) from None
 
 
 @functools.lru_cache(maxsize=1)
