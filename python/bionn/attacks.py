@@ -9,12 +9,35 @@ The API follows torchattacks: images in ``[0, 1]`` (``clip``), integer labels, `
 in the images' units, the model in eval mode during the attack::
 
     from bionn import attacks
-    adv = attacks.pgd(model, images, labels, eps=8/255, alpha=2/255, steps=10, random_start=True, seed=0)
-    atk = attacks.PGD(model, eps=0.031, alpha=0.003, steps=20)        # the paper's PGD settings
+    adv = attacks.pgd(model, images, labels)                           # the defaults below
+    atk = attacks.PGD(model, eps=0.031, alpha=0.003, steps=20)        # the paper's PGD settings (not the defaults)
     adv = atk(images, labels)
     attacks.evaluate_robustness(model, images, labels, eps=[0, 0.05, 0.1], attack="fgsm")
     # {0.0: 0.87, 0.05: 0.52, 0.1: 0.30}
     adv_bb = attacks.pgd(model, images, labels, eps=0.031, alpha=0.003, steps=20, surrogate=conv2d_model)
+
+Defaults (the one place they are stated; every function and class here uses them)
+-----------------------------------------------------------------------------------
+torchattacks' defaults, shared by :func:`fgsm`, :class:`FGSM`, :func:`pgd`, :class:`PGD` and
+:func:`evaluate_robustness` (``attack="pgd"``):
+
+=================  ====================  ==================================================
+argument           default               note
+=================  ====================  ==================================================
+``eps``            ``8/255`` (0.0314)    :func:`evaluate_robustness` takes a list; its
+                                         default grid is ``(0, 0.05, 0.1)``
+``alpha``          ``eps / 4``           ``2/255`` at the default ``eps``
+``steps``          ``10``                PGD iterations; FGSM is one step of size ``eps``
+``random_start``   ``True``              ``x + U(-eps, eps)``, seeded by ``seed``
+``seed``           ``0``
+``clip``           ``(0.0, 1.0)``
+=================  ====================  ==================================================
+
+They are :data:`DEFAULTS`. The flexible-layer paper's PGD (``eps=0.031, alpha=0.003, steps=20``)
+is *not* the default: pass it explicitly, as ``bionn.papers.flexible`` does.
+
+Labels must be integer class labels of shape ``(N,)``: float labels and ``(N, 1)`` columns are
+refused (a float array is a classic mix-up with one-hot targets or regression outputs).
 
 The loss is the model's cross-entropy on its logits, mean-reduced over the batch (the sign of the
 gradient does not depend on the reduction). PGD starts from ``x + U(−ε, ε)`` drawn from a generator
@@ -33,9 +56,12 @@ from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
-from ._validation import INT32_MAX, as_array, as_labels, check_float, check_int, check_seed, suffix
+from ._validation import INT32_MAX, as_array, as_integer_labels, as_labels, check_float, check_int, check_seed, suffix
 
-__all__ = ["fgsm", "pgd", "FGSM", "PGD", "Attack", "evaluate_robustness", "accuracy"]
+__all__ = ["fgsm", "pgd", "FGSM", "PGD", "Attack", "evaluate_robustness", "accuracy", "DEFAULTS"]
+
+#: The attacks' defaults (see the module docstring): ``alpha`` is ``eps / 4`` where it is not given.
+DEFAULTS: Dict[str, Any] = {"eps": 8 / 255, "alpha": 2 / 255, "steps": 10, "random_start": True, "seed": 0}
 
 
 def _check_model(model: Any, name: str = "model") -> Any:
@@ -64,7 +90,7 @@ def _check_eps(eps: Any, name: str = "eps") -> float:
 
 def _inputs(model: Any, images: Any, labels: Any, clip: Tuple[float, float]) -> Tuple[np.ndarray, np.ndarray]:
     x = as_array(images, "images", model.dtype, min_ndim=2)
-    y = as_labels(labels, "labels", x.shape[0], model.dtype)
+    y = as_labels(as_integer_labels(labels, "labels", x.shape[0]), "labels", x.shape[0], model.dtype)
     lo, hi = clip
     if x.min() < lo or x.max() > hi:
         raise ValueError(
@@ -124,12 +150,13 @@ def pgd(
     images : array-like, (N, ...)
         Clean inputs inside ``clip``.
     labels : array-like of int, (N,)
+        Integer class labels (float labels and ``(N, 1)`` columns are refused).
     eps : float
-        Radius of the L∞ ball (the paper: 0.031).
+        Radius of the L∞ ball; default 8/255 (the paper: 0.031).
     alpha : float
-        Step size (the paper: 0.003).
+        Step size; default 2/255 (the paper: 0.003).
     steps : int
-        Number of iterations (the paper: 20); 0 returns the (random) start.
+        Number of iterations; default 10 (the paper: 20); 0 returns the (random) start.
     random_start : bool
         Start from ``x + U(−ε, ε)`` (clipped) instead of ``x``.
     seed : int
@@ -294,7 +321,7 @@ def evaluate_robustness(
     attack: str = "fgsm",
     *,
     alpha: Optional[float] = None,
-    steps: int = 20,
+    steps: int = 10,
     random_start: bool = True,
     seed: int = 0,
     repeats: int = 1,
@@ -310,8 +337,9 @@ def evaluate_robustness(
         Perturbation sizes; ε = 0 is the clean accuracy.
     attack : {"fgsm", "pgd"}
     alpha : float, optional
-        PGD step size; default ε / 4 for each ε (the paper: 0.003 for ε = 0.031).
-    steps, random_start, seed : as for :func:`pgd`
+        PGD step size; default ε / 4 for each ε (as :func:`pgd`'s ``2/255`` at its ``8/255``;
+        the paper: 0.003 for ε = 0.031).
+    steps, random_start, seed : as for :func:`pgd` (defaults 10, True, 0: :data:`DEFAULTS`)
     repeats : int
         Attacks per ε, averaged (the paper averages 10 FGSM and 100 PGD runs; this matters for
         models that are random in inference and for PGD's random start, repeat r uses ``seed + r``).
@@ -338,6 +366,7 @@ def evaluate_robustness(
     seed = check_seed(seed)
     clip = _check_clip(clip)
     x, y = _inputs(model, images, labels, clip)
+    y = y.astype(np.int64)  # validated integer labels (exact: < 2**24), for the calls below
     out: Dict[float, float] = {}
     for e in eps_list:
         accs = []

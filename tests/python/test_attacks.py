@@ -265,3 +265,43 @@ def test_input_and_model_errors():
         attacks.fgsm(model, x, y, 0.1, surrogate=cnn(dtype=np.float32))
     with pytest.raises(ValueError, match="repeats"):
         attacks.evaluate_robustness(model, x, y, repeats=0)
+
+
+def test_attack_defaults_are_one_set():
+    """Issue 16: pgd, PGD, fgsm, FGSM and evaluate_robustness(attack="pgd") share attacks.DEFAULTS
+    (evaluate_robustness used 20 steps while pgd used 10)."""
+    import inspect
+
+    d = attacks.DEFAULTS
+    for fn in (attacks.pgd, attacks.PGD.__init__, attacks.fgsm, attacks.FGSM.__init__, attacks.evaluate_robustness):
+        params = inspect.signature(fn).parameters
+        for name in set(d) & set(params):
+            default = params[name].default
+            if fn is attacks.evaluate_robustness and name in ("eps", "alpha"):
+                continue  # a grid of eps; alpha is eps / 4 for each (checked below)
+            assert default == d[name], (fn.__qualname__, name, default, d[name])
+    assert inspect.signature(attacks.evaluate_robustness).parameters["alpha"].default is None
+    assert d["alpha"] == d["eps"] / 4
+    model = cnn()
+    x, y = data(6)
+    eps = d["eps"]
+    via_eval = attacks.evaluate_robustness(model, x, y, eps=[eps], attack="pgd")[eps]
+    adv = attacks.pgd(model, x, y)
+    assert via_eval == attacks.accuracy(model, adv, y)
+
+
+@pytest.mark.parametrize("attack", ["fgsm", "pgd", "evaluate_robustness"])
+def test_attacks_refuse_float_and_column_labels(attack):
+    """Issue 16: float labels and (n, 1) labels were accepted silently."""
+    model = cnn()
+    x, y = data(5)
+    run = {
+        "fgsm": lambda lab: attacks.fgsm(model, x, lab, 0.1),
+        "pgd": lambda lab: attacks.pgd(model, x, lab, 0.1, 0.02, 2),
+        "evaluate_robustness": lambda lab: attacks.evaluate_robustness(model, x, lab, eps=[0.1]),
+    }[attack]
+    run(y)  # integer labels work
+    with pytest.raises(TypeError, match="labels.*integer"):
+        run(y.astype(np.float64))
+    with pytest.raises(ValueError, match="labels.*1-D"):
+        run(y.reshape(-1, 1))
