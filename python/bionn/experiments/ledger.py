@@ -149,7 +149,7 @@ def assess(
     Returns
     -------
     list of dict
-        One per claim with the keys of :data:`RESULT_KEYS` (JSON-serialisable).
+        One per claim with the keys of ``RESULT_KEYS`` (JSON-serialisable).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")

@@ -291,7 +291,7 @@ class LearnedActivation(Layer):
     num_units : int
         Features of (N, C) inputs or channels of (N, C, ...) inputs; each has its own pair of slopes.
     init : {"relu", "neglu", "linear", "abs"} or (float, float)
-        Initial ``(a_pos, a_neg)``: ReLU (1, 0), NegLU (0, 1), identity (1, 1), |x| (1, -1), or a pair.
+        Initial ``(a_pos, a_neg)``: ReLU (1, 0), NegLU (0, 1), identity (1, 1), ``|x|`` (1, -1), or a pair.
     dtype : float32 or float64
 
     Notes

@@ -1,6 +1,6 @@
 """The flexible-layer paper's networks and evaluations (helpers of :mod:`bionn.papers.flexible`).
 
-* Input normalisation inside the model: :func:`normalization_layer` is a frozen 1x1 convolution
+* Input normalisation inside the model: ``normalization_layer`` is a frozen 1x1 convolution
   computing ``(x - mean) / std`` per channel, put in front of a network by :func:`small_network`
   and :func:`vgg16_network`. Every image therefore stays in ``[0, 1]`` pixel space outside the
   model (data, attacks, corruptions, band-pass filters), while every layer sees normalised inputs
@@ -124,7 +124,7 @@ def set_normalization(layer: Any, mean: Sequence[float], std: Sequence[float]) -
 
 
 def with_normalization(layers: list, normalize: Optional[Tuple[Any, Any]], seed: int, dtype: Any) -> Any:
-    """``Sequential(layers, seed)``, with a frozen :func:`normalization_layer` in front when ``normalize =
+    """``Sequential(layers, seed)``, with a frozen ``normalization_layer`` in front when ``normalize =
     (mean, std)`` is given (set after the model's seeded initialisation)."""
     from .. import nn
 
@@ -152,7 +152,7 @@ def small_network(
     """The paper's small network (Fig. 2B, S1): Flexible[Conv2d(1, 12, 5) ‖ MaxPool2d(5, 1)] (s = 50) →
     Sigmoid → Linear(6912, 120) → Linear(120, 60) → Linear(60, 10), as listed (no other activation).
     ``threshold_mode="baseline"`` is the paper's baseline (convolution everywhere). ``normalize=(mean,
-    std)`` puts :func:`normalization_layer` in front (inputs stay in [0, 1])."""
+    std)`` puts ``normalization_layer`` in front (inputs stay in [0, 1])."""
     from .. import nn
 
     d = dict(dtype=dtype)

@@ -190,7 +190,7 @@ def train_table2(
     Focusing networks are then pruned at phi < 1e-7 and at phi < 1.0 (Fig. 9a: the final network,
     every focusing layer): ``prune_base_accuracy`` (unpruned), ``prune_1e7_accuracy``,
     ``prune_1e7_abs_change`` (its absolute change), ``prune_1e7_sparsity``, ``prune_1_accuracy``,
-    ``prune_1_sparsity``, and over Fig. 9b's threshold grid :data:`PRUNE_THRESHOLDS`
+    ``prune_1_sparsity``, and over Fig. 9b's threshold grid ``PRUNE_THRESHOLDS``
     ``prune_70_threshold`` / ``_sparsity`` / ``_accuracy`` (the first threshold pruning more than 70 %
     of the connections; -1 if none does). ``curves``: test accuracy, training accuracy and loss per
     epoch (Fig. 4), and for focusing networks the whole pruning curve (``prune_threshold``,

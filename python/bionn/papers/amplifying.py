@@ -15,7 +15,7 @@ each fact): the authors' networks (per hidden layer 1 trainable linear bias neur
 softplus neurons, the special ones last; a constant-1 input bias neuron; linear output), their
 initialisation (±k·0.3/√t hidden, ±k·1.0/√t output, k uniform in 1…t, t = n_in + 1 + n_out + 10·depth),
 their Adam (no bias correction, β = (0.9, 0.99), eps inside the square root, decoupled decay λ = 0.002
-after the step), their cost (the code's default "linear-square" |e| + 1/(1 + |e|) − 1), batch 1 with
+after the step), their cost (the code's default "linear-square" ``|e| + 1/(1 + |e|) − 1``), batch 1 with
 points drawn uniformly with replacement, float64, and their schedule: 2,500 epochs as an ordinary
 network, the special neurons switched on one hidden layer at a time with 50 (1D) / 100 (2D) epochs
 after each and the moment buffers reset after every stage, then lr 0.001 for 200 blocks of 1,000

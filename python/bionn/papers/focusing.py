@@ -225,7 +225,7 @@ def fig3_configs(n: int = FIG3_N_CONFIGS, seed: int = FIG3_CONFIG_SEED) -> List[
     """The Fig. 3 configurations, drawn once and deterministically: ``n`` dicts, each value of
     :data:`FIG3_GRID` drawn uniformly (``numpy.random.default_rng(seed)``, keys in the grid's
     order), the informative features raised to at least ``n_clusters_per_class * n_classes`` (as the
-    authors' notebook: ``n_features_drawn`` keeps the draw), plus ``index`` and :data:`FIG3_TRAINING`."""
+    authors' notebook: ``n_features_drawn`` keeps the draw), plus ``index`` and ``FIG3_TRAINING``."""
     n = int(n)
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
