@@ -48,6 +48,9 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # the docstrings give the types, in NumPy style
 autodoc_default_options = {"member-order": "bysource"}
 
+# benchmarks/README.md shows an abridged JSON example ("...") that Pygments cannot lex as JSON.
+suppress_warnings = ["misc.highlighting_failure"]
+
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 
@@ -83,4 +86,8 @@ import numpy as np
 import bionn
 from bionn import nn, optim, losses, callbacks, attacks, metrics
 bionn.set_num_threads(1)
+try:
+    import torch
+except ImportError:
+    torch = None
 """

@@ -220,7 +220,10 @@ def _on_build_finished(app, exception) -> None:  # pragma: no cover - runs insid
 
 def _on_builder_inited(app) -> None:  # pragma: no cover - runs inside Sphinx
     _FIRST.clear()
+    root = os.path.dirname(os.path.abspath(app.srcdir))
     write_api_pages(os.path.join(app.srcdir, "api"))
+    write_ledger_pages(root, os.path.join(app.srcdir, "ledger"))
+    write_notebook_figures(root, os.path.join(app.srcdir, "_generated"))
 
 
 def _on_missing_reference(app, env, node, contnode):  # pragma: no cover - runs inside Sphinx
@@ -247,3 +250,81 @@ def setup(app):  # pragma: no cover - runs inside Sphinx
     app.connect("build-finished", _on_build_finished)
     app.connect("missing-reference", _on_missing_reference)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+# -- pages rendered from committed records and notebooks ---------------------------------------
+
+
+def _write_if_changed(path: str, text) -> None:
+    mode = "wb" if isinstance(text, bytes) else "w"
+    if os.path.exists(path):
+        with open(path, "rb" if mode == "wb" else "r", **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
+            if f.read() == text:
+                return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
+        f.write(text)
+
+
+def write_ledger_pages(root: str, outdir: str) -> List[str]:
+    """``<outdir>/index.md``: every claim's verdict, computed now from the records in
+    ``<root>/results`` (:func:`bionn.experiments.assess`, no training), and one page per paper that
+    includes its committed report ``results/<paper>.md`` (rendered by ``bionn report``)."""
+    from bionn import experiments as ex
+    from bionn.experiments import report
+    from bionn.experiments.records import RunStore
+
+    results = ex.assess(ex.claims(), "full", RunStore(os.path.join(root, "results")))
+    table = report.ledger_table(results, markdown=True)
+    papers = [p for p in ex.papers() if os.path.exists(os.path.join(root, "results", f"{p}.md"))]
+    text = [
+        "# Reproduction ledger",
+        "",
+        "Every claim of every paper, with the paper's value, bionn's and the verdict. This page is",
+        "computed while the docs are built, from the run records committed under `results/`",
+        "(`bionn.experiments.assess`; nothing is trained and no number is typed); the per-paper pages",
+        "include the reports `bionn report` rendered from the same records.",
+        "",
+        f"{report.counts(results)}.",
+        "",
+        table,
+        "",
+        "```{toctree}",
+        ":maxdepth: 1",
+        "",
+        *papers,
+        "```",
+        "",
+    ]
+    _write_if_changed(os.path.join(outdir, "index.md"), "\n".join(text))
+    rel = os.path.relpath(os.path.join(root, "results"), outdir)
+    for p in papers:
+        page = f"```{{include}} {rel}/{p}.md\n:relative-images:\n:relative-docs: ../\n:heading-offset: 0\n```\n"
+        _write_if_changed(os.path.join(outdir, f"{p}.md"), page)
+    return papers
+
+
+#: Figures taken from the committed outputs of the notebooks (the papers' walk-throughs), by
+#: ``(notebook, code cell index, image index)``; the mechanism pages show them.
+NOTEBOOK_FIGURES = {
+    "amplifying_activation.png": ("02_amplifying_attenuating.ipynb", 6, 0),
+    "flexible_threshold_maps.png": ("03_flexible_layer_robustness.ipynb", 6, 0),
+    "neglu_activations.png": ("04_neglu_mixlu.ipynb", 6, 0),
+}
+
+
+def write_notebook_figures(root: str, outdir: str) -> None:
+    """Copies the images listed in :data:`NOTEBOOK_FIGURES` out of the committed notebooks."""
+    import base64
+    import json
+
+    for name, (nb, cell, k) in NOTEBOOK_FIGURES.items():
+        with open(os.path.join(root, "notebooks", nb), encoding="utf-8") as f:
+            cells = json.load(f)["cells"]
+        images = [
+            o["data"]["image/png"] for o in cells[cell].get("outputs", []) if "image/png" in o.get("data", {})
+        ]
+        if len(images) <= k:
+            raise RuntimeError(f"notebooks/{nb} cell {cell} has no image {k} (re-run the notebook or fix NOTEBOOK_FIGURES)")
+        data = images[k]
+        _write_if_changed(os.path.join(outdir, name), base64.b64decode("".join(data) if isinstance(data, list) else data))

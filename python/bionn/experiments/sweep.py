@@ -56,6 +56,7 @@ def grid(**axes: Sequence[Any]) -> List[Dict[str, Any]]:
 
     Examples
     --------
+    >>> from bionn.experiments import grid
     >>> grid(hidden=[8, 32], lr=[0.1])
     [{'hidden': 8, 'lr': 0.1}, {'hidden': 32, 'lr': 0.1}]
     """

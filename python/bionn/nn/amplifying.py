@@ -302,6 +302,7 @@ def amplifying_mlp(
 
     Examples
     --------
+    >>> from bionn.nn import amplifying_mlp
     >>> net5 = amplifying_mlp(1, 1, width=10, depth=5, amplifying=4, attenuating=1, seed=0)
     >>> net10 = amplifying_mlp(2, 1, depth=6, amplifying=3, attenuating=1, special_layers=range(2, 6))
     """
