@@ -8,13 +8,16 @@ then plain text instead of warnings. MathJax is loaded by the reader's browser, 
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "_ext"))
-if os.environ.get("BIONN_DOCS_SOURCE", "1") == "1":  # document the source tree (with its built _core)
+# Document the source tree when it has a built extension (a developer's worktree), else the
+# installed package (CI: `pip install ".[docs]"` from the same checkout).
+if glob.glob(os.path.join(ROOT, "python", "bionn", "_core*")):
     sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import bionn  # noqa: E402

@@ -72,7 +72,7 @@ def api_entries(module: str) -> Dict[str, str]:
         kind = _kind(obj)
         if kind == "module":
             if obj.__name__ not in PUBLIC_MODULES:
-                raise RuntimeError(f"{module}.{name} is a module missing from PUBLIC_MODULES in docs/_ext/bionn_docs.py")
+                raise RuntimeError(f"{module}.{name} is a module missing from PUBLIC_MODULES (docs/_ext/bionn_docs.py)")
             out[obj.__name__] = "module"
         else:
             out[f"{module}.{name}"] = kind
@@ -84,6 +84,47 @@ def api_entries(module: str) -> Dict[str, str]:
 _FIRST: Dict[int, str] = {}
 
 
+def _entry(mod: types.ModuleType, module: str, qual: str, kind: str) -> List[str]:
+    """The directive documenting ``qual`` (a class, function or data of ``module``)."""
+    lines: List[str] = []
+    name = qual.rsplit(".", 1)[1]
+    obj = getattr(mod, name)
+    if kind in ("class", "function") and _FIRST.setdefault(id(obj), qual) != qual:
+        role = "class" if kind == "class" else "func"
+        lines += [f".. py:{'class' if kind == 'class' else 'function'}:: {name}", ""]
+        lines += [f"   The same {kind} as :{role}:`{_FIRST[id(obj)]}`.", ""]
+    elif kind == "class":
+        # Members inherited from private bases (``_FocusBase.prune``) belong to this class's page;
+        # those of public bases are on the base's page.
+        private = [b for b in obj.__mro__[1:] if b.__name__.startswith("_") and b.__module__.startswith("bionn")]
+        lines += [f".. autoclass:: {qual}", "   :members:"]
+        if private:
+            stop = sorted({b.__name__ for b in obj.__mro__[1:] if b not in private})
+            lines += [f"   :inherited-members: {', '.join(stop)}"]
+        lines += [""]
+    elif kind == "function":
+        lines += [f".. autofunction:: {qual}", ""]
+    else:
+        lines += [f".. py:data:: {name}", ""]
+        doc = _data_doc(module, name)
+        lines += [f"   {doc}" if doc else f"   Value: ``{_short_repr(obj)}``", ""]
+    return lines
+
+
+def submodule_extras(sub: str) -> Dict[str, str]:
+    """Public names of submodule ``sub`` that its package does not re-export (``{qual: kind}``):
+    they are documented in the package page's "Modules" section, under ``sub``."""
+    parent = importlib.import_module(sub.rsplit(".", 1)[0])
+    exported = {id(getattr(parent, n)) for n in getattr(parent, "__all__", [])}
+    mod = importlib.import_module(sub)
+    out = {}
+    for name in getattr(mod, "__all__", []):
+        obj = getattr(mod, name)
+        if id(obj) not in exported and _kind(obj) != "module":
+            out[f"{sub}.{name}"] = _kind(obj)
+    return out
+
+
 def _page(module: str) -> str:
     mod = importlib.import_module(module)
     title = f"``{module}``"
@@ -93,41 +134,21 @@ def _page(module: str) -> str:
     if subs:
         lines += ["Subpackages and modules: " + ", ".join(f":mod:`{s}`" for s in subs) + ".", ""]
     for qual, kind in entries.items():
-        if kind == "module":
-            continue
-        name = qual.rsplit(".", 1)[1]
-        obj = getattr(mod, name)
-        if kind in ("class", "function") and _FIRST.setdefault(id(obj), qual) != qual:
-            role = "class" if kind == "class" else "func"
-            lines += [f".. py:{'class' if kind == 'class' else 'function'}:: {name}", ""]
-            lines += [f"   The same {kind} as :{role}:`{_FIRST[id(obj)]}`.", ""]
-            continue
-        if kind == "class":
-            cls = getattr(mod, name)
-            # Members inherited from private bases (``_FocusBase.prune``) belong to this class's page;
-            # those of public bases are on the base's page.
-            private = [b for b in cls.__mro__[1:] if b.__name__.startswith("_") and b.__module__.startswith("bionn")]
-            lines += [f".. autoclass:: {qual}", "   :members:"]
-            if private:
-                stop = sorted({b.__name__ for b in cls.__mro__[1:] if b not in private})
-                lines += [f"   :inherited-members: {', '.join(stop)}"]
-            lines += [""]
-        elif kind == "function":
-            lines += [f".. autofunction:: {qual}", ""]
-        else:
-            obj = getattr(mod, name)
-            lines += [f".. py:data:: {name}", ""]
-            doc = _data_doc(module, name)
-            lines += [f"   {doc}" if doc else f"   Value: ``{_short_repr(obj)}``", ""]
+        if kind != "module":
+            lines += _entry(mod, module, qual, kind)
     subs_files = _submodules(mod)
     if subs_files:
-        lines += ["Modules", "-------", "", f"Where the names above are defined (each re-exported by ``{module}``).", ""]
+        lines += ["Modules", "-------", ""]
+        lines += [f"Where the names above are defined, with the public names ``{module}`` does not re-export.", ""]
         for sub in subs_files:
             lines += [f".. py:module:: {sub}", ""]
             first = (importlib.import_module(sub).__doc__ or "").strip().split("\n\n")[0]
             first = re.sub(r":\w+:`~?([^`]+)`", r"``\1``", " ".join(first.split()))  # no refs: context is sub
             first = first[:-1] if first.endswith("::") else first  # no literal block follows
             lines += [f"``{sub}``: {first}", ""] if first else []
+            submod = importlib.import_module(sub)
+            for qual, kind in submodule_extras(sub).items():
+                lines += _entry(submod, sub, qual, kind)
     return "\n".join(lines)
 
 
@@ -181,10 +202,17 @@ def write_api_pages(outdir: str) -> List[str]:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
         pages.append(module)
-    index = ["API reference", "=============", "",
-             "Generated from each public module's ``__all__`` at build time; the build fails if a",
-             "public name is missing from the built inventory (``docs/_ext/bionn_docs.py``).", "",
-             ".. toctree::", "   :maxdepth: 1", ""] + [f"   {m}" for m in pages]
+    index = [
+        "API reference",
+        "=============",
+        "",
+        "Generated from each public module's ``__all__`` at build time; the build fails if a",
+        "public name is missing from the built inventory (``docs/_ext/bionn_docs.py``).",
+        "",
+        ".. toctree::",
+        "   :maxdepth: 1",
+        "",
+    ] + [f"   {m}" for m in pages]
     with open(os.path.join(outdir, "index.rst"), "w", encoding="utf-8") as f:
         f.write("\n".join(index) + "\n")
     return pages
@@ -196,6 +224,9 @@ def expected_objects() -> Dict[str, str]:
     for module in PUBLIC_MODULES:
         out[module] = "module"
         out.update({q: k for q, k in api_entries(module).items() if k != "module"})
+        for sub in _submodules(importlib.import_module(module)):
+            out[sub] = "module"
+            out.update(submodule_extras(sub))
     return out
 
 
@@ -227,12 +258,13 @@ def _on_builder_inited(app) -> None:  # pragma: no cover - runs inside Sphinx
 
 
 def _on_missing_reference(app, env, node, contnode):  # pragma: no cover - runs inside Sphinx
-    """An unqualified Python reference (``:class:`DataUnavailable``` in a module that does not
-    re-export it) resolves to the one public object of that name, if there is exactly one."""
+    """A relative Python reference (``:class:`DataUnavailable``` or ``:meth:`RunStore.save_probe```
+    in a module that does not re-export the name) resolves to the one documented object whose name
+    ends with it, if there is exactly one (aliases aside)."""
     if node.get("refdomain") != "py":
         return None
     target = node.get("reftarget", "")
-    if "." in target or not target:
+    if not target or target.startswith(("bionn.", "_")):
         return None
     domain = env.domains["py"]
     hits = sorted({name for name, *_ in domain.get_objects() if name.endswith("." + target)})
@@ -321,10 +353,8 @@ def write_notebook_figures(root: str, outdir: str) -> None:
     for name, (nb, cell, k) in NOTEBOOK_FIGURES.items():
         with open(os.path.join(root, "notebooks", nb), encoding="utf-8") as f:
             cells = json.load(f)["cells"]
-        images = [
-            o["data"]["image/png"] for o in cells[cell].get("outputs", []) if "image/png" in o.get("data", {})
-        ]
+        images = [o["data"]["image/png"] for o in cells[cell].get("outputs", []) if "image/png" in o.get("data", {})]
         if len(images) <= k:
-            raise RuntimeError(f"notebooks/{nb} cell {cell} has no image {k} (re-run the notebook or fix NOTEBOOK_FIGURES)")
-        data = images[k]
-        _write_if_changed(os.path.join(outdir, name), base64.b64decode("".join(data) if isinstance(data, list) else data))
+            raise RuntimeError(f"notebooks/{nb} cell {cell} has no image {k} (re-run it or fix NOTEBOOK_FIGURES)")
+        data = "".join(images[k]) if isinstance(images[k], list) else images[k]
+        _write_if_changed(os.path.join(outdir, name), base64.b64decode(data))
