@@ -37,7 +37,7 @@ extensions = [
     "bionn_docs",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "README.md", "_inventories"]
+exclude_patterns = ["_build", "README.md", "_inventories", "fetch_inventories.py"]
 root_doc = "index"
 html_theme = "alabaster"
 html_title = f"bionn {release}"
