@@ -26,7 +26,7 @@ argument           default               note
 =================  ====================  ==================================================
 ``eps``            ``8/255`` (0.0314)    :func:`evaluate_robustness` takes a list; its
                                          default grid is ``(0, 0.05, 0.1)``
-``alpha``          ``eps / 4``           ``2/255`` at the default ``eps``
+``alpha``          ``None``: ``eps / 4``  ``2/255`` at the default ``eps``, as torchattacks
 ``steps``          ``10``                PGD iterations; FGSM is one step of size ``eps``
 ``random_start``   ``True``              ``x + U(-eps, eps)``, seeded by ``seed``
 ``seed``           ``0``
@@ -60,8 +60,13 @@ from ._validation import INT32_MAX, as_array, as_integer_labels, as_labels, chec
 
 __all__ = ["fgsm", "pgd", "FGSM", "PGD", "Attack", "evaluate_robustness", "accuracy", "DEFAULTS"]
 
-#: The attacks' defaults (see the module docstring): ``alpha`` is ``eps / 4`` where it is not given.
-DEFAULTS: Dict[str, Any] = {"eps": 8 / 255, "alpha": 2 / 255, "steps": 10, "random_start": True, "seed": 0}
+#: The attacks' defaults (see the module docstring); ``alpha=None`` is ``eps / 4`` (2/255 at eps 8/255).
+DEFAULTS: Dict[str, Any] = {"eps": 8 / 255, "alpha": None, "steps": 10, "random_start": True, "seed": 0}
+
+
+def _alpha(alpha: Any, eps: float) -> float:
+    """The PGD step: ``alpha``, or ``eps / 4`` when it is None (:data:`DEFAULTS`)."""
+    return eps / 4 if alpha is None else check_float(alpha, "alpha", minimum=0.0)
 
 
 def _check_model(model: Any, name: str = "model") -> Any:
@@ -131,7 +136,7 @@ def pgd(
     images: Any,
     labels: Any,
     eps: float = 8 / 255,
-    alpha: float = 2 / 255,
+    alpha: Optional[float] = None,
     steps: int = 10,
     random_start: bool = True,
     *,
@@ -153,8 +158,8 @@ def pgd(
         Integer class labels (float labels and ``(N, 1)`` columns are refused).
     eps : float
         Radius of the L∞ ball; default 8/255 (the paper: 0.031).
-    alpha : float
-        Step size; default 2/255 (the paper: 0.003).
+    alpha : float, optional
+        Step size; default ``eps / 4``, i.e. 2/255 at the default ``eps`` (the paper: 0.003).
     steps : int
         Number of iterations; default 10 (the paper: 20); 0 returns the (random) start.
     random_start : bool
@@ -179,7 +184,7 @@ def pgd(
     model = _check_model(model)
     clip = _check_clip(clip)
     eps = _check_eps(eps)
-    alpha = check_float(alpha, "alpha", minimum=0.0)
+    alpha = _alpha(alpha, eps)
     steps = check_int(steps, "steps", minimum=0, maximum=INT32_MAX)
     if steps > 0 and alpha == 0.0:
         raise ValueError("alpha must be > 0 when steps > 0")
@@ -263,7 +268,8 @@ class FGSM(Attack):
 
 
 class PGD(Attack):
-    """``PGD(model, eps=8/255, alpha=2/255, steps=10, random_start=True)(images, labels)``; see :func:`pgd`.
+    """``PGD(model, eps=8/255, alpha=None, steps=10, random_start=True)(images, labels)``; see :func:`pgd`
+    (``alpha=None`` is ``eps / 4``).
 
     Each call draws a new random start: the n-th call uses ``seed + n``, so repeated attacks (the
     paper averages 100) differ but a fresh object with the same seed repeats them.
@@ -273,7 +279,7 @@ class PGD(Attack):
         self,
         model: Any,
         eps: float = 8 / 255,
-        alpha: float = 2 / 255,
+        alpha: Optional[float] = None,
         steps: int = 10,
         random_start: bool = True,
         *,
@@ -283,12 +289,13 @@ class PGD(Attack):
         surrogate: Any = None,
     ) -> None:
         steps = check_int(steps, "steps", minimum=0, maximum=INT32_MAX)
-        alpha = check_float(alpha, "alpha", minimum=0.0)
+        eps = _check_eps(eps)
+        alpha = _alpha(alpha, eps)
         if steps > 0 and alpha == 0.0:
             raise ValueError("alpha must be > 0 when steps > 0")
         super().__init__(
             model,
-            eps=_check_eps(eps),
+            eps=eps,
             alpha=alpha,
             steps=steps,
             random_start=bool(random_start),
@@ -376,7 +383,7 @@ def evaluate_robustness(
             elif attack == "fgsm":
                 adv = fgsm(model, x, y, e, clip=clip, batch_size=batch_size, surrogate=surrogate)
             else:
-                a = e / 4 if alpha is None else alpha
+                a = _alpha(alpha, e)
                 adv = pgd(
                     model,
                     x,

@@ -276,14 +276,15 @@ def test_attack_defaults_are_one_set():
     for fn in (attacks.pgd, attacks.PGD.__init__, attacks.fgsm, attacks.FGSM.__init__, attacks.evaluate_robustness):
         params = inspect.signature(fn).parameters
         for name in set(d) & set(params):
-            default = params[name].default
-            if fn is attacks.evaluate_robustness and name in ("eps", "alpha"):
-                continue  # a grid of eps; alpha is eps / 4 for each (checked below)
-            assert default == d[name], (fn.__qualname__, name, default, d[name])
-    assert inspect.signature(attacks.evaluate_robustness).parameters["alpha"].default is None
-    assert d["alpha"] == d["eps"] / 4
+            if fn is attacks.evaluate_robustness and name == "eps":
+                continue  # a grid of eps
+            assert params[name].default == d[name], (fn.__qualname__, name, params[name].default, d[name])
+    assert d["alpha"] is None  # eps / 4 for every eps: 2/255 at the default 8/255, as torchattacks
     model = cnn()
     x, y = data(6)
+    np.testing.assert_array_equal(attacks.pgd(model, x, y, 0.1), attacks.pgd(model, x, y, 0.1, 0.025))
+    np.testing.assert_array_equal(attacks.PGD(model, eps=0.1)(x, y), attacks.pgd(model, x, y, 0.1, 0.025))
+    np.testing.assert_array_equal(attacks.pgd(model, x, y), attacks.pgd(model, x, y, 8 / 255, 2 / 255))
     eps = d["eps"]
     via_eval = attacks.evaluate_robustness(model, x, y, eps=[eps], attack="pgd")[eps]
     adv = attacks.pgd(model, x, y)
