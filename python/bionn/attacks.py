@@ -26,7 +26,7 @@ argument           default               note
 =================  ====================  ==================================================
 ``eps``            ``8/255`` (0.0314)    :func:`evaluate_robustness` takes a list; its
                                          default grid is ``(0, 0.05, 0.1)``
-``alpha``          ``None``: ``eps / 4``  ``2/255`` at the default ``eps``, as torchattacks
+``alpha``          ``None``: ``eps/4``   ``2/255`` at the default ``eps``, as torchattacks
 ``steps``          ``10``                PGD iterations; FGSM is one step of size ``eps``
 ``random_start``   ``True``              ``x + U(-eps, eps)``, seeded by ``seed``
 ``seed``           ``0``
