@@ -17,7 +17,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "_ext"))
 # Document the source tree when it has a built extension (a developer's worktree), else the
 # installed package (CI: `pip install ".[docs]"` from the same checkout).
-if glob.glob(os.path.join(ROOT, "python", "bionn", "_core*")):
+if any(glob.glob(os.path.join(ROOT, "python", "bionn", f"_core*{ext}")) for ext in (".so", ".pyd")):
     sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import bionn  # noqa: E402
