@@ -7,16 +7,18 @@
 - **peak**: the best float32 GFLOP/s of a 2048x2048x2048 product through bionn's GEMM (Eigen, the
   same ``gemm()`` every layer calls, ``_core._bench_gemm``) and through ``torch.mm`` (MKL/oneDNN),
   at the run's thread count, in the same process;
+- **GEMM shapes**: bionn's GEMM, ``torch.mm`` and ``numpy.matmul`` at the (m, n, k) of the seed
+  networks' Dense products (:data:`GEMM_SHAPES`);
 - **steps**: for every seed network (the benchmark step cases), one training step timed stage by
   stage inside C++ (``_core._bench_profile_step``: per layer forward and backward, loss, optimizer)
   with the FLOPs of each layer that holds a weight matrix or filter bank (GFLOP/s and share of the
   peak) and the bytes an element-wise layer reads and writes (GB/s); PyTorch's per-layer times from
   standalone autograd calls beside them (``profile_layers.torch_layer_times``);
-- **sweeps**: one training step of the MLP (784-w-w-10 with BatchNorm, ReLU, Dropout, as
-  ``mlp_bn_dropout``) and of the small CNN (Conv2d(1,12,5)-Sigmoid-Linear(6912,w)-Linear(w,60)-
-  Linear(60,10), as ``small_cnn``) over batch sizes 1...1024 (w = 800 / 120) and widths w = 64...4096
-  (batch 128 / 100), bionn vs PyTorch interleaved, minima: the ratio torch/bionn and each side's
-  GFLOP/s as the work grows.
+- **sweeps**: one training step of the MLP (784-w-w-10, Dense-ReLU-Dropout(0.2) per hidden layer:
+  ``mlp_bn_dropout`` without its BatchNorm, which cannot train on batches of 1) and of the small CNN
+  (Conv2d(1,12,5)-Sigmoid-Linear(6912,w)-Linear(w,60)-Linear(60,10), as ``small_cnn``) over batch
+  sizes 1...1024 (w = 800 / 120) and widths w = 64...4096 (batch 128 / 100), bionn vs PyTorch
+  interleaved, minima: the ratio torch/bionn and each side's GFLOP/s as the work grows.
 
 Times are minima over repeats (the least disturbed sample). Like every figure in benchmarks/, they
 mean something only from an idle machine: the JSON records the other load during the run.
@@ -64,6 +66,41 @@ def gemm_peak(size: int = 2048, repeats: int = 5) -> Dict[str, float]:
     torch.mm(a, b, out=c)
     torch_s = min(_timed(lambda: torch.mm(a, b, out=c)) for _ in range(repeats))
     return {"size": size, "eigen_gflops": flops / eigen_s / 1e9, "torch_gflops": flops / torch_s / 1e9}
+
+
+# (m, n, k) of the products the seed networks' Dense layers run (forward: batch x out x in).
+GEMM_SHAPES = ((128, 800, 784), (128, 800, 800), (100, 120, 6912), (128, 256, 784), (128, 256, 256), (1, 800, 784))
+
+
+def gemm_shapes(shapes: Sequence[Tuple[int, int, int]] = GEMM_SHAPES, repeats: int = 20) -> List[Dict[str, Any]]:
+    """GFLOP/s of float32 (m, k) x (k, n) products at the networks' shapes: bionn's GEMM (Eigen),
+    torch.mm (MKL/oneDNN) and numpy.matmul (the BLAS NumPy ships, OpenBLAS in the PyPI wheels): how far
+    bionn's GEMM is from the libraries PyTorch and NumPy use, shape by shape."""
+    rows = []
+    for m, n, k in shapes:
+        flops = 2.0 * m * n * k
+        reps = max(3, min(repeats, int(2e9 / flops)))
+        eigen_s = _core._bench_gemm(m, n, k, reps)
+        rng = np.random.default_rng(0)
+        a = rng.random((m, k), dtype=np.float32)
+        b = rng.random((k, n), dtype=np.float32)
+        c = np.empty((m, n), dtype=np.float32)
+        ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.empty(m, n)
+        torch.mm(ta, tb, out=tc)
+        np.matmul(a, b, out=c)
+        torch_s = min(_timed(lambda: torch.mm(ta, tb, out=tc)) for _ in range(reps))  # noqa: B023 (called here)
+        numpy_s = min(_timed(lambda: np.matmul(a, b, out=c)) for _ in range(reps))  # noqa: B023
+        rows.append(
+            {
+                "m": m,
+                "n": n,
+                "k": k,
+                "eigen_gflops": flops / eigen_s / 1e9,
+                "torch_gflops": flops / torch_s / 1e9,
+                "numpy_gflops": flops / numpy_s / 1e9,
+            }
+        )
+    return rows
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -186,8 +223,8 @@ def _mlp(width: int, seed: int = 0) -> Tuple[bnn.Sequential, torch.nn.Module, Tu
     blayers: List[bnn.Layer] = []
     tlayers: List[torch.nn.Module] = []
     for a, b in ((d, width), (width, width)):
-        blayers += [bnn.Dense(a, b), bnn.BatchNorm1d(b), bnn.ReLU(), bnn.Dropout(0.2)]
-        tlayers += [torch.nn.Linear(a, b), torch.nn.BatchNorm1d(b), torch.nn.ReLU(), torch.nn.Dropout(0.2)]
+        blayers += [bnn.Dense(a, b), bnn.ReLU(), bnn.Dropout(0.2)]
+        tlayers += [torch.nn.Linear(a, b), torch.nn.ReLU(), torch.nn.Dropout(0.2)]
     blayers.append(bnn.Dense(width, c))
     tlayers.append(torch.nn.Linear(width, c))
     torch.manual_seed(seed)
@@ -235,9 +272,6 @@ def step_pair(net: str, batch: int, width: int, budget_s: float = 0.4, max_repea
     topt = torch.optim.SGD(tmodel.parameters(), lr=0.01, momentum=0.9)
     tloss = torch.nn.CrossEntropyLoss()
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    if batch == 1:  # BatchNorm needs more than one sample per batch in training mode
-        bmodel.eval()
-        tmodel.eval()
 
     def run_b() -> None:
         bmodel.train_step(x, y, bloss, bopt_)
@@ -273,15 +307,17 @@ def step_pair(net: str, batch: int, width: int, budget_s: float = 0.4, max_repea
     }
 
 
-def sweeps(batches: Sequence[int] = BATCHES, widths: Sequence[int] = WIDTHS, log: Callable = print) -> Dict:
+def sweeps(
+    batches: Sequence[int] = BATCHES, widths: Sequence[int] = WIDTHS, log: Callable = print, budget_s: float = 0.4
+) -> Dict:
     out: Dict[str, Dict[str, List[Dict[str, float]]]] = {}
     for net, (_, width0, batch0) in NETWORKS.items():
         out[net] = {"batch": [], "width": [], "default_width": width0, "default_batch": batch0}
         for b in batches:
-            out[net]["batch"].append(step_pair(net, b, width0))
+            out[net]["batch"].append(step_pair(net, b, width0, budget_s))
             log(f"  {net} batch {b:5d}: ratio {out[net]['batch'][-1]['ratio']:.2f}")
         for w in widths:
-            out[net]["width"].append(step_pair(net, batch0, w))
+            out[net]["width"].append(step_pair(net, batch0, w, budget_s))
             log(f"  {net} width {w:5d}: ratio {out[net]['width'][-1]['ratio']:.2f}")
     return out
 
@@ -308,10 +344,13 @@ def run(
     os.makedirs(RESULTS, exist_ok=True)
     json_path = json_path or os.path.join(RESULTS, f"roofline-{threads}t.json")
     png_path = png_path or os.path.splitext(json_path)[0] + ".png"
+    if smoke:
+        batches, widths = batches[:2], widths[:2]
     load = harness._OtherLoad()
     t0 = time.perf_counter()
-    peak = gemm_peak(512 if smoke else 2048, 2 if smoke else 5)
+    peak = gemm_peak(512 if smoke else 2048, 2 if smoke else 7)
     log(f"GEMM peak: Eigen {peak['eigen_gflops']:.1f} GFLOP/s, torch.mm {peak['torch_gflops']:.1f} GFLOP/s")
+    shapes = gemm_shapes(GEMM_SHAPES[:2] if smoke else GEMM_SHAPES, 3 if smoke else 20)
     steps = []
     for name in cases:
         steps.append(profile_case(name, 2 if smoke else repeats, peak["eigen_gflops"]))
@@ -319,8 +358,9 @@ def run(
     data = {
         "machine": harness.machine_info(threads),
         "peak": peak,
+        "gemm_shapes": shapes,
         "steps": steps,
-        "sweeps": sweeps(batches, widths, log),
+        "sweeps": sweeps(batches, widths, log, 0.01 if smoke else 0.4),
         "settings": {
             "threads": threads,
             "repeats": repeats,
@@ -348,7 +388,17 @@ def markdown(data: Dict[str, Any]) -> str:
         f"{p['eigen_gflops']:.1f} GFLOP/s, torch.mm {p['torch_gflops']:.1f} GFLOP/s; other load "
         f"{data['settings'].get('other_load')}.",
         "",
+        "GEMM at the networks' shapes, float32 (m, k) x (k, n), GFLOP/s (NumPy: the BLAS its wheel ships):",
+        "",
+        "| m x n x k | bionn (Eigen) | torch.mm | numpy.matmul |",
+        "|---|---:|---:|---:|",
     ]
+    for g in data.get("gemm_shapes", []):
+        lines.append(
+            f"| {g['m']} x {g['n']} x {g['k']} | {g['eigen_gflops']:.1f} | {g['torch_gflops']:.1f} | "
+            f"{g['numpy_gflops']:.1f} |"
+        )
+    lines.append("")
     for s in data["steps"]:
         lines += [
             f"### {s['case']} (batch {s['batch']}): step {1e3 * s['step_s']:.3f} ms, "
@@ -409,6 +459,9 @@ def plot(json_path: str, png_path: Optional[str] = None) -> str:
         bottom.axhline(peak["eigen_gflops"], color="C0", lw=0.8, ls=":", label="Eigen SGEMM peak")
         bottom.axhline(peak["torch_gflops"], color="C1", lw=0.8, ls=":", label="torch.mm peak")
         bottom.set_xscale("log", base=2)
+        bottom.set_xticks(xs, [str(x) for x in xs], fontsize=8)
+        top.set_ylim(bottom=0)
+        bottom.set_ylim(bottom=0)
         bottom.set_xlabel(axis)
         bottom.set_ylabel("GFLOP/s (training step)" if j == 0 else "")
         if j == 0:

@@ -1103,6 +1103,23 @@ def ParametricSoftplus_f32(a: float) -> Layer_f32: ...
 def ParametricSoftplus_f64(a: float) -> Layer_f64: ...
 def Softplus_f32(beta: float, threshold: float) -> Layer_f32: ...
 def Softplus_f64(beta: float, threshold: float) -> Layer_f64: ...
+def _bench_gemm(m: int, n: int, k: int, repeats: int = 5) -> float:
+    """
+    Best seconds of `repeats` float32 products (m, k) x (k, n) through the layers' GEMM, at the current thread count.
+    """
+
+def _bench_profile_step(
+    model: Sequential_f32,
+    x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+    y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+    loss: Loss_f32,
+    optimizer: Optimizer_f32,
+    repeats: int = 10,
+) -> dict:
+    """
+    A float32 Sequential's training step timed stage by stage in C++ (minima over `repeats`, after one warm-up): per layer forward and backward, loss, zero_grad and the optimizer step. Trains the model.
+    """
+
 def draw_seed() -> int: ...
 def get_num_threads() -> int: ...
 def initial_seed() -> int: ...
