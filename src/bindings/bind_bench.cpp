@@ -16,9 +16,7 @@ namespace bionn {
 
 namespace {
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Best time of `repeats` products C(m, n) = A(m, k) B(k, n), row-major float, through gemm().
 double bench_gemm(int64_t m, int64_t n, int64_t k, int repeats) {
@@ -104,8 +102,8 @@ void bind_bench(py::module_& m) {
       "thread count.");
   m.def(
       "_bench_profile_step",
-      [](Sequential<float>& s, const CArray<float>& x, const CArray<float>& y, Loss<float>& loss,
-         Optimizer<float>& opt, int repeats) {
+      [](Sequential<float>& s, const CArray<float>& x, const CArray<float>& y, Loss<float>& loss, Optimizer<float>& opt,
+         int repeats) {
         Tensor<float> tx = to_tensor(x), ty = to_tensor(y);
         StepProfile p;
         {

@@ -188,9 +188,8 @@ void SGD<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T
     else
       kernel = first ? &sgd_chunk<T, true, false, true> : &sgd_chunk<T, true, false, false>;
   }
-  parallel_chunks(n, [&](int64_t a, int64_t len) {
-    kernel(w + a, g + a, buf ? buf + a : nullptr, len, lr, wd, mom, damp);
-  });
+  parallel_chunks(
+      n, [&](int64_t a, int64_t len) { kernel(w + a, g + a, buf ? buf + a : nullptr, len, lr, wd, mom, damp); });
 }
 
 template <typename T>
