@@ -1105,7 +1105,7 @@ def Softplus_f32(beta: float, threshold: float) -> Layer_f32: ...
 def Softplus_f64(beta: float, threshold: float) -> Layer_f64: ...
 def _bench_gemm(m: int, n: int, k: int, repeats: int = 5) -> float:
     """
-    Best seconds of `repeats` float32 products (m, k) x (k, n) through the layers' GEMM, at the current thread count.
+    Best seconds of float32 (m, k) x (k, n) products through the layers' GEMM.
     """
 
 def _bench_profile_step(
@@ -1117,7 +1117,7 @@ def _bench_profile_step(
     repeats: int = 10,
 ) -> dict:
     """
-    A float32 Sequential's training step timed stage by stage in C++ (minima over `repeats`, after one warm-up): per layer forward and backward, loss, zero_grad and the optimizer step. Trains the model.
+    Per-stage minimum times of a float32 training step (trains the model).
     """
 
 def draw_seed() -> int: ...

@@ -98,8 +98,7 @@ void bind_bench(py::module_& m) {
         return bench_gemm(mm, n, k, repeats);
       },
       py::arg("m"), py::arg("n"), py::arg("k"), py::arg("repeats") = 5,
-      "Best seconds of `repeats` float32 products (m, k) x (k, n) through the layers' GEMM, at the current "
-      "thread count.");
+      "Best seconds of float32 (m, k) x (k, n) products through the layers' GEMM.");
   m.def(
       "_bench_profile_step",
       [](Sequential<float>& s, const CArray<float>& x, const CArray<float>& y, Loss<float>& loss, Optimizer<float>& opt,
@@ -121,8 +120,7 @@ void bind_bench(py::module_& m) {
         return out;
       },
       py::arg("model"), py::arg("x"), py::arg("y"), py::arg("loss"), py::arg("optimizer"), py::arg("repeats") = 10,
-      "A float32 Sequential's training step timed stage by stage in C++ (minima over `repeats`, after one "
-      "warm-up): per layer forward and backward, loss, zero_grad and the optimizer step. Trains the model.");
+      "Per-stage minimum times of a float32 training step (trains the model).");
 }
 
 const Registration registration{"bench", &bind_bench, BindOrder::kAlgorithms};
