@@ -70,7 +70,7 @@ def protocol_cost(paper: str, store: Any = None) -> Dict[str, Any]:
 
 def cost_table(bench_files: Sequence[str], store: Any = None) -> str:
     import bionn.papers  # noqa: F401  (registers every paper)
-    from bionn.experiments.registry import papers
+    from bionn.experiments.registry import experiments, papers
 
     benches = []
     for path in bench_files:
@@ -86,23 +86,30 @@ def cost_table(bench_files: Sequence[str], store: Any = None) -> str:
     for paper in papers():
         cost = protocol_cost(paper, store)
         case = PAPER_CASE.get(paper, "—")
-        hours = f"{cost['cpu_hours']:.3g}"
+        known = len(cost["unknown"]) < len(experiments(paper))
+        hours = f"{cost['cpu_hours']:.3g}" if known else "—"
         if cost["unknown"]:
-            hours += f" + {len(cost['unknown'])} experiment(s) unknown"
+            n_unknown = len(cost["unknown"])
+            hours += (
+                f" + {n_unknown} experiment(s) with no run or probe"
+                if known
+                else f" (no run or probe of its {n_unknown} experiment(s))"
+            )
         if cost["probed"]:
             hours += f" (≈ {len(cost['probed'])} from probes)"
         row = f"| {paper} | {cost['recorded']}/{cost['planned']} | {hours} | `{case}` |"
         for _, cases, _ in benches:
             c = cases.get(case)
-            if c is None:
-                row += " — | — |"
+            if c is None or not known:
+                row += f" {'—' if c is None else format(c['ratio'], '.2f') + 'x'} | — |"
             else:
                 row += f" {c['ratio']:.2f}x | {cost['cpu_hours'] * c['ratio']:.3g} |"
         lines.append(row)
     notes = [
         "",
         "bionn CPU-h: mean recorded run (wall time × threads) × planned runs, per experiment; torch estimate: "
-        "that × the case's ratio torch/bionn (> 1: PyTorch would take longer). Benchmarks: "
+        "that × the case's ratio torch/bionn (> 1: PyTorch would take longer); experiments with no run or probe "
+        "are left out of both. Benchmarks: "
         + ", ".join(
             f"{os.path.basename(p)} ({d['machine']['cpu']}, {t} thread(s), commit {d['settings'].get('git_commit')})"
             for p, (t, _, d) in zip(bench_files, benches)

@@ -5,12 +5,12 @@
 ``roofline-<N>t.png`` (``--plot FILE.json`` re-renders a figure without measuring). It measures:
 
 - **peak**: the best float32 GFLOP/s of a 2048x2048x2048 product through bionn's GEMM (Eigen, the
-  same ``gemm()`` every layer calls, ``_core._bench_gemm``) and through ``torch.mm`` (MKL/oneDNN),
+  same ``gemm()`` every layer calls, ``_core.bench_gemm``) and through ``torch.mm`` (MKL/oneDNN),
   at the run's thread count, in the same process;
 - **GEMM shapes**: bionn's GEMM, ``torch.mm`` and ``numpy.matmul`` at the (m, n, k) of the seed
   networks' Dense products (:data:`GEMM_SHAPES`);
 - **steps**: for every seed network (the benchmark step cases), one training step timed stage by
-  stage inside C++ (``_core._bench_profile_step``: per layer forward and backward, loss, optimizer)
+  stage inside C++ (``_core.bench_profile_step``: per layer forward and backward, loss, optimizer)
   with the FLOPs of each layer that holds a weight matrix or filter bank (GFLOP/s and share of the
   peak) and the bytes an element-wise layer reads and writes (GB/s); PyTorch's per-layer times from
   standalone autograd calls beside them (``profile_layers.torch_layer_times``);
@@ -59,7 +59,7 @@ BYTES = 4  # float32
 def gemm_peak(size: int = 2048, repeats: int = 5) -> Dict[str, float]:
     """GFLOP/s of a size^3 float32 product: bionn's GEMM (Eigen) and torch.mm, best of ``repeats``."""
     flops = 2.0 * size**3
-    eigen_s = _core._bench_gemm(size, size, size, repeats)
+    eigen_s = _core.bench_gemm(size, size, size, repeats)
     a = torch.rand(size, size)
     b = torch.rand(size, size)
     c = torch.empty(size, size)
@@ -80,7 +80,7 @@ def gemm_shapes(shapes: Sequence[Tuple[int, int, int]] = GEMM_SHAPES, repeats: i
     for m, n, k in shapes:
         flops = 2.0 * m * n * k
         reps = max(3, min(repeats, int(2e9 / flops)))
-        eigen_s = _core._bench_gemm(m, n, k, reps)
+        eigen_s = _core.bench_gemm(m, n, k, reps)
         rng = np.random.default_rng(0)
         a = rng.random((m, k), dtype=np.float32)
         b = rng.random((k, n), dtype=np.float32)
@@ -162,7 +162,7 @@ def profile_case(name: str, repeats: int, peak: float) -> Dict[str, Any]:
     try:
         model, x = case.bmodel, np.ascontiguousarray(case.x, dtype=np.float32)
         y = model._targets(case.y, x.shape[0], case.bloss)
-        prof = _core._bench_profile_step(
+        prof = _core.bench_profile_step(
             model._impl,
             x,
             y,

@@ -102,6 +102,8 @@ __all__: list[str] = [
     "StepLR_f64",
     "Tanh_f32",
     "Tanh_f64",
+    "bench_gemm",
+    "bench_profile_step",
     "draw_seed",
     "get_num_threads",
     "has_openmp",
@@ -1103,12 +1105,12 @@ def ParametricSoftplus_f32(a: float) -> Layer_f32: ...
 def ParametricSoftplus_f64(a: float) -> Layer_f64: ...
 def Softplus_f32(beta: float, threshold: float) -> Layer_f32: ...
 def Softplus_f64(beta: float, threshold: float) -> Layer_f64: ...
-def _bench_gemm(m: int, n: int, k: int, repeats: int = 5) -> float:
+def bench_gemm(m: int, n: int, k: int, repeats: int = 5) -> float:
     """
     Best seconds of float32 (m, k) x (k, n) products through the layers' GEMM.
     """
 
-def _bench_profile_step(
+def bench_profile_step(
     model: Sequential_f32,
     x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
     y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],

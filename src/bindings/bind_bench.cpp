@@ -1,6 +1,6 @@
 // Measurement hooks for benchmarks/ (the roofline report): the GEMM every layer uses, timed on
 // its own, and a Sequential's training step timed layer by layer in C++ (no NumPy copies between
-// layers, unlike standalone Python layer calls). Private (_bench_*): diagnostics, not API.
+// layers, unlike standalone Python layer calls). Diagnostics (bench_*), not API: bionn._core is private.
 #include <algorithm>
 #include <chrono>
 #include <limits>
@@ -20,9 +20,9 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 
 // Best time of `repeats` products C(m, n) = A(m, k) B(k, n), row-major float, through gemm().
 double bench_gemm(int64_t m, int64_t n, int64_t k, int repeats) {
-  if (m <= 0 || n <= 0 || k <= 0) throw std::invalid_argument("_bench_gemm: m, n and k must be positive");
-  if (m > 16384 || n > 16384 || k > 16384) throw std::invalid_argument("_bench_gemm: sizes are capped at 16384");
-  if (repeats < 1) throw std::invalid_argument("_bench_gemm: repeats must be >= 1");
+  if (m <= 0 || n <= 0 || k <= 0) throw std::invalid_argument("bench_gemm: m, n and k must be positive");
+  if (m > 16384 || n > 16384 || k > 16384) throw std::invalid_argument("bench_gemm: sizes are capped at 16384");
+  if (repeats < 1) throw std::invalid_argument("bench_gemm: repeats must be >= 1");
   limit_gemm_blocking();
   MatR<float> a = MatR<float>::Random(m, k), b = MatR<float>::Random(k, n), c(m, n);
   gemm(c, a, b, false);  // warm-up
@@ -45,7 +45,7 @@ struct StepProfile {
 template <typename T>
 StepProfile profile_step(Sequential<T>& s, const Tensor<T>& x, const Tensor<T>& y, Loss<T>& loss, Optimizer<T>& opt,
                          int repeats) {
-  if (repeats < 1) throw std::invalid_argument("_bench_profile_step: repeats must be >= 1");
+  if (repeats < 1) throw std::invalid_argument("bench_profile_step: repeats must be >= 1");
   const auto& layers = s.layers();
   const size_t nl = layers.size();
   const double inf = std::numeric_limits<double>::infinity();
@@ -92,7 +92,7 @@ StepProfile profile_step(Sequential<T>& s, const Tensor<T>& x, const Tensor<T>& 
 
 void bind_bench(py::module_& m) {
   m.def(
-      "_bench_gemm",
+      "bench_gemm",
       [](int64_t mm, int64_t n, int64_t k, int repeats) {
         py::gil_scoped_release release;
         return bench_gemm(mm, n, k, repeats);
@@ -100,7 +100,7 @@ void bind_bench(py::module_& m) {
       py::arg("m"), py::arg("n"), py::arg("k"), py::arg("repeats") = 5,
       "Best seconds of float32 (m, k) x (k, n) products through the layers' GEMM.");
   m.def(
-      "_bench_profile_step",
+      "bench_profile_step",
       [](Sequential<float>& s, const CArray<float>& x, const CArray<float>& y, Loss<float>& loss, Optimizer<float>& opt,
          int repeats) {
         Tensor<float> tx = to_tensor(x), ty = to_tensor(y);
