@@ -379,14 +379,18 @@ def run(
     return data
 
 
+def _share(data: Dict[str, Any]) -> str:
+    load = data.get("settings", {}).get("other_load")
+    return "unknown" if load is None else f"{100 * load:.0f}%"
+
+
 def markdown(data: Dict[str, Any]) -> str:
     """The per-layer tables of a roofline JSON."""
     p = data["peak"]
     m = data["machine"]
     lines = [
         f"Roofline on {m['cpu']}, {m['threads']} thread(s); SGEMM peak {p['size']}^3: bionn (Eigen) "
-        f"{p['eigen_gflops']:.1f} GFLOP/s, torch.mm {p['torch_gflops']:.1f} GFLOP/s; other load "
-        f"{data['settings'].get('other_load')}.",
+        f"{p['eigen_gflops']:.1f} GFLOP/s, torch.mm {p['torch_gflops']:.1f} GFLOP/s; other load {_share(data)}.",
         "",
         "GEMM at the networks' shapes, float32 (m, k) x (k, n), GFLOP/s (NumPy: the BLAS its wheel ships):",
         "",
