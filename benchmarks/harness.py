@@ -64,6 +64,9 @@ class Case:
     # compared with (``run_baseline``); the entry then also has ``baseline_s`` and
     # ``bionn_over_baseline`` (bionn_s / baseline_s, < 1 means the bionn side is cheaper).
     baseline: Optional[str] = None
+    # Facts about the case's inputs that ``setup`` wants in the result (e.g. which data set it
+    # found); copied into the JSON entry as ``info``.
+    info: Optional[Dict[str, object]] = None
 
     def setup(self) -> None:
         raise NotImplementedError
@@ -81,6 +84,9 @@ class Case:
 
 # name -> case class; complete and in run order only after load_cases() (see there).
 CASES: Dict[str, Type[Case]] = {}
+# True under ``run.py --smoke``: cases whose unit of work is large (whole epochs) shrink their data
+# so a structural check runs in seconds. Timings of a smoke run mean nothing.
+SMOKE = False
 BUSY_WARN = 0.10  # warn when other processes keep the CPUs more than this busy around the run
 
 
@@ -249,6 +255,7 @@ def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
                 tbase.append(_time_once(case.run_baseline))  # type: ignore[attr-defined]
         other_load = load.share()
         baseline = case.baseline
+        info = case.info
     finally:
         case.teardown()
         gc.collect()
@@ -264,6 +271,8 @@ def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
             "baseline_min_s": min(tbase),
             "baseline_times_s": tbase,
         }
+    if info:
+        extra["info"] = dict(info)
     return {
         "name": case.name,
         "bionn_s": bionn_s,
@@ -280,6 +289,60 @@ def run_case(case: Case, repeats: int, warmup: int) -> Dict[str, object]:
         "bionn_times_s": tb,
         "torch_times_s": tt,
         **extra,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Peak memory (one fresh process per case and side: run.py --memory)
+# ---------------------------------------------------------------------------------------------
+def _status_mb(key: str) -> Optional[float]:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Resets this process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def memory_probe(name: str, side: str, runs: int = 2) -> Dict[str, Optional[float]]:
+    """Peak resident memory of one side of a case, measured in this (fresh) process.
+
+    ``imports_mb``: RSS with both libraries imported; ``peak_mb``: the process's peak RSS after
+    ``setup()`` and ``runs`` units of work of ``side`` only (VmHWM; setup builds both sides' models
+    and the shared data, so the two sides' figures differ by what training itself allocates);
+    ``train_mb``: the peak above the RSS right after setup, while training (the working memory:
+    activations, gradients, optimizer state and whatever the library allocates lazily), when the
+    kernel lets the peak be reset (``/proc/self/clear_refs``), else None.
+    """
+    gc.collect()
+    imports_mb = _status_mb("VmRSS")
+    case = CASES[name]()
+    case.setup()
+    gc.collect()
+    setup_mb = _status_mb("VmRSS")
+    peak_before_runs = _status_mb("VmHWM")
+    reset = _reset_peak()
+    fn = case.run_bionn if side == "bionn" else case.run_torch
+    for _ in range(runs):
+        fn()
+    peak = _status_mb("VmHWM")
+    return {
+        "imports_mb": imports_mb,
+        "setup_mb": setup_mb,
+        "peak_mb": None if peak is None else max(peak, peak_before_runs or 0.0),
+        "train_mb": (peak - setup_mb) if reset and peak is not None and setup_mb is not None else None,
     }
 
 
@@ -379,15 +442,22 @@ def machine_info(threads: int) -> Dict[str, object]:
     }
 
 
+def _mb(c: Dict[str, object], what: str) -> str:
+    b, t = c.get(f"bionn_{what}_mb"), c.get(f"torch_{what}_mb")
+    return f"{'?' if b is None else f'{b:.0f}'} / {'?' if t is None else f'{t:.0f}'}"
+
+
 def markdown_table(result: Dict[str, object]) -> str:
     m = result["machine"]
+    memory = any("bionn_peak_mb" in c for c in result["cases"])
     lines = [
         f"bionn {m['bionn']} vs torch {m['torch']} on {m['cpu']} ({m['cores']} cores), "
         f"{m['threads']} thread(s), Python {m['python']}, NumPy {m['numpy']}.",
         "Median wall time per unit of work, warm-up excluded; ratio = torch / bionn (> 1: bionn faster).",
         "",
-        "| case | bionn (ms) | torch (ms) | ratio (torch/bionn) | ratio of minima | repeats | other load |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| case | bionn (ms) | torch (ms) | ratio (torch/bionn) | ratio of minima | repeats | other load |"
+        + (" peak RSS MB bionn / torch | training MB bionn / torch |" if memory else ""),
+        "|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if memory else ""),
     ]
     for c in result["cases"]:
         rmin = f"{c['ratio_of_min']:.2f}x" if "ratio_of_min" in c else ""
@@ -396,6 +466,7 @@ def markdown_table(result: Dict[str, object]) -> str:
         lines.append(
             f"| {c['name']} | {1e3 * c['bionn_s']:.3f} | {1e3 * c['torch_s']:.3f} | "
             f"{c['ratio']:.2f}x | {rmin} | {c.get('repeats', '')} | {other_s} |"
+            + (f" {_mb(c, 'peak')} | {_mb(c, 'train')} |" if memory else "")
         )
     st = result.get("settings", {})
     busy = [b for b in (st.get("cpu_busy_before"), st.get("cpu_busy_after")) if b is not None]

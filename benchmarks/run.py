@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
@@ -28,6 +29,7 @@ from typing import Dict, List, Optional
 import torch
 
 import bionn
+import harness
 
 # harness first: it imports bionn before torch (both ship libgomp.so.1; see harness.py)
 from harness import (
@@ -61,8 +63,30 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--json", metavar="FILE", help="write the results here (required unless --list)")
     p.add_argument("--markdown", metavar="FILE", help="also write the Markdown table here")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
+    p.add_argument(
+        "--memory",
+        action="store_true",
+        help="also measure each side's peak RSS, in a fresh subprocess per case and side (bionn_peak_mb, ...)",
+    )
+    p.add_argument(
+        "--roofline",
+        action="store_true",
+        help="write the kernel-level report instead (benchmarks/roofline.py): per-layer GFLOP/s against the "
+        "measured SGEMM peak and the ratio-vs-size sweeps; JSON + PNG (default benchmarks/results/roofline-<N>t.*)",
+    )
+    p.add_argument("--plot", metavar="ROOFLINE_JSON", help="re-render a roofline JSON's figure (next to it) and exit")
+    p.add_argument("--memory-probe", nargs=2, metavar=("CASE", "SIDE"), help=argparse.SUPPRESS)
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="shrink the large cases (whole epochs) to a few thousand samples: a quick structural check, not a timing",
+    )
     args = p.parse_args(argv)
-    if args.list:
+    if args.list or args.plot or args.roofline:
+        return args
+    if args.memory_probe:
+        if args.memory_probe[0] not in CASES or args.memory_probe[1] not in ("bionn", "torch"):
+            p.error(f"--memory-probe CASE SIDE: unknown case or side {args.memory_probe}")
         return args
     if not args.json:
         p.error("--json FILE is required")
@@ -79,16 +103,48 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
+def _memory(name: str, args: argparse.Namespace) -> Dict[str, object]:
+    """Each side's peak memory, measured in a fresh process (harness.memory_probe)."""
+    out: Dict[str, object] = {}
+    for side in ("bionn", "torch"):
+        cmd = [sys.executable, os.path.abspath(__file__), "--memory-probe", name, side, "--threads", str(args.threads)]
+        if args.smoke:
+            cmd.append("--smoke")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            print(f"{name}: memory probe ({side}) failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+            continue
+        probe = json.loads(proc.stdout.strip().splitlines()[-1])
+        out[f"{side}_peak_mb"] = probe["peak_mb"]
+        out[f"{side}_train_mb"] = probe["train_mb"]
+        out[f"{side}_setup_mb"] = probe["setup_mb"]
+        out["imports_mb"] = probe["imports_mb"]
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.list:
         for name, cls in CASES.items():
             print(f"{name:20s} {cls.description}")
         return 0
-    names = list(dict.fromkeys(args.only)) if args.only else [n for n, c in CASES.items() if c.in_default_run]
+    if args.plot:
+        import roofline
 
+        print(roofline.plot(args.plot))
+        return 0
+    harness.SMOKE = bool(args.smoke)
     torch.set_num_threads(args.threads)
     bionn.set_num_threads(args.threads)
+    if args.memory_probe:
+        print(json.dumps(harness.memory_probe(*args.memory_probe, runs=1 if args.smoke else 2)))
+        return 0
+    if args.roofline:
+        import roofline
+
+        roofline.run(args.threads, json_path=args.json, repeats=args.repeats or 20, smoke=args.smoke)
+        return 0
+    names = list(dict.fromkeys(args.only)) if args.only else [n for n, c in CASES.items() if c.in_default_run]
 
     result: Dict[str, object] = {"machine": machine_info(args.threads), "cases": []}
     load_before = _loadavg()
@@ -105,6 +161,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         repeats = args.repeats if args.repeats is not None else case.default_repeats
         warmup = args.warmup if args.warmup is not None else case.warmup
         entry = run_case(case, repeats, warmup)
+        if args.memory:
+            entry.update(_memory(name, args))
         result["cases"].append(entry)
         other = entry["other_load"]
         print(
@@ -123,6 +181,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     result["settings"] = {
         "repeats": args.repeats,
         "warmup": args.warmup,
+        "smoke": bool(args.smoke),
         "openmp_runtime": _openmp_runtime(),
         "bionn_threads": bionn.get_num_threads(),
         "torch_threads": torch.get_num_threads(),

@@ -151,6 +151,26 @@ SGD<T>::SGD(std::vector<ParamGroup<T>> groups) : Optimizer<T>(std::move(groups))
 
 // torch.optim.SGD: d = g + wd p; buf = momentum buf + (1 - dampening) d (buf = d on the first step);
 // d = nesterov ? d + momentum buf : buf; p -= lr d.
+namespace {
+// One pass over a chunk, branches hoisted out of the loop and no aliasing, so the compiler
+// vectorises it (the generic loop with run-time branches per element did not: the optimizer step
+// was ~9 % of a 784-256-256-10 MLP epoch).
+template <typename T, bool kMomentum, bool kNesterov, bool kFirst>
+void sgd_chunk(T* __restrict w, const T* __restrict g, T* __restrict buf, int64_t n, T lr, T wd, T mom, T damp) {
+  const T tiny = std::numeric_limits<T>::min();
+  for (int64_t i = 0; i < n; ++i) {
+    T d = g[i] + wd * w[i];
+    if (kMomentum) {
+      T b = kFirst ? d : mom * buf[i] + damp * d;
+      b = std::abs(b) < tiny ? T(0) : b;  // flush_subnormal
+      buf[i] = b;
+      d = kNesterov ? d + mom * b : b;
+    }
+    w[i] -= lr * d;
+  }
+}
+}  // namespace
+
 template <typename T>
 void SGD<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T>>& state, int64_t t) {
   T* w = p.value.data();
@@ -160,17 +180,16 @@ void SGD<T>::update(const GroupOptions& o, Parameter<T>& p, std::vector<Tensor<T
   const T damp = static_cast<T>(1.0 - o.dampening);
   const bool first = t == 1;
   T* buf = o.momentum != 0.0 ? state[0].data() : nullptr;
-  const bool nesterov = o.nesterov;
-  parallel_chunks(n, [&](int64_t a, int64_t len) {
-    for (int64_t i = a; i < a + len; ++i) {
-      T d = g[i] + wd * w[i];
-      if (buf) {
-        buf[i] = flush_subnormal(first ? d : mom * buf[i] + damp * d);
-        d = nesterov ? d + mom * buf[i] : buf[i];
-      }
-      w[i] -= lr * d;
-    }
-  });
+  using Kernel = void (*)(T*, const T*, T*, int64_t, T, T, T, T);
+  Kernel kernel = &sgd_chunk<T, false, false, false>;
+  if (buf) {
+    if (o.nesterov)
+      kernel = first ? &sgd_chunk<T, true, true, true> : &sgd_chunk<T, true, true, false>;
+    else
+      kernel = first ? &sgd_chunk<T, true, false, true> : &sgd_chunk<T, true, false, false>;
+  }
+  parallel_chunks(
+      n, [&](int64_t a, int64_t len) { kernel(w + a, g + a, buf ? buf + a : nullptr, len, lr, wd, mom, damp); });
 }
 
 template <typename T>
@@ -234,7 +253,11 @@ void adam_update_simd(T* w_, T* m_, T* v_, const T* g_, int64_t n, const AdamCoe
 template <typename T>
 void adam_update(T* w, T* m, T* v, T* vmax, const T* g, int64_t begin, int64_t end, const AdamCoefficients<T>& c) {
   if (!vmax) {
-    if (end > begin) adam_update_simd(w + begin, m + begin, v + begin, g + begin, end - begin, c);
+    // adam_update_simd makes several passes (one per Eigen statement): over blocks of 1,024
+    // elements they all hit L1 instead of streaming four arrays through memory once per pass.
+    constexpr int64_t kBlock = 1024;
+    for (int64_t a = begin; a < end; a += kBlock)
+      adam_update_simd(w + a, m + a, v + a, g + a, std::min(kBlock, end - a), c);
     return;
   }
   // AMSGrad: the scalar loop. Locals, not c's members: the arrays could alias c, which would reload

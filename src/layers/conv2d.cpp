@@ -56,11 +56,11 @@ std::vector<Parameter<T>*> Conv2d<T>::parameters() {
 // col has K = cin*kh*kw rows and P = ho*wo columns; row (c, i, j) holds the input pixel that kernel
 // tap (i, j) of channel c sees at each output position (0 in the padding).
 template <typename T>
-void Conv2d<T>::im2col(const T* img, T* col) const {
+void Conv2d<T>::im2col(const T* img, T* col, int64_t ld) const {
   for (int64_t c = 0; c < cin_; ++c)
     for (int64_t i = 0; i < kh_; ++i)
       for (int64_t j = 0; j < kw_; ++j) {
-        T* row = col + ((c * kh_ + i) * kw_ + j) * ho_ * wo_;
+        T* row = col + ((c * kh_ + i) * kw_ + j) * ld;
         for (int64_t oy = 0; oy < ho_; ++oy) {
           const int64_t y = oy * stride_ - pad_ + i;
           T* dst = row + oy * wo_;
@@ -85,12 +85,12 @@ void Conv2d<T>::im2col(const T* img, T* col) const {
 }
 
 template <typename T>
-void Conv2d<T>::col2im(const T* col, T* img) const {
+void Conv2d<T>::col2im(const T* col, T* img, int64_t ld) const {
   std::memset(img, 0, sizeof(T) * static_cast<size_t>(cin_ * h_ * w_));
   for (int64_t c = 0; c < cin_; ++c)
     for (int64_t i = 0; i < kh_; ++i)
       for (int64_t j = 0; j < kw_; ++j) {
-        const T* row = col + ((c * kh_ + i) * kw_ + j) * ho_ * wo_;
+        const T* row = col + ((c * kh_ + i) * kw_ + j) * ld;
         for (int64_t oy = 0; oy < ho_; ++oy) {
           const int64_t y = oy * stride_ - pad_ + i;
           if (y < 0 || y >= h_) continue;
@@ -131,11 +131,15 @@ const Tensor<T>& Conv2d<T>::forward(const Tensor<T>& x, bool, Rng&) {
   CMapR<T> W(weight_.value.data(), cout_, K);
   const T* in = x.data();
   T* out = this->output_.data();
+  if (P < kBatchedBelow) {
+    forward_batched(in, out, n);
+    return this->output_;
+  }
 #pragma omp parallel for schedule(static) if (n > 1)
   for (int64_t s = 0; s < n; ++s) {
     Tensor<T>& col = col_[static_cast<size_t>(thread_id())];
     col.resize(Shape{K, P});
-    im2col(in + s * cin_ * h_ * w_, col.data());
+    im2col(in + s * cin_ * h_ * w_, col.data(), P);
     MapR<T> Y(out + s * cout_ * P, cout_, P);
     Y.noalias() = W * CMapR<T>(col.data(), K, P);
     if (has_bias_) Y.colwise() += CVecMap<T>(bias_.value.data(), cout_);
@@ -159,6 +163,10 @@ const Tensor<T>& Conv2d<T>::backward(const Tensor<T>& grad_out, bool need_input_
   const T* in = x.data();
   const T* g = grad_out.data();
   T* dx = need_input_grad ? this->grad_input_.data() : nullptr;
+  if (P < kBatchedBelow) {
+    backward_batched(in, g, dx, n);
+    return this->grad_input_;
+  }
   int used_threads = 1;
 #pragma omp parallel if (n > 1)
   {
@@ -177,13 +185,13 @@ const Tensor<T>& Conv2d<T>::backward(const Tensor<T>& grad_out, bool need_input_
 #pragma omp for schedule(static)
     for (int64_t s = 0; s < n; ++s) {
       CMapR<T> G(g + s * cout_ * P, cout_, P);
-      im2col(in + s * cin_ * h_ * w_, col.data());
+      im2col(in + s * cin_ * h_ * w_, col.data(), P);
       dW.noalias() += G * CMapR<T>(col.data(), K, P).transpose();
       if (has_bias_) VecMap<T>(db.data(), cout_) += G.rowwise().sum();
       if (dx) {
         MapR<T> C(col.data(), K, P);
         C.noalias() = W.transpose() * G;
-        col2im(col.data(), dx + s * cin_ * h_ * w_);
+        col2im(col.data(), dx + s * cin_ * h_ * w_, P);
       }
     }
   }
@@ -194,6 +202,71 @@ const Tensor<T>& Conv2d<T>::backward(const Tensor<T>& grad_out, bool need_input_
     if (has_bias_) VecMap<T>(bias_.grad.data(), cout_) += CVecMap<T>(dbias_[static_cast<size_t>(t)].data(), cout_);
   }
   return this->grad_input_;
+}
+
+template <typename T>
+int64_t Conv2d<T>::chunk(int64_t n) const {
+  const int64_t per_image = cin_ * kh_ * kw_ * ho_ * wo_;
+  return std::clamp<int64_t>(kChunkElements / std::max<int64_t>(per_image, 1), 1, n);
+}
+
+// Chunks of S images: Col = [im2col(x_1) ... im2col(x_S)] (K, S*P), then one product
+// Y = W Col (C_out, S*P), scattered back to the (N, C_out, P) layout with the bias.
+template <typename T>
+void Conv2d<T>::forward_batched(const T* in, T* out, int64_t n) {
+  const int64_t K = cin_ * kh_ * kw_, P = ho_ * wo_, S = chunk(n), image = cin_ * h_ * w_;
+  bcol_.resize(Shape{K, S * P});
+  bbuf_.resize(Shape{cout_, S * P});
+  CMapR<T> W(weight_.value.data(), cout_, K);
+  const T* bias = has_bias_ ? bias_.value.data() : nullptr;
+  for (int64_t s0 = 0; s0 < n; s0 += S) {
+    const int64_t cnt = std::min(S, n - s0), L = cnt * P;
+    T* col = bcol_.data();
+    T* buf = bbuf_.data();
+#pragma omp parallel for schedule(static) if (cnt > 1 && K * L > (1 << 15))
+    for (int64_t j = 0; j < cnt; ++j) im2col(in + (s0 + j) * image, col + j * P, L);
+    MapR<T> Y(buf, cout_, L);
+    gemm(Y, W, CMapR<T>(col, K, L), false);
+#pragma omp parallel for schedule(static) if (cnt > 1 && cout_ * L > (1 << 15))
+    for (int64_t j = 0; j < cnt; ++j)
+      for (int64_t co = 0; co < cout_; ++co) {
+        const T* src = buf + co * L + j * P;
+        T* dst = out + ((s0 + j) * cout_ + co) * P;
+        const T b = bias ? bias[co] : T(0);
+        for (int64_t q = 0; q < P; ++q) dst[q] = src[q] + b;
+      }
+  }
+}
+
+// The same chunks backwards: G (C_out, S*P) gathered from grad_out; dW += G Col^T, db += G 1,
+// dCol = W^T G, then col2im per image. One product per chunk, no per-thread partial sums: the
+// GEMM's partition of its output fixes the summation order, so results are reproducible.
+template <typename T>
+void Conv2d<T>::backward_batched(const T* in, const T* g, T* dx, int64_t n) {
+  const int64_t K = cin_ * kh_ * kw_, P = ho_ * wo_, S = chunk(n), image = cin_ * h_ * w_;
+  bcol_.resize(Shape{K, S * P});
+  bbuf_.resize(Shape{cout_, S * P});
+  CMapR<T> W(weight_.value.data(), cout_, K);
+  MapR<T> dW(weight_.grad.data(), cout_, K);
+  for (int64_t s0 = 0; s0 < n; s0 += S) {
+    const int64_t cnt = std::min(S, n - s0), L = cnt * P;
+    T* col = bcol_.data();
+    T* buf = bbuf_.data();
+#pragma omp parallel for schedule(static) if (cnt > 1 && K * L > (1 << 15))
+    for (int64_t j = 0; j < cnt; ++j) {
+      im2col(in + (s0 + j) * image, col + j * P, L);
+      for (int64_t co = 0; co < cout_; ++co)
+        std::memcpy(buf + co * L + j * P, g + ((s0 + j) * cout_ + co) * P, sizeof(T) * static_cast<size_t>(P));
+    }
+    CMapR<T> G(buf, cout_, L);
+    gemm(dW, G, CMapR<T>(col, K, L).transpose(), true);
+    if (has_bias_) VecMap<T>(bias_.grad.data(), cout_) += G.rowwise().sum();
+    if (!dx) continue;
+    MapR<T> C(col, K, L);
+    gemm(C, W.transpose(), G, false);
+#pragma omp parallel for schedule(static) if (cnt > 1 && K * L > (1 << 15))
+    for (int64_t j = 0; j < cnt; ++j) col2im(col + j * P, dx + (s0 + j) * image, L);
+  }
 }
 
 template class Conv2d<float>;

@@ -114,6 +114,51 @@ TEST_CASE("Conv2d treats batch samples independently", "[conv2d]") {
   for (size_t i = 0; i < dw_single.size(); ++i) CHECK(dw_single[i] == Approx(dw_batch[i]).margin(1e-12));
 }
 
+TEST_CASE("Conv2d's per-image and chunked batched paths agree with the direct definition", "[conv2d]") {
+  // P = ho*wo >= kBatchedBelow (16) runs one product per image; smaller maps run one product per chunk
+  // of images (several chunks when K*P is large). Forward against naive_conv, backward against the same
+  // layer run one sample at a time (a chunk of one image).
+  struct Big {
+    int64_t cin, cout, k, pad, n, hw;
+  };
+  const Big cases[] = {
+      {1, 2, 3, 1, 3, 16},    // 16x16 output: the per-image path
+      {64, 3, 3, 0, 120, 5},  // 3x3 output, K = 576: chunks of 50 images (3 chunks)
+      {50, 8, 4, 0, 10, 4},   // 1x1 output (LeNet's third layer): one chunk
+  };
+  for (const Big& c : cases) {
+    INFO("cin=" << c.cin << " k=" << c.k << " n=" << c.n << " hw=" << c.hw);
+    Rng rng(25);
+    Conv2d<double> conv(c.cin, c.cout, c.k, c.k, 1, c.pad, true, "torch", rng);
+    const int64_t ho = c.hw + 2 * c.pad - c.k + 1;
+    Tensor<double> x = random_tensor(Shape{c.n, c.cin, c.hw, c.hw}, rng);
+    Tensor<double> g = random_tensor(Shape{c.n, c.cout, ho, ho}, rng);
+    for (auto* p : conv.parameters()) p->grad.zero();
+    const std::vector<double> y = to_vector(conv.forward(x, true, rng));
+    const Tensor<double> ref = naive_conv(x, conv.parameters()[0]->value, &conv.parameters()[1]->value, 1, c.pad);
+    REQUIRE(y.size() == static_cast<size_t>(ref.size()));
+    for (int64_t i = 0; i < ref.size(); ++i) REQUIRE(y[static_cast<size_t>(i)] == Approx(ref[i]).margin(1e-10));
+    const std::vector<double> dx = to_vector(conv.backward(g, true));
+    const std::vector<double> dw = to_vector(conv.parameters()[0]->grad);
+    const std::vector<double> db = to_vector(conv.parameters()[1]->grad);
+    for (auto* p : conv.parameters()) p->grad.zero();
+    const int64_t in_per = c.cin * c.hw * c.hw, out_per = c.cout * ho * ho;
+    for (int64_t s = 0; s < c.n; ++s) {
+      Tensor<double> xs(Shape{1, c.cin, c.hw, c.hw}), gs(Shape{1, c.cout, ho, ho});
+      for (int64_t i = 0; i < in_per; ++i) xs[i] = x[s * in_per + i];
+      for (int64_t i = 0; i < out_per; ++i) gs[i] = g[s * out_per + i];
+      conv.forward(xs, true, rng);
+      const Tensor<double>& dxs = conv.backward(gs, true);
+      for (int64_t i = 0; i < in_per; ++i)
+        REQUIRE(dxs[i] == Approx(dx[static_cast<size_t>(s * in_per + i)]).margin(1e-10));
+    }
+    const auto dw1 = to_vector(conv.parameters()[0]->grad);
+    const auto db1 = to_vector(conv.parameters()[1]->grad);
+    for (size_t i = 0; i < dw1.size(); ++i) REQUIRE(dw1[i] == Approx(dw[i]).margin(1e-9));
+    for (size_t i = 0; i < db1.size(); ++i) REQUIRE(db1[i] == Approx(db[i]).margin(1e-9));
+  }
+}
+
 TEST_CASE("Conv2d float forward/backward is deterministic", "[conv2d]") {
   Rng rng(24);
   Conv2d<float> conv(3, 4, 3, 3, 1, 1, true, "torch", rng);

@@ -60,6 +60,7 @@ def _run(tmp_path, *extra):
             str(out),
             "--markdown",
             str(md),
+            "--smoke",  # whole-epoch cases train on 2,048 samples instead of 60,000
             *extra,
         ],
         capture_output=True,
@@ -140,3 +141,108 @@ def test_benchmark_rejects_unknown_case(tmp_path):
     )
     assert proc.returncode != 0
     assert "no_such_case" in proc.stderr
+
+
+def test_benchmark_memory_probe(tmp_path):
+    data, md = _run(tmp_path, "--only", "mlp_softplus_bs1", "--memory")
+    (case,) = data["cases"]
+    for side in ("bionn", "torch"):
+        assert _is_pos_number(case[f"{side}_peak_mb"]), case
+        assert case[f"{side}_peak_mb"] >= case[f"{side}_setup_mb"] > 0
+        train = case[f"{side}_train_mb"]
+        assert train is None or train >= 0
+    assert "peak RSS MB" in md
+
+
+def test_fit_epoch_cases_registered(registry):
+    names = [c["name"] for c in registry if c["module"] == "cases.epochs"]
+    assert names == ["fit_mlp_epoch", "fit_cnn_epoch"]
+    assert all(c["in_default_run"] for c in registry if c["module"] == "cases.epochs")
+
+
+# The roofline's arithmetic, report and figure, and the cost table, on fabricated inputs (no timing).
+_OFFLINE = r"""
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+out = sys.argv[2]
+import numpy as np
+import roofline, costs
+from bionn import nn
+
+d = roofline.layer_work(nn.Dense(784, 800), (128, 784), (128, 800), first=True)
+assert d == {"kind": "gemm", "forward_flops": 2.0 * 128 * 784 * 800, "backward_flops": 2.0 * 128 * 784 * 800}, d
+d = roofline.layer_work(nn.Dense(784, 800), (128, 784), (128, 800), first=False)
+assert d["backward_flops"] == 2 * d["forward_flops"]
+c = roofline.layer_work(nn.Conv2d(1, 12, 5), (100, 1, 28, 28), (100, 12, 24, 24), first=True)
+assert c["forward_flops"] == 2.0 * 100 * 24 * 24 * 12 * 25, c
+r = roofline.layer_work(nn.ReLU(), (128, 800), (128, 800), first=False)
+assert r == {"kind": "elementwise", "forward_bytes": 4 * 2 * 128 * 800, "backward_bytes": 4 * 3 * 128 * 800}, r
+
+pt = lambda axis, v: {"batch": v if axis == "batch" else 128, "width": v if axis == "width" else 800,
+                      "bionn_s": 0.01, "torch_s": 0.02, "ratio": 2.0, "bionn_gflops": 50.0, "torch_gflops": 25.0}
+net = lambda: {"batch": [pt("batch", b) for b in (1, 4)], "width": [pt("width", w) for w in (64, 128)],
+               "default_width": 800, "default_batch": 128}
+layer = {"layer": "Dense(784,)", "forward_s": 1e-3, "backward_s": 2e-3, "kind": "gemm", "forward_flops": 1e8,
+         "backward_flops": 2e8, "forward_gflops": 100.0, "backward_gflops": 100.0, "forward_peak_share": 1.0,
+         "backward_peak_share": 1.0, "torch_forward_s": 1e-3, "torch_backward_s": 2e-3}
+data = {"machine": {"cpu": "test cpu", "threads": 1, "torch": "x"},
+        "peak": {"size": 2048, "eigen_gflops": 100.0, "torch_gflops": 110.0},
+        "gemm_shapes": [{"m": 128, "n": 800, "k": 784, "eigen_gflops": 60.0, "torch_gflops": 80.0,
+                         "numpy_gflops": 85.0}],
+        "steps": [{"case": "mlp", "batch": 128, "layers": [layer], "loss_s": 1e-5, "zero_grad_s": 1e-5,
+                   "optimizer_s": 1e-4, "step_s": 3e-3, "gemm_flops": 3e8, "step_gflops": 100.0,
+                   "step_peak_share": 1.0}],
+        "sweeps": {"mlp": net(), "cnn": net()}, "settings": {"other_load": 0.0}}
+path = os.path.join(out, "roofline-1t.json")
+with open(path, "w") as fh:
+    json.dump(data, fh)
+png = roofline.plot(path)
+assert os.path.getsize(png) > 1000
+md = roofline.markdown(data)
+assert "| Dense(784,) | 1.000 | 2.000 |" in md and "128 x 800 x 784" in md, md
+
+bench = {"machine": {"threads": 1, "cpu": "test cpu"}, "settings": {"git_commit": "abc"},
+         "cases": [{"name": case, "bionn_s": 1.0, "torch_s": 2.0, "ratio": 2.0} for case in costs.PAPER_CASE.values()]}
+bpath = os.path.join(out, "bench-1t.json")
+with open(bpath, "w") as fh:
+    json.dump(bench, fh)
+table = costs.cost_table([bpath])
+import bionn.papers
+from bionn.experiments.registry import papers
+for paper in papers():
+    assert f"| {paper} |" in table, (paper, table)
+assert "2.00x" in table
+print("ok")
+"""
+
+
+def test_roofline_and_costs_offline(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", _OFFLINE, BENCH, str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ok")
+
+
+def test_roofline_smoke_run(tmp_path):
+    out = tmp_path / "roof.json"
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, "--roofline", "--smoke", "--threads", "1", "--repeats", "1", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert _is_pos_number(data["peak"]["eigen_gflops"]) and _is_pos_number(data["peak"]["torch_gflops"])
+    assert {s["case"] for s in data["steps"]} == {
+        "mlp_bn_dropout",
+        "small_cnn",
+        "flexible_small",
+        "mixlu_lenet",
+        "focus_dense",
+    }
+    for step in data["steps"]:
+        assert all(_is_pos_number(r["forward_s"]) for r in step["layers"])
+    assert set(data["sweeps"]) == {"mlp", "cnn"}
+    assert (tmp_path / "roof.png").stat().st_size > 1000
