@@ -77,6 +77,7 @@ print("USABLE", flush=True)
     "corruption": """
 from bionn import corruptions
 X = np.random.default_rng(0).uniform(0, 1, (8000, 3, 32, 32)).astype(np.float32)
+corruptions.corrupt(X[:2], "defocus_blur", 1)  # imports SciPy first (an import cut by Ctrl-C stays broken)
 # A 21 x 21 disk kernel: one SciPy call over the whole batch would take seconds.
 run(lambda: corruptions.corrupt(X, "defocus_blur", 5, table="imagenet"))
 assert corruptions.corrupt(X[:4], "defocus_blur", 1).shape == X[:4].shape
