@@ -1,5 +1,5 @@
 // Attack bindings (pgd_attack, fgsm_attack), once per dtype; the attack loop runs with the GIL
-// released. Python validates every argument first (bionn.attacks).
+// released and polls for Ctrl-C at every step. Python validates every argument first (bionn.attacks).
 #include "bindings/common.h"
 #include "core/attacks.h"
 
@@ -34,6 +34,7 @@ void bind_attacks_dtype(py::module_& m) {
         }
         Tensor<T> adv;
         {
+          PyInterruptScope interrupt;
           py::gil_scoped_release release;
           adv = pgd_attack(model, vx, vy, loss, o, ps);
         }

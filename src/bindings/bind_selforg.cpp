@@ -1,5 +1,5 @@
-// Bindings for the self-organizing network (src/selforg). Training runs with the GIL released; the
-// per-batch hook re-acquires it only to poll for Ctrl-C. Python validates inputs first.
+// Bindings for the self-organizing network (src/selforg). The loops run with the GIL released and poll
+// for Ctrl-C (PyInterruptScope). Python validates inputs first.
 #include <Python.h>
 
 #include "bindings/common.h"
@@ -10,13 +10,6 @@ namespace bionn {
 namespace {
 
 using namespace selforg;
-
-BatchHook interrupt_hook() {
-  return [] {
-    py::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C between batches
-  };
-}
 
 template <typename T>
 int64_t image_rows(const CArray<T>& images, const MapLayout& L) {
@@ -99,15 +92,20 @@ void bind_all(py::module_& m) {
       .def("set_fields", &Net::set_fields, py::arg("fields"))
       .def("reset_parameters", &Net::reset_parameters)
       .def("unit", &Net::unit, py::arg("k"), py::return_value_policy::reference_internal)
-      .def("copy", [](const Net& n) { return Net(n); })
+      .def("copy",
+           [](Net& n) {
+             auto use = n.usage().read("copy");
+             return Net(n);
+           })
       .def(
           "fit",
           [](Net& net, const CArray<T>& images, int64_t epochs, const CArray<T>& entropy_images) {
             const int64_t n = image_rows(images, net.layout()), ne = image_rows(entropy_images, net.layout());
             std::vector<EpochStats> hist;
             {
+              PyInterruptScope interrupt;
               py::gil_scoped_release release;
-              hist = net.fit(images.data(), n, epochs, entropy_images.data(), ne, interrupt_hook());
+              hist = net.fit(images.data(), n, epochs, entropy_images.data(), ne);
             }
             py::list out;
             for (const auto& h : hist) out.append(py::make_tuple(h.loss, h.entropy));
@@ -121,6 +119,7 @@ void bind_all(py::module_& m) {
             py::array_t<T> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(net.n_units()),
                                 static_cast<py::ssize_t>(net.n_hidden())});
             T* dst = out.mutable_data();
+            PyInterruptScope interrupt;
             py::gil_scoped_release release;
             net.transform(images.data(), n, dst, batch_size);
             return out;
@@ -130,6 +129,7 @@ void bind_all(py::module_& m) {
           "entropies",
           [](Net& net, const CArray<T>& images) {
             const int64_t n = image_rows(images, net.layout());
+            PyInterruptScope interrupt;
             py::gil_scoped_release release;
             return net.entropies(images.data(), n);
           },
@@ -141,6 +141,7 @@ void bind_all(py::module_& m) {
             py::array_t<T> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(net.layout().height),
                                 static_cast<py::ssize_t>(net.layout().width)});
             T* dst = out.mutable_data();
+            PyInterruptScope interrupt;
             py::gil_scoped_release release;
             net.feature_maps(images.data(), n, dst);
             return out;
@@ -156,8 +157,9 @@ void bind_all(py::module_& m) {
             const int64_t n = image_rows(images, net.layout()), ne = image_rows(entropy_images, net.layout());
             MetaStepResult r;
             {
+              PyInterruptScope interrupt;
               py::gil_scoped_release release;
-              r = meta.step(net, incumbent, images.data(), n, entropy_images.data(), ne, interrupt_hook());
+              r = meta.step(net, incumbent, images.data(), n, entropy_images.data(), ne);
             }
             return step_dict(r);
           },

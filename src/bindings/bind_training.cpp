@@ -1,5 +1,6 @@
-// Bindings for losses, optimizers, schedulers and Sequential. fit() runs with the GIL released;
-// the per-batch hook re-acquires it only to poll for Ctrl-C and call Python hooks.
+// Bindings for losses, optimizers, schedulers and Sequential. The loops run with the GIL released
+// and poll for Ctrl-C (PyInterruptScope); fit's per-batch hook re-acquires the GIL only to call
+// Python hooks.
 #include <Python.h>
 
 #include "bindings/common.h"
@@ -90,6 +91,10 @@ void bind_all(py::module_& m) {
   using S = Sequential<T>;
   py::class_<S, std::shared_ptr<S>>(m, with_dtype<T>("Sequential").c_str())
       .def(py::init<std::vector<LayerPtr<T>>, uint64_t>(), py::arg("layers"), py::arg("seed"))
+      // Held by Python code that writes the weights in place (load_state_dict): raises RuntimeError
+      // while another thread uses the model, and keeps other threads out meanwhile.
+      .def("begin_loading", [](S& s) { s.usage().begin_write("load_state_dict"); })
+      .def("end_loading", [](S& s) { s.usage().end_write(); })
       .def("reseed", &S::reseed, py::arg("seed"))
       .def("reset_parameters", &S::reset_parameters)
       .def(
@@ -97,7 +102,9 @@ void bind_all(py::module_& m) {
           [](S& s, const CArray<T>& x, bool training) {
             Tensor<T> t = to_tensor(x);
             const Tensor<T>* out;
+            auto use = s.usage().write("forward");  // until the output is copied
             {
+              PyInterruptScope interrupt;
               py::gil_scoped_release release;
               out = &s.forward_owned(std::move(t), training);
             }
@@ -108,6 +115,7 @@ void bind_all(py::module_& m) {
           "backward",
           [](S& s, const CArray<T>& g) {
             Tensor<T> grad = to_tensor(g);
+            auto use = s.usage().write("backward");
             return to_numpy(s.backward(grad, true));
           },
           py::arg("grad_output"))
@@ -117,6 +125,7 @@ void bind_all(py::module_& m) {
             auto v = to_view(x);
             Tensor<T> out;
             {
+              PyInterruptScope interrupt;
               py::gil_scoped_release release;
               out = s.predict(v, bs);
             }
@@ -127,6 +136,7 @@ void bind_all(py::module_& m) {
           "evaluate",
           [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, int64_t bs) {
             auto vx = to_view(x), vy = to_view(y);
+            PyInterruptScope interrupt;
             py::gil_scoped_release release;
             return s.evaluate(vx, vy, loss, bs);
           },
@@ -137,6 +147,7 @@ void bind_all(py::module_& m) {
             auto vx = to_view(x), vy = to_view(y);
             Tensor<T> g;
             {
+              PyInterruptScope interrupt;
               py::gil_scoped_release release;
               g = s.input_gradient(vx, vy, loss, training);
             }
@@ -147,6 +158,7 @@ void bind_all(py::module_& m) {
           "train_step",
           [](S& s, const CArray<T>& x, const CArray<T>& y, Loss<T>& loss, Optimizer<T>& opt) {
             Tensor<T> tx = to_tensor(x), ty = to_tensor(y);
+            PyInterruptScope interrupt;
             py::gil_scoped_release release;
             return s.train_step(tx, ty, loss, opt);
           },
@@ -173,22 +185,19 @@ void bind_all(py::module_& m) {
               dvx = to_view(vx);
               dvy = to_view(vy);
             }
-            FitHooks hooks;
-            const bool python_on_batch = !on_batch.is_none();
-            hooks.on_batch = [&on_batch, python_on_batch](int epoch, int64_t batch, int64_t batches, double value) {
-              // Without a Python hook, poll for Ctrl-C every 64 batches only: at batch size 1 taking
-              // the GIL every step costs more than a small network's whole update.
-              if (!python_on_batch && (batch & 63) != 63 && batch + 1 != batches) return;
-              py::gil_scoped_acquire gil;
-              if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C between batches
-              if (!on_batch.is_none()) on_batch(epoch, batch, batches, value);
-            };
+            FitHooks hooks;  // Ctrl-C: the loop polls (PyInterruptScope below), time-throttled
+            if (!on_batch.is_none())
+              hooks.on_batch = [&on_batch](int epoch, int64_t batch, int64_t batches, double value) {
+                py::gil_scoped_acquire gil;
+                on_batch(epoch, batch, batches, value);
+              };
             if (!on_epoch.is_none())
               hooks.on_epoch = [&on_epoch](const EpochRecord& rec) {
                 py::gil_scoped_acquire gil;
                 return py::bool_(on_epoch(rec)).cast<bool>();
               };
             auto vxv = to_view(x), vyv = to_view(y);
+            PyInterruptScope interrupt;
             py::gil_scoped_release release;
             return s.fit(vxv, vyv, loss, opt, o, has_val ? &dvx : nullptr, has_val ? &dvy : nullptr, scheduler.get(),
                          hooks);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/interrupt.h"
 #include "core/layer.h"
 #include "core/sequential.h"
 #include "core/tensor.h"
@@ -21,6 +22,27 @@ namespace bionn {
 
 template <typename T>
 using CArray = py::array_t<T, py::array::c_style>;
+
+// Ctrl-C for C++ loops running with the GIL released (core/interrupt.h): the check takes the GIL
+// and asks Python for pending signals, so Python's SIGINT handler raises KeyboardInterrupt, which
+// propagates out of the loop as py::error_already_set. Python runs signal handlers in the main thread
+// only, so other threads install no check (and never wait for the GIL to poll).
+inline void check_python_signals() {
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
+// Construct with the GIL held, before py::gil_scoped_release.
+class PyInterruptScope : public InterruptScope {
+ public:
+  PyInterruptScope() : InterruptScope(in_main_thread() ? &check_python_signals : nullptr) {}
+
+ private:
+  static bool in_main_thread() {
+    static const unsigned long main_ident =
+        py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+    return PyThread_get_thread_ident() == main_ident;
+  }
+};
 
 template <typename T>
 inline const char* dtype_suffix();

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/interrupt.h"
 #include "core/parallel.h"
 
 namespace bionn {
@@ -24,18 +25,11 @@ inline T clampv(T v, T lo, T hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
-}  // namespace
-
+// The iterations on one model (a replica leased by pgd_attack, so concurrent attacks share nothing
+// mutable); polls for Ctrl-C at every step.
 template <typename T>
-Tensor<T> pgd_attack(Sequential<T>& model, DataView<T> x, DataView<T> y, Loss<T>& loss, const AttackOptions& o,
-                     const DataView<T>* start) {
-  check_options(o);
-  if (x.samples() == 0) throw std::invalid_argument("attack: images are empty");
-  if (y.samples() != x.samples())
-    throw std::invalid_argument("attack: " + std::to_string(x.samples()) + " images but " +
-                                std::to_string(y.samples()) + " labels");
-  if (start && start->shape != x.shape)
-    throw std::invalid_argument("attack: start has shape " + start->shape.str() + ", expected " + x.shape.str());
+Tensor<T> run_pgd(Sequential<T>& model, DataView<T> x, DataView<T> y, Loss<T>& loss, const AttackOptions& o,
+                  const DataView<T>* start) {
   const int64_t n = x.samples(), row = x.shape.sample_numel(), rowy = y.shape.sample_numel();
   const T eps = static_cast<T>(o.eps), alpha = static_cast<T>(o.alpha);
   const T lo = static_cast<T>(o.clip_min), hi = static_cast<T>(o.clip_max);
@@ -67,6 +61,7 @@ Tensor<T> pgd_attack(Sequential<T>& model, DataView<T> x, DataView<T> y, Loss<T>
       for (int64_t i = 0; i < m; ++i) a[i] = clampv(clean[i], lo, hi);
     }
     for (int step = 0; step < o.steps; ++step) {
+      poll_interrupt();
       std::memcpy(xb.data(), a, sizeof(T) * static_cast<size_t>(m));
       const Tensor<T>& out = model.forward(xb, false);
       if (out.ndim() != 2 || out.batch() != count)
@@ -93,6 +88,27 @@ Tensor<T> pgd_attack(Sequential<T>& model, DataView<T> x, DataView<T> y, Loss<T>
 }
 
 template <typename T>
+Tensor<T> attack(const char* name, Sequential<T>& model, DataView<T> x, DataView<T> y, Loss<T>& loss,
+                 const AttackOptions& o, const DataView<T>* start) {
+  check_options(o);
+  if (x.samples() == 0) throw std::invalid_argument("attack: images are empty");
+  if (y.samples() != x.samples())
+    throw std::invalid_argument("attack: " + std::to_string(x.samples()) + " images but " +
+                                std::to_string(y.samples()) + " labels");
+  if (start && start->shape != x.shape)
+    throw std::invalid_argument("attack: start has shape " + start->shape.str() + ", expected " + x.shape.str());
+  return model.infer(name, &loss, [&](Sequential<T>& m, Loss<T>* l) { return run_pgd(m, x, y, *l, o, start); });
+}
+
+}  // namespace
+
+template <typename T>
+Tensor<T> pgd_attack(Sequential<T>& model, DataView<T> x, DataView<T> y, Loss<T>& loss, const AttackOptions& o,
+                     const DataView<T>* start) {
+  return attack("pgd", model, x, y, loss, o, start);
+}
+
+template <typename T>
 Tensor<T> fgsm_attack(Sequential<T>& model, DataView<T> x, DataView<T> y, Loss<T>& loss, double eps, double clip_min,
                       double clip_max, int64_t batch_size) {
   AttackOptions o;
@@ -103,7 +119,7 @@ Tensor<T> fgsm_attack(Sequential<T>& model, DataView<T> x, DataView<T> y, Loss<T
   o.clip_min = clip_min;
   o.clip_max = clip_max;
   o.batch_size = batch_size;
-  return pgd_attack(model, x, y, loss, o);
+  return attack<T>("fgsm", model, x, y, loss, o, nullptr);
 }
 
 template Tensor<float> pgd_attack(Sequential<float>&, DataView<float>, DataView<float>, Loss<float>&,

@@ -1,6 +1,12 @@
 // Layer interface. A layer owns its output and input-gradient buffers and remembers its forward
 // input, so backward(grad_out) can run right after forward(x) with nothing allocated per step.
 // Parameter gradients accumulate (+=), as in PyTorch; optimizers zero them.
+//
+// Because a layer keeps its activations, one layer object runs one pass at a time. Concurrent
+// inference on a model (Sequential) runs on replicas: copies of the layers made with clone() and
+// refreshed from the original with copy_from() (weights, buffers and configuration; the copied
+// activations are overwritten by the replica's own forward). Every layer declares both with
+// BIONN_LAYER_COPYABLE(ClassName); a layer without them is run one call at a time.
 #pragma once
 #include <memory>
 #include <stdexcept>
@@ -31,6 +37,13 @@ class Layer {
   virtual std::vector<std::pair<std::string, Tensor<T>*>> buffers() { return {}; }
   virtual void reset_parameters(Rng& rng) {}
 
+  // An independent copy (nullptr: this layer cannot be copied), and assignment from a layer of the
+  // same class. See BIONN_LAYER_COPYABLE.
+  virtual std::shared_ptr<Layer<T>> clone() const { return nullptr; }
+  virtual void copy_from(const Layer<T>& other) {
+    throw std::logic_error(kind() + ": copy_from is not supported by this layer");
+  }
+
   // Convenience for standalone use (Python layer calls): keeps its own copy of the input alive.
   const Tensor<T>& forward_owned(Tensor<T>&& x, bool training, Rng& rng) {
     owned_input_ = std::move(x);
@@ -59,6 +72,11 @@ class Layer {
  private:
   Tensor<T> owned_input_;
 };
+
+// clone() and copy_from() through the class's copy constructor and copy assignment.
+#define BIONN_LAYER_COPYABLE(Class)                                                           \
+  std::shared_ptr<Layer<T>> clone() const override { return std::make_shared<Class>(*this); } \
+  void copy_from(const Layer<T>& other) override { *this = dynamic_cast<const Class&>(other); }
 
 template <typename T>
 using LayerPtr = std::shared_ptr<Layer<T>>;

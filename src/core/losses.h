@@ -1,6 +1,7 @@
 // Losses, mean-reduced over the batch as in PyTorch. forward() returns the loss and caches what
 // backward() needs; backward() returns dLoss/dPrediction in a buffer the loss owns.
 #pragma once
+#include <memory>
 #include <string>
 
 #include "core/tensor.h"
@@ -17,6 +18,8 @@ class Loss {
   virtual double forward(const Tensor<T>& pred, const Tensor<T>& target) = 0;
   virtual const Tensor<T>& backward() = 0;
   virtual bool is_classification() const { return false; }
+  // A copy with its own buffers, for concurrent calls sharing one loss (nullptr: not copyable).
+  virtual std::unique_ptr<Loss<T>> clone() const { return nullptr; }
 
  protected:
   Tensor<T> grad_;
@@ -27,6 +30,7 @@ class Loss {
 template <typename T>
 class CrossEntropyLoss : public Loss<T> {
  public:
+  std::unique_ptr<Loss<T>> clone() const override { return std::make_unique<CrossEntropyLoss>(*this); }
   explicit CrossEntropyLoss(double label_smoothing = 0.0);
   std::string kind() const override { return "CrossEntropy"; }
   double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
@@ -40,6 +44,7 @@ class CrossEntropyLoss : public Loss<T> {
 template <typename T>
 class MSELoss : public Loss<T> {
  public:
+  std::unique_ptr<Loss<T>> clone() const override { return std::make_unique<MSELoss>(*this); }
   std::string kind() const override { return "MSE"; }
   double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
   const Tensor<T>& backward() override { return this->grad_; }
@@ -48,6 +53,7 @@ class MSELoss : public Loss<T> {
 template <typename T>
 class L1Loss : public Loss<T> {
  public:
+  std::unique_ptr<Loss<T>> clone() const override { return std::make_unique<L1Loss>(*this); }
   std::string kind() const override { return "L1"; }
   double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
   const Tensor<T>& backward() override { return this->grad_; }
@@ -60,6 +66,7 @@ class L1Loss : public Loss<T> {
 template <typename T>
 class LinearSquareLoss : public Loss<T> {
  public:
+  std::unique_ptr<Loss<T>> clone() const override { return std::make_unique<LinearSquareLoss>(*this); }
   std::string kind() const override { return "LinearSquare"; }
   double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
   const Tensor<T>& backward() override { return this->grad_; }
@@ -69,6 +76,7 @@ class LinearSquareLoss : public Loss<T> {
 template <typename T>
 class BCEWithLogitsLoss : public Loss<T> {
  public:
+  std::unique_ptr<Loss<T>> clone() const override { return std::make_unique<BCEWithLogitsLoss>(*this); }
   std::string kind() const override { return "BCEWithLogits"; }
   double forward(const Tensor<T>& pred, const Tensor<T>& target) override;
   const Tensor<T>& backward() override { return this->grad_; }

@@ -73,6 +73,7 @@ struct SoftplusOp {
 template <typename T, class Op>
 class Activation : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(Activation)
   explicit Activation(Op op = Op()) : op_(op) {}
   std::string kind() const override { return Op::name; }
   const Op& op() const { return op_; }

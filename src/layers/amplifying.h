@@ -63,6 +63,7 @@ struct SecondaryOptions {
 template <typename T>
 class SecondaryActivation : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(SecondaryActivation)
   // amplifying / attenuating: disjoint neuron indices in [0, features), each listed once.
   SecondaryActivation(int64_t features, const std::vector<int64_t>& amplifying, const std::vector<int64_t>& attenuating,
                       const SecondaryOptions& opt = {});

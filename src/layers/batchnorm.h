@@ -9,6 +9,7 @@ namespace bionn {
 template <typename T>
 class BatchNorm : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(BatchNorm)
   BatchNorm(int64_t num_features, bool spatial, double eps = 1e-5, double momentum = 0.1, bool affine = true);
   std::string kind() const override { return spatial_ ? "BatchNorm2d" : "BatchNorm1d"; }
   const Tensor<T>& forward(const Tensor<T>& x, bool training, Rng& rng) override;

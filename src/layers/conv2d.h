@@ -12,6 +12,7 @@ namespace bionn {
 template <typename T>
 class Conv2d : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(Conv2d)
   Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, int64_t kernel_w, int64_t stride = 1,
          int64_t padding = 0, bool bias = true, const std::string& init = "torch", Rng& rng = global_rng());
   std::string kind() const override { return "Conv2d"; }

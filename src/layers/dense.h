@@ -8,6 +8,7 @@ namespace bionn {
 template <typename T>
 class Dense : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(Dense)
   Dense(int64_t in_features, int64_t out_features, bool bias = true, const std::string& init = "torch",
         Rng& rng = global_rng());
   std::string kind() const override { return "Dense"; }

@@ -8,6 +8,7 @@ namespace bionn {
 template <typename T>
 class Dropout : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(Dropout)
   // channelwise = true gives Dropout2d: one draw per (sample, channel) of an (N, C, H, W) input.
   explicit Dropout(double p = 0.5, bool channelwise = false);
   std::string kind() const override { return channelwise_ ? "Dropout2d" : "Dropout"; }

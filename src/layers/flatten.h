@@ -9,6 +9,7 @@ namespace bionn {
 template <typename T>
 class Flatten : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(Flatten)
   std::string kind() const override { return "Flatten"; }
   const Tensor<T>& forward(const Tensor<T>& x, bool, Rng&) override {
     if (x.ndim() < 1 || x.batch() == 0) throw std::invalid_argument("Flatten: input is empty");

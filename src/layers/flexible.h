@@ -44,6 +44,7 @@ struct FlexibleOptions {
 template <typename T>
 class FlexibleConv2d : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(FlexibleConv2d)
   FlexibleConv2d(const FlexibleOptions& options, Rng& rng = global_rng());
   std::string kind() const override { return "FlexibleConv2d"; }
   const Tensor<T>& forward(const Tensor<T>& x, bool training, Rng& rng) override;

@@ -132,6 +132,7 @@ class FocusBase : public Layer<T> {
 template <typename T>
 class FocusDense : public FocusBase<T> {
  public:
+  BIONN_LAYER_COPYABLE(FocusDense)
   FocusDense(int64_t in_features, int64_t out_features, const FocusOptions& opt = {}, Rng& rng = global_rng())
       : FocusBase<T>("FocusDense", 1, in_features, out_features, 1, opt, rng) {}
   std::string kind() const override { return "FocusDense"; }
@@ -141,6 +142,7 @@ class FocusDense : public FocusBase<T> {
 template <typename T>
 class FocusDense2D : public FocusBase<T> {
  public:
+  BIONN_LAYER_COPYABLE(FocusDense2D)
   FocusDense2D(int64_t height, int64_t width, int64_t out_features, const FocusOptions& opt = {},
                Rng& rng = global_rng())
       : FocusBase<T>("FocusDense2D", height, width, out_features, 2, opt, rng) {}

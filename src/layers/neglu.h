@@ -70,6 +70,7 @@ MixLUGrad parse_mixlu_grad(const std::string& name);
 template <typename T>
 class MixLU : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(MixLU)
   // units_shape: {C} (per feature / per channel) or the full per-sample shape, e.g. {C, H, W}.
   MixLU(const std::vector<int64_t>& units_shape, const UnitSelection& sel, MixLUMode mode = MixLUMode::Fixed,
         MixLUGrad grad = MixLUGrad::Exact, Rng& rng = global_rng());
@@ -98,6 +99,7 @@ class MixLU : public Layer<T> {
 template <typename T>
 class MinMaxout : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(MinMaxout)
   MinMaxout(int64_t num_units, int64_t pieces, const UnitSelection& min_sel, Rng& rng = global_rng());
   std::string kind() const override { return "MinMaxout"; }
   const Tensor<T>& forward(const Tensor<T>& x, bool training, Rng& rng) override;
@@ -120,6 +122,7 @@ class MinMaxout : public Layer<T> {
 template <typename T>
 class LearnedActivation : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(LearnedActivation)
   LearnedActivation(int64_t num_units, double positive_init, double negative_init);
   std::string kind() const override { return "LearnedActivation"; }
   const Tensor<T>& forward(const Tensor<T>& x, bool training, Rng& rng) override;

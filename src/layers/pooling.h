@@ -8,6 +8,7 @@ namespace bionn {
 template <typename T>
 class Pool2d : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(Pool2d)
   enum class Mode { Max, Avg };
   Pool2d(Mode mode, int64_t kernel, int64_t stride, int64_t padding, bool count_include_pad = true);
   std::string kind() const override { return mode_ == Mode::Max ? "MaxPool2d" : "AvgPool2d"; }
@@ -25,6 +26,7 @@ class Pool2d : public Layer<T> {
 template <typename T>
 class GlobalAvgPool2d : public Layer<T> {
  public:
+  BIONN_LAYER_COPYABLE(GlobalAvgPool2d)
   std::string kind() const override { return "GlobalAvgPool2d"; }
   const Tensor<T>& forward(const Tensor<T>& x, bool training, Rng& rng) override;
   const Tensor<T>& backward(const Tensor<T>& grad_out, bool need_input_grad = true) override;

@@ -14,6 +14,7 @@
 
 #include "core/eigen.h"
 #include "core/gemm.h"
+#include "core/interrupt.h"
 #include "core/limits.h"
 #include "core/optim.h"
 
@@ -434,6 +435,7 @@ AEUnit<T>& SelfOrgNetwork<T>::unit(int64_t k) {
 
 template <typename T>
 void SelfOrgNetwork<T>::set_fields(const Fields& fields) {
+  auto use = usage_.write("set_fields");
   layout_.validate_fields(fields);
   fields_ = fields;
   for (int64_t k = 0; k < n_units(); ++k)
@@ -442,6 +444,7 @@ void SelfOrgNetwork<T>::set_fields(const Fields& fields) {
 
 template <typename T>
 void SelfOrgNetwork<T>::adopt(SelfOrgNetwork&& other) {
+  auto use = usage_.write("adopt");
   if (other.n_units() != n_units()) throw std::invalid_argument("adopt: networks differ in their number of units");
   for (size_t k = 0; k < units_.size(); ++k) units_[k] = std::move(other.units_[k]);
   fields_ = std::move(other.fields_);
@@ -452,6 +455,7 @@ void SelfOrgNetwork<T>::adopt(SelfOrgNetwork&& other) {
 
 template <typename T>
 void SelfOrgNetwork<T>::reset_parameters() {
+  auto use = usage_.write("reset_parameters");
   for (auto& u : units_) u.reset_parameters(rng_, u.field_size());
   epochs_trained_ = 0;
 }
@@ -489,15 +493,23 @@ void SelfOrgNetwork<T>::settle(int64_t batch) {
   // Algorithm 1, lines 4-9: K x K forward passes without gradients fill the map with a stable pool
   // of activations before any unit learns (a unit may read units that come after it).
   const int64_t K = n_units();
-  for (int64_t pass = 0; pass < K; ++pass)
+  for (int64_t pass = 0; pass < K; ++pass) {
+    poll_interrupt();  // no unit has learned from this batch yet
     for (int64_t k = 0; k < K; ++k) {
       units_[static_cast<size_t>(k)].forward(maps_.data(), batch, false, 0.0, nullptr);
       write_hidden(k, batch);
     }
+  }
 }
 
 template <typename T>
 std::vector<double> SelfOrgNetwork<T>::train_epoch(const T* images, int64_t n, const BatchHook& hook) {
+  auto use = usage_.write("train_epoch");
+  return train_epoch_impl(images, n, hook);
+}
+
+template <typename T>
+std::vector<double> SelfOrgNetwork<T>::train_epoch_impl(const T* images, int64_t n, const BatchHook& hook) {
   if (n <= 0) throw std::invalid_argument("train_epoch: no images");
   const int64_t K = n_units(), bs = options_.batch_size;
   order_.resize(static_cast<size_t>(n));
@@ -505,11 +517,13 @@ std::vector<double> SelfOrgNetwork<T>::train_epoch(const T* images, int64_t n, c
   if (options_.shuffle) rng_.shuffle(order_.begin(), order_.end());
   std::vector<double> total(static_cast<size_t>(K), 0.0);
   for (int64_t start = 0; start < n; start += bs) {
+    poll_interrupt();
     const int64_t batch = std::min(bs, n - start);
     load_images(images, order_.data(), start, batch);
     settle(batch);
     // Lines 10-15: each unit learns locally (forward, backward, update), then writes its activity.
     for (int64_t k = 0; k < K; ++k) {
+      poll_interrupt();  // between two units' whole updates
       AEUnit<T>& u = units_[static_cast<size_t>(k)];
       u.forward(maps_.data(), batch, true, options_.dropout, &rng_);
       total[static_cast<size_t>(k)] += u.backward(options_.l2) * static_cast<double>(batch);
@@ -525,6 +539,13 @@ std::vector<double> SelfOrgNetwork<T>::train_epoch(const T* images, int64_t n, c
 
 template <typename T>
 void SelfOrgNetwork<T>::transform(const T* images, int64_t n, T* out, int64_t batch_size) {
+  auto use = usage_.read("transform");
+  std::lock_guard<std::mutex> one_at_a_time(usage_.serial());
+  transform_impl(images, n, out, batch_size);
+}
+
+template <typename T>
+void SelfOrgNetwork<T>::transform_impl(const T* images, int64_t n, T* out, int64_t batch_size) {
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive");
   const int64_t K = n_units(), H = n_hidden(), M = layout_.map_size();
   for (int64_t start = 0; start < n; start += batch_size) {
@@ -545,6 +566,8 @@ void SelfOrgNetwork<T>::transform(const T* images, int64_t n, T* out, int64_t ba
 
 template <typename T>
 void SelfOrgNetwork<T>::feature_maps(const T* images, int64_t n, T* out) {
+  auto use = usage_.read("feature_maps");
+  std::lock_guard<std::mutex> one_at_a_time(usage_.serial());
   const int64_t K = n_units(), M = layout_.map_size();
   load_images(images, nullptr, 0, n);
   settle(n);
@@ -557,9 +580,16 @@ void SelfOrgNetwork<T>::feature_maps(const T* images, int64_t n, T* out) {
 
 template <typename T>
 std::vector<double> SelfOrgNetwork<T>::entropies(const T* images, int64_t n) {
+  auto use = usage_.read("entropies");
+  std::lock_guard<std::mutex> one_at_a_time(usage_.serial());
+  return entropies_impl(images, n);
+}
+
+template <typename T>
+std::vector<double> SelfOrgNetwork<T>::entropies_impl(const T* images, int64_t n) {
   const int64_t K = n_units(), H = n_hidden();
   std::vector<T> codes(static_cast<size_t>(n * K * H)), unit_codes(static_cast<size_t>(n * H));
-  transform(images, n, codes.data());
+  transform_impl(images, n, codes.data(), 256);
   std::vector<double> out(static_cast<size_t>(K));
   for (int64_t k = 0; k < K; ++k) {
     for (int64_t i = 0; i < n; ++i)
@@ -573,13 +603,14 @@ std::vector<double> SelfOrgNetwork<T>::entropies(const T* images, int64_t n) {
 template <typename T>
 std::vector<EpochStats> SelfOrgNetwork<T>::fit(const T* images, int64_t n, int64_t epochs, const T* entropy_images,
                                                int64_t n_entropy, const BatchHook& hook) {
+  auto use = usage_.write("fit");
   if (epochs < 0) throw std::invalid_argument("epochs must be >= 0");
   std::vector<EpochStats> history;
   for (int64_t e = 0; e < epochs; ++e) {
     EpochStats s;
-    s.loss = train_epoch(images, n, hook);
+    s.loss = train_epoch_impl(images, n, hook);
     // "we estimate the entropy per unit per epoch" (§2.2).
-    if (entropy_images && n_entropy > 0) s.entropy = entropies(entropy_images, n_entropy);
+    if (entropy_images && n_entropy > 0) s.entropy = entropies_impl(entropy_images, n_entropy);
     history.push_back(std::move(s));
   }
   return history;
@@ -634,6 +665,7 @@ MetaStepResult MetaLearner<T>::step(SelfOrgNetwork<T>& net, const std::vector<do
                                 std::to_string(incumbent.size()));
   if (!entropy_images || n_entropy <= 0)
     throw std::invalid_argument("meta-learning needs images to estimate entropy on");
+  auto use = net.usage().write("meta-learning step");
   MetaStepResult res;
   res.entropy = incumbent;
   // A candidate is the incumbent network (weights retained, §2.2) with new fields, trained for

@@ -13,6 +13,7 @@
 
 #include "core/rng.h"
 #include "core/tensor.h"
+#include "core/usage.h"
 
 namespace bionn {
 namespace selforg {
@@ -135,7 +136,8 @@ struct EpochStats {
   std::vector<double> entropy;
 };
 
-// Called between batches; throws to interrupt (the Python binding polls for Ctrl-C there).
+// Called between batches; throws to stop. (Ctrl-C needs no hook: the loops poll poll_interrupt()
+// between batches and between the settling passes, see core/interrupt.h.)
 using BatchHook = std::function<void()>;
 
 // The meta-network: feature map + K AE units (§2).
@@ -158,6 +160,15 @@ class SelfOrgNetwork {
   // network's AE units at their addresses, so references handed out by unit() stay valid.
   void adopt(SelfOrgNetwork&& other);
 
+  // Threads: transform, entropies and feature_maps may be called from several threads (they run one
+  // at a time); the training methods (fit, train_epoch, set_fields, reset_parameters, adopt, a
+  // meta-learning step) need the network to themselves and otherwise raise std::runtime_error
+  // naming the call in use (core/usage.h). Interrupted (Ctrl-C), fit stops between batches, inside a
+  // batch's settling passes (nothing learned from that batch yet) or between two units' updates (the
+  // units before it have learned from the batch, each update whole, Adam steps counted); the
+  // interrupted epoch is not counted in epochs_trained.
+  UsageGuard& usage() { return usage_; }
+
   // One epoch of Algorithm 1 over `images` (n x image_size, row-major), mini-batched: per batch the
   // map is initialised with the image and zeros, K x K settling passes run without gradients, then
   // each unit in turn does a forward pass, a backward pass + Adam step, and writes its hidden
@@ -174,6 +185,9 @@ class SelfOrgNetwork {
   void feature_maps(const T* images, int64_t n, T* out);
 
  private:
+  std::vector<double> train_epoch_impl(const T* images, int64_t n, const BatchHook& hook);
+  void transform_impl(const T* images, int64_t n, T* out, int64_t batch_size);
+  std::vector<double> entropies_impl(const T* images, int64_t n);
   void load_images(const T* images, const int64_t* order, int64_t start, int64_t batch);
   void write_hidden(int64_t k, int64_t batch);
   void settle(int64_t batch);
@@ -187,6 +201,7 @@ class SelfOrgNetwork {
   AlignedVector<T> maps_;                  // batch x map_size
   std::vector<int64_t> order_;
   int64_t epochs_trained_ = 0;
+  UsageGuard usage_;
 };
 
 // A uniformly random topology: every window's corner uniform over the positions that keep it inside

@@ -149,6 +149,23 @@ def _parameter(family: str, severity: Any, table: str) -> Any:
     return SEVERITY_TABLES[_check_table(table)][family][_check_severity(severity) - 1]
 
 
+#: Values per chunk of a filter over a batch: SciPy's filters do not check for Ctrl-C, the loop
+#: over chunks does (between chunks), so a long call stops within one chunk's time (milliseconds).
+_CHUNK_VALUES = 1 << 18
+
+
+def _per_chunk(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``fn`` applied to consecutive slices of images of ``x`` (N, C, H, W) (it must treat images
+    independently), concatenated: the same result as ``fn(x)``, interruptible between slices."""
+    per = max(1, _CHUNK_VALUES // max(1, int(np.prod(x.shape[1:]))))
+    if x.shape[0] <= per:
+        return fn(x)
+    out = np.empty_like(x)
+    for start in range(0, x.shape[0], per):
+        out[start : start + per] = fn(x[start : start + per])
+    return out
+
+
 def _finish(out: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     """Clip to [0, 1] (as every reference corruption does), float32, the input's shape."""
     return np.ascontiguousarray(np.clip(out, 0.0, 1.0), dtype=np.float32).reshape(shape)
@@ -237,7 +254,8 @@ def gaussian_blur(images: Any, severity: int = 1, *, seed: Optional[int] = None,
     """
     c = _parameter("gaussian_blur", severity, table)
     x, shape = _as_images(images)
-    out = _ndimage().gaussian_filter(x, sigma=(0, 0, c, c), mode="nearest", truncate=4.0)
+    ndimage = _ndimage()
+    out = _per_chunk(lambda part: ndimage.gaussian_filter(part, sigma=(0, 0, c, c), mode="nearest", truncate=4.0), x)
     return _finish(out, shape)
 
 
@@ -277,7 +295,8 @@ def defocus_blur(images: Any, severity: int = 1, *, seed: Optional[int] = None, 
     radius, alias_blur = _parameter("defocus_blur", severity, table)
     x, shape = _as_images(images)
     kernel = _disk_kernel(radius, alias_blur).astype(np.float32)
-    out = _ndimage().correlate(x, kernel[None, None], mode="mirror")
+    ndimage = _ndimage()
+    out = _per_chunk(lambda part: ndimage.correlate(part, kernel[None, None], mode="mirror"), x)
     return _finish(out, shape)
 
 

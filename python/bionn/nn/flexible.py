@@ -222,10 +222,12 @@ class FlexibleConv2d(Layer):
         self._config["threshold"] = value
 
     def mask(self) -> np.ndarray:
-        """The max-pooling share σ(±(T − f_max)·s) of every unit in the last forward pass,
-        shape (N, out_channels, H_out, W_out): 1 = max-pooling, 0 = convolution."""
+        """The max-pooling share σ(±(T − f_max)·s) of every unit in the last forward pass of this
+        layer (``layer.forward`` or ``model.forward``; ``model.predict`` runs on a per-call copy of
+        the layers, for thread safety), shape (N, out_channels, H_out, W_out): 1 = max-pooling,
+        0 = convolution."""
         return self._impl.last_mask()
 
     def conv_output(self) -> np.ndarray:
-        """The convolution branch f_conv of the last forward pass (a copy)."""
+        """The convolution branch f_conv of the last forward pass (a copy; see :meth:`mask`)."""
         return self._impl.last_conv()

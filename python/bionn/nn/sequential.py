@@ -81,6 +81,21 @@ class Sequential:
         parameter from it, so one seed fixes init, shuffling and dropout. When omitted, the layers
         keep the parameters drawn at construction (from the generator :func:`bionn.manual_seed`
         seeds) and the engine's seed is drawn from that generator too.
+
+    Notes
+    -----
+    Threads: :meth:`predict`, :meth:`evaluate`, :meth:`input_gradient` (eval mode) and the attacks
+    in :mod:`bionn.attacks` may be called on one model from several threads at once; each call
+    runs on its own copy of the layers' activations (the weights are copied per call, not per
+    batch) and returns exactly what a serial call returns. Calls that change the model (``fit``,
+    ``train_step``, ``forward``/``backward``, ``input_gradient(training=True)``,
+    ``reset_parameters``, ``load_state_dict``) need it to themselves: while another thread uses
+    the model they raise ``RuntimeError`` naming both calls, having changed nothing (a callback
+    of ``fit`` may still predict). Direct writes to ``parameter.data`` are not guarded.
+
+    Ctrl-C stops ``fit``, ``predict``, ``evaluate`` and the attacks within about one layer's
+    computation; an interrupted ``fit`` leaves the weights, optimizer state and running statistics
+    of the last completed step (gradients zeroed).
     """
 
     def __init__(self, layers: Sequence[Layer], seed: Optional[int] = None) -> None:
@@ -424,8 +439,14 @@ class Sequential:
                 layer, name = buffer_owners[key]
                 layer._check_buffer(name, src, f"state dict entry {key!r}")
             staged.append((dest, src))
-        for dest, src in staged:
-            dest[...] = src
+        # Writes in place: raises RuntimeError while another thread predicts or trains with the
+        # model, and keeps other threads out until done.
+        self._impl.begin_loading()
+        try:
+            for dest, src in staged:
+                dest[...] = src
+        finally:
+            self._impl.end_loading()
 
     def config(self) -> Dict[str, Any]:
         return {
