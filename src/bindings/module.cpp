@@ -41,8 +41,10 @@ py::dict build_info() {
   info["simd"] = std::string(Eigen::SimdInstructionSetsInUse());
   info["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
                   std::to_string(EIGEN_MINOR_VERSION);
-#ifdef __VERSION__
-  info["compiler"] = __VERSION__;
+#if defined(__GNUC__) && !defined(__clang__)
+  info["compiler"] = "GCC " __VERSION__;
+#elif defined(__VERSION__)
+  info["compiler"] = __VERSION__;  // Clang's names itself
 #else
   info["compiler"] = py::none();
 #endif
@@ -66,8 +68,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("manual_seed", [](uint64_t seed) { bionn::global_rng().seed_with(seed); }, py::arg("seed"));
   m.def("initial_seed", []() { return bionn::global_rng().seed(); });
   m.def("build_info", &bionn::build_info,
-        "What this build was compiled with: isa (x86-64-v2/-v3/-v4, native or generic), simd (the "
-        "instruction sets Eigen uses), eigen (version), compiler, openmp (version date or None).");
+        "What this build was compiled with: isa (x86-64-v2/-v3/-v4, native or generic),\n"
+        "simd (the instruction sets Eigen uses), eigen (version), compiler, openmp (version date or None).");
   m.def("draw_seed", []() { return bionn::global_rng().next_u64(); });
 #ifdef _OPENMP
   m.attr("has_openmp") = true;

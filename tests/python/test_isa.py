@@ -117,9 +117,13 @@ def test_the_loaded_build_is_the_best_this_cpu_supports():
 
 
 @needs_dispatch
-def test_every_level_is_built_by_default():
-    # The default build (BIONN_ISA_LEVELS) has v2 as the baseline and AVX2 and AVX-512 modules.
-    assert _isa.state()["built"] == list(ALL)
+def test_every_level_is_built_by_default_and_installed():
+    # The default build (BIONN_ISA_LEVELS) has v2 as the baseline and AVX2 and AVX-512 modules, and
+    # the package has a module for each level the build compiled.
+    from bionn import _cpu
+
+    assert _cpu.built_levels().split(",") == list(ALL)
+    assert _isa.state()["built"] == list(ALL), "a module is missing beside bionn/_core"
 
 
 @needs_dispatch
@@ -198,3 +202,17 @@ def test_the_baseline_build_has_no_avx_instruction():
     # The check sees AVX where it is: the v3 module uses AVX2 (ymm registers).
     v3 = _isa.module_path(V3, state["built"][0], directory)
     assert v3 is not None and avx_instructions(v3, limit=1)
+
+
+@needs_dispatch
+@pytest.mark.skipif(shutil.which("nm") is None, reason="nm (binutils) is not installed")
+def test_each_build_exports_its_init_function_only():
+    """No Eigen, bionn or std:: template code compiled for one level can be bound to another
+    module's calls at load time (symbol interposition): a module exports PyInit__core only."""
+    state = _isa.state()
+    directory = Path(bionn._core.__file__).resolve().parent
+    for level in state["built"]:
+        path = _isa.module_path(level, state["built"][0], directory)
+        out = subprocess.run(["nm", "-D", "--defined-only", str(path)], capture_output=True, text=True, check=True)
+        exported = {line.split()[-1] for line in out.stdout.splitlines() if line.strip()}
+        assert exported == {"PyInit__core"}, f"{path.name} exports {sorted(exported)[:3]}"
