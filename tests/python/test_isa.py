@@ -216,3 +216,19 @@ def test_each_build_exports_its_init_function_only():
         out = subprocess.run(["nm", "-D", "--defined-only", str(path)], capture_output=True, text=True, check=True)
         exported = {line.split()[-1] for line in out.stdout.splitlines() if line.strip()}
         assert exported == {"PyInit__core"}, f"{path.name} exports {sorted(exported)[:3]}"
+
+
+def test_compare_builds_runs_and_tables_every_case():
+    """benchmarks/compare_builds.py end to end (one round, one step; structure only, no timing)."""
+    script = HERE.parents[1] / "benchmarks" / "compare_builds.py"
+    if not script.is_file():
+        pytest.skip("run from outside the source tree")
+    package = Path(bionn.__file__).resolve().parents[1]
+    argv = [sys.executable, str(script), f"auto={package}", f"base={package}:baseline", "--rounds", "1", "--inner", "1"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ") and "ms" not in line]
+    assert [row.split("|")[1].strip() for row in rows] == ["mlp_bn_dropout", "small_cnn", "conv_net", "focus_dense"]
+    assert all(row.rstrip(" |").endswith("x)") for row in rows)
+    baseline = _isa.state()["built"][0] if _dispatching() else bionn._core.build_info()["isa"]
+    assert f"base ({baseline}) ms" in out.stdout
