@@ -16,9 +16,13 @@ __version__ = "0.1.0"
 import sys as _sys
 from typing import Any
 
-from . import _core
-from ._sysinfo import OversubscriptionWarning, show_config
-from ._validation import check_int as _check_int
+from . import _isa
+
+# The best build of the C++ core this CPU runs (x86-64-v2/-v3/-v4; BIONN_ISA caps it), loaded as
+# bionn._core before any module imports it.
+_core = _isa.load()
+from ._sysinfo import OversubscriptionWarning, show_config  # noqa: E402
+from ._validation import check_int as _check_int  # noqa: E402
 
 
 def set_num_threads(n: int) -> None:

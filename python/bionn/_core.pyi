@@ -102,8 +102,7 @@ __all__: list[str] = [
     "StepLR_f64",
     "Tanh_f32",
     "Tanh_f64",
-    "bench_gemm",
-    "bench_profile_step",
+    "build_info",
     "draw_seed",
     "get_num_threads",
     "has_openmp",
@@ -384,8 +383,6 @@ class Sequential_f32:
     def backward(
         self, grad_output: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]
     ) -> numpy.typing.NDArray[numpy.float32]: ...
-    def begin_loading(self) -> None: ...
-    def end_loading(self) -> None: ...
     def evaluate(
         self,
         x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
@@ -507,8 +504,6 @@ class Sequential_f64:
     def backward(
         self, grad_output: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]
     ) -> numpy.typing.NDArray[numpy.float64]: ...
-    def begin_loading(self) -> None: ...
-    def end_loading(self) -> None: ...
     def evaluate(
         self,
         x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
@@ -1109,21 +1104,10 @@ def ParametricSoftplus_f32(a: float) -> Layer_f32: ...
 def ParametricSoftplus_f64(a: float) -> Layer_f64: ...
 def Softplus_f32(beta: float, threshold: float) -> Layer_f32: ...
 def Softplus_f64(beta: float, threshold: float) -> Layer_f64: ...
-def bench_gemm(m: int, n: int, k: int, repeats: int = 5) -> float:
+def build_info() -> dict:
     """
-    Best seconds of float32 (m, k) x (k, n) products through the layers' GEMM.
-    """
-
-def bench_profile_step(
-    model: Sequential_f32,
-    x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
-    y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
-    loss: Loss_f32,
-    optimizer: Optimizer_f32,
-    repeats: int = 10,
-) -> dict:
-    """
-    Per-stage minimum times of a float32 training step (trains the model).
+    What this build was compiled with: isa (x86-64-v2/-v3/-v4, native or generic),
+    simd (the instruction sets Eigen uses), eigen (version), compiler, openmp (version date or None).
     """
 
 def draw_seed() -> int: ...

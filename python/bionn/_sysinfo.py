@@ -1,12 +1,11 @@
 """What bionn runs on: :func:`show_config` (like ``numpy.show_config()``) and the oversubscription
 check of :meth:`bionn.nn.Sequential.fit` (:class:`OversubscriptionWarning`).
 
-The C++ core exposes whether it was built with OpenMP and its thread count; the rest is read from
-the running process (the OpenMP runtime mapped into it, the CPU flags, the CPU affinity, the cgroup
-CPU quota and the load) and from the build's metadata that Python can see (the compiler recorded
-in the extension's ``.comment`` section, the installed ``cmeel-eigen`` package). The instruction
-set the kernels were compiled for is not recorded by the core: the default build uses
-``-march=native`` (CMake option ``BIONN_NATIVE``), i.e. the build machine's.
+The C++ core reports what it was compiled with (``_core.build_info()``: instruction-set level, the
+SIMD instruction sets Eigen uses, Eigen version, compiler, OpenMP version) and its thread count;
+:mod:`bionn._isa` tells which builds of the core exist, what the CPU supports and which build was
+loaded; the rest is read from the running process (the OpenMP runtime mapped into it, the CPU
+affinity, the cgroup CPU quota and the load).
 """
 
 from __future__ import annotations
@@ -140,20 +139,6 @@ def check_threads(threads: Optional[int] = None, stacklevel: int = 3, ratio: flo
 # ------------------------------------------------------------------------------------------------
 
 
-def _compiler(path: Path) -> Optional[str]:
-    """The compiler recorded in an ELF file's ``.comment`` section (e.g. ``GCC: (Debian ...) 12.2.0``)."""
-    try:
-        blob = path.read_bytes()
-    except OSError:
-        return None
-    for marker in (b"GCC: (", b"clang version ", b"Apple clang"):
-        at = blob.find(marker)
-        if at >= 0:
-            end = blob.find(b"\0", at)
-            return blob[at : end if end > at else at + 200].decode("ascii", "replace").strip()
-    return None
-
-
 def _openmp_runtime() -> Optional[str]:
     try:
         maps = Path("/proc/self/maps").read_text()
@@ -166,7 +151,10 @@ def _openmp_runtime() -> Optional[str]:
 _SIMD = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "neon", "asimd")
 
 
-def _cpu_flags() -> List[str]:
+def _cpu_flags(features: Dict[str, bool]) -> List[str]:
+    """The CPU's SIMD extensions: from bionn._cpu on x86-64, else from /proc/cpuinfo."""
+    if features:
+        return [name for name, on in features.items() if on]
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith(("flags", "Features")):
@@ -177,42 +165,35 @@ def _cpu_flags() -> List[str]:
     return []
 
 
-def _version(dist: str) -> Optional[str]:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return None
-
-
 def config_info() -> Dict[str, Any]:
     """What :func:`show_config` prints, as a dict."""
     import numpy
 
-    from . import __version__, _core, get_num_threads
+    from . import __version__, _core, _isa, get_num_threads
 
-    core_path = Path(_core.__file__)
+    build = _core.build_info() if hasattr(_core, "build_info") else {}
+    isa = _isa.state()
     budget = cpu_budget()
     threads = get_num_threads()
+    simd = build.get("simd")
     return {
-        "bionn": {"version": __version__, "core": str(core_path), "python": sys.version.split()[0]},
+        "bionn": {"version": __version__, "core": str(Path(_core.__file__)), "python": sys.version.split()[0]},
         "build": {
-            "compiler": _compiler(core_path),
+            "compiler": build.get("compiler"),
             "openmp": bool(getattr(_core, "has_openmp", False)),
-            "isa": "not recorded by the core; the default build compiles for the build machine "
-            "(-march=native, CMake option BIONN_NATIVE)",
-            "eigen": (f"{_version('cmeel-eigen')} (the cmeel-eigen package installed here; the core needs >= 3.4)")
-            if _version("cmeel-eigen")
-            else None,
+            "openmp_version": build.get("openmp"),
+            "eigen": build.get("eigen"),
+            # the build loaded (chosen at import among isa_builds) and the SIMD sets Eigen uses in it
+            "isa": f"{build.get('isa', 'unknown')} ({simd})" if simd else build.get("isa"),
+            "isa_builds": isa.get("built", []),
         },
         "runtime": {
+            "cpu_level": isa.get("cpu") or None,
+            "BIONN_ISA": os.environ.get(_isa.ENV),
+            "cpu_simd": _cpu_flags(isa.get("features") or {}),  # type: ignore[arg-type]
             "openmp_runtime": _openmp_runtime(),
             "threads": threads,
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-            "cpu_simd": _cpu_flags(),
             **{k: budget[k] for k in ("cpu_count", "affinity", "quota", "cpus", "busy")},
             "load": None if budget["load"] is None else round(budget["load"], 2),
             "expected_cpu_share": round(expected_share(threads, budget), 2),
@@ -223,10 +204,11 @@ def config_info() -> Dict[str, Any]:
 
 def show_config(mode: str = "stdout") -> Optional[Dict[str, Any]]:
     """Prints (``mode="stdout"``) or returns (``mode="dicts"``) how bionn was built and what it
-    runs on: version, compiler, OpenMP (compiled in, runtime library loaded), threads, the CPU's
-    SIMD extensions, the process's CPU budget (affinity, cgroup quota, load), the Eigen package
-    installed here (the core needs Eigen >= 3.4 at build time) and numpy. Paste it into bug and
-    performance reports.
+    runs on: version, compiler, OpenMP (compiled in, version, runtime library loaded), the Eigen
+    version compiled in, the instruction-set builds of the core and the one in use (``isa``, with
+    the SIMD instruction sets Eigen uses; ``BIONN_ISA`` caps it), the CPU's level and SIMD
+    extensions, threads, the process's CPU budget (affinity, cgroup quota, load) and numpy. Paste
+    it into bug and performance reports.
     """
     if mode not in ("stdout", "dicts"):
         raise ValueError(f"mode must be 'stdout' or 'dicts', got {mode!r}")

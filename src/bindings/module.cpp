@@ -1,6 +1,7 @@
 // The bionn._core module: module-level functions, then every binding registered by a bind_*.cpp
 // (see Registration in bindings/common.h), in (order, name) order. A new mechanism adds its own
 // bind_<area>.cpp and edits neither this file nor common.h.
+#include <Eigen/Core>
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -8,6 +9,10 @@
 #include "bindings/common.h"
 #include "core/parallel.h"
 #include "core/rng.h"
+
+#ifndef BIONN_ISA
+#define BIONN_ISA "unknown"
+#endif
 
 namespace bionn {
 
@@ -29,6 +34,28 @@ std::vector<BindingEntry> sorted_bindings() {
   return entries;
 }
 
+// What this build of the module was compiled with (bionn.show_config prints it).
+py::dict build_info() {
+  py::dict info;
+  info["isa"] = BIONN_ISA;  // the CMake level: x86-64-v2/-v3/-v4, native or generic
+  info["simd"] = std::string(Eigen::SimdInstructionSetsInUse());
+  info["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                  std::to_string(EIGEN_MINOR_VERSION);
+#if defined(__GNUC__) && !defined(__clang__)
+  info["compiler"] = "GCC " __VERSION__;
+#elif defined(__VERSION__)
+  info["compiler"] = __VERSION__;  // Clang's names itself
+#else
+  info["compiler"] = py::none();
+#endif
+#ifdef _OPENMP
+  info["openmp"] = _OPENMP;  // the OpenMP version date, e.g. 201511 for 4.5
+#else
+  info["openmp"] = py::none();
+#endif
+  return info;
+}
+
 }  // namespace
 
 }  // namespace bionn
@@ -40,6 +67,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("get_num_threads", &bionn::get_num_threads);
   m.def("manual_seed", [](uint64_t seed) { bionn::global_rng().seed_with(seed); }, py::arg("seed"));
   m.def("initial_seed", []() { return bionn::global_rng().seed(); });
+  m.def("build_info", &bionn::build_info,
+        "What this build was compiled with: isa (x86-64-v2/-v3/-v4, native or generic),\n"
+        "simd (the instruction sets Eigen uses), eigen (version), compiler, openmp (version date or None).");
   m.def("draw_seed", []() { return bionn::global_rng().next_u64(); });
 #ifdef _OPENMP
   m.attr("has_openmp") = true;
