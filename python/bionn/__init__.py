@@ -20,6 +20,8 @@ from . import _core
 from ._sysinfo import OversubscriptionWarning, show_config
 from ._validation import check_int as _check_int
 
+MAX_THREADS = 4096  # more than any machine bionn runs on has cores; a C++ int, checked before OpenMP sees it
+
 
 def set_num_threads(n: int) -> None:
     """Threads used by the C++ kernels and GEMM (OpenMP). Results are reproducible per thread count.
@@ -27,7 +29,7 @@ def set_num_threads(n: int) -> None:
     More threads than the process can get CPU time for (a busy machine, a CPU quota) make training
     slower, not faster: ``Sequential.fit`` then warns (:class:`OversubscriptionWarning`), and
     :func:`show_config` shows the CPU budget."""
-    _core.set_num_threads(_check_int(n, "n", minimum=1))
+    _core.set_num_threads(_check_int(n, "n", minimum=1, maximum=MAX_THREADS))
 
 
 def get_num_threads() -> int:

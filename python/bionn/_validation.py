@@ -222,8 +222,35 @@ def as_generator(rng: Any, name: str) -> np.random.Generator:
     )
 
 
+def as_list(value: Any, name: str, what: str = "a sequence") -> list:
+    """``list(value)`` for a list, tuple, range, set or 1-D array; TypeError naming ``name`` for
+    anything else (a str is not taken as a sequence of characters, nor a number as nothing)."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    if not isinstance(value, (list, tuple, range, set, frozenset)):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}"[:300])
+    return list(value)
+
+
+def check_path(value: Any, name: str = "path") -> str:
+    """A file-system path (str or os.PathLike) as a str, rejected naming ``name`` otherwise."""
+    if isinstance(value, (bytes, bytearray)) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(value).__name__}")
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise TypeError(f"{name} must be a str or os.PathLike of str, got {type(path).__name__}")
+    if "\0" in path:
+        raise ValueError(f"{name} contains a NUL character: {path!r}")
+    if not path:
+        raise ValueError(f"{name} is empty")
+    return path
+
+
 def check_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except Exception:  # numpy's own message ("Cannot interpret 3 as a data type") names no argument
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"dtype must be float32 or float64, got {dt}")
     return dt

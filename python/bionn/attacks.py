@@ -33,7 +33,16 @@ from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
-from ._validation import INT32_MAX, as_array, as_labels, check_float, check_int, check_seed, suffix
+from ._validation import (
+    INT32_MAX,
+    as_array,
+    as_integer_labels,
+    as_labels,
+    check_float,
+    check_int,
+    check_seed,
+    suffix,
+)
 
 __all__ = ["fgsm", "pgd", "FGSM", "PGD", "Attack", "evaluate_robustness", "accuracy"]
 
@@ -64,7 +73,9 @@ def _check_eps(eps: Any, name: str = "eps") -> float:
 
 def _inputs(model: Any, images: Any, labels: Any, clip: Tuple[float, float]) -> Tuple[np.ndarray, np.ndarray]:
     x = as_array(images, "images", model.dtype, min_ndim=2)
-    y = as_labels(labels, "labels", x.shape[0], model.dtype)
+    # Integer labels of shape (N,), as torchattacks takes them: float or (N, 1) labels are refused
+    # rather than silently rounded or flattened.
+    y = as_labels(as_integer_labels(labels, "labels", x.shape[0]), "labels", x.shape[0], model.dtype)
     lo, hi = clip
     if x.min() < lo or x.max() > hi:
         raise ValueError(
@@ -338,6 +349,7 @@ def evaluate_robustness(
     seed = check_seed(seed)
     clip = _check_clip(clip)
     x, y = _inputs(model, images, labels, clip)
+    y = y.astype(np.int64)  # the checked labels, as the integers fgsm/pgd take
     out: Dict[float, float] = {}
     for e in eps_list:
         accs = []

@@ -23,7 +23,7 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import as_list, check_float, check_int
 from .base import Layer, register_layer
 from .layers import Dense
 from .sequential import Sequential
@@ -312,10 +312,8 @@ def amplifying_mlp(
     if special_layers is None:
         special = set(range(1, depth + 1))
     else:
-        if isinstance(special_layers, (str, bytes)):
-            raise TypeError("special_layers must be an iterable of 1-based hidden-layer numbers")
         special = set()
-        for layer in special_layers:
+        for layer in as_list(special_layers, "special_layers", "a sequence of 1-based hidden-layer numbers"):
             layer = check_int(layer, "special_layers[]", minimum=1)
             if layer > depth:
                 raise ValueError(f"special_layers contains {layer}, but there are only depth={depth} hidden layers")

@@ -12,14 +12,17 @@ Example
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import warnings
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import _core
-from .._validation import INT32_MAX, as_array, as_labels, check_int, check_seed, suffix
+from .._validation import INT32_MAX, as_array, as_labels, check_bool, check_int, check_path, check_seed, suffix
 from ..io import load_archive, save_archive
 from .base import _LAYER_REGISTRY, Layer, Parameter, allocation_budget
 
@@ -84,6 +87,8 @@ class Sequential:
     """
 
     def __init__(self, layers: Sequence[Layer], seed: Optional[int] = None) -> None:
+        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
+            raise TypeError(f"layers must be a list of bionn.nn.Layer, got {type(layers).__name__}")
         layers = list(layers)
         if not layers:
             raise ValueError("layers must contain at least one layer")
@@ -148,16 +153,22 @@ class Sequential:
         ``model.parameters(tags=["mu", "sigma"])`` picks the focus parameters so an optimizer can
         give them their own learning rate; ``exclude_tags`` picks the rest.
         """
-        tag_set = None if tags is None else {tags} if isinstance(tags, str) else set(tags)
-        excl = set() if exclude_tags is None else {exclude_tags} if isinstance(exclude_tags, str) else set(exclude_tags)
+        tag_set = None if tags is None else _tag_set(tags, "tags")
+        excl = set() if exclude_tags is None else _tag_set(exclude_tags, "exclude_tags")
         chosen: Optional[List[Layer]] = None
         if layers is not None:
+            if not isinstance(layers, (list, tuple, range)):
+                raise TypeError(
+                    f"layers must be a sequence of layer indices or Layer types, got {type(layers).__name__}"
+                )
             chosen = []
+            n = len(self.layers)
             for sel in layers:
                 if isinstance(sel, type):
                     chosen.extend(l for l in self.layers if isinstance(l, sel))
                 else:
-                    chosen.append(self.layers[check_int(sel, "layers[i]")])
+                    i = check_int(sel, "layers[i]", minimum=-n, maximum=n - 1)
+                    chosen.append(self.layers[i])
         out = []
         for layer in self.layers:
             if chosen is not None and not any(layer is c for c in chosen):
@@ -189,8 +200,10 @@ class Sequential:
     def forward(self, x: Any, training: Optional[bool] = None) -> np.ndarray:
         """Output for the batch ``x`` (train/eval mode from :meth:`train` unless given)."""
         self._check_parameters()
-        mode = self.training if training is None else bool(training)
-        return self._impl.forward(as_array(x, "x", self.dtype), mode)
+        mode = self.training if training is None else check_bool(training, "training")
+        x = as_array(x, "x", self.dtype)
+        with _input_errors("x"):
+            return self._impl.forward(x, mode)
 
     __call__ = forward
 
@@ -219,7 +232,9 @@ class Sequential:
         """Model output (eval mode) for every sample of ``X``, computed in batches."""
         self._check_parameters()
         X = self._check_x(X)
-        return self._impl.predict(X, check_int(batch_size, "batch_size", minimum=1))
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        with _input_errors("X"):
+            return self._impl.predict(X, batch_size)
 
     def evaluate(self, X: Any, y: Any, loss: Any, batch_size: int = 1024) -> Dict[str, float]:
         """Mean loss (and accuracy for classification losses) in eval mode."""
@@ -227,7 +242,9 @@ class Sequential:
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
         y = self._targets(y, X.shape[0], loss)
-        return dict(self._impl.evaluate(X, y, core_loss, check_int(batch_size, "batch_size", minimum=1)))
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        with _input_errors("X"):
+            return dict(self._impl.evaluate(X, y, core_loss, batch_size))
 
     def input_gradient(self, X: Any, y: Any, loss: Any, training: bool = False) -> np.ndarray:
         """dLoss/dX for a batch (mean-reduced loss), in eval mode by default; parameter gradients
@@ -236,7 +253,8 @@ class Sequential:
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
         y = self._targets(y, X.shape[0], loss)
-        return self._impl.input_gradient(X, y, core_loss, bool(training))
+        with _input_errors("X"):
+            return self._impl.input_gradient(X, y, core_loss, check_bool(training, "training"))
 
     def train_step(self, X: Any, y: Any, loss: Any, optimizer: Any) -> float:
         """One optimisation step on the batch ``(X, y)``; returns the batch loss."""
@@ -244,7 +262,9 @@ class Sequential:
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
         y = self._targets(y, X.shape[0], loss)
-        return float(self._impl.train_step(X, y, core_loss, _core_optimizer(optimizer, self.dtype)))
+        core_opt = _core_optimizer(optimizer, self.dtype)
+        with _input_errors("X"):
+            return float(self._impl.train_step(X, y, core_loss, core_opt))
 
     def fit(
         self,
@@ -333,8 +353,21 @@ class Sequential:
         cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=epochs, batches=batches)
         cbs.on_train_begin()
 
+        nonfinite_warned = False
+
         def on_epoch(record: Dict[str, float]) -> bool:
+            nonlocal nonfinite_warned
             history.append(record)
+            value = record.get("loss", 0.0)
+            if not nonfinite_warned and not math.isfinite(value):
+                nonfinite_warned = True  # once per fit: the following epochs stay non-finite
+                warnings.warn(
+                    f"fit: the training loss became {value} at epoch {int(record['epoch'])}; the weights are "
+                    "no longer usable (lower the learning rate or check the inputs; "
+                    "callbacks=[bionn.callbacks.TerminateOnNaN()] stops at the first such batch)",
+                    RuntimeWarning,
+                    stacklevel=3,  # on_epoch <- fit <- the caller
+                )
             return bool(cbs.on_epoch_end(int(record["epoch"]) - 1, dict(record)))
 
         def on_batch(epoch: int, batch: int, nbatches: int, value: float) -> None:
@@ -343,23 +376,24 @@ class Sequential:
 
         self.training = True
         try:
-            self._impl.fit(
-                X,
-                y,
-                core_loss,
-                core_opt,
-                epochs,
-                batch_size,
-                shuffle=replacement or bool(shuffle),
-                drop_last=bool(drop_last),
-                eval_batch_size=eval_batch_size,
-                val_x=val_x,
-                val_y=val_y,
-                scheduler=core_sched,
-                on_batch=on_batch if cbs.wants_batches else None,
-                on_epoch=on_epoch,
-                replacement=replacement,
-            )
+            with _input_errors("X"):
+                self._impl.fit(
+                    X,
+                    y,
+                    core_loss,
+                    core_opt,
+                    epochs,
+                    batch_size,
+                    shuffle=replacement or bool(shuffle),
+                    drop_last=bool(drop_last),
+                    eval_batch_size=eval_batch_size,
+                    val_x=val_x,
+                    val_y=val_y,
+                    scheduler=core_sched,
+                    on_batch=on_batch if cbs.wants_batches else None,
+                    on_epoch=on_epoch,
+                    replacement=replacement,
+                )
         except _StopTraining:
             history.stopped_early = True
         finally:
@@ -387,6 +421,10 @@ class Sequential:
         shapes, finite numbers, and the constraints of constrained parameters (a focus aperture
         ``sigma`` must be > 0), each failure a ValueError naming the entry.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"state must be a mapping of names to arrays (from state_dict()), got {type(state).__name__}"
+            )
         targets: Dict[str, np.ndarray] = {}
         owners: Dict[str, Tuple[Layer, Any]] = {}
         buffer_owners: Dict[str, Tuple[Layer, str]] = {}
@@ -452,6 +490,27 @@ class Sequential:
         return load(path)
 
 
+@contextlib.contextmanager
+def _input_errors(name: str) -> Iterator[None]:
+    """The core checks an input's shape against the first layer ("Dense: input has 5 features,
+    expected 6"); its ValueError is re-raised naming the argument the input came from."""
+    try:
+        yield
+    except ValueError as exc:
+        msg = str(exc)
+        if "input" not in msg or msg.startswith(f"{name} ") or msg.startswith(f"{name}:"):
+            raise
+        raise ValueError(f"{name} does not fit the model: {msg}") from None
+
+
+def _tag_set(value: Any, name: str) -> set:
+    if isinstance(value, str):
+        return {value}
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(t, str) for t in value):
+        raise TypeError(f"{name} must be a str or a sequence of str (parameter tags), got {value!r}")
+    return set(value)
+
+
 def load(path: Union[str, os.PathLike]) -> Sequential:
     """Loads a model written by :meth:`Sequential.save`.
 
@@ -463,7 +522,7 @@ def load(path: Union[str, os.PathLike]) -> Sequential:
         The file is not a bionn model, is truncated or corrupt, or its arrays do not match its
         architecture.
     """
-    path = os.fspath(path)
+    path = check_path(path)
     built: Dict[str, Any] = {}
 
     def expect(cfg: Dict[str, Any], members: Dict[str, Any]) -> Dict[str, Tuple[int, ...]]:

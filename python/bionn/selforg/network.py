@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._validation import as_array, check_dtype, check_float, check_int, check_seed, suffix
+from .._validation import as_array, check_dtype, check_float, check_int, check_path, check_seed, suffix
 from ..io import load_archive, save_archive
 from .topology import Topology
 
@@ -245,7 +245,7 @@ def load(path: Union[str, os.PathLike]) -> SelfOrganizingNetwork:
         arrays are malformed (missing keys, wrong types, an invalid topology, arrays of the wrong
         shape or with NaN/Inf). The message names the file; nothing is returned.
     """
-    path = os.fspath(path)
+    path = check_path(path)
 
     def expect(header: Dict[str, Any], members: Mapping[str, Any]) -> Dict[str, Tuple[int, ...]]:
         # The arrays the header's topology needs, compared with the entries before any is read.
