@@ -7,9 +7,10 @@ oversized arrays) with an exception that names the argument.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -47,8 +48,9 @@ def as_array(
     return out
 
 
-def as_labels(value: Any, name: str, n: int, dtype: np.dtype) -> np.ndarray:
-    """Integer class labels of shape (n,), stored in the model's float dtype for the core."""
+def as_labels(value: Any, name: str, n: int, dtype: np.dtype, x_name: str = "X") -> np.ndarray:
+    """Integer class labels of shape (n,), stored in the model's float dtype for the core
+    (``x_name`` names the inputs they must match)."""
     arr = np.asarray(value)
     if arr.dtype.kind not in _REAL_KINDS:
         raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
@@ -57,7 +59,7 @@ def as_labels(value: Any, name: str, n: int, dtype: np.dtype) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of class labels, got shape {arr.shape}")
     if arr.shape[0] != n:
-        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n} samples")
+        raise ValueError(f"{name} has {arr.shape[0]} labels but {x_name} has {n} samples")
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all() or not np.all(arr == np.round(arr)):
             raise ValueError(f"{name} must hold whole-number class labels")
@@ -220,6 +222,24 @@ def as_generator(rng: Any, name: str) -> np.random.Generator:
         f"{name} must be a numpy.random.Generator or an int seed, got "
         f"{type(rng).__name__} (e.g. pass {name}=np.random.default_rng(0))"
     )
+
+
+@contextlib.contextmanager
+def core_errors(inputs: str, labels: Optional[str] = None, model: str = "the model") -> Iterator[None]:
+    """Names the argument behind a ValueError from the core.
+
+    The core checks an input against the first layer ("Dense: input has 5 features, expected 6")
+    and labels against the outputs ("CrossEntropy: label 3 ... is not an integer in [0, 3)"); the
+    error is re-raised naming ``inputs`` or ``labels``, the arguments the arrays came from."""
+    try:
+        yield
+    except ValueError as exc:
+        msg = str(exc)
+        if labels is not None and "label" in msg and not msg.startswith(labels):
+            raise ValueError(f"{labels} does not fit {model}: {msg}") from None
+        if "input" in msg and not msg.startswith(inputs):
+            raise ValueError(f"{inputs} does not fit {model}: {msg}") from None
+        raise
 
 
 def as_list(value: Any, name: str, what: str = "a sequence") -> list:

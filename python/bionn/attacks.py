@@ -38,9 +38,11 @@ from ._validation import (
     as_array,
     as_integer_labels,
     as_labels,
+    check_bool,
     check_float,
     check_int,
     check_seed,
+    core_errors,
     suffix,
 )
 
@@ -96,12 +98,28 @@ def _run_pgd(
     batch_size: int,
     seed: int,
     start: Optional[np.ndarray],
+    surrogate: bool = False,
 ) -> np.ndarray:
     from .losses import CrossEntropy
 
     loss = CrossEntropy()._for_dtype(model.dtype)
     fn = getattr(_core, "pgd_attack" + suffix(model.dtype))
-    return fn(model._impl, x, y, loss, eps, alpha, steps, bool(random_start), clip[0], clip[1], batch_size, seed, start)
+    with core_errors("images", "labels", "the surrogate" if surrogate else "the model"):
+        return fn(
+            model._impl,
+            x,
+            y,
+            loss,
+            eps,
+            alpha,
+            steps,
+            check_bool(random_start, "random_start"),
+            clip[0],
+            clip[1],
+            batch_size,
+            seed,
+            start,
+        )
 
 
 def _attacker(model: Any, surrogate: Any) -> Any:
@@ -178,7 +196,7 @@ def pgd(
         s = as_array(start, "start", attacker.dtype, min_ndim=2)
         if s.shape != x.shape:
             raise ValueError(f"start must have the images' shape {x.shape}, got {s.shape}")
-    return _run_pgd(attacker, x, y, eps, alpha, steps, random_start, clip, batch_size, seed, s)
+    return _run_pgd(attacker, x, y, eps, alpha, steps, random_start, clip, batch_size, seed, s, surrogate is not None)
 
 
 def fgsm(
@@ -203,7 +221,7 @@ def fgsm(
     if surrogate is not None and np.dtype(attacker.dtype) != np.dtype(model.dtype):
         raise TypeError(f"surrogate is {np.dtype(attacker.dtype).name}, model is {np.dtype(model.dtype).name}")
     x, y = _inputs(attacker, images, labels, clip)
-    return _run_pgd(attacker, x, y, eps, eps, 1, False, clip, batch_size, 0, None)
+    return _run_pgd(attacker, x, y, eps, eps, 1, False, clip, batch_size, 0, None, surrogate is not None)
 
 
 class Attack(abc.ABC):
@@ -275,7 +293,7 @@ class PGD(Attack):
             eps=_check_eps(eps),
             alpha=alpha,
             steps=steps,
-            random_start=bool(random_start),
+            random_start=check_bool(random_start, "random_start"),
             clip=_check_clip(clip),
             batch_size=check_int(batch_size, "batch_size", minimum=1),
             surrogate=surrogate,

@@ -74,7 +74,9 @@ class ProgressBar(Callback):
     """
 
     def __init__(self, epochs: int, batches: int, per_batch: bool = True) -> None:
-        self.epochs, self.batches, self.per_batch = epochs, batches, per_batch
+        self.epochs = check_int(epochs, "epochs", minimum=0)
+        self.batches = check_int(batches, "batches", minimum=0)
+        self.per_batch = check_bool(per_batch, "per_batch")
         self._bar: Any = None
         self._loss_sum = 0.0
         self._count = 0
@@ -398,7 +400,9 @@ class CallbackList:
     def __init__(
         self, callbacks: Optional[Sequence[Callback]], model: Any, verbose: int = 0, epochs: int = 0, batches: int = 0
     ) -> None:
-        cbs = list(callbacks or [])
+        if isinstance(callbacks, Callback):
+            raise TypeError(f"callbacks must be a list of callbacks, got one {type(callbacks).__name__}; pass [it]")
+        cbs = [] if callbacks is None else as_list(callbacks, "callbacks", "a list of bionn.callbacks.Callback")
         for cb in cbs:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be bionn.callbacks.Callback objects, got {type(cb).__name__}")

@@ -180,6 +180,8 @@ def names_in(spec: Spec, fuzzed: Dict[str, Any]) -> List[str]:
             names.append(repr(os.fspath(v)))  # a message quoting the path (or name) it was given
             if len(os.fspath(v)) > 2:
                 names.append(os.fspath(v))
+            elif os.fspath(v):
+                names.append(os.fspath(v) + ":")  # "0: bad IDX magic number ..."
     return names
 
 
@@ -275,6 +277,7 @@ def main() -> None:
     ap.add_argument("--specs", nargs="*", default=[])
     a = ap.parse_args()
     faulthandler.enable()
+    os.chdir(specs_mod._TMP)  # a relative path the cases write to ("0", "abc") lands in the temp folder
     all_specs = specs_mod.all_specs()
     if not a.specs:
         print("\n".join(all_specs))

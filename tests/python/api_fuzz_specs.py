@@ -436,6 +436,16 @@ def selforg_specs() -> List[Spec]:
                 unit_locations=[(), ((0, 0),)],
             ),
             cost=dict(window=(20, None)),
+            # "invalid topology: unit 0's window at (99, 99) lies outside the 20 x 40 feature map"
+            aliases=dict(
+                fields=["window"],
+                map_shape=["feature map"],
+                image_shape=["image region"],
+                image_at=["image region"],
+                window=["window"],
+                hidden_shape=["hidden block"],
+                unit_locations=["hidden block", "AE unit"],
+            ),
         ),
         Spec(
             "selforg.network.fit",
@@ -461,7 +471,7 @@ def selforg_specs() -> List[Spec]:
         Spec(
             "selforg.MetaLearner",
             lambda method, epochs_per_step, seed, meta_steps: selforg.MetaLearner(method, epochs_per_step, seed).run(
-                net(seed=0, batch_size=8, entropy_samples=20), X[:6], meta_steps
+                net(seed=0, batch_size=8, entropy_samples=20).fit(X[:6]), X[:6], meta_steps
             ),
             dict(method="hill_climbing", epochs_per_step=1, seed=0, meta_steps=1),
             dict(method=["HILL", "", None]),
@@ -525,6 +535,7 @@ def data_specs() -> List[Spec]:
             dict(X=X, y=y, per_class=2, seed=0, classes=None),
             dict(per_class=[5], classes=[[7], [0, 0], "0"], **gen),
             cost=dict(per_class=(4, None)),
+            aliases=dict(classes=["class"]),
         ),
         Spec(
             "data.random_horizontal_flip", data.random_horizontal_flip, dict(X=X, p=0.5, rng=0), dict(rng=gen["seed"])
@@ -867,7 +878,7 @@ def training_specs() -> List[Spec]:
             callbacks=[cb(model, opt)],
         )
 
-    def cb_spec(name, make, valid, bad=None, cost=None):
+    def cb_spec(name, make, valid, bad=None, cost=None, aliases=None):
         specs.append(
             Spec(
                 f"callbacks.{name}",
@@ -875,6 +886,7 @@ def training_specs() -> List[Spec]:
                 valid,
                 bad or {},
                 cost=cost or {},
+                aliases=aliases or {},
             )
         )
 
@@ -895,6 +907,7 @@ def training_specs() -> List[Spec]:
         lambda m, o, **kw: callbacks.StepDecay(o, **kw),
         dict(milestones=(1,), gamma=0.5),
         dict(milestones=[(2, 1), (-1,), "1"], gamma=[(0.5, 0.5), (), -0.1]),
+        aliases=dict(gamma=["lr"]),  # a huge factor: "SGD: lr is too large to represent ..."
     )
     cb_spec(
         "LearningRateScheduler",
@@ -969,7 +982,7 @@ def amplifying_specs() -> List[Spec]:
         ),
         Spec(
             "nn.amplifying_mlp",
-            lambda **kw: nn.amplifying_mlp(**kw).predict(X6),
+            lambda **kw: _probe_model(nn.amplifying_mlp(**kw)),
             dict(
                 in_features=6,
                 out_features=3,

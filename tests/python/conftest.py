@@ -17,6 +17,7 @@ import pytest
 
 from bionn import data
 
+
 def pytest_collection_modifyitems(config, items):
     """The long fuzz campaign (``@pytest.mark.fuzz``) runs only when a ``-m`` expression names it
     (``pytest -m fuzz``); ``pytest -q`` and ``pytest -m "not repro"`` skip it, and run the derandomised

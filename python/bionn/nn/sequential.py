@@ -12,7 +12,6 @@ Example
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import warnings
@@ -22,7 +21,17 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 import numpy as np
 
 from .. import _core
-from .._validation import INT32_MAX, as_array, as_labels, check_bool, check_int, check_path, check_seed, suffix
+from .._validation import (
+    INT32_MAX,
+    as_array,
+    as_labels,
+    check_bool,
+    check_int,
+    check_path,
+    check_seed,
+    core_errors,
+    suffix,
+)
 from ..io import load_archive, save_archive
 from .base import _LAYER_REGISTRY, Layer, Parameter, allocation_budget
 
@@ -183,7 +192,7 @@ class Sequential:
 
     def train(self, mode: bool = True) -> Sequential:
         """Training mode for :meth:`forward` (dropout active, BatchNorm uses batch statistics)."""
-        self.training = bool(mode)
+        self.training = check_bool(mode, "mode")
         return self
 
     def eval(self) -> Sequential:
@@ -202,7 +211,7 @@ class Sequential:
         self._check_parameters()
         mode = self.training if training is None else check_bool(training, "training")
         x = as_array(x, "x", self.dtype)
-        with _input_errors("x"):
+        with core_errors("x"):
             return self._impl.forward(x, mode)
 
     __call__ = forward
@@ -215,15 +224,38 @@ class Sequential:
         for p in self.parameters():
             p.grad[...] = 0
 
-    def _targets(self, y: Any, n: int, loss: Any, name: str = "y") -> np.ndarray:
+    def _targets(self, y: Any, n: int, loss: Any, name: str = "y", X: Optional[np.ndarray] = None) -> np.ndarray:
         if loss.is_classification:
-            return as_labels(y, name, n, self.dtype)
+            labels = as_labels(y, name, n, self.dtype)
+            if X is not None and labels.size:
+                # The core would find a label out of range only after the forward pass has updated
+                # BatchNorm's running statistics: checked here, so a rejected call changes nothing.
+                out = self._output_shape(X)
+                if len(out) == 1 and labels.max() >= out[0]:
+                    raise ValueError(f"{name} has label {int(labels.max())}, but the model outputs {out[0]} classes")
+            return labels
         arr = as_array(y, name, self.dtype)
         if arr.shape[0] != n:
             raise ValueError(f"{name} has {arr.shape[0]} samples but X has {n}")
         if arr.ndim == 1:  # regression targets given as a vector: one output per sample
             arr = arr.reshape(n, 1)
+        if X is not None:
+            out = self._output_shape(X)  # checked before the core's forward pass, as labels are
+            if arr.shape[1:] != out:
+                raise ValueError(
+                    f"{name} has per-sample shape {arr.shape[1:]}, the model outputs {out} (for loss {loss!r})"
+                )
         return arr
+
+    def _output_shape(self, X: np.ndarray) -> Tuple[int, ...]:
+        """The per-sample output shape for inputs like ``X``: one sample in eval mode (no running
+        statistics change), remembered per input shape (the architecture is fixed)."""
+        key = X.shape[1:]
+        cache = self.__dict__.setdefault("_output_shapes", {})
+        if key not in cache:
+            with core_errors("X"):
+                cache[key] = tuple(self._impl.predict(X[:1], 1).shape[1:])
+        return cache[key]
 
     def _check_x(self, x: Any, name: str = "X") -> np.ndarray:
         return as_array(x, name, self.dtype)
@@ -233,7 +265,7 @@ class Sequential:
         self._check_parameters()
         X = self._check_x(X)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
-        with _input_errors("X"):
+        with core_errors("X", "y"):
             return self._impl.predict(X, batch_size)
 
     def evaluate(self, X: Any, y: Any, loss: Any, batch_size: int = 1024) -> Dict[str, float]:
@@ -241,9 +273,9 @@ class Sequential:
         self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
-        y = self._targets(y, X.shape[0], loss)
+        y = self._targets(y, X.shape[0], loss, X=X)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
-        with _input_errors("X"):
+        with core_errors("X", "y"):
             return dict(self._impl.evaluate(X, y, core_loss, batch_size))
 
     def input_gradient(self, X: Any, y: Any, loss: Any, training: bool = False) -> np.ndarray:
@@ -252,8 +284,8 @@ class Sequential:
         self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
-        y = self._targets(y, X.shape[0], loss)
-        with _input_errors("X"):
+        y = self._targets(y, X.shape[0], loss, X=X)
+        with core_errors("X", "y"):
             return self._impl.input_gradient(X, y, core_loss, check_bool(training, "training"))
 
     def train_step(self, X: Any, y: Any, loss: Any, optimizer: Any) -> float:
@@ -261,9 +293,9 @@ class Sequential:
         self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
-        y = self._targets(y, X.shape[0], loss)
+        y = self._targets(y, X.shape[0], loss, X=X)
         core_opt = _core_optimizer(optimizer, self.dtype)
-        with _input_errors("X"):
+        with core_errors("X", "y"):
             return float(self._impl.train_step(X, y, core_loss, core_opt))
 
     def fit(
@@ -317,7 +349,7 @@ class Sequential:
         self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
-        y = self._targets(y, X.shape[0], loss)
+        y = self._targets(y, X.shape[0], loss, X=X)
         epochs = check_int(epochs, "epochs", minimum=0, maximum=INT32_MAX)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
@@ -327,7 +359,7 @@ class Sequential:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             val_x = self._check_x(validation_data[0], "validation_data[0]")
-            val_y = self._targets(validation_data[1], val_x.shape[0], loss, "validation_data[1]")
+            val_y = self._targets(validation_data[1], val_x.shape[0], loss, "validation_data[1]", X=val_x)
             if val_x.shape[1:] != X.shape[1:]:
                 raise ValueError(f"validation_data[0] has sample shape {val_x.shape[1:]}, X has {X.shape[1:]}")
         if isinstance(shuffle, str):
@@ -376,7 +408,7 @@ class Sequential:
 
         self.training = True
         try:
-            with _input_errors("X"):
+            with core_errors("X", "y"):
                 self._impl.fit(
                     X,
                     y,
@@ -385,7 +417,7 @@ class Sequential:
                     epochs,
                     batch_size,
                     shuffle=replacement or bool(shuffle),
-                    drop_last=bool(drop_last),
+                    drop_last=check_bool(drop_last, "drop_last"),
                     eval_batch_size=eval_batch_size,
                     val_x=val_x,
                     val_y=val_y,
@@ -435,7 +467,7 @@ class Sequential:
             for name, buf in layer.buffers().items():
                 targets[f"{i}.{name}"] = buf
                 buffer_owners[f"{i}.{name}"] = (layer, name)
-        if strict:
+        if check_bool(strict, "strict"):
             missing = sorted(set(targets) - set(state))
             unexpected = sorted(set(state) - set(targets))
             if missing or unexpected:
@@ -488,19 +520,6 @@ class Sequential:
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> Sequential:
         return load(path)
-
-
-@contextlib.contextmanager
-def _input_errors(name: str) -> Iterator[None]:
-    """The core checks an input's shape against the first layer ("Dense: input has 5 features,
-    expected 6"); its ValueError is re-raised naming the argument the input came from."""
-    try:
-        yield
-    except ValueError as exc:
-        msg = str(exc)
-        if "input" not in msg or msg.startswith(f"{name} ") or msg.startswith(f"{name}:"):
-            raise
-        raise ValueError(f"{name} does not fit the model: {msg}") from None
 
 
 def _tag_set(value: Any, name: str) -> set:
@@ -570,8 +589,11 @@ def load(path: Union[str, os.PathLike]) -> Sequential:
 
 def _core_loss(loss: Any, dtype: np.dtype) -> Any:
     getter = getattr(loss, "_for_dtype", None)
-    if getter is None:
-        raise TypeError(f"loss must be a bionn.losses loss, got {type(loss).__name__}")
+    if getter is None or isinstance(loss, type):
+        what = (
+            f"the class {loss.__name__} (call it: {loss.__name__}())" if isinstance(loss, type) else type(loss).__name__
+        )
+        raise TypeError(f"loss must be a bionn.losses loss, got {what}")
     return getter(dtype)
 
 

@@ -173,7 +173,16 @@ class SelfOrganizingNetwork:
         between batches."""
         X = _images(X, self._topology, self.dtype)
         epochs = check_int(epochs, "epochs", minimum=0)
-        for loss, ent in self._impl.fit(X, epochs, self._entropy_set(X, entropy_X)):
+        try:
+            results = self._impl.fit(X, epochs, self._entropy_set(X, entropy_X))
+        except ValueError as exc:
+            if "must be finite" not in str(exc):
+                raise
+            raise ValueError(
+                f"fit diverged: the units' activity became non-finite ({exc}); lower lr (now {self._options.lr}) "
+                f"or l2 (now {self._options.l2})"
+            ) from None
+        for loss, ent in results:
             self.history["loss"].append(list(loss))
             self.history["entropy"].append(list(ent))
         return self
