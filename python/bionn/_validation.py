@@ -195,7 +195,7 @@ def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def as_integer_labels(value: Any, name: str, n: Optional[int] = None) -> np.ndarray:
+def as_integer_labels(value: Any, name: str, n: Optional[int] = None, x_name: str = "X") -> np.ndarray:
     """1-D array of integer class labels, dtype kept (unlike :func:`as_labels`, which converts to
     the model's float dtype); ``n`` is the number of samples they must match."""
     arr = as_ndarray(value, name)
@@ -204,7 +204,7 @@ def as_integer_labels(value: Any, name: str, n: Optional[int] = None) -> np.ndar
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n} samples")
+        raise ValueError(f"{name} has {arr.shape[0]} labels but {x_name} has {n} samples")
     return arr
 
 

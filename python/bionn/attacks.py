@@ -77,7 +77,9 @@ def _inputs(model: Any, images: Any, labels: Any, clip: Tuple[float, float]) -> 
     x = as_array(images, "images", model.dtype, min_ndim=2)
     # Integer labels of shape (N,), as torchattacks takes them: float or (N, 1) labels are refused
     # rather than silently rounded or flattened.
-    y = as_labels(as_integer_labels(labels, "labels", x.shape[0]), "labels", x.shape[0], model.dtype)
+    y = as_labels(
+        as_integer_labels(labels, "labels", x.shape[0], "images"), "labels", x.shape[0], model.dtype, "images"
+    )
     lo, hi = clip
     if x.min() < lo or x.max() > hi:
         raise ValueError(

@@ -964,7 +964,7 @@ def amplifying_specs() -> List[Spec]:
     return [
         Spec(
             "nn.amplifying_dense",
-            lambda **kw: nn.Sequential(nn.amplifying_dense(**kw), seed=0).predict(X6),
+            lambda **kw: _probe_model(nn.Sequential(nn.amplifying_dense(**kw), seed=0)),
             dict(
                 in_features=6,
                 out_features=4,
@@ -979,6 +979,7 @@ def amplifying_specs() -> List[Spec]:
             ),
             dict(amplifying=[[9], [-1], [1.5], "1"], attenuating=[[1], [99]], activation=["relu", "PS"]),
             cost=dict(out_features=(64, None)),
+            aliases=dict(out_features=["features"], amplifying=["amplifying"], attenuating=["attenuating"]),
         ),
         Spec(
             "nn.amplifying_mlp",

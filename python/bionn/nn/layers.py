@@ -113,7 +113,8 @@ class MaxPool2d(Layer):
         super().__init__(dtype)
         kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
         stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
-        padding = check_int(padding, "padding", minimum=0)
+        # PyTorch's bound: a window of padding only would have no maximum (-inf out)
+        padding = check_int(padding, "padding", minimum=0, maximum=kernel_size // 2)
         self._config = dict(kernel_size=kernel_size, stride=stride, padding=padding)
         self._impl = self._core("MaxPool2d")(kernel_size, stride, padding)
 
