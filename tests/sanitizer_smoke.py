@@ -33,11 +33,11 @@ def tour(tmp: str) -> None:
         y = np.arange(24) % 3
         model = nn.Sequential(
             [
-                nn.FlexibleConv2d(2, 3, 3, input_size=(6, 6), padding=1, dtype=dtype),
-                nn.BatchNorm2d(3, dtype=dtype),
+                nn.FlexibleConv2d(2, 2, 3, input_size=(6, 6), padding=1, dtype=dtype),
+                nn.BatchNorm2d(2, dtype=dtype),
                 nn.MaxPool2d(2, dtype=dtype),
                 nn.Flatten(dtype=dtype),
-                nn.FocusDense(27, 12, dtype=dtype),
+                nn.FocusDense(18, 12, dtype=dtype),
                 nn.MixLU(12, fraction=0.5, seed=0, dtype=dtype),
                 nn.Dropout(0.2, dtype=dtype),
                 nn.Dense(12, 8, dtype=dtype),
