@@ -24,6 +24,8 @@ _core = _isa.load()
 from ._sysinfo import OversubscriptionWarning, show_config  # noqa: E402
 from ._validation import check_int as _check_int  # noqa: E402
 
+MAX_THREADS = 4096  # more than any machine bionn runs on has cores; a C++ int, checked before OpenMP sees it
+
 
 def set_num_threads(n: int) -> None:
     """Threads used by the C++ kernels and GEMM (OpenMP). Results are reproducible per thread count.
@@ -31,7 +33,7 @@ def set_num_threads(n: int) -> None:
     More threads than the process can get CPU time for (a busy machine, a CPU quota) make training
     slower, not faster: ``Sequential.fit`` then warns (:class:`OversubscriptionWarning`), and
     :func:`show_config` shows the CPU budget."""
-    _core.set_num_threads(_check_int(n, "n", minimum=1))
+    _core.set_num_threads(_check_int(n, "n", minimum=1, maximum=MAX_THREADS))
 
 
 def get_num_threads() -> int:

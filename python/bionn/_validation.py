@@ -7,9 +7,10 @@ oversized arrays) with an exception that names the argument.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -47,8 +48,9 @@ def as_array(
     return out
 
 
-def as_labels(value: Any, name: str, n: int, dtype: np.dtype) -> np.ndarray:
-    """Integer class labels of shape (n,), stored in the model's float dtype for the core."""
+def as_labels(value: Any, name: str, n: int, dtype: np.dtype, x_name: str = "X") -> np.ndarray:
+    """Integer class labels of shape (n,), stored in the model's float dtype for the core
+    (``x_name`` names the inputs they must match)."""
     arr = np.asarray(value)
     if arr.dtype.kind not in _REAL_KINDS:
         raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
@@ -57,7 +59,7 @@ def as_labels(value: Any, name: str, n: int, dtype: np.dtype) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of class labels, got shape {arr.shape}")
     if arr.shape[0] != n:
-        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n} samples")
+        raise ValueError(f"{name} has {arr.shape[0]} labels but {x_name} has {n} samples")
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all() or not np.all(arr == np.round(arr)):
             raise ValueError(f"{name} must hold whole-number class labels")
@@ -193,7 +195,7 @@ def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def as_integer_labels(value: Any, name: str, n: Optional[int] = None) -> np.ndarray:
+def as_integer_labels(value: Any, name: str, n: Optional[int] = None, x_name: str = "X") -> np.ndarray:
     """1-D array of integer class labels, dtype kept (unlike :func:`as_labels`, which converts to
     the model's float dtype); ``n`` is the number of samples they must match."""
     arr = as_ndarray(value, name)
@@ -202,7 +204,7 @@ def as_integer_labels(value: Any, name: str, n: Optional[int] = None) -> np.ndar
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n} samples")
+        raise ValueError(f"{name} has {arr.shape[0]} labels but {x_name} has {n} samples")
     return arr
 
 
@@ -222,8 +224,53 @@ def as_generator(rng: Any, name: str) -> np.random.Generator:
     )
 
 
+@contextlib.contextmanager
+def core_errors(inputs: str, labels: Optional[str] = None, model: str = "the model") -> Iterator[None]:
+    """Names the argument behind a ValueError from the core.
+
+    The core checks an input against the first layer ("Dense: input has 5 features, expected 6")
+    and labels against the outputs ("CrossEntropy: label 3 ... is not an integer in [0, 3)"); the
+    error is re-raised naming ``inputs`` or ``labels``, the arguments the arrays came from."""
+    try:
+        yield
+    except ValueError as exc:
+        msg = str(exc)
+        if labels is not None and "label" in msg and not msg.startswith(labels):
+            raise ValueError(f"{labels} does not fit {model}: {msg}") from None
+        if "input" in msg and not msg.startswith(inputs):
+            raise ValueError(f"{inputs} does not fit {model}: {msg}") from None
+        raise
+
+
+def as_list(value: Any, name: str, what: str = "a sequence") -> list:
+    """``list(value)`` for a list, tuple, range, set or 1-D array; TypeError naming ``name`` for
+    anything else (a str is not taken as a sequence of characters, nor a number as nothing)."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    if not isinstance(value, (list, tuple, range, set, frozenset)):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}"[:300])
+    return list(value)
+
+
+def check_path(value: Any, name: str = "path") -> str:
+    """A file-system path (str or os.PathLike) as a str, rejected naming ``name`` otherwise."""
+    if isinstance(value, (bytes, bytearray)) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(value).__name__}")
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise TypeError(f"{name} must be a str or os.PathLike of str, got {type(path).__name__}")
+    if "\0" in path:
+        raise ValueError(f"{name} contains a NUL character: {path!r}")
+    if not path:
+        raise ValueError(f"{name} is empty")
+    return path
+
+
 def check_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except Exception:  # numpy's own message ("Cannot interpret 3 as a data type") names no argument
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"dtype must be float32 or float64, got {dt}")
     return dt

@@ -56,7 +56,18 @@ from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
-from ._validation import INT32_MAX, as_array, as_integer_labels, as_labels, check_float, check_int, check_seed, suffix
+from ._validation import (
+    INT32_MAX,
+    as_array,
+    as_integer_labels,
+    as_labels,
+    check_bool,
+    check_float,
+    check_int,
+    check_seed,
+    core_errors,
+    suffix,
+)
 
 __all__ = ["fgsm", "pgd", "FGSM", "PGD", "Attack", "evaluate_robustness", "accuracy", "DEFAULTS"]
 
@@ -95,7 +106,11 @@ def _check_eps(eps: Any, name: str = "eps") -> float:
 
 def _inputs(model: Any, images: Any, labels: Any, clip: Tuple[float, float]) -> Tuple[np.ndarray, np.ndarray]:
     x = as_array(images, "images", model.dtype, min_ndim=2)
-    y = as_labels(as_integer_labels(labels, "labels", x.shape[0]), "labels", x.shape[0], model.dtype)
+    # Integer labels of shape (N,), as torchattacks takes them: float or (N, 1) labels are refused
+    # rather than silently rounded or flattened.
+    y = as_labels(
+        as_integer_labels(labels, "labels", x.shape[0], "images"), "labels", x.shape[0], model.dtype, "images"
+    )
     lo, hi = clip
     if x.min() < lo or x.max() > hi:
         raise ValueError(
@@ -116,12 +131,28 @@ def _run_pgd(
     batch_size: int,
     seed: int,
     start: Optional[np.ndarray],
+    surrogate: bool = False,
 ) -> np.ndarray:
     from .losses import CrossEntropy
 
     loss = CrossEntropy()._for_dtype(model.dtype)
     fn = getattr(_core, "pgd_attack" + suffix(model.dtype))
-    return fn(model._impl, x, y, loss, eps, alpha, steps, bool(random_start), clip[0], clip[1], batch_size, seed, start)
+    with core_errors("images", "labels", "the surrogate" if surrogate else "the model"):
+        return fn(
+            model._impl,
+            x,
+            y,
+            loss,
+            eps,
+            alpha,
+            steps,
+            check_bool(random_start, "random_start"),
+            clip[0],
+            clip[1],
+            batch_size,
+            seed,
+            start,
+        )
 
 
 def _attacker(model: Any, surrogate: Any) -> Any:
@@ -199,7 +230,7 @@ def pgd(
         s = as_array(start, "start", attacker.dtype, min_ndim=2)
         if s.shape != x.shape:
             raise ValueError(f"start must have the images' shape {x.shape}, got {s.shape}")
-    return _run_pgd(attacker, x, y, eps, alpha, steps, random_start, clip, batch_size, seed, s)
+    return _run_pgd(attacker, x, y, eps, alpha, steps, random_start, clip, batch_size, seed, s, surrogate is not None)
 
 
 def fgsm(
@@ -224,7 +255,7 @@ def fgsm(
     if surrogate is not None and np.dtype(attacker.dtype) != np.dtype(model.dtype):
         raise TypeError(f"surrogate is {np.dtype(attacker.dtype).name}, model is {np.dtype(model.dtype).name}")
     x, y = _inputs(attacker, images, labels, clip)
-    return _run_pgd(attacker, x, y, eps, eps, 1, False, clip, batch_size, 0, None)
+    return _run_pgd(attacker, x, y, eps, eps, 1, False, clip, batch_size, 0, None, surrogate is not None)
 
 
 class Attack(abc.ABC):
@@ -298,7 +329,7 @@ class PGD(Attack):
             eps=eps,
             alpha=alpha,
             steps=steps,
-            random_start=bool(random_start),
+            random_start=check_bool(random_start, "random_start"),
             clip=_check_clip(clip),
             batch_size=check_int(batch_size, "batch_size", minimum=1),
             surrogate=surrogate,
@@ -373,7 +404,7 @@ def evaluate_robustness(
     seed = check_seed(seed)
     clip = _check_clip(clip)
     x, y = _inputs(model, images, labels, clip)
-    y = y.astype(np.int64)  # validated integer labels (exact: < 2**24), for the calls below
+    y = y.astype(np.int64)  # the checked labels, as the integers fgsm/pgd take
     out: Dict[float, float] = {}
     for e in eps_list:
         accs = []

@@ -8,13 +8,15 @@ loop call back into Python, so they are only installed when some callback define
 
 from __future__ import annotations
 
+import inspect
 import math
-import os
 import sys
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+
+from ._validation import as_list, check_bool, check_float, check_int, check_path
 
 __all__ = [
     "Callback",
@@ -49,6 +51,18 @@ class Callback:
         pass
 
 
+def _check_mode(mode: Any) -> str:
+    if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    return mode
+
+
+def _check_monitor(monitor: Any) -> str:
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(f"monitor must be the name of a logged metric (str, e.g. 'val_loss'), got {monitor!r}")
+    return monitor
+
+
 def _defines(cb: Callback, name: str) -> bool:
     return getattr(type(cb), name) is not getattr(Callback, name)
 
@@ -60,7 +74,9 @@ class ProgressBar(Callback):
     """
 
     def __init__(self, epochs: int, batches: int, per_batch: bool = True) -> None:
-        self.epochs, self.batches, self.per_batch = epochs, batches, per_batch
+        self.epochs = check_int(epochs, "epochs", minimum=0)
+        self.batches = check_int(batches, "batches", minimum=0)
+        self.per_batch = check_bool(per_batch, "per_batch")
         self._bar: Any = None
         self._loss_sum = 0.0
         self._count = 0
@@ -132,13 +148,13 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best_weights: bool = False,
     ) -> None:
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if patience < 0:
-            raise ValueError(f"patience must be >= 0, got {patience}")
-        self.monitor, self.patience, self.min_delta = monitor, int(patience), abs(float(min_delta))
+        mode = _check_mode(mode)
+        monitor = _check_monitor(monitor)
+        patience = check_int(patience, "patience", minimum=0)
+        self.monitor, self.patience = monitor, patience
+        self.min_delta = abs(check_float(min_delta, "min_delta"))
         self.maximise = mode == "max" or (mode == "auto" and "acc" in monitor)
-        self.restore_best_weights = restore_best_weights
+        self.restore_best_weights = check_bool(restore_best_weights, "restore_best_weights")
         self.best: Optional[float] = None
         self.best_epoch = -1
         self.wait = 0
@@ -183,8 +199,10 @@ class ModelCheckpoint(Callback):
     def __init__(
         self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto"
     ) -> None:
-        self.filepath, self.monitor, self.save_best_only = os.fspath(filepath), monitor, save_best_only
-        self.maximise = mode == "max" or (mode == "auto" and "acc" in monitor)
+        mode = _check_mode(mode)
+        self.filepath, self.monitor = check_path(filepath, "filepath"), _check_monitor(monitor)
+        self.save_best_only = check_bool(save_best_only, "save_best_only")
+        self.maximise = mode == "max" or (mode == "auto" and "acc" in self.monitor)
         self.best: Optional[float] = None
         self.saved: List[str] = []
 
@@ -253,6 +271,15 @@ class LearningRateScheduler(Callback):
             for i, f in enumerate(schedules):
                 if f is not None and not callable(f):
                     raise TypeError(f"schedule[{i}] must be a callable(epoch, lr) or None, got {type(f).__name__}")
+        for f in schedules:
+            if f is None:
+                continue
+            try:
+                inspect.signature(f).bind(0, 0.1)
+            except TypeError as exc:
+                raise TypeError(f"schedule must be called as schedule(epoch, lr), but {f!r} cannot: {exc}") from None
+            except ValueError:  # no signature (some builtins): checked when called
+                pass
         self.optimizer, self.schedule, self.schedules = optimizer, schedule, schedules
 
     def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
@@ -301,11 +328,11 @@ class StepDecay(Callback):
         groups = getattr(optimizer, "param_groups", None)
         if groups is None:
             raise TypeError(f"optimizer must be a bionn optimizer, got {type(optimizer).__name__}")
-        ms = [milestones] if isinstance(milestones, (int, np.integer)) else list(milestones)
+        ms = [milestones] if isinstance(milestones, (int, np.integer)) else as_list(milestones, "milestones")
         for m in ms:
             if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
                 raise ValueError(f"milestones must be epochs >= 1, got {milestones!r}")
-        factors = [gamma] * len(groups) if isinstance(gamma, (int, float, np.floating)) else list(gamma)
+        factors = [gamma] * len(groups) if isinstance(gamma, (int, float, np.floating)) else as_list(gamma, "gamma")
         if len(factors) != len(groups):
             raise ValueError(f"gamma has {len(factors)} factors for {len(groups)} parameter groups")
         for g in factors:
@@ -346,7 +373,11 @@ class ParameterRecorder(Callback):
     """
 
     def __init__(self, tags: Sequence[str] = ("mu", "sigma")) -> None:
-        self.tags = {tags} if isinstance(tags, str) else set(tags)
+        if isinstance(tags, str):
+            tags = (tags,)
+        if not isinstance(tags, (list, tuple, set, frozenset)) or not all(isinstance(t, str) for t in tags):
+            raise TypeError(f"tags must be a str or a sequence of str (parameter tags), got {tags!r}")
+        self.tags = set(tags)
         self.records: Dict[str, List[np.ndarray]] = {}
 
     def _snapshot(self) -> None:
@@ -369,7 +400,9 @@ class CallbackList:
     def __init__(
         self, callbacks: Optional[Sequence[Callback]], model: Any, verbose: int = 0, epochs: int = 0, batches: int = 0
     ) -> None:
-        cbs = list(callbacks or [])
+        if isinstance(callbacks, Callback):
+            raise TypeError(f"callbacks must be a list of callbacks, got one {type(callbacks).__name__}; pass [it]")
+        cbs = [] if callbacks is None else as_list(callbacks, "callbacks", "a list of bionn.callbacks.Callback")
         for cb in cbs:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be bionn.callbacks.Callback objects, got {type(cb).__name__}")

@@ -25,7 +25,7 @@ from typing import IO, Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, 
 
 import numpy as np
 
-from ._validation import check_size
+from ._validation import check_path, check_size
 
 __all__ = ["HEADER_KEY", "atomic_write", "save_archive", "load_archive", "Member"]
 
@@ -52,7 +52,7 @@ def atomic_write(path: PathLike, binary: bool = True) -> Iterator[IO]:
     The data go to a temporary file beside ``path``, are fsynced and renamed over it, so a crash or
     an exception never leaves a truncated file behind or destroys the previous one.
     """
-    path = os.fspath(path)
+    path = check_path(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path!r}: the directory {directory!r} does not exist")
@@ -113,7 +113,7 @@ def save_archive(path: PathLike, header: Mapping[str, Any], arrays: Mapping[str,
         is reserved, or an array holds NaN/Inf (:func:`load_archive` would refuse the file, so a
         good file is never replaced by one).
     """
-    path = os.fspath(path)
+    path = check_path(path)
     if (
         not isinstance(header.get("format"), str)
         or isinstance(header.get("version"), bool)
@@ -140,6 +140,39 @@ def save_archive(path: PathLike, header: Mapping[str, Any], arrays: Mapping[str,
 
 
 Expect = Callable[[Dict[str, Any], Dict[str, Member]], Mapping[str, Tuple[int, ...]]]
+
+
+def open_regular(path: PathLike, what: str = "file", name: str = "path") -> IO[bytes]:
+    """Opens ``path`` for reading in binary, refusing anything but a regular file.
+
+    A FIFO, socket or device is refused, never waited on (a FIFO with no writer would block
+    ``open`` forever); a missing file is FileNotFoundError, everything else ValueError, each
+    naming the path and ``what`` it should have been.
+    """
+    path = check_path(path, name)
+    if not os.path.lexists(path):
+        raise FileNotFoundError(f"no {what} at {path!r}")
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer would otherwise block forever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no {what} at {path!r}") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path!r} is a directory, not a {what}") from None
+    except OSError as exc:
+        raise ValueError(f"{path!r} cannot be opened as a {what}: {exc.strerror}") from None
+    fh = os.fdopen(fd, "rb")
+    try:
+        mode = os.fstat(fh.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+            raise ValueError(f"{path!r} is {kind}, not a {what}")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fh.fileno(), True)
+    except BaseException:
+        fh.close()
+        raise
+    return fh
 
 
 def load_archive(
@@ -191,25 +224,8 @@ def load_archive(
         file, of a version outside ``1..max_version``, or holds arrays that are too large, of a
         non-numeric dtype, or (with ``expect``) missing, unexpected or of other shapes.
     """
-    path = os.fspath(path)
-    if not os.path.lexists(path):
-        raise FileNotFoundError(f"no {what} at {path!r}")
-    try:
-        # O_NONBLOCK: opening a FIFO with no writer would otherwise block forever.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no {what} at {path!r}") from None
-    except IsADirectoryError:
-        raise ValueError(f"{path!r} is a directory, not a {what}") from None
-    except OSError as exc:
-        raise ValueError(f"{path!r} cannot be opened as a {what}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fh.fileno()).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
-            raise ValueError(f"{path!r} is {kind}, not a {what}")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fh.fileno(), True)
+    path = check_path(path)
+    with open_regular(path, what) as fh:
         try:
             with zipfile.ZipFile(fh) as zf:
                 members = _members(zf, path, what)

@@ -10,7 +10,7 @@ from typing import Any, Dict
 import numpy as np
 
 from . import _core
-from ._validation import as_array, as_labels, check_float, suffix
+from ._validation import as_array, as_labels, check_float, core_errors, suffix
 
 __all__ = ["Loss", "CrossEntropy", "MSE", "L1", "LinearSquare", "BCEWithLogits"]
 
@@ -42,12 +42,13 @@ class Loss:
         dtype = np.float64 if p.dtype == np.float64 else np.float32
         p = as_array(p, "pred", dtype)
         if self.is_classification:
-            t = as_labels(target, "target", p.shape[0], dtype)
+            t = as_labels(target, "target", p.shape[0], dtype, "pred")
         else:
             t = as_array(target, "target", dtype)
         self._last = None  # a rejected call must not leave backward() returning a stale buffer
         impl = self._for_dtype(dtype)
-        value = float(impl.forward(p, t))
+        with core_errors("pred", "target"):
+            value = float(impl.forward(p, t))
         self._last = impl
         return value
 

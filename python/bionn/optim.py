@@ -224,6 +224,11 @@ def groups_by_tag(params: Iterable[Any], overrides: Mapping[str, Mapping[str, An
     """Splits parameters into groups by tag: ``groups_by_tag(model.parameters(), {"mu": {"lr": 1e-3}})``
     gives one group per overridden tag plus one for the rest (empty groups are dropped)."""
     params = list(params)
+    if not isinstance(overrides, Mapping):
+        raise TypeError(f"overrides must be a mapping {{tag: {{option: value}}}}, got {type(overrides).__name__}")
+    for tag, opts in overrides.items():
+        if not isinstance(tag, str) or not isinstance(opts, Mapping):
+            raise TypeError(f"overrides must map a tag (str) to a mapping of options, got {tag!r}: {opts!r}")
     groups = []
     for tag, opts in overrides.items():
         ps = [p for p in params if p.tag == tag]

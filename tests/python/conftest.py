@@ -17,6 +17,19 @@ import pytest
 
 from bionn import data
 
+
+def pytest_collection_modifyitems(config, items):
+    """The long fuzz campaign (``@pytest.mark.fuzz``) runs only when a ``-m`` expression names it
+    (``pytest -m fuzz``); ``pytest -q`` and ``pytest -m "not repro"`` skip it, and run the derandomised
+    CI subset of the same fuzz tests (unmarked) as usual."""
+    if "fuzz" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="the long fuzz campaign; run it with pytest -m fuzz")
+    for item in items:
+        if item.get_closest_marker("fuzz") is not None:
+            item.add_marker(skip)
+
+
 FASHION_HINT = "apt-get install dataset-fashion-mnist, or set BIONN_DATA to a folder holding the IDX files"
 SAMPLE_HINT = "the project's shared data (../shared/data/mnist-sample-10k) or BIONN_DATA"
 

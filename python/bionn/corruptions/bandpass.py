@@ -8,7 +8,7 @@ from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import check_bool, check_float, check_int, check_size, pair
 from .evaluate import _check_labels, _check_model, _predict_labels, _table
 from .families import _as_images
 
@@ -25,7 +25,7 @@ def _radial_frequency(h: int, w: int, units: str) -> np.ndarray:
 
 
 def _check_units(units: Any) -> str:
-    if units not in ("cycles", "normalized"):
+    if not isinstance(units, str) or units not in ("cycles", "normalized"):
         raise ValueError(f"units must be 'cycles' (cycles per image) or 'normalized' (cycles per pixel), got {units!r}")
     return units
 
@@ -35,11 +35,14 @@ def bandpass_response(shape: Tuple[int, int], center: float, bandwidth: float, *
     ``sigma = bandwidth / (2 sqrt(2 ln 2))``, on the ``numpy.fft.rfft2`` grid of an image of
     ``shape = (H, W)`` (``r`` = radial frequency). Values lie in (0, 1]; 1 on the ring r = center.
     """
-    h, w = (check_int(v, "shape", minimum=1) for v in shape)
+    h, w = pair(shape, "shape", minimum=1, scalar=False)
+    check_size("shape[0] * (shape[1] // 2 + 1)", h * (w // 2 + 1), 8)  # the float64 grid
     center, bandwidth, units = _check_band(center, bandwidth, units)
     sigma = bandwidth / _FWHM_PER_SIGMA
     r = _radial_frequency(h, w, units)
-    return np.exp(-((r - center) ** 2) / (2.0 * sigma * sigma))
+    z = (r - center) / sigma  # divided first: sigma * sigma underflows to 0 for a tiny bandwidth
+    with np.errstate(over="ignore"):  # z * z = inf far from the ring: exp(-inf) = 0
+        return np.exp(-0.5 * z * z)
 
 
 def _check_band(center: Any, bandwidth: Any, units: Any) -> Tuple[float, float, str]:
@@ -91,6 +94,7 @@ def bandpass_filter(
         ``sum(out^2) <= sum(images^2)`` per image (Parseval).
     """
     center, bandwidth, units = _check_band(center, bandwidth, units)
+    clip = check_bool(clip, "clip")
     x, shape = _as_images(images, check_range=False)
     h, w = x.shape[2:]
     gain = bandpass_response((h, w), center, bandwidth, units=units)

@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import as_list, check_int
 from .families import _FUNCTIONS, CORRUPTIONS, _as_images, _check_name, _check_severity, _check_table
 
 
@@ -40,7 +40,7 @@ def _check_names(names: Optional[Iterable[str]]) -> List[str]:
         return list(CORRUPTIONS)
     if isinstance(names, str):
         names = [names]
-    out = [_check_name(n) for n in names]
+    out = [_check_name(n) for n in as_list(names, "names", "a sequence of corruption names")]
     if not out:
         raise ValueError("names must contain at least one corruption name")
     if len(set(out)) != len(out):

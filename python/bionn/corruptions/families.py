@@ -139,13 +139,18 @@ def _check_table(table: Any) -> str:
     return table
 
 
+def _check_seed(seed: Any) -> Optional[int]:
+    return None if seed is None else check_int(seed, "seed", minimum=0)
+
+
 def _rng(seed: Any) -> np.random.Generator:
-    if seed is None:
-        return np.random.default_rng()
-    return np.random.default_rng(check_int(seed, "seed", minimum=0))
+    return np.random.default_rng(_check_seed(seed))
 
 
-def _parameter(family: str, severity: Any, table: str) -> Any:
+def _parameter(family: str, severity: Any, table: str, seed: Any) -> Any:
+    """The family's parameter at ``severity``; ``seed`` is checked here, so the deterministic
+    families reject the seeds the random ones reject."""
+    _check_seed(seed)
     return SEVERITY_TABLES[_check_table(table)][family][_check_severity(severity) - 1]
 
 
@@ -192,7 +197,7 @@ def gaussian_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None
     numpy.ndarray
         float32, the input's shape, clipped to [0, 1].
     """
-    c = _parameter("gaussian_noise", severity, table)
+    c = _parameter("gaussian_noise", severity, table, seed)
     x, shape = _as_images(images)
     noise = _rng(seed).standard_normal(x.shape, dtype=np.float32)
     return _finish(x + np.float32(c) * noise, shape)
@@ -203,7 +208,7 @@ def shot_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None, ta
 
     Parameters and returns as :func:`gaussian_noise` (cifar c: 500..50, imagenet c: 60..3).
     """
-    c = _parameter("shot_noise", severity, table)
+    c = _parameter("shot_noise", severity, table, seed)
     x, shape = _as_images(images)
     counts = _rng(seed).poisson(x.astype(np.float64) * c)
     return _finish(counts / c, shape)
@@ -216,7 +221,7 @@ def impulse_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None,
 
     Parameters and returns as :func:`gaussian_noise` (cifar c: 0.01..0.07, imagenet: 0.03..0.27).
     """
-    c = _parameter("impulse_noise", severity, table)
+    c = _parameter("impulse_noise", severity, table, seed)
     x, shape = _as_images(images)
     rng = _rng(seed)
     # Uniform draws compared with c (rather than a Bernoulli draw per severity) keep the corrupted
@@ -234,7 +239,7 @@ def speckle_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None,
 
     Parameters and returns as :func:`gaussian_noise` (cifar c: 0.06..0.2, imagenet: 0.15..0.6).
     """
-    c = _parameter("speckle_noise", severity, table)
+    c = _parameter("speckle_noise", severity, table, seed)
     x, shape = _as_images(images)
     noise = _rng(seed).standard_normal(x.shape, dtype=np.float32)
     return _finish(x + x * (np.float32(c) * noise), shape)
@@ -252,7 +257,7 @@ def gaussian_blur(images: Any, severity: int = 1, *, seed: Optional[int] = None,
 
     Parameters and returns as :func:`gaussian_noise` (cifar c: 0.4..1, imagenet c: 1..6).
     """
-    c = _parameter("gaussian_blur", severity, table)
+    c = _parameter("gaussian_blur", severity, table, seed)
     x, shape = _as_images(images)
     ndimage = _ndimage()
     out = _per_chunk(lambda part: ndimage.gaussian_filter(part, sigma=(0, 0, c, c), mode="nearest", truncate=4.0), x)
@@ -292,7 +297,7 @@ def defocus_blur(images: Any, severity: int = 1, *, seed: Optional[int] = None, 
 
     Parameters and returns as :func:`gaussian_noise` (cifar radius: 0.3..1.5, imagenet: 3..10).
     """
-    radius, alias_blur = _parameter("defocus_blur", severity, table)
+    radius, alias_blur = _parameter("defocus_blur", severity, table, seed)
     x, shape = _as_images(images)
     kernel = _disk_kernel(radius, alias_blur).astype(np.float32)
     ndimage = _ndimage()
@@ -331,7 +336,7 @@ def motion_blur(images: Any, severity: int = 1, *, seed: Optional[int] = None, t
     radius 8 have weights below 1e-8 at sigma 2, so these two severities are the same corruption
     to float precision. This is a property of the reference parameters, kept verbatim.
     """
-    radius, sigma = _parameter("motion_blur", severity, table)
+    radius, sigma = _parameter("motion_blur", severity, table, seed)
     x, shape = _as_images(images)
     n, _, h, w = x.shape
     angles = _rng(seed).uniform(-45.0, 45.0, size=n)
@@ -354,7 +359,7 @@ def motion_blur(images: Any, severity: int = 1, *, seed: Optional[int] = None, t
 def contrast(images: Any, severity: int = 1, *, seed: Optional[int] = None, table: str = "cifar") -> np.ndarray:
     """Contrast reduction towards each image's per-channel mean: ``(x - m) c + m``.
     Deterministic. Parameters and returns as :func:`gaussian_noise` (cifar c: 0.75..0.15)."""
-    c = _parameter("contrast", severity, table)
+    c = _parameter("contrast", severity, table, seed)
     x, shape = _as_images(images)
     means = x.mean(axis=(2, 3), keepdims=True)
     return _finish((x - means) * np.float32(c) + means, shape)
@@ -368,7 +373,7 @@ def brightness(images: Any, severity: int = 1, *, seed: Optional[int] = None, ta
     black pixel becomes the gray ``min(c, 1)``). For grayscale ``V = x``, i.e. ``min(x + c, 1)``.
     Deterministic. Parameters and returns as :func:`gaussian_noise` (cifar c: 0.05..0.3).
     """
-    c = np.float32(_parameter("brightness", severity, table))
+    c = np.float32(_parameter("brightness", severity, table, seed))
     x, shape = _as_images(images)
     value = x.max(axis=1, keepdims=True)
     new_value = np.minimum(value + c, np.float32(1.0))
@@ -387,7 +392,7 @@ def pixelate(images: Any, severity: int = 1, *, seed: Optional[int] = None, tabl
     28, so box averaging there loses less than at 16 and 8 and the error against the clean image
     is not ordered between severities 1-2 and 4-5. The CIFAR factors (26, 25, 23, 21, 18 pixels)
     are ordered."""
-    c = _parameter("pixelate", severity, table)
+    c = _parameter("pixelate", severity, table, seed)
     x, shape = _as_images(images)
     Image = _pil_image()
     n, channels, h, w = x.shape
@@ -408,7 +413,7 @@ def jpeg_compression(images: Any, severity: int = 1, *, seed: Optional[int] = No
     and decoded back to [0, 1]. Deterministic. Parameters and returns as :func:`gaussian_noise`
     (cifar quality: 80..40, imagenet: 25..7).
     """
-    quality = int(_parameter("jpeg_compression", severity, table))
+    quality = int(_parameter("jpeg_compression", severity, table, seed))
     x, shape = _as_images(images)
     Image = _pil_image()
     n, channels = x.shape[:2]

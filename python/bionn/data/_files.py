@@ -37,6 +37,9 @@ from typing import Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional
 
 import numpy as np
 
+from .._validation import check_int
+from ..io import open_regular
+
 __all__ = [
     "locate",
     "download_file",
@@ -287,6 +290,8 @@ def locate(name: str, files: Sequence[str] = (), root: Optional[PathLike] = None
     name = _check_name(name)
     if isinstance(files, str):
         files = (files,)
+    if not isinstance(files, (list, tuple)):
+        raise TypeError(f"files must be a sequence of file names (str), got {type(files).__name__}")
     files = tuple(files)
     if not all(isinstance(f, str) and f for f in files):
         raise TypeError(f"files must be a sequence of file names (str), got {files!r}")
@@ -335,8 +340,9 @@ def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
     str
         64 lowercase hexadecimal digits.
     """
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1, maximum=1 << 30)
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path, "file") as fh:
         for block in iter(lambda: fh.read(chunk_size), b""):
             h.update(block)
     return h.hexdigest()
@@ -603,7 +609,7 @@ def _download_from_mirrors(
 
 
 def _read_bytes(path: Path) -> bytes:
-    with open(path, "rb") as fh:
+    with open_regular(path, "data file") as fh:  # a FIFO or device is refused, not waited on
         return fh.read()
 
 

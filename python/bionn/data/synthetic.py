@@ -15,10 +15,12 @@ from .._validation import (
     as_ndarray,
     check_bool,
     check_choice,
+    check_dtype,
     check_finite,
     check_float,
     check_int,
     check_numeric,
+    check_size,
     pair,
 )
 from .transforms import RngLike
@@ -210,7 +212,7 @@ def make_focus_blobs(
     return_info = check_bool(return_info, "return_info")
     try:
         dtype = np.dtype(dtype)
-    except TypeError:
+    except Exception:  # numpy's message does not name the argument
         raise TypeError(f"dtype must be a NumPy floating dtype, got {dtype!r}") from None
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dtype}")
@@ -356,10 +358,13 @@ def make_focus_classification(
         raise ValueError(f"test_size must lie in (0, 1), got {test_size}")
     split_seed = check_int(split_seed, "split_seed", minimum=0)
     scale = check_bool(scale, "scale")
-    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
-    dtype = np.dtype(dtype)
+    dtype = check_dtype(dtype)
     gen = as_generator(seed, "seed")
+    n_generated = int(n_samples / (1.0 - test_size))
+    blocks = 2 if noise == "sides" else 1
+    n_noise = int(noise_ratio * n_features) if noise_ratio * n_features < 2**62 else 2**62
+    # the float64 matrix make_classification draws, and the noise columns beside it
+    check_size("n_samples * n_features * (1 + noise_ratio)", n_generated * (n_features + blocks * n_noise), 8)
     try:
         from sklearn.datasets import make_classification
         from sklearn.model_selection import train_test_split
@@ -369,7 +374,6 @@ def make_focus_classification(
             "make_focus_classification needs scikit-learn: pip install scikit-learn (or 'bionn[experiments]')"
         ) from None
 
-    n_generated = int(n_samples / (1.0 - test_size))
     n_test = int(np.ceil(test_size * n_generated))
     if n_generated - n_test < 1 or n_test < 1:
         raise ValueError(f"n_samples={n_samples} with test_size={test_size} leaves an empty split")
@@ -383,8 +387,6 @@ def make_focus_classification(
         n_clusters_per_class=n_clusters_per_class,
         random_state=int(gen.integers(2**31 - 1)),
     )
-    n_noise = int(noise_ratio * n_features)
-    blocks = 2 if noise == "sides" else 1
     noise_cols = [gen.random((n_generated, n_noise)) * noise_scale for _ in range(blocks)] if n_noise else []
     if noise == "sides" and n_noise:
         X = np.concatenate([noise_cols[0], X, noise_cols[1]], axis=1)

@@ -17,6 +17,7 @@ from .._validation import (
     check_float,
     check_int,
     check_numeric,
+    check_size,
     pair,
 )
 
@@ -203,6 +204,13 @@ def one_hot(y: np.ndarray, num_classes: Optional[int] = None, dtype=np.float32) 
     num_classes = check_int(num_classes, "num_classes", minimum=1)
     if y.size and y.max() >= num_classes:
         raise ValueError(f"y contains label {int(y.max())} but num_classes={num_classes}")
+    try:
+        dtype = np.dtype(dtype)
+    except Exception:
+        raise TypeError(f"dtype must be a NumPy numeric dtype, got {dtype!r}") from None
+    if dtype.kind not in "biuf":
+        raise TypeError(f"dtype must be a NumPy numeric dtype, got {dtype}")
+    check_size("len(y) * num_classes", y.shape[0] * num_classes, dtype.itemsize)
     out = np.zeros((y.shape[0], num_classes), dtype=dtype)
     out[np.arange(y.shape[0]), y] = 1
     return out

@@ -23,7 +23,7 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import as_list, check_bool, check_float, check_int
 from .base import Layer, register_layer
 from .layers import Dense
 from .sequential import Sequential
@@ -177,7 +177,13 @@ class SecondaryActivation(Layer):
             np.float32(b) > 0 and np.isfinite(np.float32(1) / np.float32(b))
         ):
             raise ValueError(f"b must be positive with b and 1/b representable in float32, got {b}")
-        lin = _indices(list(linear) if not isinstance(linear, (int, np.integer)) else linear, "linear", features)
+        lin = _indices(
+            as_list(linear, "linear", "a sequence of neuron indices")
+            if not isinstance(linear, (int, np.integer))
+            else linear,
+            "linear",
+            features,
+        )
         if lin is None:
             raise TypeError("linear must be a sequence of neuron indices")
         if not isinstance(secondary_enabled, (bool, np.bool_)):
@@ -191,10 +197,10 @@ class SecondaryActivation(Layer):
             a=a,
             b=b,
             linear=lin,
-            secondary_enabled=bool(secondary_enabled),
+            secondary_enabled=check_bool(secondary_enabled, "secondary_enabled"),
         )
         self._impl = self._core("SecondaryActivation")(features, amp, att, activation, a, b, lin)
-        self._impl.secondary_enabled = bool(secondary_enabled)
+        self._impl.secondary_enabled = check_bool(secondary_enabled, "secondary_enabled")
 
     @property
     def features(self) -> int:
@@ -224,8 +230,8 @@ class SecondaryActivation(Layer):
     def secondary_enabled(self, on: bool) -> None:
         if not isinstance(on, (bool, np.bool_)):
             raise TypeError(f"secondary_enabled must be a bool, got {on!r}")
-        self._impl.secondary_enabled = bool(on)
-        self._config["secondary_enabled"] = bool(on)
+        self._impl.secondary_enabled = check_bool(on, "secondary_enabled")
+        self._config["secondary_enabled"] = check_bool(on, "secondary_enabled")
 
     @property
     def b(self) -> float:
@@ -313,10 +319,8 @@ def amplifying_mlp(
     if special_layers is None:
         special = set(range(1, depth + 1))
     else:
-        if isinstance(special_layers, (str, bytes)):
-            raise TypeError("special_layers must be an iterable of 1-based hidden-layer numbers")
         special = set()
-        for layer in special_layers:
+        for layer in as_list(special_layers, "special_layers", "a sequence of 1-based hidden-layer numbers"):
             layer = check_int(layer, "special_layers[]", minimum=1)
             if layer > depth:
                 raise ValueError(f"special_layers contains {layer}, but there are only depth={depth} hidden layers")

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Type
 import numpy as np
 
 from .. import _core
-from .._validation import as_array, check_dtype, check_size, suffix
+from .._validation import as_array, check_bool, check_dtype, check_size, suffix
 
 __all__ = ["Parameter", "Layer", "register_layer", "layer_registry"]
 
@@ -60,7 +60,7 @@ class Parameter:
 
     @trainable.setter
     def trainable(self, flag: bool) -> None:
-        self._p.trainable = bool(flag)
+        self._p.trainable = check_bool(flag, "trainable")
 
     @property
     def clamp(self) -> Tuple[float, float]:
@@ -176,7 +176,7 @@ class Layer:
     def forward(self, x: Any, training: bool = False) -> np.ndarray:
         """Runs the layer on ``x`` (a batch); keeps what ``backward`` needs."""
         self._check_parameters()
-        return self._impl.forward(as_array(x, "x", self.dtype), bool(training))
+        return self._impl.forward(as_array(x, "x", self.dtype), check_bool(training, "training"))
 
     __call__ = forward
 

@@ -26,7 +26,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._validation import check_float, check_int, pair
+from .._validation import check_bool, check_float, check_int, pair
 from .base import Layer, register_layer
 
 __all__ = ["FlexibleConv2d", "THRESHOLD_MODES"]
@@ -166,7 +166,7 @@ class FlexibleConv2d(Layer):
             threshold_mode=threshold_mode,
             threshold=threshold,
             scale=scale,
-            bias=bool(bias),
+            bias=check_bool(bias, "bias"),
             init=init,
         )
         self._impl = self._core("FlexibleConv2d")(
@@ -184,7 +184,7 @@ class FlexibleConv2d(Layer):
             threshold_mode,
             threshold,
             scale,
-            bool(bias),
+            check_bool(bias, "bias"),
             init,
         )
 

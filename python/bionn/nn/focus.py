@@ -50,7 +50,7 @@ from typing import Any, Dict, Sequence, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._validation import check_float, check_int
+from .._validation import check_bool, check_float, check_int
 from .base import Layer, register_layer
 from .layers import Dense
 
@@ -75,7 +75,12 @@ _INITS = (
 
 
 def _interval(value: Any, name: str) -> Tuple[float, float]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)) or len(value) != 2:
+    if (
+        isinstance(value, (str, bytes))
+        or not isinstance(value, (tuple, list, np.ndarray))
+        or np.ndim(value) == 0
+        or len(value) != 2
+    ):
         raise TypeError(f"{name} must be a pair (min, max), got {value!r}")
     lo = check_float(value[0], f"{name}[0]")
     hi = check_float(value[1], f"{name}[1]")
@@ -147,13 +152,13 @@ class _FocusBase(Layer):
         sigma_l2 = check_float(sigma_l2, "sigma_l2", minimum=0.0)
         prune_threshold = check_float(prune_threshold, "prune_threshold", minimum=0.0)
         config = dict(
-            bias=bool(bias),
+            bias=check_bool(bias, "bias"),
             init=init,
             normalization=normalization,
             mu_init=mu_cfg,
             spread=[a, b],
             sigma_init=given,
-            trainable_focus=bool(trainable_focus),
+            trainable_focus=check_bool(trainable_focus, "trainable_focus"),
             mu_bounds=[mu_lo, mu_hi],
             sigma_bounds=[s_lo, s_hi],
             sigma_l1=sigma_l1,
@@ -162,7 +167,7 @@ class _FocusBase(Layer):
         )
         core = _core.FocusOptions()
         for name, value in dict(
-            bias=bool(bias),
+            bias=check_bool(bias, "bias"),
             init=init,
             normalization=normalization,
             mu_init=mu_mode,
@@ -170,7 +175,7 @@ class _FocusBase(Layer):
             spread_lo=a,
             spread_hi=b,
             sigma_init=sigma_init,
-            trainable_focus=bool(trainable_focus),
+            trainable_focus=check_bool(trainable_focus, "trainable_focus"),
             mu_min=mu_lo,
             mu_max=mu_hi,
             sigma_min=s_lo,
@@ -456,9 +461,13 @@ class FocusDense2D(_FocusBase):
             sigma_units,
         )
         self._config = dict(
-            height=height, width=width, out_features=out_features, **config, anisotropic=bool(anisotropic)
+            height=height,
+            width=width,
+            out_features=out_features,
+            **config,
+            anisotropic=check_bool(anisotropic, "anisotropic"),
         )
-        core.anisotropic = bool(anisotropic)
+        core.anisotropic = check_bool(anisotropic, "anisotropic")
         self._impl = self._core("FocusDense2D")(height, width, out_features, core)
 
     def _input_spacing_units(self) -> float:

@@ -6,7 +6,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from .._validation import check_float, check_int, pair
+from .._validation import check_bool, check_float, check_int, pair
 from .base import Layer, _ArgumentFree, register_layer
 
 __all__ = [
@@ -49,8 +49,10 @@ class Dense(Layer):
         in_features = check_int(in_features, "in_features", minimum=1)
         out_features = check_int(out_features, "out_features", minimum=1)
         self._check_size("in_features * out_features", in_features * out_features)
-        self._config = dict(in_features=in_features, out_features=out_features, bias=bool(bias), init=str(init))
-        self._impl = self._core("Dense")(in_features, out_features, bool(bias), str(init))
+        self._config = dict(
+            in_features=in_features, out_features=out_features, bias=check_bool(bias, "bias"), init=str(init)
+        )
+        self._impl = self._core("Dense")(in_features, out_features, check_bool(bias, "bias"), str(init))
 
 
 @register_layer
@@ -93,10 +95,12 @@ class Conv2d(Layer):
             kernel_size=[kh, kw],
             stride=stride,
             padding=padding,
-            bias=bool(bias),
+            bias=check_bool(bias, "bias"),
             init=str(init),
         )
-        self._impl = self._core("Conv2d")(in_channels, out_channels, kh, kw, stride, padding, bool(bias), str(init))
+        self._impl = self._core("Conv2d")(
+            in_channels, out_channels, kh, kw, stride, padding, check_bool(bias, "bias"), str(init)
+        )
 
 
 @register_layer
@@ -109,7 +113,8 @@ class MaxPool2d(Layer):
         super().__init__(dtype)
         kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
         stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
-        padding = check_int(padding, "padding", minimum=0)
+        # PyTorch's bound: a window of padding only would have no maximum (-inf out)
+        padding = check_int(padding, "padding", minimum=0, maximum=kernel_size // 2)
         self._config = dict(kernel_size=kernel_size, stride=stride, padding=padding)
         self._impl = self._core("MaxPool2d")(kernel_size, stride, padding)
 
@@ -131,9 +136,14 @@ class AvgPool2d(Layer):
         stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
         padding = check_int(padding, "padding", minimum=0)
         self._config = dict(
-            kernel_size=kernel_size, stride=stride, padding=padding, count_include_pad=bool(count_include_pad)
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            count_include_pad=check_bool(count_include_pad, "count_include_pad"),
         )
-        self._impl = self._core("AvgPool2d")(kernel_size, stride, padding, bool(count_include_pad))
+        self._impl = self._core("AvgPool2d")(
+            kernel_size, stride, padding, check_bool(count_include_pad, "count_include_pad")
+        )
 
 
 @register_layer
@@ -154,8 +164,8 @@ class _BatchNorm(Layer):
         self._check_size("num_features", 4 * num_features)
         eps = check_float(eps, "eps", minimum=0.0, min_inclusive=False)
         momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)
-        self._config = dict(num_features=num_features, eps=eps, momentum=momentum, affine=bool(affine))
-        self._impl = self._core("BatchNorm")(num_features, self._spatial, eps, momentum, bool(affine))
+        self._config = dict(num_features=num_features, eps=eps, momentum=momentum, affine=check_bool(affine, "affine"))
+        self._impl = self._core("BatchNorm")(num_features, self._spatial, eps, momentum, check_bool(affine, "affine"))
 
     def _check_buffer(self, name: str, value: np.ndarray, where: str) -> None:
         if name == "running_var" and (value < 0).any():
@@ -254,6 +264,9 @@ class Softplus(Layer):
     def __init__(self, beta: float = 1.0, threshold: float = 20.0, dtype: Any = np.float32) -> None:
         super().__init__(dtype)
         beta = check_float(beta, "beta", minimum=0.0, min_inclusive=False)
-        threshold = check_float(threshold, "threshold", minimum=0.0, min_inclusive=False)
+        # Below the threshold the output is log1p(exp(beta x)) / beta: exp overflows past
+        # log(max) of the dtype (88.7 in float32), so a larger threshold would give inf, not x.
+        limit = float(np.log(np.finfo(self.dtype).max)) - 1.0
+        threshold = check_float(threshold, "threshold", minimum=0.0, maximum=limit, min_inclusive=False)
         self._config = dict(beta=beta, threshold=threshold)
         self._impl = self._core("Softplus")(beta, threshold)

@@ -164,9 +164,9 @@ class MixLU(Layer):
         shape = _units_shape(num_units)
         n = math.prod(shape)
         self._check_size("num_units", 2 * n)
-        if mode not in ("fixed", "random"):
+        if not isinstance(mode, str) or mode not in ("fixed", "random"):
             raise ValueError(f"mode must be 'fixed' or 'random', got {mode!r}")
-        if neglu_grad not in ("exact", "relu_mask"):
+        if not isinstance(neglu_grad, str) or neglu_grad not in ("exact", "relu_mask"):
             raise ValueError(f"neglu_grad must be 'exact' or 'relu_mask', got {neglu_grad!r}")
         if mode == "random" and negative_units is not None:
             raise ValueError("mode='random' draws a new mask at every forward; give fraction, not negative_units")

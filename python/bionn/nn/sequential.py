@@ -12,14 +12,26 @@ Example
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import _core
-from .._validation import INT32_MAX, as_array, as_labels, check_int, check_seed, suffix
+from .._validation import (
+    INT32_MAX,
+    as_array,
+    as_labels,
+    check_bool,
+    check_int,
+    check_path,
+    check_seed,
+    core_errors,
+    suffix,
+)
 from ..io import load_archive, save_archive
 from .base import _LAYER_REGISTRY, Layer, Parameter, allocation_budget
 
@@ -99,6 +111,8 @@ class Sequential:
     """
 
     def __init__(self, layers: Sequence[Layer], seed: Optional[int] = None) -> None:
+        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
+            raise TypeError(f"layers must be a list of bionn.nn.Layer, got {type(layers).__name__}")
         layers = list(layers)
         if not layers:
             raise ValueError("layers must contain at least one layer")
@@ -163,16 +177,22 @@ class Sequential:
         ``model.parameters(tags=["mu", "sigma"])`` picks the focus parameters so an optimizer can
         give them their own learning rate; ``exclude_tags`` picks the rest.
         """
-        tag_set = None if tags is None else {tags} if isinstance(tags, str) else set(tags)
-        excl = set() if exclude_tags is None else {exclude_tags} if isinstance(exclude_tags, str) else set(exclude_tags)
+        tag_set = None if tags is None else _tag_set(tags, "tags")
+        excl = set() if exclude_tags is None else _tag_set(exclude_tags, "exclude_tags")
         chosen: Optional[List[Layer]] = None
         if layers is not None:
+            if not isinstance(layers, (list, tuple, range)):
+                raise TypeError(
+                    f"layers must be a sequence of layer indices or Layer types, got {type(layers).__name__}"
+                )
             chosen = []
+            n = len(self.layers)
             for sel in layers:
                 if isinstance(sel, type):
                     chosen.extend(l for l in self.layers if isinstance(l, sel))
                 else:
-                    chosen.append(self.layers[check_int(sel, "layers[i]")])
+                    i = check_int(sel, "layers[i]", minimum=-n, maximum=n - 1)
+                    chosen.append(self.layers[i])
         out = []
         for layer in self.layers:
             if chosen is not None and not any(layer is c for c in chosen):
@@ -187,7 +207,7 @@ class Sequential:
 
     def train(self, mode: bool = True) -> Sequential:
         """Training mode for :meth:`forward` (dropout active, BatchNorm uses batch statistics)."""
-        self.training = bool(mode)
+        self.training = check_bool(mode, "mode")
         return self
 
     def eval(self) -> Sequential:
@@ -204,8 +224,10 @@ class Sequential:
     def forward(self, x: Any, training: Optional[bool] = None) -> np.ndarray:
         """Output for the batch ``x`` (train/eval mode from :meth:`train` unless given)."""
         self._check_parameters()
-        mode = self.training if training is None else bool(training)
-        return self._impl.forward(as_array(x, "x", self.dtype), mode)
+        mode = self.training if training is None else check_bool(training, "training")
+        x = as_array(x, "x", self.dtype)
+        with core_errors("x"):
+            return self._impl.forward(x, mode)
 
     __call__ = forward
 
@@ -217,15 +239,38 @@ class Sequential:
         for p in self.parameters():
             p.grad[...] = 0
 
-    def _targets(self, y: Any, n: int, loss: Any, name: str = "y") -> np.ndarray:
+    def _targets(self, y: Any, n: int, loss: Any, name: str = "y", X: Optional[np.ndarray] = None) -> np.ndarray:
         if loss.is_classification:
-            return as_labels(y, name, n, self.dtype)
+            labels = as_labels(y, name, n, self.dtype)
+            if X is not None and labels.size:
+                # The core would find a label out of range only after the forward pass has updated
+                # BatchNorm's running statistics: checked here, so a rejected call changes nothing.
+                out = self._output_shape(X)
+                if len(out) == 1 and labels.max() >= out[0]:
+                    raise ValueError(f"{name} has label {int(labels.max())}, but the model outputs {out[0]} classes")
+            return labels
         arr = as_array(y, name, self.dtype)
         if arr.shape[0] != n:
             raise ValueError(f"{name} has {arr.shape[0]} samples but X has {n}")
         if arr.ndim == 1:  # regression targets given as a vector: one output per sample
             arr = arr.reshape(n, 1)
+        if X is not None:
+            out = self._output_shape(X)  # checked before the core's forward pass, as labels are
+            if arr.shape[1:] != out:
+                raise ValueError(
+                    f"{name} has per-sample shape {arr.shape[1:]}, the model outputs {out} (for loss {loss!r})"
+                )
         return arr
+
+    def _output_shape(self, X: np.ndarray) -> Tuple[int, ...]:
+        """The per-sample output shape for inputs like ``X``: one sample in eval mode (no running
+        statistics change), remembered per input shape (the architecture is fixed)."""
+        key = X.shape[1:]
+        cache = self.__dict__.setdefault("_output_shapes", {})
+        if key not in cache:
+            with core_errors("X"):
+                cache[key] = tuple(self._impl.predict(X[:1], 1).shape[1:])
+        return cache[key]
 
     def _check_x(self, x: Any, name: str = "X") -> np.ndarray:
         return as_array(x, name, self.dtype)
@@ -234,15 +279,19 @@ class Sequential:
         """Model output (eval mode) for every sample of ``X``, computed in batches."""
         self._check_parameters()
         X = self._check_x(X)
-        return self._impl.predict(X, check_int(batch_size, "batch_size", minimum=1))
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        with core_errors("X", "y"):
+            return self._impl.predict(X, batch_size)
 
     def evaluate(self, X: Any, y: Any, loss: Any, batch_size: int = 1024) -> Dict[str, float]:
         """Mean loss (and accuracy for classification losses) in eval mode."""
         self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
-        y = self._targets(y, X.shape[0], loss)
-        return dict(self._impl.evaluate(X, y, core_loss, check_int(batch_size, "batch_size", minimum=1)))
+        y = self._targets(y, X.shape[0], loss, X=X)
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        with core_errors("X", "y"):
+            return dict(self._impl.evaluate(X, y, core_loss, batch_size))
 
     def input_gradient(self, X: Any, y: Any, loss: Any, training: bool = False) -> np.ndarray:
         """dLoss/dX for a batch (mean-reduced loss), in eval mode by default; parameter gradients
@@ -250,16 +299,19 @@ class Sequential:
         self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
-        y = self._targets(y, X.shape[0], loss)
-        return self._impl.input_gradient(X, y, core_loss, bool(training))
+        y = self._targets(y, X.shape[0], loss, X=X)
+        with core_errors("X", "y"):
+            return self._impl.input_gradient(X, y, core_loss, check_bool(training, "training"))
 
     def train_step(self, X: Any, y: Any, loss: Any, optimizer: Any) -> float:
         """One optimisation step on the batch ``(X, y)``; returns the batch loss."""
         self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
-        y = self._targets(y, X.shape[0], loss)
-        return float(self._impl.train_step(X, y, core_loss, _core_optimizer(optimizer, self.dtype)))
+        y = self._targets(y, X.shape[0], loss, X=X)
+        core_opt = _core_optimizer(optimizer, self.dtype)
+        with core_errors("X", "y"):
+            return float(self._impl.train_step(X, y, core_loss, core_opt))
 
     def fit(
         self,
@@ -312,7 +364,7 @@ class Sequential:
         self._check_parameters()
         X = self._check_x(X)
         core_loss = _core_loss(loss, self.dtype)
-        y = self._targets(y, X.shape[0], loss)
+        y = self._targets(y, X.shape[0], loss, X=X)
         epochs = check_int(epochs, "epochs", minimum=0, maximum=INT32_MAX)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
@@ -322,7 +374,7 @@ class Sequential:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             val_x = self._check_x(validation_data[0], "validation_data[0]")
-            val_y = self._targets(validation_data[1], val_x.shape[0], loss, "validation_data[1]")
+            val_y = self._targets(validation_data[1], val_x.shape[0], loss, "validation_data[1]", X=val_x)
             if val_x.shape[1:] != X.shape[1:]:
                 raise ValueError(f"validation_data[0] has sample shape {val_x.shape[1:]}, X has {X.shape[1:]}")
         if isinstance(shuffle, str):
@@ -348,8 +400,21 @@ class Sequential:
         cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=epochs, batches=batches)
         cbs.on_train_begin()
 
+        nonfinite_warned = False
+
         def on_epoch(record: Dict[str, float]) -> bool:
+            nonlocal nonfinite_warned
             history.append(record)
+            value = record.get("loss", 0.0)
+            if not nonfinite_warned and not math.isfinite(value):
+                nonfinite_warned = True  # once per fit: the following epochs stay non-finite
+                warnings.warn(
+                    f"fit: the training loss became {value} at epoch {int(record['epoch'])}; the weights are "
+                    "no longer usable (lower the learning rate or check the inputs; "
+                    "callbacks=[bionn.callbacks.TerminateOnNaN()] stops at the first such batch)",
+                    RuntimeWarning,
+                    stacklevel=3,  # on_epoch <- fit <- the caller
+                )
             return bool(cbs.on_epoch_end(int(record["epoch"]) - 1, dict(record)))
 
         def on_batch(epoch: int, batch: int, nbatches: int, value: float) -> None:
@@ -358,23 +423,24 @@ class Sequential:
 
         self.training = True
         try:
-            self._impl.fit(
-                X,
-                y,
-                core_loss,
-                core_opt,
-                epochs,
-                batch_size,
-                shuffle=replacement or bool(shuffle),
-                drop_last=bool(drop_last),
-                eval_batch_size=eval_batch_size,
-                val_x=val_x,
-                val_y=val_y,
-                scheduler=core_sched,
-                on_batch=on_batch if cbs.wants_batches else None,
-                on_epoch=on_epoch,
-                replacement=replacement,
-            )
+            with core_errors("X", "y"):
+                self._impl.fit(
+                    X,
+                    y,
+                    core_loss,
+                    core_opt,
+                    epochs,
+                    batch_size,
+                    shuffle=replacement or bool(shuffle),
+                    drop_last=check_bool(drop_last, "drop_last"),
+                    eval_batch_size=eval_batch_size,
+                    val_x=val_x,
+                    val_y=val_y,
+                    scheduler=core_sched,
+                    on_batch=on_batch if cbs.wants_batches else None,
+                    on_epoch=on_epoch,
+                    replacement=replacement,
+                )
         except _StopTraining:
             history.stopped_early = True
         finally:
@@ -402,6 +468,10 @@ class Sequential:
         shapes, finite numbers, and the constraints of constrained parameters (a focus aperture
         ``sigma`` must be > 0), each failure a ValueError naming the entry.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"state must be a mapping of names to arrays (from state_dict()), got {type(state).__name__}"
+            )
         targets: Dict[str, np.ndarray] = {}
         owners: Dict[str, Tuple[Layer, Any]] = {}
         buffer_owners: Dict[str, Tuple[Layer, str]] = {}
@@ -412,7 +482,7 @@ class Sequential:
             for name, buf in layer.buffers().items():
                 targets[f"{i}.{name}"] = buf
                 buffer_owners[f"{i}.{name}"] = (layer, name)
-        if strict:
+        if check_bool(strict, "strict"):
             missing = sorted(set(targets) - set(state))
             unexpected = sorted(set(state) - set(targets))
             if missing or unexpected:
@@ -473,6 +543,14 @@ class Sequential:
         return load(path)
 
 
+def _tag_set(value: Any, name: str) -> set:
+    if isinstance(value, str):
+        return {value}
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(t, str) for t in value):
+        raise TypeError(f"{name} must be a str or a sequence of str (parameter tags), got {value!r}")
+    return set(value)
+
+
 def load(path: Union[str, os.PathLike]) -> Sequential:
     """Loads a model written by :meth:`Sequential.save`.
 
@@ -484,7 +562,7 @@ def load(path: Union[str, os.PathLike]) -> Sequential:
         The file is not a bionn model, is truncated or corrupt, or its arrays do not match its
         architecture.
     """
-    path = os.fspath(path)
+    path = check_path(path)
     built: Dict[str, Any] = {}
 
     def expect(cfg: Dict[str, Any], members: Dict[str, Any]) -> Dict[str, Tuple[int, ...]]:
@@ -532,8 +610,11 @@ def load(path: Union[str, os.PathLike]) -> Sequential:
 
 def _core_loss(loss: Any, dtype: np.dtype) -> Any:
     getter = getattr(loss, "_for_dtype", None)
-    if getter is None:
-        raise TypeError(f"loss must be a bionn.losses loss, got {type(loss).__name__}")
+    if getter is None or isinstance(loss, type):
+        what = (
+            f"the class {loss.__name__} (call it: {loss.__name__}())" if isinstance(loss, type) else type(loss).__name__
+        )
+        raise TypeError(f"loss must be a bionn.losses loss, got {what}")
     return getter(dtype)
 
 

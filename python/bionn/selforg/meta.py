@@ -35,7 +35,7 @@ class MetaLearner:
     """
 
     def __init__(self, method: str = "hill_climbing", epochs_per_step: int = 1, seed: int = 0) -> None:
-        if method not in META_METHODS:
+        if not isinstance(method, str) or method not in META_METHODS:
             raise ValueError(f"method must be one of {META_METHODS}, got {method!r}")
         self.method = method
         self.epochs_per_step = check_int(epochs_per_step, "epochs_per_step", minimum=1)

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._validation import as_array, check_dtype, check_float, check_int, check_seed, suffix
+from .._validation import as_array, check_dtype, check_float, check_int, check_path, check_seed, suffix
 from ..io import load_archive, save_archive
 from .topology import Topology
 
@@ -173,7 +173,16 @@ class SelfOrganizingNetwork:
         between batches."""
         X = _images(X, self._topology, self.dtype)
         epochs = check_int(epochs, "epochs", minimum=0)
-        for loss, ent in self._impl.fit(X, epochs, self._entropy_set(X, entropy_X)):
+        try:
+            results = self._impl.fit(X, epochs, self._entropy_set(X, entropy_X))
+        except ValueError as exc:
+            if "must be finite" not in str(exc):
+                raise
+            raise ValueError(
+                f"fit diverged: the units' activity became non-finite ({exc}); lower lr (now {self._options.lr}) "
+                f"or l2 (now {self._options.l2})"
+            ) from None
+        for loss, ent in results:
             self.history["loss"].append(list(loss))
             self.history["entropy"].append(list(ent))
         return self
@@ -245,7 +254,7 @@ def load(path: Union[str, os.PathLike]) -> SelfOrganizingNetwork:
         arrays are malformed (missing keys, wrong types, an invalid topology, arrays of the wrong
         shape or with NaN/Inf). The message names the file; nothing is returned.
     """
-    path = os.fspath(path)
+    path = check_path(path)
 
     def expect(header: Dict[str, Any], members: Mapping[str, Any]) -> Dict[str, Tuple[int, ...]]:
         # The arrays the header's topology needs, compared with the entries before any is read.

@@ -51,7 +51,7 @@ class Readout:
 
     def fit(self, F: Any, y: Any) -> Readout:
         F = as_array(F, "F", np.float32, min_ndim=2, max_ndim=2)
-        labels = as_labels(y, "y", F.shape[0], np.float32)
+        labels = as_labels(y, "y", F.shape[0], np.float32, x_name="F")
         if labels.max() >= self.n_classes:
             raise ValueError(f"y has label {int(labels.max())} but n_classes={self.n_classes}")
         self._mean = F.mean(axis=0)

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _core
-from .._validation import check_int, check_seed, pair
+from .._validation import check_int, check_seed, check_size, pair
 
 __all__ = ["Topology", "HANDCRAFTED", "Cell"]
 
@@ -136,6 +136,8 @@ class Topology:
         seed = check_seed(seed)
         n_units = check_int(n_units, "n_units", minimum=1)
         windows_per_unit = check_int(windows_per_unit, "windows_per_unit", minimum=1)
+        # the fields the core draws: n_units * windows_per_unit windows of two (row, col) corners
+        check_size("n_units * windows_per_unit", n_units * windows_per_unit * 4, 8)
         if "unit_locations" not in layout:
             if n_units > len(_DEFAULT_UNITS):
                 raise ValueError(
