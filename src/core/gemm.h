@@ -40,7 +40,7 @@ void gemm_serial(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool accumulate) {
   const Eigen::Index m = row_major ? dst.cols() : dst.rows(), n = row_major ? dst.rows() : dst.cols();
   Eigen::Index kc = lhs.cols(), mc = m, nc = n;
   if (n > 1 && m > 1)  // not a GEMV, which packs nothing
-    Eigen::internal::computeProductBlockingSizes<Scalar, Scalar, 1>(kc, mc, nc, 1);
+    Eigen::internal::computeProductBlockingSizes<Scalar, Scalar, 1>(kc, mc, nc, Eigen::Index(1));
   const Eigen::Index stack_elems = EIGEN_STACK_ALLOCATION_LIMIT / sizeof(Scalar);
   if (n <= 1 || m <= 1 || kc * mc <= stack_elems) return gemm_block(dst, lhs, rhs, accumulate);
   constexpr Eigen::Index mr = Eigen::internal::gebp_traits<Scalar, Scalar>::mr;
