@@ -340,10 +340,29 @@ void FocusBase<T>::focus_row(int64_t j, T* dst, int64_t& lo, int64_t& hi) const 
 }
 
 template <typename T>
+void FocusBase<T>::window(int64_t j, int64_t& lo, int64_t& hi) const {
+  // The window focus_row() gives neuron j, without computing its coefficients.
+  const double cutoff = -1.5 * std::log(static_cast<double>(std::numeric_limits<T>::epsilon()));
+  const T sx = sigmas_[0].value[j];
+  T zmin;
+  if (dims_ == 1) {
+    axis_window(mus_[0].value[j], T(0.5) / (sx * sx), in_, cutoff, lo, hi, zmin);
+    return;
+  }
+  const T sy = aniso_ ? sigmas_[1].value[j] : sx;
+  int64_t ylo, yhi;
+  axis_window(mus_[1].value[j], T(0.5) / (sy * sy), height_, cutoff, ylo, yhi, zmin);
+  lo = ylo * width_, hi = yhi * width_;
+}
+
+template <typename T>
 void FocusBase<T>::plan_blocks() {
-  // Positions sorted by where the neurons' windows start (from the last pass; they move slowly):
-  // neighbours in a block then share most of their inputs whatever the storage order, and a few
-  // wide foci no longer widen every block they sit in. Ties by index keep the order reproducible.
+  // Positions sorted by where the neurons' windows start: neighbours in a block then share most of
+  // their inputs whatever the storage order, and a few wide foci no longer widen every block they
+  // sit in. The windows come from the current mu and sigma (not the last pass), so a pass's
+  // numbers depend on the parameters only: a saved and loaded model predicts the same bits.
+  // Ties by index keep the order reproducible.
+  for (int64_t j = 0; j < out_; ++j) window(j, win_lo_[static_cast<size_t>(j)], win_hi_[static_cast<size_t>(j)]);
   std::sort(order_.begin(), order_.end(), [&](int64_t a, int64_t b) {
     const int64_t la = win_lo_[static_cast<size_t>(a)], lb = win_lo_[static_cast<size_t>(b)];
     return la != lb ? la < lb : a < b;

@@ -115,11 +115,12 @@ class FocusBase : public Layer<T> {
   std::vector<Tensor<T>> scratch_;  // per thread: some rows of G^T X
 
  private:
-  void plan_blocks();                             // sorts order_, cuts the blocks, chooses windowed_
-  void block_window(int64_t b);                   // blk_lo_[b], blk_hi_[b] from the current windows
-  double window_fraction() const;                 // share of K the block windows cover
-  void position_rows(int64_t r0, int64_t count);  // Phi's and K's rows [r0, r0 + count), windows
-  void compute_rows();                            // all of them, in the current order
+  void window(int64_t j, int64_t& lo, int64_t& hi) const;  // neuron j's window from mu, sigma
+  void plan_blocks();                                      // sorts order_, cuts the blocks, chooses windowed_
+  void block_window(int64_t b);                            // blk_lo_[b], blk_hi_[b] from the current windows
+  double window_fraction() const;                          // share of K the block windows cover
+  void position_rows(int64_t r0, int64_t count);           // Phi's and K's rows [r0, r0 + count), windows
+  void compute_rows();                                     // all of them, in the current order
   // phi_j (Eq. 6 with its normaliser) over its window into dst[lo, hi); dst is indexed like a row
   // of Phi and left untouched outside the window.
   void focus_row(int64_t j, T* dst, int64_t& lo, int64_t& hi) const;
