@@ -102,6 +102,8 @@ __all__: list[str] = [
     "StepLR_f64",
     "Tanh_f32",
     "Tanh_f64",
+    "bench_gemm",
+    "bench_profile_step",
     "build_info",
     "draw_seed",
     "get_num_threads",
@@ -383,6 +385,8 @@ class Sequential_f32:
     def backward(
         self, grad_output: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]
     ) -> numpy.typing.NDArray[numpy.float32]: ...
+    def begin_loading(self) -> None: ...
+    def end_loading(self) -> None: ...
     def evaluate(
         self,
         x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
@@ -504,6 +508,8 @@ class Sequential_f64:
     def backward(
         self, grad_output: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]
     ) -> numpy.typing.NDArray[numpy.float64]: ...
+    def begin_loading(self) -> None: ...
+    def end_loading(self) -> None: ...
     def evaluate(
         self,
         x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
@@ -1104,6 +1110,23 @@ def ParametricSoftplus_f32(a: float) -> Layer_f32: ...
 def ParametricSoftplus_f64(a: float) -> Layer_f64: ...
 def Softplus_f32(beta: float, threshold: float) -> Layer_f32: ...
 def Softplus_f64(beta: float, threshold: float) -> Layer_f64: ...
+def bench_gemm(m: int, n: int, k: int, repeats: int = 5) -> float:
+    """
+    Best seconds of float32 (m, k) x (k, n) products through the layers' GEMM.
+    """
+
+def bench_profile_step(
+    model: Sequential_f32,
+    x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+    y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32],
+    loss: Loss_f32,
+    optimizer: Optimizer_f32,
+    repeats: int = 10,
+) -> dict:
+    """
+    Per-stage minimum times of a float32 training step (trains the model).
+    """
+
 def build_info() -> dict:
     """
     What this build was compiled with: isa (x86-64-v2/-v3/-v4, native or generic),
