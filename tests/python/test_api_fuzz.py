@@ -139,7 +139,8 @@ def test_the_specs_cover_the_public_api():
 
     names = set(SPECS)
     for layer in nn.layer_registry():
-        assert f"nn.{layer}" in names
+        if not layer.startswith("_"):  # other tests register private layers of their own
+            assert f"nn.{layer}" in names
     for family in corruptions.CORRUPTIONS:
         assert f"corruptions.{family}" in names
     for fn in ("fgsm", "pgd", "FGSM", "PGD", "evaluate_robustness"):
