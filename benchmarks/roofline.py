@@ -64,7 +64,7 @@ def gemm_peak(size: int = 2048, repeats: int = 5) -> Dict[str, float]:
     b = torch.rand(size, size)
     c = torch.empty(size, size)
     torch.mm(a, b, out=c)
-    torch_s = min(_timed(lambda: torch.mm(a, b, out=c)) for _ in range(repeats))
+    torch_s = min(harness._time_once(lambda: torch.mm(a, b, out=c)) for _ in range(repeats))
     return {"size": size, "eigen_gflops": flops / eigen_s / 1e9, "torch_gflops": flops / torch_s / 1e9}
 
 
@@ -88,8 +88,8 @@ def gemm_shapes(shapes: Sequence[Tuple[int, int, int]] = GEMM_SHAPES, repeats: i
         ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.empty(m, n)
         torch.mm(ta, tb, out=tc)
         np.matmul(a, b, out=c)
-        torch_s = min(_timed(lambda: torch.mm(ta, tb, out=tc)) for _ in range(reps))  # noqa: B023 (called here)
-        numpy_s = min(_timed(lambda: np.matmul(a, b, out=c)) for _ in range(reps))  # noqa: B023
+        torch_s = min(harness._time_once(lambda: torch.mm(ta, tb, out=tc)) for _ in range(reps))  # noqa: B023 (called here)
+        numpy_s = min(harness._time_once(lambda: np.matmul(a, b, out=c)) for _ in range(reps))  # noqa: B023
         rows.append(
             {
                 "m": m,
@@ -101,16 +101,6 @@ def gemm_shapes(shapes: Sequence[Tuple[int, int, int]] = GEMM_SHAPES, repeats: i
             }
         )
     return rows
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    gc.disable()
-    try:
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
-    finally:
-        gc.enable()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,14 +275,14 @@ def step_pair(net: str, batch: int, width: int, budget_s: float = 0.4, max_repea
 
     run_b()
     run_t()
-    first = _timed(run_b) + _timed(run_t)
+    first = harness._time_once(run_b) + harness._time_once(run_t)
     repeats = int(min(max_repeats, max(3, 2 * budget_s / max(first, 1e-6))))
     tb, tt = [], []
     for _ in range(repeats):
         gc.collect()
-        tb.append(_timed(run_b))
+        tb.append(harness._time_once(run_b))
         gc.collect()
-        tt.append(_timed(run_t))
+        tt.append(harness._time_once(run_t))
     b, t = min(tb), min(tt)
     work = flops * batch
     return {
