@@ -58,6 +58,7 @@ import numpy as np
 from . import _core
 from ._validation import (
     INT32_MAX,
+    UINT64_MAX,
     as_array,
     as_integer_labels,
     as_labels,
@@ -400,8 +401,10 @@ def evaluate_robustness(
         eps_list = [_check_eps(e, "eps[i]") for e in eps]
         if not eps_list:
             raise ValueError("eps is empty")
-    repeats = check_int(repeats, "repeats", minimum=1)
+    repeats = check_int(repeats, "repeats", minimum=1, maximum=INT32_MAX)  # an iteration count, as steps
     seed = check_seed(seed)
+    if seed + repeats - 1 > UINT64_MAX:  # repeat r attacks with seed + r
+        raise ValueError(f"seed + repeats - 1 must be <= {UINT64_MAX} (repeat r uses seed + r); got seed={seed}")
     clip = _check_clip(clip)
     x, y = _inputs(model, images, labels, clip)
     y = y.astype(np.int64)  # the checked labels, as the integers fgsm/pgd take

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import string
 import sys
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
@@ -190,6 +191,33 @@ class EarlyStopping(Callback):
         return False
 
 
+def _check_template(filepath: str) -> str:
+    """Checks at construction what ``str.format`` would reject at the end of an epoch: the syntax,
+    field names (``epoch`` or a log key; no positional, attribute or index fields) and format specs
+    (``epoch`` is an int, log values are floats)."""
+    try:
+        fields = list(string.Formatter().parse(filepath))
+    except ValueError as exc:
+        raise ValueError(f"filepath {filepath!r} is not a valid format string: {exc}") from None
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if not name.isidentifier():
+            raise ValueError(
+                f"filepath {filepath!r}: field {{{name}}} must be {{epoch}} or a log key such as {{val_loss}}"
+            )
+        if conversion not in (None, "r", "s", "a"):
+            raise ValueError(f"filepath {filepath!r}: unknown conversion !{conversion} in {{{name}}}")
+        try:
+            format(1 if name == "epoch" else 0.5, spec or "")
+        except (ValueError, TypeError) as exc:
+            kind = "an int" if name == "epoch" else "a float"
+            raise ValueError(
+                f"filepath {filepath!r}: format spec {spec!r} of {{{name}}} does not fit {kind}: {exc}"
+            ) from None
+    return filepath
+
+
 class ModelCheckpoint(Callback):
     """Saves the model (atomically) after each epoch, or only when ``monitor`` improves.
 
@@ -200,7 +228,7 @@ class ModelCheckpoint(Callback):
         self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto"
     ) -> None:
         mode = _check_mode(mode)
-        self.filepath, self.monitor = check_path(filepath, "filepath"), _check_monitor(monitor)
+        self.filepath, self.monitor = _check_template(check_path(filepath, "filepath")), _check_monitor(monitor)
         self.save_best_only = check_bool(save_best_only, "save_best_only")
         self.maximise = mode == "max" or (mode == "auto" and "acc" in self.monitor)
         self.best: Optional[float] = None

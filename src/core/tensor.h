@@ -11,6 +11,8 @@
 
 #include <Eigen/Core>
 
+#include "core/limits.h"
+
 namespace bionn {
 
 struct Shape {
@@ -93,9 +95,16 @@ class Tensor {
   }
 
   // Resizes without releasing capacity: a smaller last batch does not reallocate the next one.
+  // Growing is checked first (no cost in the steady state, which never grows): an element count
+  // that overflows, or bytes beyond this machine's memory (limits.h), throw std::length_error
+  // (ValueError in Python) naming the shape, before anything is allocated or changed.
   void resize(const Shape& s) {
+    int64_t n = s.ndim ? 1 : 0;
+    bool overflow = false;
+    for (int i = 0; i < s.ndim; ++i) overflow |= __builtin_mul_overflow(n, s.dims[static_cast<size_t>(i)], &n);
+    if (overflow || n < 0 || static_cast<size_t>(n) > data_.capacity()) check_growth(s, overflow ? -1 : n);
+    data_.resize(static_cast<size_t>(n));
     shape_ = s;
-    data_.resize(static_cast<size_t>(s.numel()));
   }
   void zero() { std::fill(data_.begin(), data_.end(), T(0)); }
   void fill(T v) { std::fill(data_.begin(), data_.end(), v); }
@@ -116,6 +125,19 @@ class Tensor {
   }
 
  private:
+  static void check_growth(const Shape& s, int64_t n) {
+    const std::string what = "an activation of shape " + s.str() + " for this input";
+    if (n < 0) throw std::length_error(what + " has more elements than a 64-bit count holds");
+    int64_t bytes = 0;
+    const int64_t limit = memory_limit_bytes();
+    const bool wraps = __builtin_mul_overflow(n, static_cast<int64_t>(sizeof(T)), &bytes);
+    if (wraps || bytes > limit)
+      throw std::length_error(what + " = " + std::to_string(n) + " elements needs " +
+                              (wraps ? std::string("more than 2^63") : std::to_string(bytes)) +
+                              " bytes, more than the " + std::to_string(limit) +
+                              " bytes this machine allows (physical memory, or $BIONN_MAX_BYTES)");
+  }
+
   Shape shape_;
   AlignedVector<T> data_;
 };

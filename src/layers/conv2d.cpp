@@ -35,7 +35,8 @@ Conv2d<T>::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_h, i
   if (out_channels <= 0) throw std::invalid_argument("Conv2d: out_channels must be positive");
   if (kernel_h <= 0 || kernel_w <= 0) throw std::invalid_argument("Conv2d: kernel_size must be positive");
   if (stride <= 0) throw std::invalid_argument("Conv2d: stride must be positive");
-  if (padding < 0) throw std::invalid_argument("Conv2d: padding must be >= 0");
+  if (padding < 0 || padding > INT32_MAX)  // bounded so that H + 2 * padding cannot overflow
+    throw std::invalid_argument("Conv2d: padding must be in [0, 2147483647], got " + std::to_string(padding));
   limit_gemm_blocking();
   reset_parameters(rng);
 }
@@ -124,8 +125,8 @@ const Tensor<T>& Conv2d<T>::forward(const Tensor<T>& x, bool, Rng&) {
     throw std::invalid_argument("Conv2d: input " + x.shape().str() + " is smaller than the kernel (" +
                                 std::to_string(kh_) + ", " + std::to_string(kw_) + ") after padding");
   this->input_ = &x;
+  this->output_.resize(Shape{x.batch(), cout_, ho_, wo_});  // checked: a huge padding throws here
   const int64_t n = x.batch(), K = cin_ * kh_ * kw_, P = ho_ * wo_;
-  this->output_.resize(Shape{n, cout_, ho_, wo_});
   const int nt = max_threads();
   if (static_cast<int>(col_.size()) < nt) col_.resize(static_cast<size_t>(nt));
   CMapR<T> W(weight_.value.data(), cout_, K);

@@ -50,11 +50,11 @@ const FlexibleOptions& validated(const FlexibleOptions& o) {
         "out_channels; got " +
         std::to_string(o.in_channels) + " and " + std::to_string(o.out_channels));
   if (o.kernel_h <= 0 || o.kernel_w <= 0 || o.stride <= 0 || o.padding < 0) fail("invalid convolution geometry");
-  if (o.pool_kernel <= 0 || o.pool_stride <= 0 || o.pool_padding < 0 || 2 * o.pool_padding > o.pool_kernel)
+  if (o.pool_kernel <= 0 || o.pool_stride <= 0 || o.pool_padding < 0 || o.pool_padding > o.pool_kernel / 2)
     fail("invalid pooling geometry (pool_padding must be in [0, pool_kernel / 2])");
   if (o.input_h <= 0 || o.input_w <= 0) fail("input_size must be positive");
-  constexpr int64_t kMaxSide = int64_t(1) << 31;  // keeps input + 2 * padding far from overflow
-  if (o.padding > kMaxSide || o.pool_padding > kMaxSide) fail("padding and pool_padding must be <= 2^31");
+  constexpr int64_t kMaxSide = INT32_MAX;  // as Conv2d's: keeps input + 2 * padding far from overflow
+  if (o.padding > kMaxSide || o.pool_padding > kMaxSide) fail("padding and pool_padding must be <= 2147483647");
   // The threshold map (out_channels x output size, at most the input size) and its gradient.
   checked_elements("FlexibleConv2d",
                    {{"out_channels", o.out_channels}, {"input_size[0]", o.input_h}, {"input_size[1]", o.input_w}}, 8,

@@ -12,7 +12,7 @@ Pool2d<T>::Pool2d(Mode mode, int64_t kernel, int64_t stride, int64_t padding, bo
       pad_(padding),
       count_include_pad_(count_include_pad) {
   if (kernel <= 0) throw std::invalid_argument(kind() + ": kernel_size must be positive");
-  if (padding < 0 || 2 * padding > kernel)
+  if (padding < 0 || padding > kernel / 2)  // PyTorch's bound; also keeps H + 2 * padding from overflowing
     throw std::invalid_argument(kind() + ": padding must be in [0, kernel_size / 2], got " + std::to_string(padding));
 }
 

@@ -8,7 +8,9 @@
 
 #include "core/limits.h"
 #include "core/rng.h"
+#include "core/tensor.h"
 #include "layers/batchnorm.h"
+#include "layers/conv2d.h"
 #include "layers/dense.h"
 #include "layers/focus.h"
 
@@ -56,4 +58,31 @@ TEST_CASE("layer constructors refuse overflowing sizes before allocating", "[lim
   REQUIRE_THROWS_AS(Dense<float>(int64_t(1) << 32, int64_t(1) << 32, true, "torch", rng), std::length_error);
   REQUIRE_THROWS_AS(Dense<float>(1000000000, 1000000000, true, "torch", rng), std::length_error);
   REQUIRE_THROWS_AS(BatchNorm<float>(int64_t(1) << 62, false, 1e-5, 0.1, true), std::length_error);
+}
+
+TEST_CASE("a tensor refuses to grow past the memory limit and stays as it was", "[limits]") {
+  Tensor<float> t(Shape{2, 3});
+  t.fill(7.0f);
+  setenv("BIONN_MAX_BYTES", "4096", 1);
+  t.resize(Shape{4, 256});  // 4096 bytes: allowed
+  t.resize(Shape{2, 3});
+  const std::string m = message_of([&] { t.resize(Shape{4, 257}); });
+  REQUIRE(m.find("(4, 257)") != std::string::npos);
+  REQUIRE(m.find("4112 bytes") != std::string::npos);
+  REQUIRE(t.shape() == Shape({2, 3}));
+  const std::string wraps =
+      message_of([&] { t.resize(Shape{int64_t(1) << 32, int64_t(1) << 32, int64_t(1) << 32, 1}); });
+  REQUIRE(wraps.find("more elements than a 64-bit count holds") != std::string::npos);
+  unsetenv("BIONN_MAX_BYTES");
+}
+
+TEST_CASE("a convolution whose padded output cannot fit is refused at forward", "[limits]") {
+  Rng rng(0);
+  setenv("BIONN_MAX_BYTES", "1048576", 1);
+  Conv2d<float> conv(1, 2, 3, 3, 1, int64_t(1) << 20, true, "torch", rng);  // valid; the output is not
+  Tensor<float> x(Shape{4, 1, 8, 8}, 0.0f);
+  const std::string m = message_of([&] { conv.forward(x, false, rng); });
+  REQUIRE(m.find("(4, 2, 2097158, 2097158)") != std::string::npos);
+  REQUIRE_THROWS_AS(Conv2d<float>(1, 2, 3, 3, 1, int64_t(1) << 31, true, "torch", rng), std::invalid_argument);
+  unsetenv("BIONN_MAX_BYTES");
 }

@@ -178,3 +178,90 @@ def test_callback_and_optimizer_arguments_are_named(make, exc, words):
 def test_other_arguments_are_named(call, exc, words):
     with pytest.raises(exc, match=re.escape(words)):
         call()
+
+
+# -- the findings of the first long campaign ------------------------------------------------------
+@pytest.fixture
+def small_memory(monkeypatch):
+    """A 64 MiB cap (bionn's own, read by Python and C++ alike), so huge sizes are refused quickly."""
+    monkeypatch.setenv("BIONN_MAX_BYTES", str(64 << 20))
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        # were hangs: a loop count past what the C++ int loops (and any run) take, a huge allocation
+        (lambda: attacks.evaluate_robustness(image_model(), IMAGES, LABELS, repeats=2**32), "repeats must be <="),
+        (
+            lambda: attacks.evaluate_robustness(image_model(), IMAGES, LABELS, seed=2**64 - 1, repeats=2),
+            "seed + repeats",
+        ),
+        (lambda: selforg.MetaLearner().run(None, None, meta_steps=2 * 10**10), "meta_steps must be <="),
+        (lambda: selforg.MetaLearner(epochs_per_step=2**31), "epochs_per_step must be <="),
+        (lambda: selforg.histogram_entropy(np.arange(10.0), bins=2**31), "bins = 2147483648 elements"),
+        (
+            lambda: data.make_focus_blobs(40, 4, n_test=2_300_000_000),
+            "(n_samples + n_test) * (n_informative + n_noise)",
+        ),
+        # were MemoryError / numpy-internal messages
+        (lambda: data.make_focus_blobs(40, 4, noise_ratio=1e12), "(n_samples + n_test) * (n_informative + n_noise)"),
+        (lambda: data.make_focus_blobs(40, 2**33), "n_classes * n_clusters_per_class * n_informative"),
+        (lambda: data.random_crop(IMAGES, 4, padding=2**30, rng=0), "(H + 2 * padding)"),
+        (lambda: data.random_translate(IMAGES, 2**30, rng=0), "(H + 2 * max_shift)"),
+        (
+            lambda: data.make_cluttered_mnist(np.random.rand(4, 8, 8), np.arange(4), 5, size=2**20, clutter_size=2),
+            "n * size * size",
+        ),
+        (lambda: nn.Conv2d(1, 2, 3, padding=2**31), "padding must be <= 2147483647"),
+        (lambda: nn.AvgPool2d(2, padding=2), "padding must be <= 1"),
+        (lambda: nn.FlexibleConv2d(1, 2, 3, input_size=(8, 8), padding=2**31), "padding must be <= 2147483647"),
+    ],
+)
+def test_sizes_and_counts_that_cannot_run_are_refused_before_anything_runs(small_memory, call, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        call()
+
+
+def test_a_padding_whose_activations_cannot_fit_is_refused_at_forward(small_memory):
+    """The padding is valid for some input; for this one the output would need terabytes: refused
+    (was std::bad_alloc as a MemoryError), naming the input and the bytes, the model unchanged."""
+    model = nn.Sequential([nn.Conv2d(1, 2, 3, padding=2**20), nn.ReLU()], seed=0)
+    before = model.state_dict()
+    x = np.zeros((4, 1, 8, 8), np.float32)
+    for call in (lambda: model.forward(x), lambda: model.predict(x), lambda: attacks.fgsm(model, x, [0] * 4)):
+        with pytest.raises(ValueError, match=r"x|X|images") as info:
+            call()
+        assert "bytes" in str(info.value) and "(4, 2, 2097158, 2097158)" in str(info.value)
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize(
+    "call, exc, words",
+    [
+        (lambda: data.make_focus_classification(return_info=np.array([1, 2])), TypeError, "return_info"),
+        (lambda: nn.SecondaryActivation(6, amplifying=[[1, 2], [3]]), TypeError, "amplifying indices"),
+        (lambda: data.subsample(np.zeros((4, 2)), np.arange(4) % 2, 1, classes=[[0], [1, 2]]), TypeError, "classes"),
+        (lambda: data.subsample(np.zeros((4, 2)), np.arange(4) % 2, 1, classes=5), TypeError, "classes"),
+        (lambda: callbacks.ModelCheckpoint("m-{epoch:q}.bionn"), ValueError, "{epoch}"),
+        (lambda: callbacks.ModelCheckpoint("m-{val_loss:d}.bionn"), ValueError, "{val_loss}"),
+        (lambda: callbacks.ModelCheckpoint("m-{}.bionn"), ValueError, "log key"),
+        (lambda: callbacks.ModelCheckpoint("m-{epoch.real}.bionn"), ValueError, "log key"),
+        (lambda: callbacks.ModelCheckpoint("m-{epoch.bionn"), ValueError, "not a valid format string"),
+    ],
+)
+def test_more_arguments_are_named(call, exc, words):
+    with pytest.raises(exc, match=re.escape(words)):
+        call()
+
+
+def test_model_checkpoint_accepts_the_documented_templates(tmp_path):
+    for t in ("ckpt-{epoch:02d}-{val_loss:.3f}.npz", "m-{epoch}.bionn", "{{literal}}-{epoch!r}.bionn", "plain.bionn"):
+        callbacks.ModelCheckpoint(str(tmp_path / t))
+
+
+def test_validation_data_that_does_not_fit_names_validation_data():
+    model = nn.Sequential([nn.Dense(6, 3)], seed=0)
+    X, y = np.zeros((8, 6), np.float32), np.arange(8) % 3
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"^validation_data\[0\] does not fit the model"):
+        model.fit(X, y, loss=losses.CrossEntropy(), optimizer=opt, validation_data=(X[:, :5], y), verbose=0)

@@ -514,3 +514,29 @@ def test_bandpass_curves_draws_each_model(tiny_model, fashion):
     with pytest.raises(ValueError, match="center"):
         plot.bandpass_curves([dict(accuracy=1.0)])
     matplotlib.pyplot.close("all")
+
+
+def test_noise_drawn_slice_by_slice_equals_one_draw_over_the_batch():
+    """The noise families draw slice by slice (so Ctrl-C is seen between slices); the numbers are
+    those of one draw over the whole batch, as in the formulas of Hendrycks & Dietterich."""
+    x = np.random.default_rng(3).uniform(0, 1, (2 * families._per_image(np.zeros((1, 3, 32, 32))) + 5, 3, 32, 32))
+    x = x.astype(np.float32)
+    table = C.SEVERITY_TABLES["cifar"]
+
+    def ref(family):
+        rng, c = np.random.default_rng(11), table[family][2]
+        if family == "gaussian_noise":
+            out = x + np.float32(c) * rng.standard_normal(x.shape, dtype=np.float32)
+        elif family == "speckle_noise":
+            out = x + x * (np.float32(c) * rng.standard_normal(x.shape, dtype=np.float32))
+        elif family == "shot_noise":
+            out = rng.poisson(x.astype(np.float64) * c) / c
+        else:
+            flipped = rng.random(x.shape, dtype=np.float32) < c
+            salt = rng.random(x.shape, dtype=np.float32) < 0.5
+            out = x.copy()
+            out[flipped & salt], out[flipped & ~salt] = 1.0, 0.0
+        return np.clip(out, 0, 1).astype(np.float32)
+
+    for family in ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise"):
+        np.testing.assert_array_equal(C.corrupt(x, family, 3, seed=11), ref(family), err_msg=family)

@@ -83,6 +83,14 @@ run(lambda: corruptions.corrupt(X, "defocus_blur", 5, table="imagenet"))
 assert corruptions.corrupt(X[:4], "defocus_blur", 1).shape == X[:4].shape
 print("USABLE", flush=True)
 """,
+    "noise_corruption": """
+from bionn import corruptions
+X = np.random.default_rng(0).uniform(0, 1, (4000, 3, 32, 32)).astype(np.float32)
+# One Poisson draw over the batch takes seconds; the draws go slice by slice.
+run(lambda: corruptions.corrupt(X, "shot_noise", 5, seed=0))
+assert corruptions.corrupt(X[:4], "shot_noise", 1, seed=0).shape == X[:4].shape
+print("USABLE", flush=True)
+""",
     "selforg_fit": """
 from bionn.selforg import SelfOrganizingNetwork, Topology
 X = np.random.default_rng(0).random((8192, 20, 20)).astype(np.float32)

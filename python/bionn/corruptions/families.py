@@ -159,13 +159,20 @@ def _parameter(family: str, severity: Any, table: str, seed: Any) -> Any:
 _CHUNK_VALUES = 1 << 18
 
 
-def _per_chunk(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+def _per_image(x: np.ndarray) -> int:
+    """Images per slice of :func:`_per_chunk`."""
+    return max(1, _CHUNK_VALUES // max(1, int(np.prod(x.shape[1:]))))
+
+
+def _per_chunk(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dtype: Any = None) -> np.ndarray:
     """``fn`` applied to consecutive slices of images of ``x`` (N, C, H, W) (it must treat images
-    independently), concatenated: the same result as ``fn(x)``, interruptible between slices."""
-    per = max(1, _CHUNK_VALUES // max(1, int(np.prod(x.shape[1:]))))
+    independently; a random ``fn`` draws slice after slice, in order, which for NumPy's generators
+    gives the numbers of one draw over the batch), concatenated in an array of ``dtype`` (default
+    ``x``'s): the same result as ``fn(x)``, interruptible between slices."""
+    per = _per_image(x)
     if x.shape[0] <= per:
         return fn(x)
-    out = np.empty_like(x)
+    out = np.empty(x.shape, dtype=x.dtype if dtype is None else dtype)
     for start in range(0, x.shape[0], per):
         out[start : start + per] = fn(x[start : start + per])
     return out
@@ -199,8 +206,10 @@ def gaussian_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None
     """
     c = _parameter("gaussian_noise", severity, table, seed)
     x, shape = _as_images(images)
-    noise = _rng(seed).standard_normal(x.shape, dtype=np.float32)
-    return _finish(x + np.float32(c) * noise, shape)
+    rng = _rng(seed)  # drawn slice by slice, in order: the same numbers as one draw over the batch
+    return _finish(
+        _per_chunk(lambda xs: xs + np.float32(c) * rng.standard_normal(xs.shape, dtype=np.float32), x), shape
+    )
 
 
 def shot_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None, table: str = "cifar") -> np.ndarray:
@@ -210,8 +219,8 @@ def shot_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None, ta
     """
     c = _parameter("shot_noise", severity, table, seed)
     x, shape = _as_images(images)
-    counts = _rng(seed).poisson(x.astype(np.float64) * c)
-    return _finish(counts / c, shape)
+    rng = _rng(seed)
+    return _finish(_per_chunk(lambda xs: rng.poisson(xs.astype(np.float64) * c) / c, x), shape)
 
 
 def impulse_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None, table: str = "cifar") -> np.ndarray:
@@ -226,12 +235,19 @@ def impulse_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None,
     rng = _rng(seed)
     # Uniform draws compared with c (rather than a Bernoulli draw per severity) keep the corrupted
     # set of one severity a subset of the next one's for the same seed.
-    flipped = rng.random(x.shape, dtype=np.float32) < c
-    salt = rng.random(x.shape, dtype=np.float32) < 0.5
-    out = x.copy()
-    out[flipped & salt] = 1.0
-    out[flipped & ~salt] = 0.0
-    return _finish(out, shape)
+    # Both draws cover the whole batch in turn (slice by slice, so Ctrl-C is seen between slices).
+    flipped = _per_chunk(lambda xs: rng.random(xs.shape, dtype=np.float32) < c, x, np.bool_)
+    pos = iter(range(0, x.shape[0], _per_image(x)))
+
+    def apply(xs: np.ndarray) -> np.ndarray:
+        start = next(pos)
+        f, salt = flipped[start : start + xs.shape[0]], rng.random(xs.shape, dtype=np.float32) < 0.5
+        o = xs.copy()
+        o[f & salt] = 1.0
+        o[f & ~salt] = 0.0
+        return o
+
+    return _finish(_per_chunk(apply, x), shape)
 
 
 def speckle_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None, table: str = "cifar") -> np.ndarray:
@@ -241,8 +257,10 @@ def speckle_noise(images: Any, severity: int = 1, *, seed: Optional[int] = None,
     """
     c = _parameter("speckle_noise", severity, table, seed)
     x, shape = _as_images(images)
-    noise = _rng(seed).standard_normal(x.shape, dtype=np.float32)
-    return _finish(x + x * (np.float32(c) * noise), shape)
+    rng = _rng(seed)
+    return _finish(
+        _per_chunk(lambda xs: xs + xs * (np.float32(c) * rng.standard_normal(xs.shape, dtype=np.float32)), x), shape
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -217,7 +217,7 @@ def make_focus_blobs(
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dtype}")
     if n_noise is None:
-        n_noise = 0 if noise == "none" else int(np.floor(noise_ratio * n_informative + 0.5))
+        n_noise = 0 if noise == "none" else int(np.floor(min(noise_ratio * n_informative, 2.0**62) + 0.5))
     else:
         n_noise = check_int(n_noise, "n_noise", minimum=0)
         if noise == "none" and n_noise > 0:
@@ -225,6 +225,9 @@ def make_focus_blobs(
     n_centers = n_classes * n_clusters_per_class
     if n_samples < n_classes:
         raise ValueError(f"n_samples={n_samples} is smaller than n_classes={n_classes}")
+    # Checked before anything is drawn: the float64 centres and the (train + test) x features matrix.
+    check_size("n_classes * n_clusters_per_class * n_informative", n_centers * n_informative, 8)
+    check_size("(n_samples + n_test) * (n_informative + n_noise)", (n_samples + n_test) * (n_informative + n_noise), 8)
     gen = as_generator(seed, "seed")
 
     centers = _blob_centers(gen, n_centers, n_informative, class_sep)
@@ -359,6 +362,7 @@ def make_focus_classification(
     split_seed = check_int(split_seed, "split_seed", minimum=0)
     scale = check_bool(scale, "scale")
     dtype = check_dtype(dtype)
+    return_info = check_bool(return_info, "return_info")
     gen = as_generator(seed, "seed")
     n_generated = int(n_samples / (1.0 - test_size))
     blocks = 2 if noise == "sides" else 1
@@ -596,6 +600,10 @@ def make_cluttered_mnist(
         src = X.astype(np.float32, copy=False)
     if hi > 0 and N < 2:
         raise ValueError("X must hold at least 2 digits to cut clutter from other digits")
+    # Checked before anything is drawn: the frames (accumulated in float64 when there is clutter)
+    # and the fragments' pixel indices.
+    check_size("n * size * size", n * size * size, 8 if hi > 0 else 4)
+    check_size("n * max(n_clutter) * clutter_size**2", n * hi * clutter_size * clutter_size, 8)
     gen = as_generator(seed, "seed")
 
     reps = -(-n // N)

@@ -251,7 +251,13 @@ def subsample(
     if classes is None:
         cls = np.unique(y)
     else:
-        cls = as_integer_labels(np.asarray(classes), "classes")
+        if isinstance(classes, (str, bytes)) or not isinstance(classes, (Sequence, np.ndarray, range)):
+            raise TypeError(f"classes must be a sequence of integer class labels, got {type(classes).__name__}")
+        try:
+            arr = np.asarray(classes)
+        except (ValueError, TypeError):  # ragged nesting: numpy's message does not name the argument
+            raise TypeError("classes must be a flat sequence of integer class labels, got a nested one") from None
+        cls = as_integer_labels(arr, "classes")
         if np.unique(cls).size != cls.size:
             raise ValueError(f"classes contains duplicates: {cls.tolist()}")
     if cls.size == 0:
@@ -292,10 +298,16 @@ def random_horizontal_flip(X: np.ndarray, p: float = 0.5, *, rng: RngLike) -> np
     return out
 
 
-def _crop_windows(X: np.ndarray, pad: Tuple[int, int], size: Tuple[int, int], gen: np.random.Generator) -> np.ndarray:
+def _crop_windows(
+    X: np.ndarray, pad: Tuple[int, int], size: Tuple[int, int], gen: np.random.Generator, pad_name: str
+) -> np.ndarray:
     n = X.shape[0]
     ph, pw = pad
     h, w = size
+    # Checked before np.pad allocates: the padded copy and the cropped output.
+    n_planes, hp, wp = n * X.shape[1], X.shape[2] + 2 * ph, X.shape[3] + 2 * pw
+    check_size(f"N * C * (H + 2 * {pad_name}) * (W + 2 * {pad_name})", n_planes * hp * wp, X.itemsize)
+    check_size("N * C * size", n_planes * h * w, X.itemsize)
     Xp = np.pad(X, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if (ph or pw) else X
     top = gen.integers(0, Xp.shape[2] - h + 1, size=n)
     left = gen.integers(0, Xp.shape[3] - w + 1, size=n)
@@ -331,7 +343,7 @@ def random_crop(
     if h > X.shape[2] + 2 * ph or w > X.shape[3] + 2 * pw:
         raise ValueError(f"size {(h, w)} is larger than the padded image {(X.shape[2] + 2 * ph, X.shape[3] + 2 * pw)}")
     gen = as_generator(rng, "rng")
-    return _crop_windows(X, (ph, pw), (h, w), gen)
+    return _crop_windows(X, (ph, pw), (h, w), gen, "padding")
 
 
 def random_translate(X: np.ndarray, max_shift: Union[int, Tuple[int, int]], *, rng: RngLike) -> np.ndarray:
@@ -354,4 +366,4 @@ def random_translate(X: np.ndarray, max_shift: Union[int, Tuple[int, int]], *, r
     X = _as_images(X, "X")
     mh, mw = pair(max_shift, "max_shift", 0)
     gen = as_generator(rng, "rng")
-    return _crop_windows(X, (mh, mw), (X.shape[2], X.shape[3]), gen)
+    return _crop_windows(X, (mh, mw), (X.shape[2], X.shape[3]), gen, "max_shift")

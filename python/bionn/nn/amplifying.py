@@ -69,7 +69,10 @@ def _indices(spec: Any, name: str, features: int) -> Optional[List[int]]:
         return None
     if isinstance(spec, (str, bytes)) or not isinstance(spec, (Sequence, np.ndarray, range)):
         raise TypeError(f"{name} must be a count (int) or a sequence of neuron indices, got {type(spec).__name__}")
-    arr = np.asarray(spec)
+    try:
+        arr = np.asarray(spec)
+    except (ValueError, TypeError):  # ragged nesting: numpy's message does not name the argument
+        raise TypeError(f"{name} indices must be a 1-D sequence of integers, got {spec!r}") from None
     if arr.size == 0:
         return []
     if arr.ndim != 1 or arr.dtype.kind not in "iu":

@@ -26,7 +26,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._validation import check_bool, check_float, check_int, pair
+from .._validation import INT32_MAX, check_bool, check_float, check_int, pair
 from .base import Layer, register_layer
 
 __all__ = ["FlexibleConv2d", "THRESHOLD_MODES"]
@@ -122,7 +122,7 @@ class FlexibleConv2d(Layer):
         ih = check_int(input_size[0], "input_size[0]", minimum=1)
         iw = check_int(input_size[1], "input_size[1]", minimum=1)
         stride = check_int(stride, "stride", minimum=1)
-        padding = check_int(padding, "padding", minimum=0, maximum=2**31)
+        padding = check_int(padding, "padding", minimum=0, maximum=INT32_MAX)
         if pool_kernel is None:
             if kh != kw:
                 raise ValueError("pool_kernel must be given when kernel_size is not square")
@@ -130,7 +130,7 @@ class FlexibleConv2d(Layer):
         pool_kernel = check_int(pool_kernel, "pool_kernel", minimum=1)
         pool_stride = check_int(pool_stride, "pool_stride", minimum=1)
         pool_padding = padding if pool_padding is None else pool_padding
-        pool_padding = check_int(pool_padding, "pool_padding", minimum=0, maximum=2**31)
+        pool_padding = check_int(pool_padding, "pool_padding", minimum=0, maximum=INT32_MAX)
         if 2 * pool_padding > pool_kernel:
             raise ValueError(f"pool_padding must be <= pool_kernel / 2, got {pool_padding} for kernel {pool_kernel}")
         if not isinstance(threshold_mode, str) or threshold_mode not in THRESHOLD_MODES:

@@ -6,7 +6,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from .._validation import check_bool, check_float, check_int, pair
+from .._validation import INT32_MAX, check_bool, check_float, check_int, pair
 from .base import Layer, _ArgumentFree, register_layer
 
 __all__ = [
@@ -88,7 +88,7 @@ class Conv2d(Layer):
         kh, kw = pair(kernel_size, "kernel_size", minimum=1)
         self._check_size("in_channels * out_channels * kernel_size", in_channels * out_channels * kh * kw)
         stride = check_int(stride, "stride", minimum=1)
-        padding = check_int(padding, "padding", minimum=0)
+        padding = check_int(padding, "padding", minimum=0, maximum=INT32_MAX)  # the core's bound
         self._config = dict(
             in_channels=in_channels,
             out_channels=out_channels,
@@ -134,7 +134,8 @@ class AvgPool2d(Layer):
         super().__init__(dtype)
         kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
         stride = kernel_size if stride is None else check_int(stride, "stride", minimum=1)
-        padding = check_int(padding, "padding", minimum=0)
+        # PyTorch's bound, as MaxPool2d's: padding beyond half the window would average padding only
+        padding = check_int(padding, "padding", minimum=0, maximum=kernel_size // 2)
         self._config = dict(
             kernel_size=kernel_size,
             stride=stride,

@@ -239,13 +239,15 @@ class Sequential:
         for p in self.parameters():
             p.grad[...] = 0
 
-    def _targets(self, y: Any, n: int, loss: Any, name: str = "y", X: Optional[np.ndarray] = None) -> np.ndarray:
+    def _targets(
+        self, y: Any, n: int, loss: Any, name: str = "y", X: Optional[np.ndarray] = None, x_name: str = "X"
+    ) -> np.ndarray:
         if loss.is_classification:
             labels = as_labels(y, name, n, self.dtype)
             if X is not None and labels.size:
                 # The core would find a label out of range only after the forward pass has updated
                 # BatchNorm's running statistics: checked here, so a rejected call changes nothing.
-                out = self._output_shape(X)
+                out = self._output_shape(X, x_name)
                 if len(out) == 1 and labels.max() >= out[0]:
                     raise ValueError(f"{name} has label {int(labels.max())}, but the model outputs {out[0]} classes")
             return labels
@@ -255,20 +257,20 @@ class Sequential:
         if arr.ndim == 1:  # regression targets given as a vector: one output per sample
             arr = arr.reshape(n, 1)
         if X is not None:
-            out = self._output_shape(X)  # checked before the core's forward pass, as labels are
+            out = self._output_shape(X, x_name)  # checked before the core's forward pass, as labels are
             if arr.shape[1:] != out:
                 raise ValueError(
                     f"{name} has per-sample shape {arr.shape[1:]}, the model outputs {out} (for loss {loss!r})"
                 )
         return arr
 
-    def _output_shape(self, X: np.ndarray) -> Tuple[int, ...]:
+    def _output_shape(self, X: np.ndarray, name: str = "X") -> Tuple[int, ...]:
         """The per-sample output shape for inputs like ``X``: one sample in eval mode (no running
         statistics change), remembered per input shape (the architecture is fixed)."""
         key = X.shape[1:]
         cache = self.__dict__.setdefault("_output_shapes", {})
         if key not in cache:
-            with core_errors("X"):
+            with core_errors(name):
                 cache[key] = tuple(self._impl.predict(X[:1], 1).shape[1:])
         return cache[key]
 
@@ -374,7 +376,9 @@ class Sequential:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             val_x = self._check_x(validation_data[0], "validation_data[0]")
-            val_y = self._targets(validation_data[1], val_x.shape[0], loss, "validation_data[1]", X=val_x)
+            val_y = self._targets(
+                validation_data[1], val_x.shape[0], loss, "validation_data[1]", X=val_x, x_name="validation_data[0]"
+            )
             if val_x.shape[1:] != X.shape[1:]:
                 raise ValueError(f"validation_data[0] has sample shape {val_x.shape[1:]}, X has {X.shape[1:]}")
         if isinstance(shuffle, str):

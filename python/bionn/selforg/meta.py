@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 from .. import _core
-from .._validation import check_int, check_seed, suffix
+from .._validation import INT32_MAX, check_int, check_seed, suffix
 from .network import SelfOrganizingNetwork, _images
 
 __all__ = ["MetaLearner", "META_METHODS"]
@@ -38,7 +38,7 @@ class MetaLearner:
         if not isinstance(method, str) or method not in META_METHODS:
             raise ValueError(f"method must be one of {META_METHODS}, got {method!r}")
         self.method = method
-        self.epochs_per_step = check_int(epochs_per_step, "epochs_per_step", minimum=1)
+        self.epochs_per_step = check_int(epochs_per_step, "epochs_per_step", minimum=1, maximum=INT32_MAX)
         self.seed = check_seed(seed)
         opts = _core.SelfOrgMetaOptions()
         opts.method = method
@@ -86,7 +86,7 @@ class MetaLearner:
     ) -> List[Dict[str, Any]]:
         """``meta_steps`` meta-steps (Algorithm 2's outer loop); ``on_step(m, network, record)`` is
         called after each (e.g. to measure readout accuracy per meta-step, Fig. 6)."""
-        meta_steps = check_int(meta_steps, "meta_steps", minimum=0)
+        meta_steps = check_int(meta_steps, "meta_steps", minimum=0, maximum=INT32_MAX)  # as epochs_per_step
         out = []
         for m in range(1, meta_steps + 1):
             r = self.step(network, X, entropy_X)

@@ -13,7 +13,16 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._validation import as_array, check_dtype, check_float, check_int, check_path, check_seed, suffix
+from .._validation import (
+    as_array,
+    check_dtype,
+    check_float,
+    check_int,
+    check_path,
+    check_seed,
+    check_size,
+    suffix,
+)
 from ..io import load_archive, save_archive
 from .topology import Topology
 
@@ -33,6 +42,7 @@ def histogram_entropy(values: Any, bins: int = 100) -> float:
     """
     v = as_array(values, "values", np.float64, min_ndim=1, max_ndim=4).reshape(-1)
     bins = check_int(bins, "bins", minimum=1)
+    check_size("bins", bins, 8)  # the core's int64 counts, refused before they are allocated
     return float(_core.selforg_histogram_entropy(v, bins))
 
 
