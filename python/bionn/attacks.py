@@ -349,7 +349,14 @@ def accuracy(model: Any, images: Any, labels: Any, batch_size: int = 1000) -> fl
     from .losses import CrossEntropy
 
     model = _check_model(model)
-    return float(model.evaluate(images, labels, CrossEntropy(), batch_size=batch_size)["accuracy"])
+    loss = CrossEntropy()
+    x = as_array(images, "images", model.dtype, min_ndim=2)
+    y = as_integer_labels(labels, "labels", x.shape[0], "images")
+    # The labels against the model's outputs, named as this function's arguments (not evaluate's X, y).
+    y = model._targets(y, x.shape[0], loss, "labels", X=x, x_name="images")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    with core_errors("images", "labels"):
+        return float(model.evaluate(x, y, loss, batch_size=batch_size)["accuracy"])
 
 
 def evaluate_robustness(
@@ -407,6 +414,10 @@ def evaluate_robustness(
         raise ValueError(f"seed + repeats - 1 must be <= {UINT64_MAX} (repeat r uses seed + r); got seed={seed}")
     clip = _check_clip(clip)
     x, y = _inputs(model, images, labels, clip)
+    from .losses import CrossEntropy
+
+    # Checked against the model before any attack (a surrogate may have more classes than the model).
+    model._targets(y, x.shape[0], CrossEntropy(), "labels", X=x, x_name="images")
     y = y.astype(np.int64)  # the checked labels, as the integers fgsm/pgd take
     out: Dict[float, float] = {}
     for e in eps_list:

@@ -265,3 +265,18 @@ def test_validation_data_that_does_not_fit_names_validation_data():
     opt = optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match=r"^validation_data\[0\] does not fit the model"):
         model.fit(X, y, loss=losses.CrossEntropy(), optimizer=opt, validation_data=(X[:, :5], y), verbose=0)
+
+
+def test_labels_beyond_the_model_but_within_the_surrogate_are_named_labels():
+    """A surrogate with more classes accepts the labels; the accuracy on the model then refused
+    them as ``y`` (evaluate's argument), not ``labels``."""
+    model = image_model()
+    surrogate = nn.Sequential([nn.Flatten(), nn.Dense(16, 8)], seed=1)
+    labels = np.array([0, 1, 5, 1])
+    with pytest.raises(ValueError, match=r"^labels has label 5, but the model outputs 3 classes"):
+        attacks.evaluate_robustness(model, IMAGES, labels, eps=0.1, surrogate=surrogate)
+    with pytest.raises(ValueError, match=r"^labels has label 5"):
+        attacks.accuracy(model, IMAGES, labels)
+    with pytest.raises(ValueError, match=r"^images does not fit the model"):
+        attacks.accuracy(model, IMAGES[:, :, :3], LABELS)
+    assert attacks.accuracy(model, IMAGES, LABELS) == attacks.accuracy(model, IMAGES.tolist(), LABELS.tolist())
