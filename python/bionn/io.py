@@ -25,7 +25,7 @@ from typing import IO, Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, 
 
 import numpy as np
 
-from ._validation import check_path, check_size
+from ._validation import as_ndarray, check_path, check_size
 
 __all__ = ["HEADER_KEY", "atomic_write", "save_archive", "load_archive", "Member"]
 
@@ -126,7 +126,7 @@ def save_archive(path: PathLike, header: Mapping[str, Any], arrays: Mapping[str,
     for name, value in arrays.items():
         if not isinstance(name, str) or name.startswith("__"):
             raise ValueError(f"array name {name!r} is reserved or not a string")
-        a = np.asarray(value)
+        a = as_ndarray(value, f"array {name!r}")
         if a.dtype.kind not in "biuf":
             raise ValueError(f"array {name!r} has non-numeric dtype {a.dtype}")
         if a.dtype.kind == "f" and not np.isfinite(a).all():

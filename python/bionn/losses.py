@@ -10,7 +10,7 @@ from typing import Any, Dict
 import numpy as np
 
 from . import _core
-from ._validation import as_array, as_labels, check_float, core_errors, suffix
+from ._validation import as_array, as_labels, as_ndarray, check_float, core_errors, suffix
 
 __all__ = ["Loss", "CrossEntropy", "MSE", "L1", "LinearSquare", "BCEWithLogits"]
 
@@ -38,7 +38,7 @@ class Loss:
         return {}
 
     def __call__(self, pred: Any, target: Any) -> float:
-        p = np.asarray(pred)
+        p = as_ndarray(pred, "pred")
         dtype = np.float64 if p.dtype == np.float64 else np.float32
         p = as_array(p, "pred", dtype)
         if self.is_classification:

@@ -280,3 +280,23 @@ def test_labels_beyond_the_model_but_within_the_surrogate_are_named_labels():
     with pytest.raises(ValueError, match=r"^images does not fit the model"):
         attacks.accuracy(model, IMAGES[:, :, :3], LABELS)
     assert attacks.accuracy(model, IMAGES, LABELS) == attacks.accuracy(model, IMAGES.tolist(), LABELS.tolist())
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: losses.CrossEntropy()(np.zeros((2, 3)), [[1, 2], [3]]), "target must be a 1-D array"),
+        (lambda: losses.MSE()([[1, 2], [3]], np.zeros(2)), "pred must be array-like"),
+        (lambda: nn.MixLU(6, negative_units=[[1], [2, 3]]), "negative_units must be array-like"),
+        (lambda: nn.FocusDense(4, 3, mu_init=[[0.1], [0.2, 0.3]]), "mu_init must be array-like"),
+        (
+            lambda: nn.Sequential([nn.Dense(2, 2)]).load_state_dict({"0.weight": [[1.0], [2.0, 3.0]]}, strict=False),
+            "0.weight",
+        ),
+        (lambda: corruptions.evaluate_corruptions(image_model(), IMAGES, [[0], [1, 2]]), "labels"),
+    ],
+)
+def test_ragged_sequences_are_refused_naming_the_argument(call, words):
+    """numpy's "inhomogeneous shape" ValueError used to reach the user without the argument's name."""
+    with pytest.raises(TypeError, match=re.escape(words)):
+        call()

@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from .._validation import as_list, check_int
+from .._validation import as_list, as_ndarray, check_int
 from .families import _FUNCTIONS, CORRUPTIONS, _as_images, _check_name, _check_severity, _check_table
 
 
@@ -127,7 +127,7 @@ def _predict_labels(model: Any, X: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 def _check_labels(labels: Any, n: int) -> np.ndarray:
-    arr = np.asarray(labels)
+    arr = as_ndarray(labels, "labels")
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"labels must hold integer class labels, got dtype {arr.dtype}")
     if arr.ndim != 1 or arr.shape[0] != n:

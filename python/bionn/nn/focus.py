@@ -50,7 +50,7 @@ from typing import Any, Dict, Sequence, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._validation import check_bool, check_float, check_int
+from .._validation import as_ndarray, check_bool, check_float, check_int
 from .base import Layer, register_layer
 from .layers import Dense
 
@@ -138,7 +138,7 @@ class _FocusBase(Layer):
                 raise ValueError(f"mu_init must be 'spread', 'center' or an array of centres, got {mu_init!r}")
             mu_mode, mu_values, mu_cfg = mu_init, [], mu_init
         else:
-            arr = np.asarray(mu_init)
+            arr = as_ndarray(mu_init, "mu_init")
             if arr.dtype.kind not in "iuf":
                 raise TypeError(f"mu_init must be 'spread', 'center' or an array of real numbers, got {mu_init!r}")
             arr = arr.astype(np.float64)

@@ -34,7 +34,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import as_ndarray, check_float, check_int
 from .base import Layer, _ArgumentFree, register_layer
 
 __all__ = ["NegLU", "SmoothNegLU", "MixLU", "MinMaxout", "LearnedActivation"]
@@ -78,7 +78,7 @@ def _selection(
             raise ValueError(f"give either {fraction_name} or {units_name}, not both")
         if isinstance(units, (str, bytes)):
             raise TypeError(f"{units_name} must be a sequence of unit indices, got {units!r}")
-        arr = np.asarray(units)
+        arr = as_ndarray(units, units_name)
         if arr.size == 0:
             return 0.0, [], True
         if arr.dtype == bool:

@@ -25,6 +25,7 @@ from .._validation import (
     INT32_MAX,
     as_array,
     as_labels,
+    as_ndarray,
     check_bool,
     check_int,
     check_path,
@@ -495,7 +496,7 @@ class Sequential:
         for key, dest in targets.items():
             if key not in state:
                 continue
-            src = np.asarray(state[key])
+            src = as_ndarray(state[key], f"state dict entry {key!r}")
             if src.shape != dest.shape:
                 raise ValueError(f"state dict entry {key!r} has shape {src.shape}, expected {dest.shape}")
             if src.dtype.kind not in "biuf":
