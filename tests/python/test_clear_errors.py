@@ -300,3 +300,18 @@ def test_ragged_sequences_are_refused_naming_the_argument(call, words):
     """numpy's "inhomogeneous shape" ValueError used to reach the user without the argument's name."""
     with pytest.raises(TypeError, match=re.escape(words)):
         call()
+
+
+@pytest.mark.parametrize(
+    "call, exc, words",
+    [
+        (lambda: nn.amplifying_mlp(1, 1, width=8536975422762), ValueError, "width and depth"),
+        (lambda: nn.amplifying_mlp(1, 1, width=1, depth=2**40), ValueError, "width and depth"),
+        (lambda: nn.FlexibleConv2d(1, 2, 28, input_size=(6, 6)), ValueError, "kernel_size (28, 28) is larger"),
+    ],
+)
+def test_builders_name_their_own_arguments(call, exc, words):
+    """Found by the second campaign: amplifying_mlp's width was reported as a layer's ``features``,
+    FlexibleConv2d's kernel_size as "the kernel"."""
+    with pytest.raises(exc, match=re.escape(words)):
+        call()

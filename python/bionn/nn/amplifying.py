@@ -23,7 +23,7 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._validation import as_list, check_bool, check_float, check_int
+from .._validation import as_list, check_bool, check_dtype, check_float, check_int, check_size
 from .base import Layer, register_layer
 from .layers import Dense
 from .sequential import Sequential
@@ -319,6 +319,9 @@ def amplifying_mlp(
     out_features = check_int(out_features, "out_features", minimum=1)
     width = check_int(width, "width", minimum=1)
     depth = check_int(depth, "depth", minimum=1)
+    # Every weight and bias with its gradient, checked before the first layer is built.
+    n_params = (in_features + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * out_features
+    check_size("width and depth: the parameters and their gradients", 2 * n_params, check_dtype(dtype).itemsize)
     if special_layers is None:
         special = set(range(1, depth + 1))
     else:

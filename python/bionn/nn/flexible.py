@@ -147,7 +147,9 @@ class FlexibleConv2d(Layer):
         self._check_size("out_channels * kernel_size", 2 * out_channels * in_channels * kh * kw)
         self._check_size("out_channels * input_size", 2 * out_channels * ih * iw)  # the threshold map
         if ih + 2 * padding < kh or iw + 2 * padding < kw:
-            raise ValueError(f"input_size {(ih, iw)} is smaller than the kernel {(kh, kw)} after padding")
+            raise ValueError(
+                f"kernel_size {(kh, kw)} is larger than input_size {(ih, iw)} after padding={padding} on each side"
+            )
         if conv_hw != pool_hw:
             raise ValueError(
                 f"convolution and max-pooling must give the same output size; got {conv_hw} and "

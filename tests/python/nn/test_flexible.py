@@ -212,7 +212,7 @@ def test_mask_selects_max_pooling_below_the_threshold():
         (dict(threshold_mode="sometimes"), ValueError, "threshold_mode"),
         (dict(threshold_mode=1), ValueError, "threshold_mode"),
         (dict(pool_kernel=2), ValueError, "same output size"),
-        (dict(input_size=(2, 2)), ValueError, "smaller than the kernel"),
+        (dict(input_size=(2, 2)), ValueError, "is larger than input_size"),
         (dict(input_size=8), TypeError, "input_size"),
         (dict(input_size=(8, 0)), ValueError, "input_size"),
         (dict(threshold=float("nan")), ValueError, "threshold"),
