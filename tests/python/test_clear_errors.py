@@ -308,6 +308,8 @@ def test_ragged_sequences_are_refused_naming_the_argument(call, words):
         (lambda: nn.amplifying_mlp(1, 1, width=8536975422762), ValueError, "width and depth"),
         (lambda: nn.amplifying_mlp(1, 1, width=1, depth=2**40), ValueError, "width and depth"),
         (lambda: nn.FlexibleConv2d(1, 2, 28, input_size=(6, 6)), ValueError, "kernel_size (28, 28) is larger"),
+        (lambda: data.subsample((1, 2, 3), (1, 2, 3), 2), ValueError, "y has too few samples of a class"),
+        (lambda: data.make_focus_blobs(40, 4, noise_ratio=2**63), ValueError, "noise_ratio * n_informative"),
     ],
 )
 def test_builders_name_their_own_arguments(call, exc, words):

@@ -216,6 +216,7 @@ def make_focus_blobs(
         raise TypeError(f"dtype must be a NumPy floating dtype, got {dtype!r}") from None
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dtype}")
+    n_noise_given = n_noise
     if n_noise is None:
         n_noise = 0 if noise == "none" else int(np.floor(min(noise_ratio * n_informative, 2.0**62) + 0.5))
     else:
@@ -227,7 +228,10 @@ def make_focus_blobs(
         raise ValueError(f"n_samples={n_samples} is smaller than n_classes={n_classes}")
     # Checked before anything is drawn: the float64 centres and the (train + test) x features matrix.
     check_size("n_classes * n_clusters_per_class * n_informative", n_centers * n_informative, 8)
-    check_size("(n_samples + n_test) * (n_informative + n_noise)", (n_samples + n_test) * (n_informative + n_noise), 8)
+    what = "(n_samples + n_test) * (n_informative + n_noise)"
+    if n_noise_given is None and noise != "none":
+        what += " with n_noise = round(noise_ratio * n_informative)"
+    check_size(what, (n_samples + n_test) * (n_informative + n_noise), 8)
     gen = as_generator(seed, "seed")
 
     centers = _blob_centers(gen, n_centers, n_informative, class_sep)

@@ -266,7 +266,7 @@ def subsample(
     short = [(int(c), p.size) for c, p in zip(cls, pools) if p.size < per_class]
     if short:
         desc = ", ".join(f"class {c} has {n}" for c, n in short)
-        raise ValueError(f"subsample: per_class={per_class} but {desc} sample(s)")
+        raise ValueError(f"y has too few samples of a class for per_class={per_class}: {desc} sample(s)")
     idx = np.concatenate([rng.choice(p, per_class, replace=False) for p in pools])
     idx = rng.permutation(idx)
     return X[idx], y[idx]
