@@ -91,6 +91,34 @@ run(lambda: corruptions.corrupt(X, "shot_noise", 5, seed=0))
 assert corruptions.corrupt(X[:4], "shot_noise", 1, seed=0).shape == X[:4].shape
 print("USABLE", flush=True)
 """,
+    # The processes backend: the parent stops the worker processes (each in a long run, more runs
+    # queued to them) instead of waiting for their runs; finished runs stay recorded.
+    "sweep_processes": """
+import multiprocessing, os, sys, tempfile, textwrap
+from bionn.experiments import RunStore, repeat
+tmp = tempfile.mkdtemp()
+with open(os.path.join(tmp, "sweep_fns.py"), "w") as fh:
+    fh.write(textwrap.dedent('''
+        import numpy as np
+        from bionn import losses, nn, optim
+        def long_run(seed, epochs):
+            m = nn.Sequential([nn.Dense(8, 64), nn.ReLU(), nn.Dense(64, 1)], seed=seed)
+            X = np.random.default_rng(seed).normal(size=(64, 8)).astype(np.float32)
+            opt = optim.SGD(m.parameters(), lr=1e-3)
+            m.fit(X, X[:, :1], loss=losses.MSE(), optimizer=opt, epochs=epochs, batch_size=1, verbose=0)
+            return {"loss": float(m.evaluate(X, X[:, :1], losses.MSE())["loss"])}
+    '''))
+sys.path.insert(0, tmp)
+os.environ["PYTHONPATH"] = tmp + os.pathsep + os.environ.get("PYTHONPATH", "")
+from sweep_fns import long_run
+store = RunStore(os.path.join(tmp, "records"))
+kw = dict(backend="processes", n_workers=2, progress=False, store=store, paper="p", experiment="e")
+repeat(long_run, seeds=[0], configs=[{"epochs": 1}], **kw)  # one finished run on record
+run(lambda: repeat(long_run, seeds=range(6), configs=[{"epochs": 10**6}], **kw))
+assert not multiprocessing.active_children(), multiprocessing.active_children()
+assert store.load("p", "e", {"epochs": 1}, 0) is not None
+print("USABLE", flush=True)
+""",
     "selforg_fit": """
 from bionn.selforg import SelfOrganizingNetwork, Topology
 X = np.random.default_rng(0).random((8192, 20, 20)).astype(np.float32)

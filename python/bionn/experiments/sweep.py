@@ -481,9 +481,31 @@ def _run_processes(
         _collect(
             cf.as_completed(futures), lambda fut: futures[fut], tasks, results, "in a worker process", bar, on_done
         )
+    except BaseException:
+        # Ctrl-C or a failed run: stop the runs in flight now. Cancelling futures alone would let
+        # every worker finish its current run and the runs already queued to it (a worker that
+        # sees Ctrl-C itself reports its run as failed and takes the next one). Finished runs
+        # are already recorded by on_done.
+        _terminate_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]
+
+
+def _terminate_workers(pool: Any) -> None:
+    """Ends a ProcessPoolExecutor's worker processes at once (``terminate_workers`` from Python
+    3.14; the same on the executor's process table before)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:  # pragma: no cover - Python >= 3.14
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
 
 
 def _run_dask(
