@@ -305,8 +305,10 @@ def test_ragged_sequences_are_refused_naming_the_argument(call, words):
 @pytest.mark.parametrize(
     "call, exc, words",
     [
-        (lambda: nn.amplifying_mlp(1, 1, width=8536975422762), ValueError, "width and depth"),
-        (lambda: nn.amplifying_mlp(1, 1, width=1, depth=2**40), ValueError, "width and depth"),
+        (lambda: nn.amplifying_mlp(1, 1, width=8536975422762), ValueError, "width, depth"),
+        (lambda: nn.amplifying_mlp(1, 1, width=1, depth=2**40), ValueError, "width, depth and"),
+        (lambda: nn.amplifying_mlp(2**53, 1), ValueError, "in_features, width"),
+        (lambda: nn.amplifying_mlp(1, 2**40), ValueError, "depth and out_features"),
         (lambda: nn.FlexibleConv2d(1, 2, 28, input_size=(6, 6)), ValueError, "kernel_size (28, 28) is larger"),
         (lambda: data.subsample((1, 2, 3), (1, 2, 3), 2), ValueError, "y has too few samples of a class"),
         (lambda: data.make_focus_blobs(40, 4, noise_ratio=2**63), ValueError, "noise_ratio * n_informative"),

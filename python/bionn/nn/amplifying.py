@@ -321,7 +321,8 @@ def amplifying_mlp(
     depth = check_int(depth, "depth", minimum=1)
     # Every weight and bias with its gradient, checked before the first layer is built.
     n_params = (in_features + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * out_features
-    check_size("width and depth: the parameters and their gradients", 2 * n_params, check_dtype(dtype).itemsize)
+    what = "in_features, width, depth and out_features: the parameters and their gradients"
+    check_size(what, 2 * n_params, check_dtype(dtype).itemsize)
     if special_layers is None:
         special = set(range(1, depth + 1))
     else:
