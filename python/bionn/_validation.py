@@ -51,12 +51,7 @@ def as_array(
 def as_labels(value: Any, name: str, n: int, dtype: np.dtype, x_name: str = "X") -> np.ndarray:
     """Integer class labels of shape (n,), stored in the model's float dtype for the core
     (``x_name`` names the inputs they must match)."""
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must hold integer class labels, got {type(value).__name__}")
-    try:
-        arr = np.asarray(value)
-    except (ValueError, TypeError):  # ragged nesting: numpy's message does not name the argument
-        raise TypeError(f"{name} must be a 1-D array of integer class labels, got a ragged sequence") from None
+    arr = as_ndarray(value, name)
     if arr.dtype.kind not in _REAL_KINDS:
         raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
     if arr.ndim == 2 and arr.shape[1] == 1:

@@ -239,9 +239,13 @@ def test_a_padding_whose_activations_cannot_fit_is_refused_at_forward(small_memo
     "call, exc, words",
     [
         (lambda: data.make_focus_classification(return_info=np.array([1, 2])), TypeError, "return_info"),
-        (lambda: nn.SecondaryActivation(6, amplifying=[[1, 2], [3]]), TypeError, "amplifying indices"),
-        (lambda: data.subsample(np.zeros((4, 2)), np.arange(4) % 2, 1, classes=[[0], [1, 2]]), TypeError, "classes"),
-        (lambda: data.subsample(np.zeros((4, 2)), np.arange(4) % 2, 1, classes=5), TypeError, "classes"),
+        (lambda: nn.SecondaryActivation(6, amplifying=[[1, 2], [3]]), TypeError, "amplifying must be array-like"),
+        (
+            lambda: data.subsample(np.zeros((4, 2)), np.arange(4) % 2, 1, classes=[[0], [1, 2]]),
+            TypeError,
+            "classes must be array-like",
+        ),
+        (lambda: data.subsample(np.zeros((4, 2)), np.arange(4) % 2, 1, classes=5), ValueError, "classes must be 1-D"),
         (lambda: callbacks.ModelCheckpoint("m-{epoch:q}.bionn"), ValueError, "{epoch}"),
         (lambda: callbacks.ModelCheckpoint("m-{val_loss:d}.bionn"), ValueError, "{val_loss}"),
         (lambda: callbacks.ModelCheckpoint("m-{}.bionn"), ValueError, "log key"),
@@ -285,7 +289,7 @@ def test_labels_beyond_the_model_but_within_the_surrogate_are_named_labels():
 @pytest.mark.parametrize(
     "call, words",
     [
-        (lambda: losses.CrossEntropy()(np.zeros((2, 3)), [[1, 2], [3]]), "target must be a 1-D array"),
+        (lambda: losses.CrossEntropy()(np.zeros((2, 3)), [[1, 2], [3]]), "target must be array-like"),
         (lambda: losses.MSE()([[1, 2], [3]], np.zeros(2)), "pred must be array-like"),
         (lambda: nn.MixLU(6, negative_units=[[1], [2, 3]]), "negative_units must be array-like"),
         (lambda: nn.FocusDense(4, 3, mu_init=[[0.1], [0.2, 0.3]]), "mu_init must be array-like"),

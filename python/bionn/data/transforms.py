@@ -251,13 +251,7 @@ def subsample(
     if classes is None:
         cls = np.unique(y)
     else:
-        if isinstance(classes, (str, bytes)) or not isinstance(classes, (Sequence, np.ndarray, range)):
-            raise TypeError(f"classes must be a sequence of integer class labels, got {type(classes).__name__}")
-        try:
-            arr = np.asarray(classes)
-        except (ValueError, TypeError):  # ragged nesting: numpy's message does not name the argument
-            raise TypeError("classes must be a flat sequence of integer class labels, got a nested one") from None
-        cls = as_integer_labels(arr, "classes")
+        cls = as_integer_labels(classes, "classes")
         if np.unique(cls).size != cls.size:
             raise ValueError(f"classes contains duplicates: {cls.tolist()}")
     if cls.size == 0:

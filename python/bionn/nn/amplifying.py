@@ -23,7 +23,7 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._validation import as_list, check_bool, check_dtype, check_float, check_int, check_size
+from .._validation import as_list, as_ndarray, check_bool, check_dtype, check_float, check_int, check_size
 from .base import Layer, register_layer
 from .layers import Dense
 from .sequential import Sequential
@@ -69,10 +69,7 @@ def _indices(spec: Any, name: str, features: int) -> Optional[List[int]]:
         return None
     if isinstance(spec, (str, bytes)) or not isinstance(spec, (Sequence, np.ndarray, range)):
         raise TypeError(f"{name} must be a count (int) or a sequence of neuron indices, got {type(spec).__name__}")
-    try:
-        arr = np.asarray(spec)
-    except (ValueError, TypeError):  # ragged nesting: numpy's message does not name the argument
-        raise TypeError(f"{name} indices must be a 1-D sequence of integers, got {spec!r}") from None
+    arr = as_ndarray(spec, name)
     if arr.size == 0:
         return []
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
