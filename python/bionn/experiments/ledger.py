@@ -128,6 +128,7 @@ def assess(
     status: Optional[Status] = None,
     require_data: bool = False,
     allow_missing: Sequence[str] = (),
+    check_data: bool = True,
 ) -> List[Dict[str, Any]]:
     """Each claim's verdict from the records in ``store`` (default: :func:`default_store`), without
     training.
@@ -145,6 +146,10 @@ def assess(
         ``allow_missing`` (data this machine is known not to have, e.g. ``"cifar10"``; the claim
         stays SKIPPED, which is never a pass).
     allow_missing : sequence of str
+    check_data : bool
+        For an experiment with runs missing and no entry in ``status``, call its ``requires``: a
+        claim whose missing runs need data absent on this machine is SKIPPED (naming the data),
+        not PARTIAL, since those runs cannot be made here.
 
     Returns
     -------
@@ -156,6 +161,7 @@ def assess(
     store = default_store() if store is None else store
     status = dict(status or {})
     cache: Dict[Tuple[str, str], Any] = {}
+    data_checked: Dict[Tuple[str, str], Optional[Tuple[str, str, Optional[str]]]] = {}
     out = []
     for claim in selected:
         planned = done = 0
@@ -175,6 +181,10 @@ def assess(
                     cache[key] = exc
             got = cache[key]
             st = status.get(key)
+            if st is None and check_data and not isinstance(got, Exception) and len(got) < exp.n_runs(mode):
+                if key not in data_checked:
+                    data_checked[key] = _data_status(exp)
+                st = data_checked[key]
             if st is not None:
                 if st[0] == "error":
                     errors.append(f"{exp.name}: {st[1]}")
@@ -237,6 +247,19 @@ def assess(
             )
         )
     return out
+
+
+def _data_status(exp: Experiment) -> Optional[Tuple[str, str, Optional[str]]]:
+    """``status`` entry for an experiment whose data is absent (``requires`` raised), else None."""
+    if exp.requires is None:
+        return None
+    try:
+        exp.requires()
+    except ClaimSkipped as exc:
+        return ("skipped", str(exc), exc.dataset)
+    except Exception as exc:
+        return ("error", f"checking the data raised {type(exc).__name__}: {exc}", None)
+    return None
 
 
 def _pandas() -> Any:

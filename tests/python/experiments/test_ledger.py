@@ -278,6 +278,25 @@ def test_skip_never_passes_and_is_an_error_with_require_data(store):
     assert r["verdict"] == "SKIPPED" and "nowhere" in r["note"]
 
 
+def test_assess_skips_missing_runs_whose_data_is_absent(store):
+    """Without running anything, a claim whose missing runs need absent data is SKIPPED (naming
+    the data), not PARTIAL; with the data check off, or with every run recorded, it is not."""
+    exp = _experiment(requires=_absent)
+    _claim()
+    (r,) = ex.assess(ex.claims(P), "full", store)
+    assert r["verdict"] == "SKIPPED" and r["passed"] is False and "data.bin" in r["note"]
+    (r,) = ex.assess(ex.claims(P), "full", store, require_data=True)
+    assert r["verdict"] == "ERROR" and "--require-data" in r["note"]
+    (r,) = ex.assess(ex.claims(P), "full", store, check_data=False)
+    assert r["verdict"] == "PARTIAL" and r["runs_done"] == 0
+    configs, seeds = exp.plan("full")
+    for c in configs:
+        for s in seeds:
+            store.save(P, "exp", c, s, score_fn(s, **c))
+    (r,) = ex.assess(ex.claims(P), "full", store)
+    assert r["verdict"] == "REPRODUCED"
+
+
 def test_complete_records_need_no_data(store):
     exp = _experiment(requires=_absent)
     _claim()
