@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Every benchmark figure in one command (run it on an idle machine):
 
-    python benchmarks/report.py                      # threads 1 and 2, into benchmarks/results/
+    python benchmarks/report.py                      # threads 1 and 2, into benchmarks/results/<UTC time>/
     python benchmarks/report.py --threads 2 --out /tmp/r --smoke   # a quick structural check
 
 For each thread count it runs, each in its own process: ``run.py --memory`` (every default case,
 with peak memory) -> ``bench-<N>t.json/.md``, and ``run.py --roofline`` -> ``roofline-<N>t.json/.png``;
 then ``costs.py`` over the benchmark JSONs -> ``costs.md``, and writes ``summary.md`` with all the
-tables (the figures are rendered from the JSON by code: ``run.py --plot FILE.json``).
+tables (the figures are rendered from the JSON by code: ``run.py --plot FILE.json``). Commit the
+run directory only from an idle run; ``benchmarks/readme.py README.md`` renders the README's figures
+from every committed idle run.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ def _run(cmd: List[str]) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--out", default=os.path.join(HERE, "results"))
+    p.add_argument("--out", default=None, help="run directory (default: benchmarks/results/<UTC time>)")
     p.add_argument("--smoke", action="store_true", help="shrunk cases and one repeat: checks the pipeline only")
     p.add_argument("--no-roofline", action="store_true")
     args = p.parse_args(argv)
+    if args.out is None:
+        args.out = os.path.join(HERE, "results", time.strftime("%Y%m%d-%H%M", time.gmtime()))
     os.makedirs(args.out, exist_ok=True)
     py = sys.executable
     extra = ["--smoke", "--repeats", "1", "--warmup", "0"] if args.smoke else []

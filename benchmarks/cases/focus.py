@@ -97,3 +97,102 @@ class FocusDenseWideStep(FocusDenseStep):
         "skip anything and the ratio to Dense is the focus's whole overhead"
     )
     sigma_init = 0.3
+
+
+class _TorchFocus(torch.nn.Module):
+    """A focusing layer in PyTorch (:func:`torch_focus_forward`) holding bionn's initial values."""
+
+    def __init__(self, layer: bnn.FocusDense) -> None:
+        super().__init__()
+        p = {q.name: torch.nn.Parameter(torch.tensor(q.data.copy())) for q in layer.parameters()}
+        self.weight, self.bias, self.mu, self.sigma = p["weight"], p["bias"], p["mu"], p["sigma"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch_focus_forward(x, self.weight, self.bias, self.mu, self.sigma)
+
+
+@register
+class FocusTable2Net(Case):
+    name = "focus_table2_net"
+    description = (
+        "the focusing paper's Table 2 Focus-s network (authors' layout: Dropout(0.2), 2 x [FocusDense(800) "
+        "-> BN -> ReLU -> Dropout(0.25)], Dense(10)) on 784 inputs; one train step (CE, SGD momentum 0.9, "
+        "lr 0.1 / mu 0.01 / sigma 0.01, gradient values clipped to 1), batch 512 (bionn baseline: the "
+        "Dense network of the same layout)"
+    )
+    default_repeats = 10
+    baseline = "bionn Table 2 Dense network"
+
+    def setup(self) -> None:
+        from bionn.papers._focusing_nets import build_table2_net
+
+        rng = np.random.default_rng(self.seed)
+        n, d, c = 512, 784, 10
+        self.x = rng.random((n, d), dtype=np.float32)
+        self.y = rng.integers(0, c, size=n).astype(np.int64)
+        self.bloss = bl.CrossEntropy()
+
+        def sgd(model: bnn.Sequential) -> bopt.SGD:
+            groups = [{"params": model.parameters(exclude_tags=["mu", "sigma"])}]
+            focus = model.parameters(tags=["mu"]) + model.parameters(tags=["sigma"])
+            if focus:
+                groups += [
+                    {"params": model.parameters(tags=["mu"]), "lr": 0.01},
+                    {"params": model.parameters(tags=["sigma"]), "lr": 0.01},
+                ]
+            return bopt.SGD(groups, lr=0.1, momentum=0.9, clip_value=1.0)
+
+        self.bmodel = build_table2_net("focus-s", d, c, seed=self.seed)
+        self.bopt = sgd(self.bmodel)
+        self.dmodel = build_table2_net("dense", d, c, seed=self.seed)
+        self.dopt = sgd(self.dmodel)
+
+        torch.manual_seed(self.seed)
+        mods: list = []
+        for layer in self.bmodel.layers:
+            if isinstance(layer, bnn.FocusDense):
+                mods.append(_TorchFocus(layer))
+            elif isinstance(layer, bnn.BatchNorm1d):
+                mods.append(torch.nn.BatchNorm1d(layer.config()["num_features"]))
+            elif isinstance(layer, bnn.ReLU):
+                mods.append(torch.nn.ReLU())
+            elif isinstance(layer, bnn.Dropout):
+                mods.append(torch.nn.Dropout(layer.config()["p"]))
+            elif isinstance(layer, bnn.Dense):
+                mods.append(torch.nn.Linear(layer.config()["in_features"], layer.config()["out_features"]))
+            else:  # pragma: no cover - the builder's layers are the ones above
+                raise RuntimeError(f"{self.name}: no torch counterpart for {type(layer).__name__}")
+        self.tmodel = torch.nn.Sequential(*mods).train()
+        named = dict(self.tmodel.named_parameters())
+        mu = [p for k, p in named.items() if k.endswith(".mu")]
+        sigma = [p for k, p in named.items() if k.endswith(".sigma")]
+        rest = [p for k, p in named.items() if not k.endswith((".mu", ".sigma"))]
+        self.tfocus = [m for m in mods if isinstance(m, _TorchFocus)]
+        self.tparams = list(named.values())
+        self.topt = torch.optim.SGD(
+            [{"params": rest}, {"params": mu, "lr": 0.01}, {"params": sigma, "lr": 0.01}], lr=0.1, momentum=0.9
+        )
+        self.tloss = torch.nn.CrossEntropyLoss()
+        self.tx = torch.from_numpy(self.x)
+        self.ty = torch.from_numpy(self.y)
+        nt = sum(p.numel() for p in self.tparams)
+        if nt != self.bmodel.num_parameters():
+            raise RuntimeError(f"{self.name}: bionn model has {self.bmodel.num_parameters()} parameters, torch {nt}")
+
+    def run_bionn(self) -> float:
+        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
+
+    def run_baseline(self) -> float:
+        return self.dmodel.train_step(self.x, self.y, self.bloss, self.dopt)
+
+    def run_torch(self) -> float:
+        self.topt.zero_grad()
+        loss = self.tloss(self.tmodel(self.tx), self.ty)
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(self.tparams, 1.0)
+        self.topt.step()
+        with torch.no_grad():  # Algorithm 3's clip, as bionn's Parameter bounds do
+            for m in self.tfocus:
+                m.mu.clamp_(0.0, 1.0)
+                m.sigma.clamp_(0.01, 1.0)
+        return loss.item()
