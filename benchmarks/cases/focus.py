@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 import torch
 
@@ -28,8 +30,28 @@ def torch_focus_forward(
     return x @ (phi * weight).T + bias
 
 
+class _FocusCase(Case):
+    """A bionn focusing model (``bmodel``/``bopt``) timed against PyTorch and against a bionn
+    Dense baseline (``dmodel``/``dopt``), on ``x``/``y`` with cross-entropy."""
+
+    def _torch_io(self, tparams: Iterable[torch.Tensor]) -> None:
+        """The torch side's loss and input tensors; checks both sides have the same size."""
+        self.tloss = torch.nn.CrossEntropyLoss()
+        self.tx = torch.from_numpy(self.x)
+        self.ty = torch.from_numpy(self.y)
+        nt = sum(p.numel() for p in tparams)
+        if nt != self.bmodel.num_parameters():
+            raise RuntimeError(f"{self.name}: bionn model has {self.bmodel.num_parameters()} parameters, torch {nt}")
+
+    def run_bionn(self) -> float:
+        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
+
+    def run_baseline(self) -> float:
+        return self.dmodel.train_step(self.x, self.y, self.bloss, self.dopt)
+
+
 @register
-class FocusDenseStep(Case):
+class FocusDenseStep(_FocusCase):
     name = "focus_dense"
     description = (
         "FocusDense(784, 800) vs Dense(784, 800) (bionn baseline) vs a PyTorch focusing layer; "
@@ -64,18 +86,7 @@ class FocusDenseStep(Case):
             lr=0.1,
             momentum=0.9,
         )
-        self.tloss = torch.nn.CrossEntropyLoss()
-        self.tx = torch.from_numpy(self.x)
-        self.ty = torch.from_numpy(self.y)
-        nt = sum(p.numel() for p in tp.values())
-        if nt != self.bmodel.num_parameters():
-            raise RuntimeError(f"{self.name}: bionn model has {self.bmodel.num_parameters()} parameters, torch {nt}")
-
-    def run_bionn(self) -> float:
-        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
-
-    def run_baseline(self) -> float:
-        return self.dmodel.train_step(self.x, self.y, self.bloss, self.dopt)
+        self._torch_io(tp.values())
 
     def run_torch(self) -> float:
         tp = self.tparams
@@ -112,7 +123,7 @@ class _TorchFocus(torch.nn.Module):
 
 
 @register
-class FocusTable2Net(Case):
+class FocusTable2Net(_FocusCase):
     name = "focus_table2_net"
     description = (
         "the focusing paper's Table 2 Focus-s network (authors' layout: Dropout(0.2), 2 x [FocusDense(800) "
@@ -172,18 +183,7 @@ class FocusTable2Net(Case):
         self.topt = torch.optim.SGD(
             [{"params": rest}, {"params": mu, "lr": 0.01}, {"params": sigma, "lr": 0.01}], lr=0.1, momentum=0.9
         )
-        self.tloss = torch.nn.CrossEntropyLoss()
-        self.tx = torch.from_numpy(self.x)
-        self.ty = torch.from_numpy(self.y)
-        nt = sum(p.numel() for p in self.tparams)
-        if nt != self.bmodel.num_parameters():
-            raise RuntimeError(f"{self.name}: bionn model has {self.bmodel.num_parameters()} parameters, torch {nt}")
-
-    def run_bionn(self) -> float:
-        return self.bmodel.train_step(self.x, self.y, self.bloss, self.bopt)
-
-    def run_baseline(self) -> float:
-        return self.dmodel.train_step(self.x, self.y, self.bloss, self.dopt)
+        self._torch_io(self.tparams)
 
     def run_torch(self) -> float:
         self.topt.zero_grad()
