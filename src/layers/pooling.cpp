@@ -16,6 +16,68 @@ Pool2d<T>::Pool2d(Mode mode, int64_t kernel, int64_t stride, int64_t padding, bo
     throw std::invalid_argument(kind() + ": padding must be in [0, kernel_size / 2], got " + std::to_string(padding));
 }
 
+// Max pooling, one output row at a time: every window element updates the whole row of running
+// maxima (best, arg), so the inner loop over output columns is branch-free and vectorises. Each
+// window is still scanned in row-major order with a strict >, so the first maximum wins ties (and
+// a NaN, as in PyTorch, propagates: the last NaN of the window is taken), exactly as a per-window scan.
+template <typename T>
+void Pool2d<T>::max_forward(const T* in, T* out) {
+  const int64_t planes = this->input_->dim(0) * this->input_->dim(1);
+  int32_t* argmax = argmax_.data();
+  // Output columns whose windows lie inside the input: [ox_lo, ox_hi); the rest check bounds.
+  const int64_t ox_lo = std::min<int64_t>(wo_, (pad_ + stride_ - 1) / stride_);
+  const int64_t last = w_ + pad_ - k_;  // the last interior column's x0 is <= last
+  const int64_t ox_hi = last < 0 ? ox_lo : std::max<int64_t>(ox_lo, std::min<int64_t>(wo_, last / stride_ + 1));
+  const int64_t k = k_, stride = stride_, pad = pad_, w = w_, wo = wo_;
+#pragma omp parallel for schedule(static) if (planes * ho_ * wo_ * k_ * k_ > (1 << 16))
+  for (int64_t p = 0; p < planes; ++p) {
+    const T* plane = in + p * h_ * w_;
+    for (int64_t oy = 0; oy < ho_; ++oy) {
+      const int64_t y0 = oy * stride - pad;
+      const int64_t ya = std::max<int64_t>(y0, 0), yb = std::min<int64_t>(y0 + k, h_);
+      T* best = out + (p * ho_ + oy) * wo;
+      int32_t* arg = argmax + (p * ho_ + oy) * wo;
+      for (int64_t ox = 0; ox < wo; ++ox) {
+        best[ox] = -std::numeric_limits<T>::infinity();
+        arg[ox] = static_cast<int32_t>(ya * w + std::max<int64_t>(ox * stride - pad, 0));
+      }
+      for (int64_t y = ya; y < yb; ++y) {
+        const T* row = plane + y * w;
+        const int32_t rowbase = static_cast<int32_t>(y * w);
+        for (int64_t dx = 0; dx < k; ++dx) {
+          auto update = [&](int64_t ox) {
+            const int64_t xx = ox * stride - pad + dx;
+            const T v = row[xx];
+            const bool take = v > best[ox] || v != v;  // v != v: NaN
+            best[ox] = take ? v : best[ox];
+            arg[ox] = take ? rowbase + static_cast<int32_t>(xx) : arg[ox];
+          };
+          for (int64_t ox = 0; ox < ox_lo; ++ox) {
+            const int64_t xx = ox * stride - pad + dx;
+            if (xx >= 0 && xx < w) update(ox);
+          }
+          if (stride == 1) {  // contiguous: the loop the compiler vectorises
+            const T* r = row - pad + dx;
+            const int32_t base = rowbase + static_cast<int32_t>(dx - pad);
+            for (int64_t ox = ox_lo; ox < ox_hi; ++ox) {
+              const T v = r[ox];
+              const bool take = v > best[ox] || v != v;
+              best[ox] = take ? v : best[ox];
+              arg[ox] = take ? base + static_cast<int32_t>(ox) : arg[ox];
+            }
+          } else {
+            for (int64_t ox = ox_lo; ox < ox_hi; ++ox) update(ox);
+          }
+          for (int64_t ox = ox_hi; ox < wo; ++ox) {
+            const int64_t xx = ox * stride - pad + dx;
+            if (xx >= 0 && xx < w) update(ox);
+          }
+        }
+      }
+    }
+  }
+}
+
 template <typename T>
 const Tensor<T>& Pool2d<T>::forward(const Tensor<T>& x, bool, Rng&) {
   this->require_ndim(x, 4, "(N, C, H, W)");
@@ -32,6 +94,10 @@ const Tensor<T>& Pool2d<T>::forward(const Tensor<T>& x, bool, Rng&) {
   if (mode_ == Mode::Max) argmax_.resize(static_cast<size_t>(planes * ho_ * wo_));
   const T* in = x.data();
   T* out = this->output_.data();
+  if (mode_ == Mode::Max) {
+    max_forward(in, out);
+    return this->output_;
+  }
   const T area = static_cast<T>(k_ * k_);
 #pragma omp parallel for schedule(static) if (planes * ho_ * wo_ * k_ * k_ > (1 << 16))
   for (int64_t p = 0; p < planes; ++p) {
@@ -41,29 +107,13 @@ const Tensor<T>& Pool2d<T>::forward(const Tensor<T>& x, bool, Rng&) {
         const int64_t y0 = oy * stride_ - pad_, x0 = ox * stride_ - pad_;
         const int64_t ya = std::max<int64_t>(y0, 0), yb = std::min<int64_t>(y0 + k_, h_);
         const int64_t xa = std::max<int64_t>(x0, 0), xb = std::min<int64_t>(x0 + k_, w_);
-        const int64_t o = (p * ho_ + oy) * wo_ + ox;
-        if (mode_ == Mode::Max) {
-          T best = -std::numeric_limits<T>::infinity();
-          int32_t arg = static_cast<int32_t>(ya * w_ + xa);
-          for (int64_t y = ya; y < yb; ++y)
-            for (int64_t xx = xa; xx < xb; ++xx) {
-              const T v = plane[y * w_ + xx];
-              if (v > best || std::isnan(v)) {  // strict >: the first maximum wins ties
-                best = v;
-                arg = static_cast<int32_t>(y * w_ + xx);
-              }
-            }
-          out[o] = best;
-          argmax_[static_cast<size_t>(o)] = arg;
-        } else {
-          T s = 0;
-          for (int64_t y = ya; y < yb; ++y)
-            for (int64_t xx = xa; xx < xb; ++xx) s += plane[y * w_ + xx];
-          const T div = count_include_pad_
-                            ? static_cast<T>((std::min(y0 + k_, h_ + pad_) - y0) * (std::min(x0 + k_, w_ + pad_) - x0))
-                            : static_cast<T>((yb - ya) * (xb - xa));
-          out[o] = s / (div > 0 ? div : area);
-        }
+        T s = 0;
+        for (int64_t y = ya; y < yb; ++y)
+          for (int64_t xx = xa; xx < xb; ++xx) s += plane[y * w_ + xx];
+        const T div = count_include_pad_
+                          ? static_cast<T>((std::min(y0 + k_, h_ + pad_) - y0) * (std::min(x0 + k_, w_ + pad_) - x0))
+                          : static_cast<T>((yb - ya) * (xb - xa));
+        out[(p * ho_ + oy) * wo_ + ox] = s / (div > 0 ? div : area);
       }
   }
   return this->output_;

@@ -21,6 +21,7 @@ class Pool2d : public Layer<T> {
   bool count_include_pad_;
   int64_t h_ = 0, w_ = 0, ho_ = 0, wo_ = 0;
   std::vector<int32_t> argmax_;  // per output element: flat index into its input plane
+  void max_forward(const T* in, T* out);
 };
 
 template <typename T>

@@ -89,6 +89,45 @@ TEST_CASE("FlexibleConv2d limits: baseline is the convolution, a huge threshold 
   REQUIRE(all_max.forward(x, false, r)[0] == Approx(all_max.last_conv()[0]));
 }
 
+TEST_CASE("FlexibleConv2d Eq. 1 mask: the sigmoid's value, never subnormal, the same at every position", "[flexible]") {
+  // 28x28 input, 5x5 kernels: 576 units per channel, so blocks of 64 and a ragged end are both hit.
+  FlexibleOptions o;
+  o.in_channels = 1;
+  o.out_channels = 2;
+  o.kernel_h = o.kernel_w = 5;
+  o.pool_kernel = 5;
+  o.input_h = o.input_w = 28;
+  o.threshold_mode = "uniform";
+  o.threshold_init = 0.5;
+  o.scale = 50.0;
+  o.bias = false;
+  Rng rng(3);
+  FlexibleConv2d<float> layer(o, rng);
+  Tensor<float> x(Shape{3, 1, 28, 28});
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 101) / 50.0f - 1.0f;  // [-1, 1]
+  x[0] = 1e6f;  // a huge maximum: z = -5e7, clamped
+  const Tensor<float>& y = layer.forward(x, true, rng);
+  Pool2d<float> pool(Pool2d<float>::Mode::Max, 5, 1, 0);
+  const Tensor<float> pooled = pool.forward(x, true, rng);
+  const int64_t hw = 24 * 24;
+  for (int64_t s = 0; s < 3; ++s)
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t i = 0; i < hw; ++i) {
+        const float f = pooled[s * hw + i];
+        const double m = 1.0 / (1.0 + std::exp(-(0.5 - static_cast<double>(f)) * 50.0));
+        const float got = layer.last_mask()[(s * 2 + c) * hw + i];
+        INFO("sample " << s << " channel " << c << " unit " << i << " f_max " << f);
+        CHECK(got == Approx(m).margin(1e-6).epsilon(1e-5));
+        CHECK((got == 0.0f || std::fpclassify(got) == FP_NORMAL));
+      }
+  // Equal inputs give bit-equal masks at every position, whichever SIMD block they fall in.
+  Tensor<float> flat(Shape{1, 1, 28, 28});
+  flat.fill(0.25f);
+  const Tensor<float>& mf = (layer.forward(flat, true, rng), layer.last_mask());
+  for (int64_t i = 1; i < mf.size(); ++i) REQUIRE(mf[i] == mf[0]);
+  CHECK(std::isfinite(y[0]));
+}
+
 TEST_CASE("FlexibleConv2d random thresholds: seeded, redrawn every pass, also in inference", "[flexible]") {
   Rng init(9);
   FlexibleOptions o = small("random");

@@ -1,6 +1,9 @@
 // MaxPool2d / AvgPool2d / GlobalAvgPool2d: hand-computed values, tie-breaking, padding semantics,
 // gradients by finite differences, errors.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <vector>
 
 #include "gradcheck.h"
 #include "layers/pooling.h"
@@ -61,6 +64,68 @@ TEST_CASE("MaxPool2d ties: the first maximum wins and takes all the gradient", "
     // window 0 -> first 4 (index 0); window 1 covers indices 1,2 -> first is index 1
     check_values(pool.backward(g), {1, 2, 0, 0, 0, 0});
   }
+}
+
+// The forward pass updates a whole output row per window element; this checks it against the plain
+// per-window scan (row-major, strict >, NaN taken) on inputs full of ties, with NaN and -inf, over
+// kernel / stride / padding combinations including the borders that need bounds checks.
+template <typename T>
+static void check_against_window_scan(int64_t k, int64_t s, int64_t p, int64_t h, int64_t w) {
+  Pool2d<T> pool(Pool2d<T>::Mode::Max, k, s, p);
+  Rng rng;
+  const int64_t n = 2, c = 3;
+  Tensor<T> x(Shape{n, c, h, w});
+  uint64_t state = 12345 + static_cast<uint64_t>(k * 1000 + s * 100 + p * 10 + h + w);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    x[i] = static_cast<T>(static_cast<int64_t>((state >> 33) % 5) - 2);  // values in -2..2: many ties
+  }
+  x[1] = std::numeric_limits<T>::quiet_NaN();
+  x[x.size() / 2] = std::numeric_limits<T>::quiet_NaN();
+  x[x.size() - 1] = -std::numeric_limits<T>::infinity();
+  const Tensor<T>& y = pool.forward(x, true, rng);
+  const int64_t ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
+  REQUIRE(y.shape() == Shape{n, c, ho, wo});
+  Tensor<T> g(y.shape());
+  for (int64_t i = 0; i < g.size(); ++i) g[i] = static_cast<T>(i + 1);
+  const Tensor<T>& dx = pool.backward(g);
+  std::vector<T> want_dx(static_cast<size_t>(x.size()), T(0));
+  for (int64_t pl = 0; pl < n * c; ++pl)
+    for (int64_t oy = 0; oy < ho; ++oy)
+      for (int64_t ox = 0; ox < wo; ++ox) {
+        T best = -std::numeric_limits<T>::infinity();
+        int64_t arg = -1;
+        for (int64_t yy = oy * s - p; yy < oy * s - p + k; ++yy)
+          for (int64_t xx = ox * s - p; xx < ox * s - p + k; ++xx) {
+            if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+            const T v = x[(pl * h + yy) * w + xx];
+            if (arg < 0) arg = yy * w + xx;
+            if (v > best || std::isnan(v)) best = v, arg = yy * w + xx;
+          }
+        const int64_t o = (pl * ho + oy) * wo + ox;
+        INFO("k " << k << " s " << s << " p " << p << " input " << h << "x" << w << " output " << o);
+        if (std::isnan(best))
+          CHECK(std::isnan(y[o]));
+        else
+          CHECK(y[o] == best);
+        want_dx[static_cast<size_t>(pl * h * w + arg)] += g[o];
+      }
+  for (int64_t i = 0; i < x.size(); ++i) {
+    INFO("k " << k << " s " << s << " p " << p << " input " << h << "x" << w << " dx " << i);
+    CHECK(dx[i] == want_dx[static_cast<size_t>(i)]);
+  }
+}
+
+TEST_CASE("MaxPool2d equals a per-window scan: ties, NaN, -inf, padding, strides", "[pooling][maxpool]") {
+  const int64_t geo[][3] = {{5, 1, 0}, {5, 1, 2}, {2, 2, 0}, {3, 2, 1}, {3, 1, 1}, {4, 3, 2},
+                            {5, 2, 2}, {1, 1, 0}, {3, 3, 0}, {2, 1, 1}, {5, 3, 1}};
+  const int64_t sizes[][2] = {{28, 28}, {7, 9}, {5, 5}, {6, 4}, {3, 11}};
+  for (const auto& g : geo)
+    for (const auto& hw : sizes) {
+      if (hw[0] + 2 * g[2] < g[0] || hw[1] + 2 * g[2] < g[0]) continue;
+      check_against_window_scan<float>(g[0], g[1], g[2], hw[0], hw[1]);
+      check_against_window_scan<double>(g[0], g[1], g[2], hw[0], hw[1]);
+    }
 }
 
 TEST_CASE("MaxPool2d padding acts as -infinity", "[pooling][maxpool]") {
