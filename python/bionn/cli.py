@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from .io import atomic_write
 
@@ -73,7 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         "compute every claim's verdict from the records. Exit status: 0 no ERROR, 1 ERROR (or, with "
         "--strict, any verdict but REPRODUCED), 2 usage error, 130 interrupted.",
     )
-    rep.add_argument("claims", nargs="*", metavar="CLAIM", help="'all', paper keys, claim ids or globs")
+    rep.add_argument(
+        "claims",
+        nargs="*",
+        metavar="CLAIM",
+        help="'all', paper keys, claim ids or globs; <paper>/<experiment> names an experiment (e.g. a report "
+        "section's, also run with its paper)",
+    )
     rep.add_argument("--list", action="store_true", dest="list_claims", help="list the claims and exit (no training)")
     mode = rep.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick", help="smoke test (default)")
@@ -167,10 +173,15 @@ def _store(args: argparse.Namespace, quick_temp: bool) -> Any:
 
 
 def _select(patterns: Sequence[str]) -> List[Any]:
+    return _select_all(patterns)[0]
+
+
+def _select_all(patterns: Sequence[str]) -> Tuple[List[Any], List[Any]]:
+    """``(claims, extra experiments)``: see :func:`bionn.experiments.select`."""
     from . import experiments as ex
 
     try:
-        return ex.select_claims(list(patterns) or ["all"])
+        return ex.select(list(patterns) or ["all"])
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
 
@@ -221,9 +232,9 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise _UsageError("--workers needs --backend processes or dask")
     if args.json_path not in (None, "-") and os.path.isdir(args.json_path):
         raise _UsageError(f"--json: {args.json_path!r} is a directory")
-    selected = _select(args.claims)
+    selected, extra = _select_all(args.claims)
     if args.probe:
-        return _cmd_probe(args, selected, out, err)
+        return _cmd_probe(args, selected, out, err, extra)
     args.mode = args.mode or "quick"
     store = _store(args, quick_temp=args.mode == "quick")
     if args.download:
@@ -250,7 +261,13 @@ def _cmd_reproduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             allow_missing=[d.strip() for d in args.allow_missing.split(",") if d.strip()],
             progress=not args.no_progress,
             on_experiment=on_experiment,
+            extra_experiments=extra,
         )
+        for exp in extra:  # section-only experiments: no verdict, their records only
+            configs, seeds = exp.plan(args.mode)
+            missing = len(store.missing(exp.paper, exp.name, configs, seeds))
+            n = len(configs) * len(seeds)
+            print(f"{exp.paper}/{exp.name} (report section, no claim): {n - missing}/{n} runs recorded", file=err)
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -400,7 +417,9 @@ def _cmd_data(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
-def _cmd_probe(args: argparse.Namespace, selected: List[Any], out: TextIO, err: TextIO) -> int:
+def _cmd_probe(
+    args: argparse.Namespace, selected: List[Any], out: TextIO, err: TextIO, extra: Sequence[Any] = ()
+) -> int:
     """``bionn reproduce CLAIMS --probe``: cost probes of the full protocols (see ledger.probe)."""
     from . import experiments as ex
 
@@ -413,7 +432,14 @@ def _cmd_probe(args: argparse.Namespace, selected: List[Any], out: TextIO, err: 
     def on_experiment(exp: Any, row: Dict[str, Any]) -> None:
         print(f"{exp.paper}/{exp.name}: {row['status']}{': ' + row['note'] if row['note'] else ''}", file=err)
 
-    rows = ex.ledger.probe(selected, store, epochs=args.probe_epochs, rerun=args.rerun, on_experiment=on_experiment)
+    rows = ex.ledger.probe(
+        selected,
+        store,
+        epochs=args.probe_epochs,
+        rerun=args.rerun,
+        on_experiment=on_experiment,
+        extra_experiments=extra,
+    )
     print("experiment                         status        CPU-h per run  CPU-h all runs", file=out)
     for r in rows:
         est = (f"{r['cpu_h_per_run']:13.3g}  {r['cpu_h_total']:14.3g}") if r["status"] == "probed" else ""

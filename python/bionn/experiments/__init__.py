@@ -49,7 +49,9 @@ from .registry import (
     register_claim,
     register_experiment,
     register_section,
+    section_experiments,
     sections,
+    select,
     select_claims,
     unregister,
 )
@@ -97,6 +99,8 @@ __all__ = [
     "claims",
     "get_claim",
     "select_claims",
+    "select",
+    "section_experiments",
     "papers",
     "assess",
     "reproduce",

@@ -262,6 +262,17 @@ def _data_status(exp: Experiment) -> Optional[Tuple[str, str, Optional[str]]]:
     return None
 
 
+def _experiments_of(selected: Sequence[Claim], extra: Sequence[Experiment] = ()) -> List[Experiment]:
+    """The experiments the claims read, then ``extra``, each once, in that order."""
+    exps: List[Experiment] = []
+    for exp in [get_experiment(c.paper, n) for c in selected for n in c.experiments] + list(extra):
+        if not isinstance(exp, Experiment):
+            raise TypeError(f"extra_experiments must hold Experiment objects, got {type(exp).__name__}")
+        if not any(exp is e for e in exps):
+            exps.append(exp)
+    return exps
+
+
 def _pandas() -> Any:
     import pandas as pd
 
@@ -290,6 +301,7 @@ def reproduce(
     allow_missing: Sequence[str] = (),
     progress: bool = False,
     on_experiment: Optional[Callable[[Experiment, int], None]] = None,
+    extra_experiments: Sequence[Experiment] = (),
 ) -> List[Dict[str, Any]]:
     """Runs the missing runs of the claims' experiments (recording each as it finishes), then
     :func:`assess`. Each experiment shared by several claims runs once.
@@ -312,6 +324,9 @@ def reproduce(
         One tqdm bar over every missing run (done / total, ETA).
     on_experiment : callable, optional
         ``on_experiment(experiment, n_missing)`` before an experiment's runs start.
+    extra_experiments : sequence of Experiment
+        Experiments to run as well that no selected claim reads (e.g. those of report sections,
+        :func:`~bionn.experiments.section_experiments`); they have no verdict.
 
     Notes
     -----
@@ -323,12 +338,7 @@ def reproduce(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     store = default_store() if store is None else store
-    exps: List[Experiment] = []
-    for claim in selected:
-        for name in claim.experiments:
-            exp = get_experiment(claim.paper, name)
-            if not any(exp is e for e in exps):
-                exps.append(exp)
+    exps = _experiments_of(selected, extra_experiments)
     status: Status = {}
     to_run: List[Tuple[Experiment, int]] = []
     for exp in exps:
@@ -392,6 +402,7 @@ def probe(
     epochs: int = 1,
     rerun: bool = False,
     on_experiment: Optional[Callable[[Experiment, Dict[str, Any]], None]] = None,
+    extra_experiments: Sequence[Experiment] = (),
 ) -> List[Dict[str, Any]]:
     """Measures what the full protocols of ``selected``'s experiments cost on this machine: for each
     experiment without full records (every one with ``rerun``), its first config runs for
@@ -409,10 +420,7 @@ def probe(
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
     store = default_store() if store is None else store
-    seen: Dict[Tuple[str, str], Experiment] = {}
-    for claim in selected:
-        for name in claim.experiments:
-            seen.setdefault((claim.paper, name), get_experiment(claim.paper, name))
+    seen = {(e.paper, e.name): e for e in _experiments_of(selected, extra_experiments)}
     out = []
     threads = bionn.get_num_threads()
     try:

@@ -41,6 +41,8 @@ __all__ = [
     "claims",
     "get_claim",
     "select_claims",
+    "select",
+    "section_experiments",
     "papers",
     "MODES",
 ]
@@ -423,3 +425,47 @@ def select_claims(patterns: Sequence[str]) -> List[Claim]:
             chosen.setdefault(c.id, c)
     order = list(_CLAIMS)
     return sorted(chosen.values(), key=lambda c: order.index(c.id))
+
+
+def section_experiments(paper: Optional[str] = None) -> List[Experiment]:
+    """The experiments that report sections of ``paper`` (every paper by default) read and no claim
+    of that paper does — e.g. a comparison the paper proposes without a measurable statement. They
+    have no verdict; ``bionn reproduce <paper>`` (or ``all``) runs them with the claims."""
+    out: List[Experiment] = []
+    for sec in sections(paper):
+        used = {n for c in claims(sec.paper) for n in c.experiments}
+        for name in sec.experiments:
+            exp = get_experiment(sec.paper, name)
+            if name not in used and not any(exp is e for e in out):
+                out.append(exp)
+    return out
+
+
+def select(patterns: Sequence[str]) -> Tuple[List[Claim], List[Experiment]]:
+    """``(claims, experiments)`` named by ``patterns``: as :func:`select_claims`, plus
+    ``"<paper>/<experiment>"`` naming an experiment directly; ``"all"`` and paper keys also bring
+    their papers' :func:`section_experiments`. ValueError naming a pattern that matches nothing."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    claim_patterns: List[str] = []
+    extra: List[Experiment] = []
+
+    def add(exps: Sequence[Experiment]) -> None:
+        extra.extend(e for e in exps if not any(e is x for x in extra))
+
+    for pat in patterns:
+        if "/" in pat:
+            paper, _, name = pat.partition("/")
+            try:
+                add([get_experiment(paper, name)])
+            except KeyError:
+                known = ", ".join(f"{e.paper}/{e.name}" for e in experiments()) or "(none)"
+                raise ValueError(f"{pat!r} names no experiment; experiments: {known}") from None
+            continue
+        claim_patterns.append(pat)
+        if pat == "all":
+            add(section_experiments())
+        elif pat in papers():
+            add(section_experiments(pat))
+    chosen = select_claims(claim_patterns) if claim_patterns else []
+    return chosen, extra

@@ -155,7 +155,8 @@ def cost_table(paper: str, mode: str = "full", store: Optional[RunStore] = None)
             total_needed += missing * per_run / 60
             needed = f"{missing * per_run / 60:.3g}"
         lines.append(
-            f"| `{exp.name}` | {_cell(', '.join(by_exp.get(exp.name, [])) or '—')} | {len(recs)}/{planned} | "
+            f"| `{exp.name}` | {_cell(', '.join(by_exp.get(exp.name, [])) or '— (a report section only)')} | "
+            f"{len(recs)}/{planned} | "
             f"{done:.2f} | {per_run_text} | {needed} |"
         )
     lines.append(

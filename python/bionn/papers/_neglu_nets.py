@@ -413,7 +413,8 @@ def train_lenet(
         epoch), ``test_error``, ``gap`` (test - train), per-epoch ``train_curve`` / ``test_curve`` and
         ``running_train_curve`` (MatConvNet's training error: the running error over the epoch's
         mini-batches, in training mode), ``n_train``, ``n_test``, ``seconds``, ``dataset``
-        and ``num_negative`` (the fixed NegLU units drawn from ``seed``; 0 unless mode "fixed").
+        and ``num_negative`` (the fixed NegLU units drawn from ``seed``; 0 unless mode "fixed"); with
+        ``activation="learned"`` the 500 units' final ``positive_slope`` and ``negative_slope``.
     """
     net = lenet(fraction, activation, mode, neglu_grad, seed)
     data = _lenet_data(dataset, split_seed)
@@ -421,6 +422,9 @@ def train_lenet(
     res = _train(net, data, seed, lrs, batch_size, momentum, weight_decay, n_train, n_test, n_eval_train)
     fixed = activation == "mixlu" and mode == "fixed"
     res["num_negative"] = int(net[5].negative_units.size) if fixed else 0
+    if activation == "learned":  # §5.2: what the per-unit slopes became
+        res["positive_slope"] = [round(float(v), 6) for v in net[5].positive_slope]
+        res["negative_slope"] = [round(float(v), 6) for v in net[5].negative_slope]
     res["dataset"] = f"MNIST sample, split seed {split_seed}" if dataset == "mnist_sample" else "Fashion-MNIST"
     return res
 

@@ -331,6 +331,99 @@ def errors_plot(data: ClaimData, fig: Any, experiment: str = "table6_mnist") -> 
 
 
 # ------------------------------------------------------------------------------------------------
+# §5.2 variants
+# ------------------------------------------------------------------------------------------------
+
+#: The §5.2 comparison: (label, experiment, % NegLU or activation) of each network.
+VARIANT_ROWS = (
+    ("ReLU-LeNet", "table6_mnist", 0.0),
+    ("MixLU 7 %", "table6_mnist", 7.0),
+    ("learned slopes", "variants_mnist", "learned"),
+    ("Min-Maxout", "variants_mnist", "minmaxout"),
+)
+
+
+def _variant_runs(data: ClaimData, experiment: str, key: Any) -> List[Dict[str, Any]]:
+    """The records of one §5.2 network: a % NegLU of ``table6_mnist`` or an activation of ``variants_mnist``."""
+    out = []
+    for r in data.records(experiment):
+        cfg = r["config"]
+        if isinstance(key, str) and cfg.get("activation") == key:
+            out.append(r)
+        elif (
+            not isinstance(key, str) and cfg.get("activation", "mixlu") == "mixlu" and _pct_key(cfg["fraction"]) == key
+        ):
+            out.append(r)
+    return out
+
+
+def variants_markdown(data: ClaimData) -> str:
+    """§5.2: ReLU, MixLU 7 %, learned slopes and Min-Maxout on the same MNIST protocol (mean ± sd)."""
+    metrics = ("test_error", "running_train_error", "train_error", "running_gap")
+    lines = [
+        "| network | test error | training error (running, train mode) | training error (eval mode) | "
+        "test − running training | n |",
+        "|---|---|---|---|---|---:|",
+    ]
+    for label, exp, key in VARIANT_ROWS:
+        runs = _variant_runs(data, exp, key)
+        cells = [_fmt(np.array([r["metrics"].get(m, np.nan) for r in runs], dtype=np.float64)) for m in metrics]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {len(runs)} |")
+    learned = _variant_runs(data, "variants_mnist", "learned")
+    like = np.array([r["metrics"]["neglu_like_units"] for r in learned if "neglu_like_units" in r["metrics"]])
+    if like.size:
+        lines += [
+            "",
+            f"Learned slopes: {_fmt(like, digits=1)} of the 500 units end NegLU-like (negative slope above the "
+            f"positive one; n = {like.size} runs).",
+        ]
+    return "\n".join(lines)
+
+
+def variants_plot(data: ClaimData, fig: Any) -> bool:
+    """Test error (dotted) and running training error (solid) per epoch, mean over runs, per network."""
+    from matplotlib.ticker import MaxNLocator
+
+    learned = [r for r in _variant_runs(data, "variants_mnist", "learned") if "slopes/positive" in r.get("curves", {})]
+    ax = fig.add_subplot(121 if learned else 111)
+    drawn = False
+    for i, (label, exp, key) in enumerate(VARIANT_ROWS):
+        runs = _variant_runs(data, exp, key)
+        for curve, style in (("running_train_error", "-"), ("test_error", ":")):
+            m = _mean_curve(
+                [np.asarray(r["curves"][curve], np.float64) for r in runs if r.get("curves", {}).get(curve)]
+            )
+            if m.size:
+                name = f"{label} (n = {len(runs)})" if style == "-" else None
+                ax.plot(np.arange(1, m.size + 1), m, style, color=f"C{i}", lw=1.6, label=name)
+                drawn = True
+    if not drawn:
+        return False
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("error %")
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("running training error (solid), test error (dotted)", fontsize=8)
+    if learned:
+        ax2 = fig.add_subplot(122)
+        for k, r in enumerate(learned):
+            pos, neg = r["curves"]["slopes/positive"], r["curves"]["slopes/negative"]
+            ax2.scatter(pos, neg, s=4, alpha=0.5, color=f"C{k}", label=f"seed {r['seed']}")
+        ax2.axline((0, 0), slope=1, color="k", lw=0.6, ls="--")
+        ax2.set_xlabel("slope for x > 0 (ReLU: 1)")
+        ax2.set_ylabel("slope for x < 0 (ReLU: 0, NegLU: 1)")
+        ax2.set_title("learned slopes of the 500 units (above the line: NegLU-like)", fontsize=8)
+        ax2.grid(alpha=0.3)
+        ax2.legend(fontsize=6, markerscale=2)
+    fig.suptitle("§5.2 variants on the MNIST protocol", fontsize=9)
+    fig.set_size_inches(11 if learned else 6.4, 4.0)
+    fig.tight_layout()
+    return True
+
+
+# ------------------------------------------------------------------------------------------------
 # Registration
 # ------------------------------------------------------------------------------------------------
 
@@ -421,5 +514,18 @@ _register(
         table=table910_markdown,
         note="Accuracies in %, mean ± sd over the recorded runs; training accuracy is 100 minus MatConvNet's running "
         "train-mode error over the last epoch, as Table 10. Needs CIFAR-10 (its claims are SKIPPED without it).",
+    )
+)
+_register(
+    Section(
+        PAPER,
+        "variants",
+        "§5.2: learned slopes and Min-Maxout beside ReLU and MixLU 7 %",
+        ["table6_mnist", "variants_mnist"],
+        table=variants_markdown,
+        plot=variants_plot,
+        note="The thesis proposes learned activation slopes and Min-Maxout (§5.2) without training them, so there is "
+        "no thesis number and no claim; the four networks share the MNIST LeNet protocol (ReLU and MixLU 7 % are "
+        "table6_mnist's 0 % and 7 % runs). Errors in %, mean ± sd over the recorded runs.",
     )
 )

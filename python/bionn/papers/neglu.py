@@ -45,8 +45,10 @@ per epoch, Fig. 12-style curves, errors vs % NegLU and the Fashion-MNIST table, 
 by :mod:`bionn.papers._neglu_report`; the thesis's numbers are in :mod:`bionn.papers._neglu_thesis`.
 
 The §5.2 variants (learned slopes, Min-Maxout) come with no measurable statement in the thesis ("it
-would be interesting to compare"), so no claim: :func:`variants_compare` and notebook
-``04_neglu_mixlu.ipynb`` compare them.
+would be interesting to compare"), so no claim: the experiment ``variants_mnist`` runs them on the
+MNIST protocol and the report section "variants" (``results/neglu.md``, notebook ``04_neglu_mixlu.ipynb``)
+compares them with ReLU and MixLU 7 %; ``bionn reproduce neglu`` (or ``neglu/variants_mnist``) runs it.
+:func:`variants_compare` trains the four networks in-process for exploration.
 """
 
 from __future__ import annotations
@@ -211,11 +213,17 @@ def run_mnist(seed: int, **config: Any) -> Dict[str, Any]:
         (test - train_error); ``early_test_error`` / ``late_test_error`` (mean test error over epochs
         2-5 / 6-9) and ``epochs_to_low_error`` (Table 8; NaN when the run is shorter than 9 epochs);
         ``num_negative``, ``train_size``, ``test_size``, ``seconds`` and ``curves`` (per-epoch test,
-        train and running train error).
+        train and running train error); with learned slopes (§5.2) ``neglu_like_units`` (units whose
+        negative slope exceeds their positive one) and the per-unit tables ``slopes/positive`` and
+        ``slopes/negative``.
     """
     res = train_lenet(seed=seed, **config)
     out = _record(res)
     out["num_negative"] = int(res["num_negative"])
+    if "positive_slope" in res:  # §5.2's learned slopes: per-unit tables (names with "/")
+        pos, neg = np.asarray(res["positive_slope"]), np.asarray(res["negative_slope"])
+        out["curves"]["slopes/positive"], out["curves"]["slopes/negative"] = list(pos), list(neg)
+        out["neglu_like_units"] = int(np.sum(neg > pos))
     return out
 
 
@@ -368,6 +376,50 @@ LENET_FASHION = register_experiment(
         ),
         requires=require_fashion,
         description="Fashion-MNIST LeNet with 0-10 % NegLUs (§5.1's statement on a second data set)",
+    )
+)
+
+VARIANTS_MNIST = register_experiment(
+    Experiment(
+        paper=PAPER,
+        name="variants_mnist",
+        run=run_mnist,
+        configs=[
+            dict(
+                fraction=0.0,
+                dataset="mnist_sample",
+                epochs=MNIST_EPOCHS,
+                n_train=None,
+                n_test=None,
+                split_seed=0,
+                activation=act,
+                mode="fixed",
+                neglu_grad="exact",
+                **_LENET_TRAINING,
+            )  # fmt: skip
+            for act in ("learned", "minmaxout")
+        ],
+        seeds=_SEEDS,
+        quick=Quick(
+            seeds=range(2),
+            overrides={"epochs": 3, "n_train": 1000, "n_test": 1000},
+            note="quick: 2 seeds, 1,000 training / 1,000 test digits, 3 epochs",
+        ),
+        protocol={
+            "data": _MNIST_DATA,
+            "architecture": _LENET_ARCH.replace(", MixLU (% NegLUs among the 500 units)", "")
+            + "; its 500-unit activation replaced by §5.2's proposals: learned per-unit slopes (LearnedActivation, "
+            "ReLU-initialised) or Min-Maxout (Conv 4x4 50->1000, 500 units of 2 pieces, half of them min units); "
+            "the ReLU and MixLU 7 % networks beside them are table6_mnist's 0 % and 7 % runs",
+            **_LENET_PROTOCOL,
+        },
+        deviations=(
+            *_MNIST_DEVIATIONS,
+            "the thesis proposes these variants (§5.2) but trains none: no thesis numbers, no claim; the report "
+            "section 'variants' compares them with ReLU and MixLU 7 % on the same protocol",
+        ),
+        requires=mnist_sample_or_skip,
+        description="§5.2's proposals (learned slopes, Min-Maxout) on the MNIST LeNet protocol (report section only)",
     )
 )
 

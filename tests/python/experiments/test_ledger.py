@@ -417,6 +417,51 @@ def test_report_sections_and_cost_table(store):
     assert ex.sections(P) == []
 
 
+def test_section_only_experiments_run_with_their_paper(store, capsys):
+    """An experiment only a report section reads (no claim) is selected by its paper, by "all" and by
+    "<paper>/<name>"; reproduce and probe run it beside the claims' experiments; the cost table says
+    it serves a section."""
+    _experiment()
+    _claim()
+    _experiment("extra", configs=[{"model": "a"}])
+    with pytest.raises(ValueError, match="unknown experiment"):
+        ex.register_section(ex.Section(P, "bad", "Bad", ["nope"], table=lambda d: ""))
+    assert ex.section_experiments(P) == []  # no section reads "extra" yet
+    ex.register_section(ex.Section(P, "extra_runs", "Extra", ["exp", "extra"], table=lambda d: "| x |\n|---|"))
+    assert [e.name for e in ex.section_experiments(P)] == ["extra"]  # "exp" has a claim
+    claims, extra = ex.select([P])
+    assert [c.id for c in claims] == [f"{P}.a_beats_b"] and [e.name for e in extra] == ["extra"]
+    claims, extra = ex.select([f"{P}/extra"])
+    assert claims == [] and [e.name for e in extra] == ["extra"]
+    assert "extra" in [e.name for e in ex.select(["all"])[1]]
+    with pytest.raises(ValueError, match=f"'{P}/nope' names no experiment"):
+        ex.select([f"{P}/nope"])
+    with pytest.raises(ValueError, match="names no paper, claim or glob"):
+        ex.select(["no-such-paper"])
+    with pytest.raises(TypeError, match="Experiment objects"):
+        ex.reproduce(ex.claims(P), "full", store, extra_experiments=["extra"])
+    CALLS["n"] = 0
+    ex.reproduce([], "full", store, extra_experiments=extra)
+    assert CALLS["n"] == 4 and len(store.missing(P, "extra", *ex.get_experiment(P, "extra").plan("full"))) == 0
+    rows = ex.ledger.probe([], store, extra_experiments=extra)
+    assert [(r["experiment"], r["status"]) for r in rows] == [("extra", "has records")]
+    text = ex.write_reports([P], store, figures=False)[P].read_text()
+    assert "| `extra` | — (a report section only) | 4/4 |" in text
+
+
+def test_cli_runs_a_section_experiment(store, capsys):
+    from bionn.cli import main
+
+    _experiment()
+    _claim()
+    _experiment("extra", configs=[{"model": "a"}])
+    ex.register_section(ex.Section(P, "extra_runs", "Extra", ["extra"], table=lambda d: "| x |\n|---|"))
+    assert main(["reproduce", f"{P}/extra", "--full", "--store", str(store.root), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"{P}/extra (report section, no claim): 4/4 runs recorded" in err
+    assert main(["reproduce", f"{P}/nope", "--full", "--store", str(store.root)]) == 2
+
+
 def test_missing_runs_go_seed_major(store):
     """A long protocol stopped part-way leaves whole seeds (every config of a seed)."""
     order = []

@@ -163,7 +163,13 @@ _MNIST_IDS = (
 
 def test_experiments_and_claims_are_registered():
     names = {e.name for e in experiments.experiments("neglu")}
-    assert names == {"table6_mnist", "table6_mnist_code", "lenet_fashion", "table9_cifar10"}
+    assert names == {"table6_mnist", "table6_mnist_code", "lenet_fashion", "table9_cifar10", "variants_mnist"}
+    # §5.2's variants: no claim reads them, a report section does, and `bionn reproduce neglu` runs them
+    assert [e.name for e in experiments.section_experiments("neglu")] == ["variants_mnist"]
+    variants = experiments.get_experiment("neglu", "variants_mnist")
+    assert [c["activation"] for c in variants.configs] == ["learned", "minmaxout"] and len(variants.seeds) == 5
+    for c in variants.configs:
+        assert (c["epochs"], c["lr"], c["batch_size"], c["dataset"]) == (20, 0.001, 100, "mnist_sample")
     ids = {c.id for c in experiments.claims("neglu")}
     assert ids == {f"neglu.{p}{i}" for p in ("", "code_") for i in _MNIST_IDS} | {
         "neglu.s51_fashion_train_error_up_gap_down",
@@ -493,7 +499,61 @@ def test_report_sections_are_registered():
         "errors_vs_neglu",
         "fashion",
         "table910",
+        "variants",
     }
+
+
+def _variant_records(seeds=range(2)) -> list:
+    recs = []
+    for act, base in (("learned", 2.0), ("minmaxout", 2.5)):
+        for seed in seeds:
+            test = [base + 1.0 / (e + 1) + 0.01 * seed for e in range(20)]
+            running = [t - 1.0 for t in test]
+            metrics = dict(test_error=test[-1], running_train_error=running[-1], train_error=running[-1] - 0.1,
+                           running_gap=1.0)  # fmt: skip
+            curves = {"test_error": test, "running_train_error": running}
+            if act == "learned":
+                pos, neg = [1.0] * 500, [0.0] * 490 + [2.0] * 10
+                metrics["neglu_like_units"] = 10 + seed
+                curves.update({"slopes/positive": pos, "slopes/negative": neg})
+            recs.append(dict(config={"fraction": 0.0, "activation": act, "epochs": 20}, seed=seed, metrics=metrics,
+                             curves=curves))  # fmt: skip
+    return recs
+
+
+def test_variants_section_compares_the_four_networks():
+    from bionn.papers import _neglu_report as rep
+
+    recs = {"table6_mnist": _section_records("table6_mnist", (0.0, 0.04, 0.07)), "variants_mnist": _variant_records()}
+    text = rep.variants_markdown(_section_data(recs))
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["ReLU-LeNet"].endswith("| 3 |") and rows["MixLU 7 %"].endswith("| 3 |")  # 4 % is not a row
+    assert rows["learned slopes"].startswith("| learned slopes | 2.05 ± 0.01 |") and rows["Min-Maxout"].endswith(
+        "| 2 |"
+    )
+    assert "10.5 ± 0.7 of the 500 units end NegLU-like" in text and "nan" not in text.lower()
+    empty = rep.variants_markdown(_section_data({"table6_mnist": [], "variants_mnist": []}))
+    assert "| Min-Maxout | — | — | — | — | 0 |" in empty and "NegLU-like" not in empty
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    assert rep.variants_plot(_section_data(recs), fig) is True and len(fig.axes) == 2  # curves + learned slopes
+    plt.close(fig)
+    fig = plt.figure()
+    assert rep.variants_plot(_section_data({"table6_mnist": [], "variants_mnist": []}), fig) is False
+    plt.close(fig)
+
+
+def test_run_mnist_records_the_learned_slopes():
+    exp = experiments.get_experiment("neglu", "variants_mnist")
+    config = dict(exp.plan("quick")[0][0], epochs=1, n_train=200, n_test=100)
+    assert config["activation"] == "learned"
+    r = exp.run(seed=0, **config)
+    pos, neg = np.asarray(r["curves"]["slopes/positive"]), np.asarray(r["curves"]["slopes/negative"])
+    assert pos.shape == neg.shape == (500,) and r["neglu_like_units"] == int(np.sum(neg > pos))
+    assert _METRICS <= set(r)
 
 
 def test_table67_section_has_the_thesis_numbers_beside_bionn():
