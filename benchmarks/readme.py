@@ -243,9 +243,9 @@ def render(results: str = RESULTS, link_prefix: str = "benchmarks/results") -> s
         )
         lines.append(f"SGEMM peak measured in the same runs (2048², GFLOP/s, Eigen / torch.mm): {peaks}.")
         rid, t, _ = roofs[-1]
-        lines.append(
-            f"Roofline and cost-vs-size figures: [{rid}/roofline-{t}t.png]({link_prefix}/{rid}/roofline-{t}t.png); "
-            f"every table: [{rid}/summary.md]({link_prefix}/{rid}/summary.md)."
+        lines.append(  # paths, not links: docs/benchmarks.md includes this block from another directory
+            f"Roofline and cost-vs-size figures: `{link_prefix}/{rid}/roofline-<threads>t.png`; every table, with the "
+            f"per-layer roofline and the full-protocol cost per paper: `{link_prefix}/{rid}/summary.md`."
         )
     lines.append("")
     lines.append("| target (performance issue) | measured | |")
