@@ -28,7 +28,7 @@ PAPER_CASE = {
     "amplifying": "amplifying_net5_bs1",
     "demo": "fit_mlp_epoch",
     "flexible": "flexible_small",
-    "focusing": "focus_dense",
+    "focusing": "focus_table2_net",
     "neglu": "mixlu_lenet",
     "selforg": "selforg_epoch",
 }

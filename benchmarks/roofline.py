@@ -47,7 +47,7 @@ from bionn.nn.sequential import _core_loss, _core_optimizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-STEP_CASES = ("mlp_bn_dropout", "small_cnn", "flexible_small", "mixlu_lenet", "focus_dense")
+STEP_CASES = ("mlp_bn_dropout", "small_cnn", "flexible_small", "mixlu_lenet", "focus_dense", "focus_table2_net")
 BATCHES = (1, 4, 16, 64, 128, 256, 1024)
 WIDTHS = (64, 128, 256, 512, 1024, 2048, 4096)
 BYTES = 4  # float32

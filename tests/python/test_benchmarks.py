@@ -241,6 +241,7 @@ def test_roofline_smoke_run(tmp_path):
         "flexible_small",
         "mixlu_lenet",
         "focus_dense",
+        "focus_table2_net",
     }
     for step in data["steps"]:
         assert all(_is_pos_number(r["forward_s"]) for r in step["layers"])
