@@ -38,7 +38,7 @@ def protocol_cost(paper: str, store: Any = None) -> Dict[str, Any]:
     """CPU-hours of ``paper``'s full protocol from the records: (known hours, experiments with no
     estimate, experiments estimated from a probe, planned runs, recorded runs)."""
     from bionn.experiments.ledger import _experiment_records
-    from bionn.experiments.records import default_store
+    from bionn.experiments.records import default_store, probe_estimate
     from bionn.experiments.registry import experiments
 
     store = default_store() if store is None else store
@@ -59,7 +59,7 @@ def protocol_cost(paper: str, store: Any = None) -> Dict[str, Any]:
             except ValueError:
                 probe = None
             if probe is not None:
-                per_run = probe["cpu_time_s"] / probe["epochs"] * probe["full_epochs"]
+                per_run = probe_estimate(probe)
                 probed.append(exp.name)
         if per_run is None:
             unknown.append(exp.name)

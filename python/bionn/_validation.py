@@ -42,10 +42,28 @@ def as_array(
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     with np.errstate(over="ignore"):  # values too large for dtype become inf and are reported below
         out = np.ascontiguousarray(arr, dtype=dtype)
-    if finite and out.size and not np.isfinite(out).all():
-        bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s) (as {np.dtype(dtype).name})")
+    if finite and out.size:
+        bad = _count_nonfinite(out)
+        if bad:
+            raise ValueError(f"{name} contains {bad} NaN or infinite value(s) (as {np.dtype(dtype).name})")
     return out
+
+
+_FINITE_CHUNK = 1 << 18  # elements per isfinite pass: a 256 KiB mask instead of one the size of the data
+
+
+def _count_nonfinite(arr: np.ndarray) -> int:
+    """How many elements of ``arr`` (C-contiguous) are NaN or infinite, checked chunk by chunk so the
+    temporary mask stays small (a 60,000-image training set would otherwise need a mask of ~47 MB)."""
+    if arr.dtype.kind not in "fc":
+        return 0
+    flat = arr.reshape(-1)
+    bad = 0
+    for start in range(0, flat.size, _FINITE_CHUNK):
+        ok = np.isfinite(flat[start : start + _FINITE_CHUNK])
+        if not ok.all():
+            bad += int(ok.size - np.count_nonzero(ok))
+    return bad
 
 
 def as_labels(value: Any, name: str, n: int, dtype: np.dtype, x_name: str = "X") -> np.ndarray:

@@ -323,3 +323,21 @@ def test_builders_name_their_own_arguments(call, exc, words):
     FlexibleConv2d's kernel_size as "the kernel"."""
     with pytest.raises(exc, match=re.escape(words)):
         call()
+
+
+def test_non_finite_values_are_counted_across_chunks_without_a_full_size_mask():
+    """as_array checks finiteness chunk by chunk (the mask of a whole training set would cost as much
+    memory as a byte per element): the count is exact across chunk borders and the message names it."""
+    from bionn import _validation as v
+
+    n = 3 * v._FINITE_CHUNK + 5
+    x = np.zeros((n, 1), np.float32)
+    bad = [0, v._FINITE_CHUNK - 1, v._FINITE_CHUNK, 2 * v._FINITE_CHUNK + 7, n - 1]
+    x[bad[:3], 0] = np.nan
+    x[bad[3:], 0] = [np.inf, -np.inf]
+    assert v._count_nonfinite(x) == 5 and v._count_nonfinite(np.zeros(10, np.int64)) == 0
+    with pytest.raises(ValueError, match=r"^X contains 5 NaN or infinite value\(s\) \(as float32\)$"):
+        v.as_array(x, "X", np.float32, max_ndim=2)
+    big = np.full(10, 1e39, np.float64)  # beyond float32's range: inf once converted
+    with pytest.raises(ValueError, match=r"contains 10 NaN or infinite"):
+        v.as_array(big, "X", np.float32)

@@ -21,7 +21,7 @@ import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .criteria import ClaimData
-from .records import RunStore, _canonical, default_store
+from .records import RunStore, _canonical, default_store, probe_estimate
 from .registry import MODES, Claim, ClaimSkipped, Experiment, get_experiment
 from .sweep import BACKENDS, RunError, _to_frame, repeat
 
@@ -262,6 +262,13 @@ def _data_status(exp: Experiment) -> Optional[Tuple[str, str, Optional[str]]]:
     return None
 
 
+def _cpu_seconds(exp: Experiment, seed: int, config: Dict[str, Any]) -> float:
+    """CPU seconds (process time: robust to other load on the machine) of one run of ``exp``."""
+    start = time.process_time()
+    exp.run(seed=seed, **config)
+    return time.process_time() - start
+
+
 def _experiments_of(selected: Sequence[Claim], extra: Sequence[Experiment] = ()) -> List[Experiment]:
     """The experiments the claims read, then ``extra``, each once, in that order."""
     exps: List[Experiment] = []
@@ -406,9 +413,12 @@ def probe(
 ) -> List[Dict[str, Any]]:
     """Measures what the full protocols of ``selected``'s experiments cost on this machine: for each
     experiment without full records (every one with ``rerun``), its first config runs for
-    ``epochs`` of its ``"epochs"`` (first seed, in this process, one thread), and its CPU time is stored
-    as a cost probe beside the records (:meth:`RunStore.save_probe`). The reports' cost tables
-    extrapolate it (time per epoch × epochs × planned runs) for experiments with no runs yet.
+    ``epochs`` of its ``"epochs"`` and again for twice as many (first seed, in this process, one
+    thread). The difference is the cost per epoch; what the shorter run cost beyond its epochs (data
+    loading, the final evaluations) is paid once per run. Both are stored as a cost probe beside the
+    records (:meth:`RunStore.save_probe`), and the reports' cost tables extrapolate it
+    (:func:`~bionn.experiments.records.probe_estimate` × planned runs) for experiments with no runs yet.
+    ``extra_experiments`` are probed too (see :func:`reproduce`).
 
     Returns one dict per experiment: ``paper``, ``experiment``, ``status`` (``"probed"``,
     ``"has records"``, ``"no epochs"`` — its config has no ``epochs`` to cut —, ``"skipped"`` — data
@@ -442,24 +452,29 @@ def probe(
             elif isinstance(full_epochs, bool) or not isinstance(full_epochs, int) or full_epochs < 1:
                 row.update(status="no epochs", note="its config has no 'epochs' setting to cut a probe from")
             else:
-                config = dict(configs[0], epochs=min(epochs, full_epochs))
+                e1 = min(epochs, full_epochs)
+                e2 = min(2 * e1, full_epochs)
                 try:
-                    start = time.process_time()  # CPU time: robust to other load on the machine
-                    exp.run(seed=seeds[0], **config)
-                    took = time.process_time() - start
+                    took = _cpu_seconds(exp, seeds[0], dict(configs[0], epochs=e1))
+                    # A second, longer probe separates what grows with the epochs from what a run
+                    # pays once (loading, final evaluations), which the first alone would multiply.
+                    fixed = 0.0
+                    if e2 > e1:
+                        per_epoch = (_cpu_seconds(exp, seeds[0], dict(configs[0], epochs=e2)) - took) / (e2 - e1)
+                        fixed = min(max(took - per_epoch * e1, 0.0), took) if per_epoch > 0 else 0.0
                 except ClaimSkipped as exc:
                     row.update(status="skipped", note=str(exc))
                 except Exception as exc:  # a probe failing must not hide the others
                     row.update(status="error", note=f"{type(exc).__name__}: {exc}")
                 else:
-                    store.save_probe(exp.paper, exp.name, configs[0], config["epochs"], full_epochs, took)
-                    per_run = took / config["epochs"] * full_epochs / 3600
+                    store.save_probe(exp.paper, exp.name, configs[0], e1, full_epochs, took, fixed)
+                    per_run = probe_estimate(store.load_probe(exp.paper, exp.name)) / 3600
                     row.update(
                         status="probed",
                         seconds=took,
                         cpu_h_per_run=per_run,
                         cpu_h_total=per_run * exp.n_runs("full"),
-                        note=f"{config['epochs']} of {full_epochs} epochs in {took:.1f} CPU-s",
+                        note=f"{e1} of {full_epochs} epochs in {took:.1f} CPU-s, {fixed:.1f} of them once per run",
                     )
             if on_experiment is not None:
                 on_experiment(exp, row)

@@ -51,7 +51,7 @@ import numpy as np
 from ..io import atomic_write
 from .sweep import _check_configs, _check_seeds, _machine_info, _to_frame
 
-__all__ = ["RunStore", "default_store", "RESULTS_ENV", "FORMAT", "VERSION"]
+__all__ = ["RunStore", "default_store", "probe_estimate", "RESULTS_ENV", "FORMAT", "VERSION"]
 
 FORMAT = "bionn.run"
 PROBE_FORMAT = "bionn.probe"
@@ -237,6 +237,14 @@ def _restore(record: Dict[str, Any], path: Path) -> None:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
+
+
+def probe_estimate(probe: Mapping[str, Any]) -> float:
+    """CPU seconds of one full run from a cost probe (:meth:`RunStore.load_probe`): the fixed part
+    once, the rest per epoch times the full protocol's epochs."""
+    fixed = float(probe.get("fixed_time_s", 0.0))
+    per_epoch = (float(probe["cpu_time_s"]) - fixed) / int(probe["epochs"])
+    return fixed + per_epoch * int(probe["full_epochs"])
 
 
 class RunStore:
@@ -428,10 +436,19 @@ class RunStore:
         return self.root / paper / "_probes" / f"{experiment}.json"
 
     def save_probe(
-        self, paper: str, experiment: str, config: Mapping[str, Any], epochs: int, full_epochs: int, cpu_time: float
+        self,
+        paper: str,
+        experiment: str,
+        config: Mapping[str, Any],
+        epochs: int,
+        full_epochs: int,
+        cpu_time: float,
+        fixed_time: float = 0.0,
     ) -> Path:
         """Records a cost probe: ``config`` (the full protocol's) run for ``epochs`` of its
-        ``full_epochs`` epochs took ``cpu_time`` CPU seconds on this machine (one thread)."""
+        ``full_epochs`` epochs took ``cpu_time`` CPU seconds on this machine (one thread), of which
+        ``fixed_time`` does not grow with the epochs (data loading, the final evaluations: measured
+        by a second, longer probe). :func:`probe_estimate` extrapolates it to a full run."""
         path = self.probe_path(paper, experiment)
         plain, _ = _canonical(config)
         for name, v in (("epochs", epochs), ("full_epochs", full_epochs)):
@@ -439,6 +456,8 @@ class RunStore:
                 raise ValueError(f"{name} must be an int >= 1, got {v!r}")
         if isinstance(cpu_time, bool) or not isinstance(cpu_time, numbers.Real) or not 0 <= cpu_time < math.inf:
             raise ValueError(f"cpu_time must be a finite number >= 0, got {cpu_time!r}")
+        if isinstance(fixed_time, bool) or not isinstance(fixed_time, numbers.Real) or not 0 <= fixed_time <= cpu_time:
+            raise ValueError(f"fixed_time must be a number in [0, cpu_time], got {fixed_time!r}")
         probe = {
             "format": PROBE_FORMAT,
             "version": VERSION,
@@ -448,6 +467,7 @@ class RunStore:
             "epochs": int(epochs),
             "full_epochs": int(full_epochs),
             "cpu_time_s": float(cpu_time),
+            "fixed_time_s": float(fixed_time),
             "machine": _machine_info(),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
@@ -479,6 +499,9 @@ class RunStore:
             ct = probe.get("cpu_time_s")
             if type(ct) not in (int, float) or not 0 <= ct < math.inf:
                 raise ValueError(f"cpu_time_s {ct!r} is not a number >= 0")
+            fixed = probe.setdefault("fixed_time_s", 0.0)  # absent in probes older than the field
+            if type(fixed) not in (int, float) or not 0 <= fixed <= ct:
+                raise ValueError(f"fixed_time_s {fixed!r} is not a number in [0, cpu_time_s]")
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{str(path)!r} is not a valid cost probe: {exc}") from None
         return probe

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..io import atomic_write
 from .criteria import ClaimData
 from .ledger import _experiment_records, assess
-from .records import RunStore, default_store
+from .records import RunStore, default_store, probe_estimate
 from .registry import Claim, claims, get_experiment
 from .sweep import _to_frame
 
@@ -144,7 +144,7 @@ def cost_table(paper: str, mode: str = "full", store: Optional[RunStore] = None)
             except ValueError:
                 probe = None
             if probe is not None:  # no run yet: a probe's epochs extrapolated to the full protocol
-                per_run = probe["cpu_time_s"] / probe["epochs"] * probe["full_epochs"] / 60
+                per_run = probe_estimate(probe) / 60
                 per_run_text = f"≈ {per_run:.3g} (probe: {probe['epochs']} of {probe['full_epochs']} epochs)"
                 estimated += 1
         if not missing:
@@ -168,9 +168,9 @@ def cost_table(paper: str, mode: str = "full", store: Optional[RunStore] = None)
         lines += [
             "",
             f"≈: {estimated} experiment(s) with no run yet are estimated from a cost probe (`bionn reproduce "
-            "CLAIMS --probe`: the CPU time of the first config trained for a few epochs on one thread, "
-            "extrapolated; setup costs make it an upper estimate per epoch). Recorded runs are counted in wall "
-            "time × threads, which a loaded machine inflates.",
+            "CLAIMS --probe`: the CPU time of the first config trained for 1 and for 2 epochs on one thread; the "
+            "difference is the cost per epoch, the rest — data loading, final evaluations — counts once per run). "
+            "Recorded runs are counted in wall time × threads, which a loaded machine inflates.",
         ]
     return "\n".join(lines) + "\n"
 

@@ -7,13 +7,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
 import bionn.experiments as ex
 from bionn.cli import main
-from bionn.experiments import report
+from bionn.experiments import records, report
 
 P = "t-cli"
 JSON_KEYS = {
@@ -233,6 +234,39 @@ def test_probe_measures_a_few_epochs_and_the_report_extrapolates(tmp_path, capsy
     with pytest.raises(ValueError, match="cost probe"):
         ex.RunStore(store).load_probe(P, "long")
     assert "| `long` | long_claim | 0/10 | 0.00 | — | — |" in report.cost_table(P, store=ex.RunStore(store))
+
+
+def fixed_cost_fn(seed, model="a", epochs=10):
+    """CPU time: 0.3 s once (a final evaluation), then 0.05 s per epoch."""
+
+    def burn(seconds):
+        end = time.process_time() + seconds
+        while time.process_time() < end:
+            pass
+
+    burn(0.05 * epochs)
+    burn(0.3)
+    return {"acc": 0.9}
+
+
+def test_probe_counts_a_runs_fixed_cost_once(tmp_path, capsys):
+    ex.register_experiment(
+        ex.Experiment(P, "evals", fixed_cost_fn, [{"model": "a", "epochs": 100}], range(2), ex.Quick(range(1)))
+    )
+    _claim("evals_claim", "evals")
+    store = ex.RunStore(tmp_path / "store")
+    (row,) = ex.ledger.probe(ex.claims(P), store)
+    probe = store.load_probe(P, "evals")
+    assert probe["epochs"] == 1 and 0.25 < probe["fixed_time_s"] < 0.45 and probe["fixed_time_s"] < probe["cpu_time_s"]
+    # 0.3 s once + 100 epochs x 0.05 s = 5.3 s per run; one epoch's probe alone would say 35 s
+    assert 4.0 < records.probe_estimate(probe) < 7.0
+    assert row["cpu_h_per_run"] == pytest.approx(records.probe_estimate(probe) / 3600)
+    assert "once per run" in row["note"]
+    old = dict(probe)
+    del old["fixed_time_s"]  # probes from before the field: the single-probe extrapolation
+    assert records.probe_estimate(old) == pytest.approx(probe["cpu_time_s"] * 100)
+    with pytest.raises(ValueError, match="fixed_time"):
+        store.save_probe(P, "evals", {"model": "a", "epochs": 100}, 1, 100, 1.0, 2.0)
 
 
 def test_help_and_version_exit_zero(capsys):
