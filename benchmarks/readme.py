@@ -102,21 +102,24 @@ def _fmt_ratio(entries: Sequence[Dict[str, Any]]) -> str:
     if not entries:
         return ""
     m, lo, hi = _ratio(entries)
-    spread = f" ({lo:.2f}–{hi:.2f})" if len(entries) > 1 else ""
-    return f"**{m:.2f}x**{spread}"
+    digits = 0 if m >= 10 else 2
+    spread = f" ({lo:.{digits}f}–{hi:.{digits}f})" if len(entries) > 1 else ""
+    return f"**{m:.{digits}f}x**{spread}"
 
 
-def _fmt_ms(entries: Sequence[Dict[str, Any]], key: str) -> str:
-    v = _med([e[key] for e in entries])
-    return f"{1e3 * v:.3g}" if v < 10 else f"{v:.3g} s"
+def _num(v: float) -> str:
+    """Three significant digits, never in exponent notation (1250, 12.5, 0.125)."""
+    return f"{v:.0f}" if v >= 100 else f"{v:.3g}"
 
 
 def _times(entries: Sequence[Dict[str, Any]]) -> str:
+    """``bionn / torch`` median times, both in ms, or both in s when either reaches a second."""
     if not entries:
         return ""
-    b, t = _fmt_ms(entries, "bionn_s"), _fmt_ms(entries, "torch_s")
-    unit = "" if b.endswith(" s") else " ms"
-    return f"{b} / {t}{unit}"
+    b, t = _med([e["bionn_s"] for e in entries]), _med([e["torch_s"] for e in entries])
+    if max(b, t) >= 1.0:
+        return f"{_num(b)} / {_num(t)} s"
+    return f"{_num(1e3 * b)} / {_num(1e3 * t)} ms"
 
 
 def _mem(entries: Sequence[Dict[str, Any]]) -> str:

@@ -69,6 +69,7 @@ def test_only_idle_runs_count_and_figures_are_medians_over_runs(readme_mod, tmp_
     assert "from 3 idle run(s)" in md
     assert "**1.30x** (1.20–1.40)" in md  # median of 1.2, 1.4, 1.3 and the range over runs
     assert "10.0x" not in md  # the loaded and the smoke run are not counted
+    assert "| `small_cnn` | 10 / 13 ms |" in md
     assert "`20260104-0000` (other processes up to 60% busy)" in md and "`20260105-0000` (smoke settings)" in md
 
 
@@ -86,6 +87,9 @@ def test_targets_are_checked_against_the_idle_runs(readme_mod, tmp_path):
     assert scaling[1] is True and "1.90x" in scaling[0]  # 19 ms / 10 ms
     md = readme_mod.render(str(tmp_path))
     assert "**not met**" in md and "| met |" in md and "no data" in md
+    assert readme_mod._times([_case("x", 0.953, 1.2478)]) == "0.953 / 1.25 s"
+    assert readme_mod._times([_case("x", 8.52, 10.6)]) == "8.52 / 10.6 s"
+    assert readme_mod._times([_case("x", 0.0016, 0.2095)]) == "1.6 / 210 ms"
 
 
 def test_no_runs_and_missing_markers(readme_mod, tmp_path):
