@@ -411,10 +411,16 @@ def variants_plot(data: ClaimData, fig: Any) -> bool:
         for k, r in enumerate(learned):
             pos, neg = r["curves"]["slopes/positive"], r["curves"]["slopes/negative"]
             ax2.scatter(pos, neg, s=4, alpha=0.5, color=f"C{k}", label=f"seed {r['seed']}")
-        ax2.axline((0, 0), slope=1, color="k", lw=0.6, ls="--")
+        ax2.plot([1.0], [0.0], "k+", ms=12, mew=1.5, label="init (ReLU)")
+        like = sum(int(np.sum(np.asarray(r["curves"]["slopes/negative"]) > np.asarray(r["curves"]["slopes/positive"])))
+                   for r in learned)  # fmt: skip
         ax2.set_xlabel("slope for x > 0 (ReLU: 1)")
         ax2.set_ylabel("slope for x < 0 (ReLU: 0, NegLU: 1)")
-        ax2.set_title("learned slopes of the 500 units (above the line: NegLU-like)", fontsize=8)
+        ax2.set_title(
+            f"learned slopes of the 500 units after training; NegLU-like (negative > positive): {like} of "
+            f"{500 * len(learned)}",
+            fontsize=8,
+        )
         ax2.grid(alpha=0.3)
         ax2.legend(fontsize=6, markerscale=2)
     fig.suptitle("§5.2 variants on the MNIST protocol", fontsize=9)
