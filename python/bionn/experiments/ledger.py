@@ -356,16 +356,11 @@ def reproduce(
         except ValueError as exc:
             status[key] = ("error", str(exc), None)
             continue
-        if missing and exp.requires is not None:
-            try:
-                exp.requires()
-            except ClaimSkipped as exc:
-                status[key] = ("skipped", str(exc), exc.dataset)
-                continue
-            except Exception as exc:
-                status[key] = ("error", f"checking the data raised {type(exc).__name__}: {exc}", None)
-                continue
         if missing:
+            absent = _data_status(exp)
+            if absent is not None:
+                status[key] = absent
+                continue
             to_run.append((exp, missing))
     bar = _progress(progress, sum(n for _, n in to_run))
     try:
