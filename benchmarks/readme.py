@@ -89,8 +89,7 @@ def _cases(runs: Sequence[Dict[str, Any]], threads: int) -> Dict[str, List[Dict[
     return by
 
 
-def _med(xs: Sequence[float]) -> float:
-    return statistics.median(xs)
+_med = statistics.median
 
 
 def _ratio(entries: Sequence[Dict[str, Any]]) -> Tuple[float, float, float]:
@@ -245,7 +244,7 @@ def render(results: str = RESULTS, link_prefix: str = "benchmarks/results") -> s
             f"{t}t {roof['peak']['eigen_gflops']:.0f} / {roof['peak']['torch_gflops']:.0f}" for _, t, roof in roofs
         )
         lines.append(f"SGEMM peak measured in the same runs (2048², GFLOP/s, Eigen / torch.mm): {peaks}.")
-        rid, t, _ = roofs[-1]
+        rid = roofs[-1][0]
         lines.append(  # paths, not links: docs/benchmarks.md includes this block from another directory
             f"Roofline and cost-vs-size figures: `{link_prefix}/{rid}/roofline-<threads>t.png`; every table, with the "
             f"per-layer roofline and the full-protocol cost per paper: `{link_prefix}/{rid}/summary.md`."
