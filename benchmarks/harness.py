@@ -443,7 +443,14 @@ def machine_info(threads: int) -> Dict[str, object]:
         "numpy": np.__version__,
         "torch": torch.__version__,
         "bionn": bionn.__version__,
+        "gemm": _gemm_label(),
     }
+
+
+def _gemm_label() -> str:
+    from bionn._blas import gemm_label
+
+    return gemm_label()
 
 
 def _mb(c: Dict[str, object], what: str) -> str:
@@ -456,7 +463,7 @@ def markdown_table(result: Dict[str, object]) -> str:
     memory = any("bionn_peak_mb" in c for c in result["cases"])
     lines = [
         f"bionn {m['bionn']} vs torch {m['torch']} on {m['cpu']} ({m['cores']} cores), "
-        f"{m['threads']} thread(s), Python {m['python']}, NumPy {m['numpy']}.",
+        f"{m['threads']} thread(s), Python {m['python']}, NumPy {m['numpy']}, bionn's GEMM {m.get('gemm', 'eigen')}.",
         "Median wall time per unit of work, warm-up excluded; ratio = torch / bionn (> 1: bionn faster).",
         "",
         "| case | bionn (ms) | torch (ms) | ratio (torch/bionn) | ratio of minima | repeats | other load |"

@@ -189,6 +189,11 @@ def targets(idle: Sequence[Dict[str, Any]]) -> List[Tuple[str, str, Optional[boo
     return rows
 
 
+def _gemm(run: Dict[str, Any]) -> str:
+    """The run's GEMM backend (runs before bionn.set_blas existed used Eigen)."""
+    return str(next(iter(run["bench"].values())).get("machine", {}).get("gemm") or "eigen")
+
+
 def render(results: str = RESULTS, link_prefix: str = "benchmarks/results") -> str:
     """The markdown between the README's bench markers."""
     runs = load_runs(results)
@@ -200,6 +205,10 @@ def render(results: str = RESULTS, link_prefix: str = "benchmarks/results") -> s
         if skipped:
             lines.append("Not counted: " + ", ".join(skipped) + ".")
         return "\n".join(lines)
+    # Only runs with the newest idle run's GEMM backend count (bionn.set_blas: eigen or a BLAS).
+    backend = _gemm(idle[-1]).split()[0]
+    other_gemm = [r for r in idle if _gemm(r).split()[0] != backend]
+    idle = [r for r in idle if _gemm(r).split()[0] == backend]
     first = next(iter(idle[-1]["bench"].values()))
     m = first.get("machine", {})
     cpus = sorted({next(iter(r["bench"].values())).get("machine", {}).get("cpu", "?") for r in idle})
@@ -208,15 +217,16 @@ def render(results: str = RESULTS, link_prefix: str = "benchmarks/results") -> s
     lines.append(
         f"bionn {m.get('bionn', '?')} vs PyTorch {m.get('torch', '?')} on {', '.join(cpus)} "
         f"({m.get('cores', '?')} cores), from {len(idle)} idle run(s) of `benchmarks/report.py` "
-        f"({ids}; commit(s) {', '.join(commits)}). "
+        f"({ids}; commit(s) {', '.join(commits)}; bionn's GEMM: {', '.join(sorted({_gemm(r) for r in idle}))}). "
         "Ratio = PyTorch time / bionn time for the same work (> 1: bionn faster): the median over runs of "
         "each run's median, with the range over runs; times are the median run's. Peak memory: resident set "
         "of a fresh process per side (MB)."
     )
     not_idle = [f"`{r['id']}` ({r['why']})" for r in runs if not r["idle"]]
+    not_idle += [f"`{r['id']}` (GEMM {_gemm(r)}, not {backend})" for r in other_gemm]
     if not_idle:
         lines.append("")
-        lines.append("Runs not counted (not idle): " + ", ".join(not_idle) + ".")
+        lines.append("Runs not counted: " + ", ".join(not_idle) + ".")
     lines.append("")
     one, two = _cases(idle, 1), _cases(idle, 2)
     lines.append(
@@ -241,9 +251,15 @@ def render(results: str = RESULTS, link_prefix: str = "benchmarks/results") -> s
     if roofs:
         lines.append("")
         peaks = ", ".join(
-            f"{t}t {roof['peak']['eigen_gflops']:.0f} / {roof['peak']['torch_gflops']:.0f}" for _, t, roof in roofs
+            f"{t}t {roof['peak']['eigen_gflops']:.0f} / "
+            f"{'—' if not roof['peak'].get('blas_gflops') else format(roof['peak']['blas_gflops'], '.0f')} / "
+            f"{roof['peak']['torch_gflops']:.0f}"
+            for _, t, roof in roofs
         )
-        lines.append(f"SGEMM peak measured in the same runs (2048², GFLOP/s, Eigen / torch.mm): {peaks}.")
+        lines.append(
+            "SGEMM peak measured in the same runs (2048², GFLOP/s, bionn with Eigen / with its BLAS / torch.mm): "
+            f"{peaks}."
+        )
         rid = roofs[-1][0]
         lines.append(  # paths, not links: docs/benchmarks.md includes this block from another directory
             f"Roofline and cost-vs-size figures: `{link_prefix}/{rid}/roofline-<threads>t.png`; every table, with the "

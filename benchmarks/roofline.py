@@ -4,9 +4,10 @@
 ``benchmarks/results/roofline-<N>t.json`` and, rendered from that JSON by :func:`plot`,
 ``roofline-<N>t.png`` (``--plot FILE.json`` re-renders a figure without measuring). It measures:
 
-- **peak**: the best float32 GFLOP/s of a 2048x2048x2048 product through bionn's GEMM (Eigen, the
-  same ``gemm()`` every layer calls, ``_core.bench_gemm``) and through ``torch.mm`` (MKL/oneDNN),
-  at the run's thread count, in the same process;
+- **peak**: the best float32 GFLOP/s of a 2048x2048x2048 product through bionn's GEMM (the same
+  ``gemm()`` every layer calls, ``_core.bench_gemm``) with Eigen and with the BLAS
+  :func:`bionn.set_blas` loaded, if any, and through ``torch.mm`` (MKL/oneDNN), at the run's thread
+  count, in the same process;
 - **GEMM shapes**: bionn's GEMM, ``torch.mm`` and ``numpy.matmul`` at the (m, n, k) of the seed
   networks' Dense products (:data:`GEMM_SHAPES`);
 - **steps**: for every seed network (the benchmark step cases), one training step timed stage by
@@ -43,6 +44,7 @@ from bionn import _core
 from bionn import losses as bl
 from bionn import nn as bnn
 from bionn import optim as bopt
+from bionn._blas import gemm_label
 from bionn.nn.sequential import _core_loss, _core_optimizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,16 +58,44 @@ BYTES = 4  # float32
 # ---------------------------------------------------------------------------------------------
 # Peak
 # ---------------------------------------------------------------------------------------------
-def gemm_peak(size: int = 2048, repeats: int = 5) -> Dict[str, float]:
-    """GFLOP/s of a size^3 float32 product: bionn's GEMM (Eigen) and torch.mm, best of ``repeats``."""
+def _bionn_gemm_s(m: int, n: int, k: int, repeats: int) -> Dict[str, float]:
+    """Seconds of bionn's GEMM (``_core.bench_gemm``) with Eigen and, when :func:`bionn.set_blas`
+    has a library loaded, with that library too; the backend in use is restored."""
+    backend = bionn.get_blas()
+    out = {}
+    try:
+        bionn.set_blas("eigen")
+        out["eigen"] = _core.bench_gemm(m, n, k, repeats)
+        if backend != "eigen":
+            bionn.set_blas(backend)
+            out["blas"] = _core.bench_gemm(m, n, k, repeats)
+    finally:
+        bionn.set_blas(backend)
+    return out
+
+
+def gemm_peak(size: int = 2048, repeats: int = 5) -> Dict[str, Any]:
+    """GFLOP/s of a size^3 float32 product: bionn's GEMM with Eigen, with the loaded BLAS if any
+    (``blas_gflops``, else None; ``blas`` names it) and torch.mm, best of ``repeats``."""
     flops = 2.0 * size**3
-    eigen_s = _core.bench_gemm(size, size, size, repeats)
+    ours = _bionn_gemm_s(size, size, size, repeats)
     a = torch.rand(size, size)
     b = torch.rand(size, size)
     c = torch.empty(size, size)
     torch.mm(a, b, out=c)
     torch_s = min(harness._time_once(lambda: torch.mm(a, b, out=c)) for _ in range(repeats))
-    return {"size": size, "eigen_gflops": flops / eigen_s / 1e9, "torch_gflops": flops / torch_s / 1e9}
+    return {
+        "size": size,
+        "blas": gemm_label(),
+        "eigen_gflops": flops / ours["eigen"] / 1e9,
+        "blas_gflops": flops / ours["blas"] / 1e9 if "blas" in ours else None,
+        "torch_gflops": flops / torch_s / 1e9,
+    }
+
+
+def bionn_peak(peak: Dict[str, Any]) -> float:
+    """The SGEMM peak of the backend bionn's layers use in this run (the BLAS if loaded)."""
+    return peak.get("blas_gflops") or peak["eigen_gflops"]
 
 
 # (m, n, k) of the products the seed networks' Dense layers run (forward: batch x out x in).
@@ -80,7 +110,7 @@ def gemm_shapes(shapes: Sequence[Tuple[int, int, int]] = GEMM_SHAPES, repeats: i
     for m, n, k in shapes:
         flops = 2.0 * m * n * k
         reps = max(3, min(repeats, int(2e9 / flops)))
-        eigen_s = _core.bench_gemm(m, n, k, reps)
+        ours = _bionn_gemm_s(m, n, k, reps)
         rng = np.random.default_rng(0)
         a = rng.random((m, k), dtype=np.float32)
         b = rng.random((k, n), dtype=np.float32)
@@ -95,7 +125,8 @@ def gemm_shapes(shapes: Sequence[Tuple[int, int, int]] = GEMM_SHAPES, repeats: i
                 "m": m,
                 "n": n,
                 "k": k,
-                "eigen_gflops": flops / eigen_s / 1e9,
+                "eigen_gflops": flops / ours["eigen"] / 1e9,
+                "blas_gflops": flops / ours["blas"] / 1e9 if "blas" in ours else None,
                 "torch_gflops": flops / torch_s / 1e9,
                 "numpy_gflops": flops / numpy_s / 1e9,
             }
@@ -339,11 +370,11 @@ def run(
     load = harness._OtherLoad()
     t0 = time.perf_counter()
     peak = gemm_peak(512 if smoke else 2048, 2 if smoke else 7)
-    log(f"GEMM peak: Eigen {peak['eigen_gflops']:.1f} GFLOP/s, torch.mm {peak['torch_gflops']:.1f} GFLOP/s")
+    log(f"GEMM peak: {_peak_text(peak)}")
     shapes = gemm_shapes(GEMM_SHAPES[:2] if smoke else GEMM_SHAPES, 3 if smoke else 20)
     steps = []
     for name in cases:
-        steps.append(profile_case(name, 2 if smoke else repeats, peak["eigen_gflops"]))
+        steps.append(profile_case(name, 2 if smoke else repeats, bionn_peak(peak)))
         log(f"  {name}: step {1e3 * steps[-1]['step_s']:.2f} ms, {100 * steps[-1]['step_peak_share']:.0f}% of peak")
     data = {
         "machine": harness.machine_info(threads),
@@ -374,22 +405,29 @@ def _share(data: Dict[str, Any]) -> str:
     return "unknown" if load is None else f"{100 * load:.0f}%"
 
 
+def _peak_text(p: Dict[str, Any]) -> str:
+    blas = f", bionn ({p['blas']}) {p['blas_gflops']:.1f}" if p.get("blas_gflops") else ""
+    return f"bionn (Eigen) {p['eigen_gflops']:.1f}{blas}, torch.mm {p['torch_gflops']:.1f} GFLOP/s"
+
+
 def markdown(data: Dict[str, Any]) -> str:
     """The per-layer tables of a roofline JSON."""
     p = data["peak"]
     m = data["machine"]
     lines = [
-        f"Roofline on {m['cpu']}, {m['threads']} thread(s); SGEMM peak {p['size']}^3: bionn (Eigen) "
-        f"{p['eigen_gflops']:.1f} GFLOP/s, torch.mm {p['torch_gflops']:.1f} GFLOP/s; other load {_share(data)}.",
+        f"Roofline on {m['cpu']}, {m['threads']} thread(s); SGEMM peak {p['size']}^3: {_peak_text(p)}; "
+        f"other load {_share(data)}. The layers' GEMM in this run: {p.get('blas', 'eigen')}.",
         "",
-        "GEMM at the networks' shapes, float32 (m, k) x (k, n), GFLOP/s (NumPy: the BLAS its wheel ships):",
+        "GEMM at the networks' shapes, float32 (m, k) x (k, n), GFLOP/s (NumPy: the BLAS its wheel ships,"
+        " on its own threads):",
         "",
-        "| m x n x k | bionn (Eigen) | torch.mm | numpy.matmul |",
-        "|---|---:|---:|---:|",
+        f"| m x n x k | bionn (Eigen) | bionn ({p.get('blas', 'eigen')}) | torch.mm | numpy.matmul |",
+        "|---|---:|---:|---:|---:|",
     ]
     for g in data.get("gemm_shapes", []):
+        blas = f"{g['blas_gflops']:.1f}" if g.get("blas_gflops") else "—"
         lines.append(
-            f"| {g['m']} x {g['n']} x {g['k']} | {g['eigen_gflops']:.1f} | {g['torch_gflops']:.1f} | "
+            f"| {g['m']} x {g['n']} x {g['k']} | {g['eigen_gflops']:.1f} | {blas} | {g['torch_gflops']:.1f} | "
             f"{g['numpy_gflops']:.1f} |"
         )
     lines.append("")
@@ -450,7 +488,9 @@ def plot(json_path: str, png_path: Optional[str] = None) -> str:
         top.set_ylabel("torch / bionn (>1: bionn faster)" if j == 0 else "")
         bottom.plot(xs, [pt["bionn_gflops"] for pt in pts], "o-", label="bionn")
         bottom.plot(xs, [pt["torch_gflops"] for pt in pts], "s--", label="torch")
-        bottom.axhline(peak["eigen_gflops"], color="C0", lw=0.8, ls=":", label="Eigen SGEMM peak")
+        bottom.axhline(
+            bionn_peak(peak), color="C0", lw=0.8, ls=":", label=f"bionn ({peak.get('blas', 'eigen')}) SGEMM peak"
+        )
         bottom.axhline(peak["torch_gflops"], color="C1", lw=0.8, ls=":", label="torch.mm peak")
         bottom.set_xscale("log", base=2)
         bottom.set_xticks(xs, [str(x) for x in xs], fontsize=8)

@@ -21,6 +21,10 @@ from . import _isa
 # The best build of the C++ core this CPU runs (x86-64-v2/-v3/-v4; BIONN_ISA caps it), loaded as
 # bionn._core before any module imports it.
 _core = _isa.load()
+from ._blas import get_blas, set_blas  # noqa: E402
+from ._blas import init_from_env as _init_blas  # noqa: E402
+
+_init_blas()  # BIONN_BLAS, default "auto": OpenBLAS when scipy-openblas32 is installed, else Eigen
 from ._sysinfo import OversubscriptionWarning, show_config  # noqa: E402
 from ._validation import check_int as _check_int  # noqa: E402
 
@@ -79,6 +83,8 @@ __all__ = [
     "papers",
     "set_num_threads",
     "get_num_threads",
+    "set_blas",
+    "get_blas",
     "manual_seed",
     "show_config",
     "OversubscriptionWarning",

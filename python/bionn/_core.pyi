@@ -104,6 +104,10 @@ __all__: list[str] = [
     "Tanh_f64",
     "bench_gemm",
     "bench_profile_step",
+    "blas_calls",
+    "blas_load",
+    "blas_path",
+    "blas_unload",
     "build_info",
     "draw_seed",
     "get_num_threads",
@@ -1125,6 +1129,26 @@ def bench_profile_step(
 ) -> dict:
     """
     Per-stage minimum times of a float32 training step (trains the model).
+    """
+
+def blas_calls() -> int:
+    """
+    GEMM blocks the loaded library has computed since the process started.
+    """
+
+def blas_load(path: str) -> str:
+    """
+    Use the CBLAS library at path for GEMMs; returns its symbol prefix. RuntimeError if unusable.
+    """
+
+def blas_path() -> str:
+    """
+    The library in use, or '' for Eigen.
+    """
+
+def blas_unload() -> None:
+    """
+    Back to Eigen's GEMM.
     """
 
 def build_info() -> dict:

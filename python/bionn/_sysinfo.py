@@ -169,7 +169,7 @@ def config_info() -> Dict[str, Any]:
     """What :func:`show_config` prints, as a dict."""
     import numpy
 
-    from . import __version__, _core, _isa, get_num_threads
+    from . import __version__, _blas, _core, _isa, get_num_threads
 
     build = _core.build_info() if hasattr(_core, "build_info") else {}
     isa = _isa.state()
@@ -187,6 +187,8 @@ def config_info() -> Dict[str, Any]:
             "isa": f"{build.get('isa', 'unknown')} ({simd})" if simd else build.get("isa"),
             "isa_builds": isa.get("built", []),
         },
+        # the GEMM library (bionn.set_blas): eigen, or a CBLAS opened at run time
+        "blas": _blas.blas_info(),
         "runtime": {
             "cpu_level": isa.get("cpu") or None,
             "BIONN_ISA": os.environ.get(_isa.ENV),

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings/common.h"
+#include "core/blas.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 
@@ -70,6 +71,15 @@ PYBIND11_MODULE(_core, m) {
   m.def("build_info", &bionn::build_info,
         "What this build was compiled with: isa (x86-64-v2/-v3/-v4, native or generic),\n"
         "simd (the instruction sets Eigen uses), eigen (version), compiler, openmp (version date or None).");
+  // The optional run-time BLAS (core/blas.h); bionn.set_blas validates and finds the path.
+  m.def(
+      "blas_load", [](const std::string& path) { return bionn::blas::load(path); }, py::arg("path"),
+      "Use the CBLAS library at path for GEMMs; returns its symbol prefix. RuntimeError if unusable.");
+  m.def("blas_unload", &bionn::blas::unload, "Back to Eigen's GEMM.");
+  m.def("blas_path", &bionn::blas::loaded_path, "The library in use, or '' for Eigen.");
+  m.def(
+      "blas_calls", []() { return bionn::blas::calls.load(std::memory_order_relaxed); },
+      "GEMM blocks the loaded library has computed since the process started.");
   m.def("draw_seed", []() { return bionn::global_rng().next_u64(); });
 #ifdef _OPENMP
   m.attr("has_openmp") = true;

@@ -3,12 +3,14 @@
 // Eigen's own OpenMP GEMM this shares no packed buffers between threads (so nothing is allocated
 // per call and no barrier waits on a busy core), and the partition depends only on the sizes and
 // the thread count, so results are reproducible. Eigen itself is built with EIGEN_DONT_PARALLELIZE.
+// With a BLAS loaded (core/blas.h, bionn.set_blas) each block is the library's GEMM instead.
 #pragma once
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
+#include "core/blas.h"
 #include "core/parallel.h"
 
 namespace bionn {
@@ -33,8 +35,10 @@ void gemm_block(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool accumulate) {
 // at batch 128 on one thread: 400 x 800 floats). We then cut m ourselves into runs of a multiple
 // of the kernel's mr rows, as Eigen's own mc blocking would: every dst element is still summed
 // over the same kc panels in the same order, so the result is bit-identical.
+// A loaded BLAS takes the block whole when it can (blas::gemm).
 template <typename Dst, typename Lhs, typename Rhs>
 void gemm_serial(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool accumulate) {
+  if (blas::gemm(dst, lhs, rhs, accumulate)) return;
   using Scalar = typename std::decay_t<Dst>::Scalar;
   constexpr bool row_major = std::decay_t<Dst>::IsRowMajor;
   const Eigen::Index m = row_major ? dst.cols() : dst.rows(), n = row_major ? dst.rows() : dst.cols();

@@ -142,7 +142,7 @@ const Tensor<T>& Conv2d<T>::forward(const Tensor<T>& x, bool, Rng&) {
     col.resize(Shape{K, P});
     im2col(in + s * cin_ * h_ * w_, col.data(), P);
     MapR<T> Y(out + s * cout_ * P, cout_, P);
-    Y.noalias() = W * CMapR<T>(col.data(), K, P);
+    gemm_serial(Y, W, CMapR<T>(col.data(), K, P), false);
     if (has_bias_) Y.colwise() += CVecMap<T>(bias_.value.data(), cout_);
   }
   return this->output_;
@@ -187,11 +187,11 @@ const Tensor<T>& Conv2d<T>::backward(const Tensor<T>& grad_out, bool need_input_
     for (int64_t s = 0; s < n; ++s) {
       CMapR<T> G(g + s * cout_ * P, cout_, P);
       im2col(in + s * cin_ * h_ * w_, col.data(), P);
-      dW.noalias() += G * CMapR<T>(col.data(), K, P).transpose();
+      gemm_serial(dW, G, CMapR<T>(col.data(), K, P).transpose(), true);
       if (has_bias_) VecMap<T>(db.data(), cout_) += G.rowwise().sum();
       if (dx) {
         MapR<T> C(col.data(), K, P);
-        C.noalias() = W.transpose() * G;
+        gemm_serial(C, W.transpose(), G, false);
         col2im(col.data(), dx + s * cin_ * h_ * w_, P);
       }
     }

@@ -536,7 +536,7 @@ const Tensor<T>& FocusBase<T>::forward(const Tensor<T>& x, bool, Rng&) {
       position_rows(r0, rows);
       block_window(b);
       const int64_t lo = blk_lo_[static_cast<size_t>(b)], len = blk_hi_[static_cast<size_t>(b)] - lo;
-      Yp.middleCols(r0, rows).noalias() = X.middleCols(lo, len) * Kp.block(r0, lo, rows, len).transpose();
+      gemm_serial(Yp.middleCols(r0, rows), X.middleCols(lo, len), Kp.block(r0, lo, rows, len).transpose(), false);
     });
   } else {
     // Wide foci cover most of K: one share of the rows per thread, multiplied in full.
@@ -544,7 +544,7 @@ const Tensor<T>& FocusBase<T>::forward(const Tensor<T>& x, bool, Rng&) {
         out_,
         [&](int64_t r0, int64_t rows) {
           position_rows(r0, rows);
-          Yp.middleCols(r0, rows).noalias() = X * Kp.middleRows(r0, rows).transpose();
+          gemm_serial(Yp.middleCols(r0, rows), X, Kp.middleRows(r0, rows).transpose(), false);
         },
         work < (int64_t(1) << 20) ? out_ + 1 : 0);
     for (int64_t b = 0; b + 1 < static_cast<int64_t>(bounds_.size()); ++b) block_window(b);
@@ -657,7 +657,7 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
             for (size_t b = 0; b + 1 < bounds_.size(); ++b) {
               const int64_t r0 = bounds_[b], cnt = bounds_[b + 1] - r0;
               const int64_t lo = blk_lo_[b], len = blk_hi_[b] - lo;
-              dst.middleCols(lo, len).noalias() += Gp.block(i0, r0, rows, cnt) * Kp.block(r0, lo, cnt, len);
+              gemm_serial(dst.middleCols(lo, len), Gp.block(i0, r0, rows, cnt), Kp.block(r0, lo, cnt, len), true);
             }
           },
           2);
@@ -726,7 +726,7 @@ const Tensor<T>& FocusBase<T>::backward(const Tensor<T>& grad_out, bool need_inp
     Tensor<T>& s = scratch_[static_cast<size_t>(t)];
     s.resize(Shape{std::max(rows, kBackwardRows) * m});
     MapR<T> S(s.data(), rows, H - L);
-    S.noalias() = Gp.middleCols(r0, rows).transpose() * X.middleCols(L, H - L);
+    gemm_serial(S, Gp.middleCols(r0, rows).transpose(), X.middleCols(L, H - L), false);
     for (int64_t r = r0; r < r0 + rows; ++r) {
       // The window row r of Phi was written for (inside [L, H) unless the foci changed since).
       const int64_t lo = std::max(L, row_lo_[static_cast<size_t>(r)]);

@@ -69,3 +69,23 @@ TEST_CASE("gemm matches Eigen bit for bit and keeps its packed blocks off the he
   check_gemm<Eigen::RowMajor>(64, 200, 30, bitwise);  // small: one block
   set_num_threads(threads);
 }
+
+TEST_CASE("blas: without a library every product is Eigen's; an unusable library changes nothing", "[gemm][blas]") {
+  blas::unload();
+  Rng rng(7);
+  const Mat<Eigen::RowMajor> a = random_matrix<Eigen::RowMajor>(64, 96, rng);
+  const Mat<Eigen::ColMajor> b = random_matrix<Eigen::ColMajor>(96, 80, rng);
+  Mat<Eigen::RowMajor> c(64, 80);
+  c.setConstant(3.0f);
+  CHECK_FALSE(blas::gemm(c, a, b, false));
+  CHECK((c.array() == 3.0f).all());  // untouched
+  const uint64_t before = blas::calls.load();
+  CHECK_THROWS_WITH(blas::load("/no/such/libblas.so"), Catch::Contains("cannot open '/no/such/libblas.so'"));
+  CHECK(blas::current.load() == nullptr);
+  CHECK(blas::loaded_path().empty());
+  gemm_serial(c, a, b, false);
+  Mat<Eigen::RowMajor> want(64, 80);
+  want.noalias() = a * b;
+  CHECK((c.array() == want.array()).all());
+  CHECK(blas::calls.load() == before);
+}

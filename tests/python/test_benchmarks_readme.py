@@ -38,12 +38,15 @@ def _case(name, bionn_s, torch_s, other=0.01, **extra):
     }
 
 
-def _write_run(root, rid, cases_by_threads, busy=0.02, smoke=False, roof_share=None):
+def _write_run(root, rid, cases_by_threads, busy=0.02, smoke=False, roof_share=None, gemm=None):
     d = root / rid
     d.mkdir(parents=True)
     for t, cases in cases_by_threads.items():
+        machine = {"cpu": "Test CPU", "cores": 2, "bionn": "0.1.0", "torch": "2.13.0+cpu"}
+        if gemm is not None:  # runs before bionn.set_blas have no "gemm" (they used Eigen)
+            machine["gemm"] = gemm
         data = {
-            "machine": {"cpu": "Test CPU", "cores": 2, "bionn": "0.1.0", "torch": "2.13.0+cpu"},
+            "machine": machine,
             "settings": {"smoke": smoke, "cpu_busy_before": busy, "cpu_busy_after": busy, "git_commit": "abc1234"},
             "cases": cases,
         }
@@ -71,6 +74,17 @@ def test_only_idle_runs_count_and_figures_are_medians_over_runs(readme_mod, tmp_
     assert "10.0x" not in md  # the loaded and the smoke run are not counted
     assert "| `small_cnn` | 10 / 13 ms |" in md
     assert "`20260104-0000` (other processes up to 60% busy)" in md and "`20260105-0000` (smoke settings)" in md
+
+
+def test_only_runs_with_the_newest_gemm_backend_count(readme_mod, tmp_path):
+    _write_run(tmp_path, "20260101-0000", {2: [_case("small_cnn", 0.010, 0.012)]})  # Eigen, before the option
+    _write_run(tmp_path, "20260102-0000", {2: [_case("small_cnn", 0.010, 0.014)]}, gemm="eigen")
+    _write_run(tmp_path, "20260103-0000", {2: [_case("small_cnn", 0.010, 0.016)]}, gemm="openblas 0.3.34")
+    _write_run(tmp_path, "20260104-0000", {2: [_case("small_cnn", 0.010, 0.018)]}, gemm="openblas 0.3.35")
+    md = readme_mod.render(str(tmp_path))
+    assert "from 2 idle run(s)" in md and "bionn's GEMM: openblas 0.3.34, openblas 0.3.35" in md
+    assert "**1.70x** (1.60–1.80)" in md
+    assert "`20260101-0000` (GEMM eigen, not openblas)" in md and "`20260102-0000` (GEMM eigen, not openblas)" in md
 
 
 def test_targets_are_checked_against_the_idle_runs(readme_mod, tmp_path):

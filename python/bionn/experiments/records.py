@@ -14,8 +14,11 @@ protocol continues where it stopped.
 Record (``"format": "bionn.run"``, ``"version": 1``)::
 
     {"format", "version", "paper", "experiment", "config", "seed", "metrics", "curves",
-     "wall_time_s", "bionn_version", "git_commit", "machine": {"cpu", "cores", "threads", "platform"},
+     "wall_time_s", "bionn_version", "git_commit", "machine": {"cpu", "cores", "threads", "platform"[, "gemm"]},
      "created", "nonfinite"}
+
+``machine.gemm`` (since bionn's run-time BLAS option; absent in older records) names the GEMM
+library the run used: ``"eigen"``, ``"openblas <version>"`` or a library file name.
 
 Decisions
 ---------
@@ -78,6 +81,7 @@ _KEYS = (
     "nonfinite",
 )
 _MACHINE_KEYS = ("cpu", "cores", "threads", "platform")
+_MACHINE_OPTIONAL = ("gemm",)
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -555,10 +559,10 @@ class RunStore:
                 if record[k] is not None and not isinstance(record[k], str):
                     raise ValueError(f"{k} is not a string or null")
             m = record["machine"]
-            if not isinstance(m, dict) or set(m) != set(_MACHINE_KEYS):
-                raise ValueError(f"machine must hold exactly {list(_MACHINE_KEYS)}")
-            if not all(m[k] is None or isinstance(m[k], str) for k in ("cpu", "platform")):
-                raise ValueError("machine cpu/platform are not strings")
+            if not isinstance(m, dict) or not set(_MACHINE_KEYS) <= set(m) <= set(_MACHINE_KEYS + _MACHINE_OPTIONAL):
+                raise ValueError(f"machine must hold {list(_MACHINE_KEYS)} (and optionally {list(_MACHINE_OPTIONAL)})")
+            if not all(m.get(k) is None or isinstance(m[k], str) for k in ("cpu", "platform", "gemm")):
+                raise ValueError("machine cpu/platform/gemm are not strings")
             if not all(m[k] is None or (type(m[k]) is int and m[k] >= 1) for k in ("cores", "threads")):  # noqa: E721
                 raise ValueError("machine cores/threads are not ints >= 1")
             if not isinstance(record["created"], str):

@@ -110,7 +110,13 @@ def _machine_info() -> Dict[str, Any]:
         cpu = _cpu_name()
     except Exception:  # pragma: no cover
         cpu = None
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "platform": platform.platform()}
+    try:
+        from .._blas import gemm_label
+
+        gemm: Optional[str] = gemm_label()
+    except Exception:  # pragma: no cover - bionn without its core
+        gemm = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "platform": platform.platform(), "gemm": gemm}
 
 
 def _run_timed(

@@ -113,7 +113,8 @@ def test_round_trip_and_schema(store):
     assert r["curves"] == {"loss": [1.0, 0.5]} and r["wall_time_s"] == 1.25
     assert r["bionn_version"] == bionn.__version__
     assert r["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40,64}", r["git_commit"])
-    assert set(r["machine"]) == {"cpu", "cores", "threads", "platform"} and r["machine"]["threads"] >= 1
+    assert set(r["machine"]) == {"cpu", "cores", "threads", "platform", "gemm"} and r["machine"]["threads"] >= 1
+    assert r["machine"]["gemm"] == bionn._blas.gemm_label()
     assert r["created"].endswith("+00:00") and r["nonfinite"] == []
     assert store.has(P, E, {"b": 2, "a": [1, 2]}, 4) and not store.has(P, E, {"b": 2, "a": [1, 2]}, 5)
     assert store.load(P, E, {"b": 3}, 4) is None

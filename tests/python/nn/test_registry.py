@@ -19,7 +19,7 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -71,37 +71,46 @@ REGISTRY = layer_registry()
 NAMES = sorted(REGISTRY)
 
 
-def constructor_args(name: str) -> Dict[str, Any]:
+def constructor_args(
+    name: str, sizes: Optional[Dict[str, Any]] = None, overrides: Optional[Dict[str, Dict[str, Any]]] = None
+) -> Dict[str, Any]:
+    """The layer's constructor arguments: its required ones from ``sizes`` (default :data:`SIZES`),
+    then ``overrides[name]["kwargs"]`` (default :data:`OVERRIDES`)."""
+    sizes = SIZES if sizes is None else sizes
+    overrides = OVERRIDES if overrides is None else overrides
     cls = REGISTRY[name]
     kwargs = {}
     for pname, p in inspect.signature(cls.__init__).parameters.items():
         if pname == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         if p.default is inspect.Parameter.empty:
-            if pname not in SIZES:
+            if pname not in sizes:
                 raise LookupError(
                     f"{name}: no value for its required argument {pname!r}; add it to SIZES or "
                     f"OVERRIDES[{name!r}]['kwargs'] in {__file__}"
                 )
-            kwargs[pname] = SIZES[pname]
-    kwargs.update(OVERRIDES.get(name, {}).get("kwargs", {}))
+            kwargs[pname] = sizes[pname]
+    kwargs.update(overrides.get(name, {}).get("kwargs", {}))
     return kwargs
 
 
-def input_shape(name: str, kwargs: Dict[str, Any]) -> Tuple[int, ...]:
-    """The per-sample input shape, from the constructor arguments."""
-    if "shape" in OVERRIDES.get(name, {}):
-        return tuple(OVERRIDES[name]["shape"])
+def input_shape(
+    name: str, kwargs: Dict[str, Any], overrides: Optional[Dict[str, Dict[str, Any]]] = None, side: int = 6
+) -> Tuple[int, ...]:
+    """The per-sample input shape, from the constructor arguments (images ``side`` x ``side``)."""
+    overrides = OVERRIDES if overrides is None else overrides
+    if "shape" in overrides.get(name, {}):
+        return tuple(overrides[name]["shape"])
     if "input_size" in kwargs:
         return (kwargs["in_channels"], *kwargs["input_size"])
     if "in_channels" in kwargs:
-        return (kwargs["in_channels"], 6, 6)
+        return (kwargs["in_channels"], side, side)
     if "height" in kwargs:
         return (kwargs["height"] * kwargs["width"],)
     for key in ("in_features", "num_features", "features", "num_units"):
         if key in kwargs:
             return (kwargs[key],)
-    return (6,)  # element-wise layers
+    return (side,)  # element-wise layers
 
 
 def build(name: str, dtype: Any = np.float32) -> Tuple[Any, Tuple[int, ...]]:
