@@ -126,7 +126,8 @@ def check_threads(threads: Optional[int] = None, stacklevel: int = 3, ratio: flo
     msg = (
         f"bionn runs {threads} threads but can expect about {share:.2g} CPU(s): {why}. OpenMP threads "
         f"then wait on each other and training may be slower than with fewer threads; call "
-        f"bionn.set_num_threads({max(1, int(share))}) or set OMP_NUM_THREADS={max(1, int(share))}."
+        f"bionn.set_num_threads({max(1, int(share))}) or set OMP_NUM_THREADS={max(1, int(share))} (or start "
+        f"Python with OMP_WAIT_POLICY=passive, so that waiting threads sleep instead of spinning)."
     )
     if threads not in _WARNED:
         _WARNED.add(threads)
