@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--probe",
         action="store_true",
         help="measure the full protocols' cost instead: each experiment without records trains its first config "
-        "for --probe-epochs epochs and for twice as many (one thread); the per-epoch and the once-per-run CPU time "
-        "are stored for the reports' cost tables",
+        "for --probe-epochs epochs and for twice as many, and every other config for --probe-epochs epochs (one "
+        "thread); the per-epoch and the once-per-run CPU time are stored for the reports' cost tables",
     )
     rep.add_argument("--probe-epochs", metavar="N", type=int, default=1, help="epochs per probe (default 1)")
     rep.add_argument("--strict", action="store_true", help="exit 1 unless every claim is REPRODUCED")

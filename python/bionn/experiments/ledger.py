@@ -410,9 +410,11 @@ def probe(
     experiment without full records (every one with ``rerun``), its first config runs for
     ``epochs`` of its ``"epochs"`` and again for twice as many (first seed, in this process, one
     thread). The difference is the cost per epoch; what the shorter run cost beyond its epochs (data
-    loading, the final evaluations) is paid once per run. Both are stored as a cost probe beside the
-    records (:meth:`RunStore.save_probe`), and the reports' cost tables extrapolate it
-    (:func:`~bionn.experiments.records.probe_estimate` × planned runs) for experiments with no runs yet.
+    loading, the final evaluations) is paid once per run. Every other config runs for ``epochs``
+    too, since configs can differ in cost (e.g. in width); the estimate averages over them. All is
+    stored as a cost probe beside the records (:meth:`RunStore.save_probe`), and the reports' cost
+    tables extrapolate it (:func:`~bionn.experiments.records.probe_estimate` × planned runs) for
+    experiments with no runs yet.
     ``extra_experiments`` are probed too (see :func:`reproduce`).
 
     Returns one dict per experiment: ``paper``, ``experiment``, ``status`` (``"probed"``,
@@ -457,19 +459,28 @@ def probe(
                     if e2 > e1:
                         per_epoch = (_cpu_seconds(exp, seeds[0], dict(configs[0], epochs=e2)) - took) / (e2 - e1)
                         fixed = min(max(took - per_epoch * e1, 0.0), took) if per_epoch > 0 else 0.0
+                    # Configs can differ in cost (Fig. 6's widths 64-1024): each other one runs for
+                    # the same epochs; the fixed part is taken from the first.
+                    others = []
+                    for config in configs[1:]:
+                        full = config.get("epochs")
+                        if isinstance(full, bool) or not isinstance(full, int) or full < 1:
+                            raise ValueError(f"config {config} has no 'epochs' setting to cut a probe from")
+                        others.append((config, full, _cpu_seconds(exp, seeds[0], dict(config, epochs=min(e1, full)))))
                 except ClaimSkipped as exc:
                     row.update(status="skipped", note=str(exc))
                 except Exception as exc:  # a probe failing must not hide the others
                     row.update(status="error", note=f"{type(exc).__name__}: {exc}")
                 else:
-                    store.save_probe(exp.paper, exp.name, configs[0], e1, full_epochs, took, fixed)
+                    store.save_probe(exp.paper, exp.name, configs[0], e1, full_epochs, took, fixed, others)
                     per_run = probe_estimate(store.load_probe(exp.paper, exp.name)) / 3600
                     row.update(
                         status="probed",
                         seconds=took,
                         cpu_h_per_run=per_run,
                         cpu_h_total=per_run * exp.n_runs("full"),
-                        note=f"{e1} of {full_epochs} epochs in {took:.1f} CPU-s, {fixed:.1f} of them once per run",
+                        note=f"{e1} of {full_epochs} epochs in {took:.1f} CPU-s, {fixed:.1f} of them once per run"
+                        + (f"; {len(others)} other config(s) for {e1} epoch(s) each" if others else ""),
                     )
             if on_experiment is not None:
                 on_experiment(exp, row)

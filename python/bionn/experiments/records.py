@@ -244,11 +244,15 @@ def _no_constants(name: str) -> Any:
 
 
 def probe_estimate(probe: Mapping[str, Any]) -> float:
-    """CPU seconds of one full run from a cost probe (:meth:`RunStore.load_probe`): the fixed part
-    once, the rest per epoch times the full protocol's epochs."""
+    """CPU seconds of one full run, on average over the experiment's configs, from a cost probe
+    (:meth:`RunStore.load_probe`): per probed config, the fixed part once and the rest per epoch
+    times the full protocol's epochs. A probe of the first config only (older probes) stands for
+    every config."""
     fixed = float(probe.get("fixed_time_s", 0.0))
-    per_epoch = (float(probe["cpu_time_s"]) - fixed) / int(probe["epochs"])
-    return fixed + per_epoch * int(probe["full_epochs"])
+    epochs = int(probe["epochs"])
+    costs = [(float(probe["cpu_time_s"]), int(probe["full_epochs"]))]
+    costs += [(float(o["cpu_time_s"]), int(o["full_epochs"])) for o in probe.get("others", ())]
+    return sum(fixed + max(t - fixed, 0.0) / epochs * full for t, full in costs) / len(costs)
 
 
 class RunStore:
@@ -448,20 +452,40 @@ class RunStore:
         full_epochs: int,
         cpu_time: float,
         fixed_time: float = 0.0,
+        others: Sequence[Tuple[Mapping[str, Any], int, float]] = (),
     ) -> Path:
-        """Records a cost probe: ``config`` (the full protocol's) run for ``epochs`` of its
+        """Records a cost probe: ``config`` (the full protocol's first) run for ``epochs`` of its
         ``full_epochs`` epochs took ``cpu_time`` CPU seconds on this machine (one thread), of which
         ``fixed_time`` does not grow with the epochs (data loading, the final evaluations: measured
-        by a second, longer probe). :func:`probe_estimate` extrapolates it to a full run."""
+        by a second, longer probe). ``others``: the experiment's other configs as ``(config,
+        full_epochs, cpu_time)``, each run for the same ``epochs`` (configs can differ in cost, e.g.
+        in width). :func:`probe_estimate` extrapolates them to a full run."""
         path = self.probe_path(paper, experiment)
         plain, _ = _canonical(config)
-        for name, v in (("epochs", epochs), ("full_epochs", full_epochs)):
+
+        def check_epochs(name: str, v: Any) -> None:
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-        if isinstance(cpu_time, bool) or not isinstance(cpu_time, numbers.Real) or not 0 <= cpu_time < math.inf:
-            raise ValueError(f"cpu_time must be a finite number >= 0, got {cpu_time!r}")
+
+        def check_time(name: str, v: Any) -> None:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v < math.inf:
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+
+        check_epochs("epochs", epochs)
+        check_epochs("full_epochs", full_epochs)
+        check_time("cpu_time", cpu_time)
         if isinstance(fixed_time, bool) or not isinstance(fixed_time, numbers.Real) or not 0 <= fixed_time <= cpu_time:
             raise ValueError(f"fixed_time must be a number in [0, cpu_time], got {fixed_time!r}")
+        other_rows = []
+        for i, item in enumerate(others):
+            if not isinstance(item, (tuple, list)) or len(item) != 3:
+                raise ValueError(f"others[{i}] must be a (config, full_epochs, cpu_time) triple")
+            other_config, other_full, other_time = item
+            check_epochs(f"others[{i}] full_epochs", other_full)
+            check_time(f"others[{i}] cpu_time", other_time)
+            other_rows.append(
+                {"config": _canonical(other_config)[0], "full_epochs": int(other_full), "cpu_time_s": float(other_time)}
+            )
         probe = {
             "format": PROBE_FORMAT,
             "version": VERSION,
@@ -472,6 +496,7 @@ class RunStore:
             "full_epochs": int(full_epochs),
             "cpu_time_s": float(cpu_time),
             "fixed_time_s": float(fixed_time),
+            "others": other_rows,
             "machine": _machine_info(),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
@@ -506,6 +531,18 @@ class RunStore:
             fixed = probe.setdefault("fixed_time_s", 0.0)  # absent in probes older than the field
             if type(fixed) not in (int, float) or not 0 <= fixed <= ct:
                 raise ValueError(f"fixed_time_s {fixed!r} is not a number in [0, cpu_time_s]")
+            others = probe.setdefault("others", [])  # absent in probes of the first config only
+            if not isinstance(others, list):
+                raise ValueError("others is not a list")
+            for i, o in enumerate(others):
+                if not isinstance(o, dict):
+                    raise ValueError(f"others[{i}] is not an object")
+                _canonical(o.get("config"))
+                if type(o.get("full_epochs")) is not int or o["full_epochs"] < 1:  # noqa: E721
+                    raise ValueError(f"others[{i}] full_epochs {o.get('full_epochs')!r} is not an int >= 1")
+                t = o.get("cpu_time_s")
+                if type(t) not in (int, float) or not 0 <= t < math.inf:
+                    raise ValueError(f"others[{i}] cpu_time_s {t!r} is not a number >= 0")
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{str(path)!r} is not a valid cost probe: {exc}") from None
         return probe

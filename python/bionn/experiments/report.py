@@ -169,7 +169,8 @@ def cost_table(paper: str, mode: str = "full", store: Optional[RunStore] = None)
             "",
             f"≈: {estimated} experiment(s) with no run yet are estimated from a cost probe (`bionn reproduce "
             "CLAIMS --probe`: the CPU time of the first config trained for 1 and for 2 epochs on one thread; the "
-            "difference is the cost per epoch, the rest — data loading, final evaluations — counts once per run). "
+            "difference is the cost per epoch, the rest — data loading, final evaluations — counts once per run; "
+            "where a probe also timed the other configs for as many epochs, the estimate is the mean over configs). "
             "Recorded runs are counted in wall time × threads, which a loaded machine inflates.",
         ]
     return "\n".join(lines) + "\n"

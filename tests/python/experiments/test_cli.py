@@ -221,6 +221,9 @@ def test_probe_measures_a_few_epochs_and_the_report_extrapolates(tmp_path, capsy
     assert f"{P}/long" in text.out and "probed" in text.out and "no epochs" in text.out and "skipped" in text.out
     probe = ex.RunStore(store).load_probe(P, "long")
     assert probe["epochs"] == 2 and probe["full_epochs"] == 200 and probe["config"] == {"model": "a", "epochs": 200}
+    # the other config is timed too (configs can differ in cost)
+    assert [o["config"] for o in probe["others"]] == [{"model": "b", "epochs": 200}]
+    assert probe["others"][0]["full_epochs"] == 200 and probe["others"][0]["cpu_time_s"] >= 0
     table = report.cost_table(P, store=ex.RunStore(store))
     assert "| `long` | long_claim | 0/10 | 0.00 | ≈ " in table and "(probe: 2 of 200 epochs)" in table
     assert "cost probe" in table and "no run or probe yet" in table
@@ -267,6 +270,39 @@ def test_probe_counts_a_runs_fixed_cost_once(tmp_path, capsys):
     assert records.probe_estimate(old) == pytest.approx(probe["cpu_time_s"] * 100)
     with pytest.raises(ValueError, match="fixed_time"):
         store.save_probe(P, "evals", {"model": "a", "epochs": 100}, 1, 100, 1.0, 2.0)
+
+
+def sized_cost_fn(seed, width=1, epochs=10):
+    """CPU time: 0.01 s per epoch and unit of width."""
+    end = time.process_time() + 0.01 * width * epochs
+    while time.process_time() < end:
+        pass
+    return {"acc": 0.9}
+
+
+def test_probe_times_every_config_when_their_costs_differ(tmp_path):
+    configs = [{"width": 1, "epochs": 100}, {"width": 4, "epochs": 100}, {"width": 7, "epochs": 50}]
+    ex.register_experiment(ex.Experiment(P, "widths", sized_cost_fn, configs, range(2), ex.Quick(range(1))))
+    _claim("widths_claim", "widths")
+    store = ex.RunStore(tmp_path / "store")
+    (row,) = ex.ledger.probe(ex.claims(P), store)
+    probe = store.load_probe(P, "widths")
+    assert [o["config"] for o in probe["others"]] == configs[1:]
+    assert [o["full_epochs"] for o in probe["others"]] == [100, 50]
+    assert probe["others"][0]["cpu_time_s"] > 2 * probe["cpu_time_s"]  # width 4 costs more than width 1
+    # full runs: 1 s, 4 s and 3.5 s; the first config alone would have said 1 s per run
+    assert 2.0 < records.probe_estimate(probe) < 3.5
+    assert row["cpu_h_per_run"] == pytest.approx(records.probe_estimate(probe) / 3600)
+    assert "2 other config(s)" in row["note"]
+    # malformed others are refused when saved and when loaded
+    with pytest.raises(ValueError, match="others"):
+        store.save_probe(P, "widths", configs[0], 1, 100, 1.0, 0.0, [(configs[1], 0, 1.0)])
+    path = store.probe_path(P, "widths")
+    bad = json.loads(path.read_text())
+    bad["others"][0]["cpu_time_s"] = -1
+    path.write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="others"):
+        store.load_probe(P, "widths")
 
 
 def test_help_and_version_exit_zero(capsys):
