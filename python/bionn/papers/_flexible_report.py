@@ -65,8 +65,13 @@ def table2_markdown(data: ClaimData) -> str:
         acc, fgsm = _col(df, "accuracy"), _col(df, "fgsm_accuracy")
         pa, ps, pf, pfs = PAPER_TABLE2[mode]
         t = "—"
-        if len(df) and "threshold_mean" in df.columns:
-            t = f"{df['threshold_mean'].mean():.3f} [{df['threshold_min'].min():.2f}, {df['threshold_max'].max():.2f}]"
+        # Only the learned-T variants have a threshold tensor (the others' frame cells are NaN).
+        learned = df.dropna(subset=["threshold_mean"]) if len(df) and "threshold_mean" in df.columns else df.iloc[0:0]
+        if len(learned):
+            t = (
+                f"{learned['threshold_mean'].mean():.3f} "
+                f"[{learned['threshold_min'].min():.2f}, {learned['threshold_max'].max():.2f}]"
+            )
         lines.append(f"| {name} | {pa} ± {ps} | {_mean_sem(acc)} | {pf} ± {pfs} | {_mean_sem(fgsm)} | {t} |")
     return "\n".join(lines)
 

@@ -383,6 +383,11 @@ def test_report_sections_render():
     assert set(sections) == {"table2", "fig3", "fgsm_eps", "threshold_maps", "corruptions", "bandpass"}
     table = fr.table2_markdown(data)
     assert "87.7 ± 0.54" in table and "86.0 ± 0.58 (n = 3)" in table  # the paper's and ours, mean ± SEM
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table.splitlines()[2:]}
+    # the learned-T spread for the learned variants; "—" (never NaN) for those without a threshold tensor
+    assert rows["Standard Threshold Network"].endswith("| 0.500 [0.40, 0.60] |")
+    assert rows["Baseline Network"].endswith("| — |") and rows["Uniform Threshold Network"].endswith("| — |")
+    assert "nan" not in table
     assert "| 0.6 | 3 | 80.00 | 0.6 | 80.00 |" in fr.fig3_markdown(data)
     assert "noise (gaussian_noise, shot_noise, impulse_noise)" in fr.corruption_markdown(data)
     for s in sections.values():
