@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "core/eigen.h"
 #include "core/gemm.h"
@@ -81,7 +82,8 @@ FocusBase<T>::FocusBase(const std::string& name, int64_t height, int64_t width, 
       aniso_(dims == 2 && opt.anisotropic),
       opt_(opt),
       norm_(FocusNorm::L2),
-      focus_init_(opt.init == "focus"),
+      focus_init_(opt.init == "focus" || opt.init == "focus_glorot"),
+      focus_glorot_(opt.init == "focus_glorot"),
       init_(Init::Torch),
       weight_("weight", "weight", Shape{out_, in_}),
       bias_("bias", "bias", Shape{opt.bias ? out_ : 0}) {
@@ -98,7 +100,7 @@ FocusBase<T>::FocusBase(const std::string& name, int64_t height, int64_t width, 
     norm_ = parse_focus_norm(opt.normalization);
     if (!focus_init_) init_ = parse_init(opt.init);
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(n + ": " + e.what() + (focus_init_ ? "" : " (or focus)"));
+    throw std::invalid_argument(n + ": " + e.what() + (focus_init_ ? "" : " (or focus, focus_glorot)"));
   }
   auto finite = [](double v) { return std::isfinite(v); };
   if (!finite(opt.mu_min) || !finite(opt.mu_max) || !(opt.mu_min <= opt.mu_max))
@@ -229,8 +231,33 @@ void FocusBase<T>::reset_parameters(Rng& rng) {
   for (auto& p : mus_) p.apply_clamp();
   for (auto& p : sigmas_) p.apply_clamp();
 
-  // Weights: Eq. 10 (U(+-sqrt(6) / ||phi_j||_2) per neuron, the variance of Appendix A.8), or a standard init.
-  if (focus_init_) {
+  // Weights: Eq. 10 (U(+-sqrt(6) / ||phi_j||_2) per neuron, the variance of Appendix A.8), the authors'
+  // code's element-wise Glorot on the focus, or a standard init.
+  if (focus_glorot_) {
+    // The authors' Keras code (not the paper): Glorot-uniform per element with the fans weighted by
+    // the focus, W_ji ~ U(+-sqrt(6 / (fan_in_j + fan_out_i))), fan_in_j = sum_i phi_ji^2 (= m under
+    // Eq. 7), fan_out_i = sum_j phi_ji^2; gain 1. Drawn in the same (neuron, input) order as Eq. 10.
+    const Tensor<T>& phi = focus();
+    std::vector<double> fan_out(static_cast<size_t>(in_), 0.0), fan_in(static_cast<size_t>(out_), 0.0);
+    for (int64_t j = 0; j < out_; ++j) {
+      const T* ph = phi.data() + j * in_;
+      for (int64_t i = 0; i < in_; ++i) {
+        const double v = static_cast<double>(ph[i]) * static_cast<double>(ph[i]);
+        fan_in[static_cast<size_t>(j)] += v;
+        fan_out[static_cast<size_t>(i)] += v;
+      }
+    }
+    const double plain = std::sqrt(6.0 / static_cast<double>(in_ + out_));
+    for (int64_t j = 0; j < out_; ++j) {
+      T* w = weight_.value.data() + j * in_;
+      for (int64_t i = 0; i < in_; ++i) {
+        const double fans = fan_in[static_cast<size_t>(j)] + fan_out[static_cast<size_t>(i)];
+        const double bound = fans > 0 ? std::sqrt(6.0 / fans) : plain;
+        w[i] = static_cast<T>(rng.uniform(-bound, bound));
+      }
+    }
+    if (opt_.bias) bias_.value.zero();
+  } else if (focus_init_) {
     const Tensor<T>& phi = focus();
     for (int64_t j = 0; j < out_; ++j) {
       CArrMap<T> ph(phi.data() + j * in_, in_);

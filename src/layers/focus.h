@@ -31,7 +31,8 @@ std::string focus_norm_name(FocusNorm norm);
 
 struct FocusOptions {
   bool bias = true;
-  // "focus": Eq. 10, W_j ~ U(+-sqrt(6) / ||phi_j||_2), zero bias; or any name parse_init accepts.
+  // "focus": Eq. 10, W_j ~ U(+-sqrt(6) / ||phi_j||_2), zero bias; "focus_glorot": the authors' code,
+  // W_ji ~ U(+-sqrt(6 / (sum_i phi_ji^2 + sum_j phi_ji^2))), zero bias; or any name parse_init accepts.
   std::string init = "focus";
   // "l2" (Eq. 7: ||phi_j||_2 = sqrt(m)), "sum" (Algorithm 2: phi_j = sqrt(m) e_j / sum(e_j)), "none".
   std::string normalization = "l2";
@@ -84,7 +85,8 @@ class FocusBase : public Layer<T> {
   bool aniso_;
   FocusOptions opt_;
   FocusNorm norm_;
-  bool focus_init_;
+  bool focus_init_;    // "focus" or "focus_glorot": the weights depend on the focus
+  bool focus_glorot_;  // "focus_glorot": the authors' code's element-wise Glorot
   Init init_;
   double prune_ = 0.0;
   Parameter<T> weight_, bias_;

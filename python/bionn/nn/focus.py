@@ -60,6 +60,7 @@ _NORMALIZATIONS = ("l2", "sum", "none")
 _SIGMA_UNITS = ("normalized", "inputs")
 _INITS = (
     "focus",
+    "focus_glorot",
     "torch",
     "default",
     "glorot_uniform",
@@ -277,7 +278,10 @@ class FocusDense(_FocusBase):
     init : str
         ``"focus"`` (default): Eq. 10, each neuron's weights drawn from
         ``U(-sqrt(6) / ||phi_j||_2, +sqrt(6) / ||phi_j||_2)`` (the variance of Appendix A.8), zero
-        bias. Or any :class:`bionn.nn.Dense` initialiser (``"torch"``, ``"he_uniform"``, ...).
+        bias. ``"focus_glorot"``: the authors' Keras code's initialiser (not the paper's),
+        Glorot-uniform per element with focus-weighted fans,
+        ``W_ji ~ U(+-sqrt(6 / (sum_i phi_ji^2 + sum_k phi_ki^2)))`` at the initial foci, zero bias.
+        Or any :class:`bionn.nn.Dense` initialiser (``"torch"``, ``"he_uniform"``, ...).
     normalization : {"l2", "sum", "none"}
         ``"l2"``: Eq. 7, ``||phi_j||_2 = sqrt(m)``; ``"sum"``: Algorithm 2,
         ``phi_j = sqrt(m) e_j / sum_i e_j(i)``; ``"none"``: the bare Gaussian.

@@ -124,6 +124,7 @@ def build_table2_net(
     layout: str = "code",
     normalization: str = "l2",
     seed: int = 0,
+    focus_init: str = "focus",
 ) -> Any:
     """Table 2's "simple" network with two hidden layers of ``width`` units.
 
@@ -135,6 +136,8 @@ def build_table2_net(
     ``"focus-s"`` FocusDense with mu spread over [0.2, 0.8], sigma 0.025; ``"focus-c"`` mu at the
     centre (0.5 + U(-0.025, 0.025)), sigma 0.025; ``"fixed-s"`` spread, sigma 0.1, foci frozen.
     ``normalization`` is the focus normaliser (``"l2"`` = Eq. 7, ``"sum"`` = Algorithm 2).
+    ``focus_init`` initialises the focusing layers' weights: ``"focus"`` (Eq. 10, the paper) or
+    ``"focus_glorot"`` (the authors' code: Glorot per element with focus-weighted fans).
     """
     from .. import nn
 
@@ -153,6 +156,7 @@ def build_table2_net(
             sigma_init=0.1 if config == "fixed-s" else 0.025,
             trainable_focus=config != "fixed-s",
             normalization=normalization,
+            init=focus_init,
         )
 
     drops = (0.25, 0.25) if layout == "code" else (0.2, 0.25)
@@ -179,6 +183,7 @@ def train_table2(
     clip_value: float = 1.0,
     lr_decay: bool = True,
     data_seed: int = 0,
+    focus_init: str = "focus",
     return_model: bool = False,
 ) -> Any:
     """Trains one Table 2 network and scores it as the paper does (Algorithm 3: the best test
@@ -195,6 +200,7 @@ def train_table2(
     of the connections; -1 if none does). ``curves``: test accuracy, training accuracy and loss per
     epoch (Fig. 4), and for focusing networks the whole pruning curve (``prune_threshold``,
     ``prune_sparsity``, ``prune_accuracy``).
+    ``focus_init`` is the focusing layers' weight initialiser (:func:`build_table2_net`).
     Returns the scores, or ``(scores, model)`` with ``return_model``.
     """
     from .. import losses, optim
@@ -203,7 +209,14 @@ def train_table2(
     Xtr, ytr, Xte, yte, label = load_table2_data(dataset, data_seed=data_seed, n_train=n_train, n_test=n_test)
     n_classes = int(max(ytr.max(), yte.max())) + 1
     net = build_table2_net(
-        config, Xtr.shape[1], n_classes, width=width, layout=layout, normalization=normalization, seed=seed
+        config,
+        Xtr.shape[1],
+        n_classes,
+        width=width,
+        layout=layout,
+        normalization=normalization,
+        seed=seed,
+        focus_init=focus_init,
     )
     lr_w, lr_mu, lr_sigma = TABLE2_LRS[dataset]
     groups = [{"params": net.parameters(exclude_tags=["mu", "sigma"])}]

@@ -272,6 +272,39 @@ def test_focus_norms_and_init():
     assert two.mu.shape == (6, 2)
 
 
+@pytest.mark.parametrize("cls, shape", [(FocusDense, (400,)), (FocusDense2D, (20, 20))])
+def test_focus_glorot_init_bounds_and_spread(cls, shape):
+    """``init="focus_glorot"`` (the authors' code): W_ji ~ U(+-sqrt(6 / (fan_in_j + fan_out_i))) with
+    the fans summed over the squared initial focus; Eq. 10 differs (one bound per neuron)."""
+    out = 300
+    bionn.manual_seed(3)
+    layer = cls(*shape, out, init="focus_glorot", sigma_init=0.05, dtype=F64)
+    phi = layer.focus().reshape(out, -1)
+    m = phi.shape[1]
+    fan_in = (phi**2).sum(axis=1)  # = m under Eq. 7
+    fan_out = (phi**2).sum(axis=0)
+    np.testing.assert_allclose(fan_in, m, rtol=1e-12)
+    bound = np.sqrt(6.0 / (fan_in[:, None] + fan_out[None, :]))
+    w = layer.parameters()[0].data.reshape(out, m)
+    u = w / bound  # U(-1, 1) element-wise if the bounds are the formula's
+    assert np.abs(u).max() <= 1.0
+    assert np.abs(u).max() > 0.99
+    assert abs(u.mean()) < 0.01 and abs(u.var() - 1 / 3) < 0.01
+    # the bounds really vary with the input position: inputs covered by many foci get smaller weights
+    covered, edge = fan_out.argmax(), fan_out.argmin()
+    expected = bound[0, covered] / bound[0, edge]
+    assert expected < 0.8
+    assert np.abs(w[:, covered]).max() / np.abs(w[:, edge]).max() == pytest.approx(expected, rel=0.03)
+    assert not layer.parameters()[1].data.any()
+    # seeded: the same seed gives the same weights, and Eq. 10 gives different ones
+    bionn.manual_seed(3)
+    again = cls(*shape, out, init="focus_glorot", sigma_init=0.05, dtype=F64)
+    np.testing.assert_array_equal(again.parameters()[0].data, layer.parameters()[0].data)
+    bionn.manual_seed(3)
+    eq10 = cls(*shape, out, sigma_init=0.05, dtype=F64)
+    assert not np.allclose(eq10.parameters()[0].data, layer.parameters()[0].data)
+
+
 def test_explicit_mu_survives_reset():
     layer = FocusDense(8, 3, mu_init=np.array([0.1, 0.2, 0.3]))
     layer.reset_parameters()

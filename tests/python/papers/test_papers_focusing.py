@@ -95,6 +95,22 @@ def test_table2_network_follows_the_authors_layout(config):
     assert type(paper.layers[0]).__name__ == hidden
 
 
+def test_table2_net_takes_the_code_initialiser():
+    """``focus_init="focus_glorot"`` reaches both focusing layers: each weight inside its own
+    element-wise bound sqrt(6 / (fan_in + fan_out)), not Eq. 10's per-neuron bound."""
+    paper = focusing.build_table2_net("focus-s", 784, 10, width=64, seed=0)
+    code = focusing.build_table2_net("focus-s", 784, 10, width=64, seed=0, focus_init="focus_glorot")
+    for i in (1, 5):
+        phi2 = code.layers[i].focus() ** 2
+        bound = np.sqrt(6.0 / (phi2.sum(axis=1)[:, None] + phi2.sum(axis=0)[None, :]))
+        w = code.layers[i].parameters()[0].data
+        assert np.all(np.abs(w) <= bound * (1 + 1e-6)) and np.abs(w / bound).max() > 0.99
+        assert not np.allclose(w, paper.layers[i].parameters()[0].data)
+    dense = focusing.build_table2_net("dense", 784, 10, width=64, seed=0, focus_init="focus_glorot")
+    again = focusing.build_table2_net("dense", 784, 10, width=64, seed=0)
+    np.testing.assert_array_equal(dense.layers[1].parameters()[0].data, again.layers[1].parameters()[0].data)
+
+
 def test_table2_bad_arguments():
     with pytest.raises(ValueError, match="config"):
         focusing.build_table2_net("focus-x", 10)
@@ -160,7 +176,8 @@ def test_train_table2_scores_the_best_epoch_and_is_seeded():
 def test_experiments_and_claims_are_registered():
     names = {e.name for e in experiments.experiments("focusing")}
     table2 = {f"{k}_{d}" for k in ("table2", "cnn") for d in ("mnist", "fashion", "clt", "cifar10")}
-    assert names == {"fig2_blobs", "fig3_random", "fig6_mnist"} | table2
+    code_init = {f"table2_{d}_code_init" for d in ("mnist", "fashion", "clt", "cifar10")}
+    assert names == {"fig2_blobs", "fig3_random", "fig6_mnist"} | table2 | code_init
     ids = {c.id for c in experiments.claims("focusing")}
     assert {
         "focusing.fig2_left_noise",
@@ -176,7 +193,11 @@ def test_experiments_and_claims_are_registered():
         "focusing.cnn_fashion_no_difference",
         "focusing.cnn_clt_fcs_beats_dns",
         "focusing.cnn_cifar10_fcs_beats_dns",
-    } | {f"focusing.table2_{d}_focus_s_beats_dense" for d in ("mnist", "fashion", "clt", "cifar10")} == ids
+    } | {
+        f"focusing.{v}table2_{d}_focus_s_beats_dense"
+        for d in ("mnist", "fashion", "clt", "cifar10")
+        for v in ("", "code_")
+    } == ids
     for name in table2:
         exp = experiments.get_experiment("focusing", name)
         assert len(exp.seeds) == 5 and all(c["epochs"] == 200 and c["batch_size"] == 512 for c in exp.configs)
@@ -187,6 +208,18 @@ def test_experiments_and_claims_are_registered():
     for d in ("mnist", "fashion", "clt"):
         configs, _ = experiments.get_experiment("focusing", f"table2_{d}").plan("quick")
         assert [c["config"] for c in configs] == ["dense", "focus-s"]
+    # the authors' code's initialiser: Focus-s only, otherwise Table 2's protocol, against table2_<d>'s Dense
+    for name in code_init:
+        exp = experiments.get_experiment("focusing", name)
+        base = experiments.get_experiment("focusing", name.replace("_code_init", ""))
+        (config,) = exp.configs
+        focus_s = next(c for c in base.configs if c["config"] == "focus-s")
+        assert config == dict(focus_s, focus_init="focus_glorot") and list(exp.seeds) == list(base.seeds)
+        assert any("Eq. 10" in d for d in exp.deviations) and exp.requires is base.requires
+        claim = experiments.get_claim("focusing.code_" + name.replace("_code_init", "_focus_s_beats_dense"))
+        paper = experiments.get_claim("focusing." + name.replace("_code_init", "_focus_s_beats_dense"))
+        assert claim.experiments == (name, base.name) and claim.paper_value == paper.paper_value
+        assert claim.describe_criterion().replace("Focus-s (code init)", "Focus-s") == paper.describe_criterion()
     fig6 = experiments.get_experiment("focusing", "fig6_mnist")
     assert sorted({c["width"] for c in fig6.configs}) == [64, 128, 256, 512, 1024] and fig6.n_runs() == 50
 
@@ -337,6 +370,9 @@ def _data(good: bool) -> ClaimData:
         "cnn_cifar10": _cnn(good, 0.03, False),
         "fig6_mnist": _fig6(good),
     }
+    for key in ("mnist", "fashion", "clt", "cifar10"):  # the code-init variant: the same Focus-s runs
+        t2 = frames[f"table2_{key}"]
+        frames[f"table2_{key}_code_init"] = t2[t2.config == "focus-s"].reset_index(drop=True)
     return ClaimData(frames, {k: [] for k in frames})
 
 
